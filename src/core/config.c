@@ -1,0 +1,19 @@
+#include "core/config.h"
+
+#include <string.h>
+
+void config_defaults(piora_config *c)
+{
+    memset(c, 0, sizeof *c);
+    strcpy(c->listen_host, "127.0.0.1");
+    c->listen_port = 8080;
+    strcpy(c->database, "./piora.db");
+    c->rate_limit = 1000;
+    c->auth_fail_limit = 30;
+    c->revoke_limit = 10;
+    c->threads = 0;
+    c->max_connections = 1024;
+    c->idle_timeout_s = 30;
+    c->max_header_bytes = 16384;
+    c->touch_interval_s = 15;
+}

@@ -1,0 +1,27 @@
+/* Every setting of `piora serve`, with its default. Each is a flag and a
+ * PIORA_* environment variable (the flag wins); cli/serve.c fills it. */
+#ifndef PIORA_CORE_CONFIG_H
+#define PIORA_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct piora_config {
+    char listen_host[256];     /* --listen host part; default 127.0.0.1 */
+    uint16_t listen_port;      /* --listen port; default 8080 */
+    char database[4096];       /* --database; default ./piora.db */
+    int64_t rate_limit;        /* --rate-limit: requests/minute/token; default 1000 */
+    int64_t auth_fail_limit;   /* --auth-fail-limit: failed auths/minute/address; default 30 */
+    int64_t revoke_limit;      /* --revoke-limit: /credentials/revoke calls/minute/address; 10 */
+    unsigned threads;          /* --threads: polling threads; 0 = number of cores */
+    unsigned max_connections;  /* --max-connections; default 1024 */
+    unsigned idle_timeout_s;   /* --idle-timeout; default 30 */
+    size_t max_header_bytes;   /* --max-header-bytes: per-connection header memory; 16384 */
+    unsigned touch_interval_s; /* --last-used-interval: last-used flush period; 15 (<= 60) */
+} piora_config;
+
+#define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */
+
+void config_defaults(piora_config *c);
+
+#endif

@@ -1,0 +1,54 @@
+/* The token service: what the CLI, the API (self-revocation, leaked
+ * credentials) and later the dashboard do with tokens. It validates input,
+ * makes secrets and keeps the rules of SPEC 2 in one place. */
+#ifndef PIORA_CORE_TOKENS_H
+#define PIORA_CORE_TOKENS_H
+
+#include <stdint.h>
+
+#include "auth/token.h"
+#include "core/validate.h"
+#include "store/store.h"
+
+/* The expiry choices of SPEC 2, in seconds: 7, 30, 60, 90 (default), 180,
+ * 365 days; EXPIRES_NEVER for none. */
+#define EXPIRES_DEFAULT_S (90 * 86400)
+#define EXPIRES_NEVER (-1)
+
+/* Parses "90d", "12h", "30m", "45s" or "never" into seconds (or
+ * EXPIRES_NEVER). false on anything else, zero, or over 10 years. */
+bool tokens_parse_duration(const char *s, int64_t *seconds);
+
+typedef struct token_create_req {
+    int64_t user_id;
+    const char *name;   /* 1..TOKEN_NAME_MAX bytes of UTF-8, no control characters */
+    const char *scopes; /* "a,b" or "a b"; at least one, all known */
+    int64_t expires_in; /* seconds, or EXPIRES_NEVER; ignored if expires_at set */
+    int64_t expires_at; /* absolute epoch seconds (a custom date), 0: use expires_in */
+} token_create_req;
+
+/* Creates a token. On PIORA_OK secret holds the plain token (shown once) and
+ * *out the record. PIORA_EINVALID with errs for a bad name, scope list
+ * (unknown name, or empty) or expiry (in the past). */
+piora_err tokens_create(store_t *s, const token_create_req *rq, char secret[TOKEN_LEN + 1],
+                        token_rec *out, verrs *errs);
+
+/* Revokes by id (idempotent). ENOTFOUND when missing. When user_id > 0 the
+ * token must belong to that user (else ENOTFOUND). */
+piora_err tokens_revoke(store_t *s, int64_t id, int64_t user_id);
+
+/* Gives the token a new secret, keeping id, name and scopes; the old secret
+ * answers 401 revoked from then on. When user_id > 0 the token must belong
+ * to that user. */
+piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
+                            char secret[TOKEN_LEN + 1], token_rec *out);
+
+/* Revokes every well-formed token in list whose digest is known (the leaked
+ * credentials endpoint); unknown ones are ignored. *revoked counts them. */
+piora_err tokens_revoke_leaked(store_t *s, const char *const *tokens, size_t n, size_t *revoked);
+
+/* The list object of SPEC 2 for one token: id, name, scopes (array), hint,
+ * created_at, last_used_at, expires_at, status (times RFC 3339 or null). */
+json_t *tokens_to_json(const token_rec *t, int64_t now);
+
+#endif

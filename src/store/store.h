@@ -1,0 +1,191 @@
+/* The one storage interface. Handlers and the CLI call these functions and
+ * never see SQL; each backend (store/sqlite.c now, store/postgres.c later)
+ * builds its own statements, with bound parameters only.
+ *
+ * Connections: a store_t is one connection and is used by one thread at a
+ * time. The server opens one per worker thread (store_thread()); the CLI
+ * opens one with store_open(). Migrations run forward on open.
+ *
+ * Every object belongs to a team; every object function takes the caller's
+ * team id and answers PIORA_ENOTFOUND for another team's objects, exactly as
+ * for missing ones. */
+#ifndef PIORA_STORE_STORE_H
+#define PIORA_STORE_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/scopes.h"
+#include "auth/token.h"
+#include "core/model.h"
+#include "util/err.h"
+
+typedef struct store store_t;
+
+#define EMAIL_MAX 254
+#define TEAM_NAME_MAX 64
+#define TOKEN_NAME_MAX 100
+#define ADDR_MAX 64 /* textual client address */
+
+/* ---- connections ------------------------------------------------------ */
+
+/* url: a SQLite file path (created on first open) or, later, postgres://.
+ * Runs pending migrations. On failure returns NULL and, if msg is given,
+ * writes a one-line reason. */
+store_t *store_open(const char *url, char *msg, size_t msglen);
+void store_close(store_t *s);
+
+/* The calling thread's connection to the URL given to store_thread_init(),
+ * opened on first use and closed by store_thread_release() or at exit.
+ * Returns NULL (and logs) when it cannot be opened. */
+void store_thread_init(const char *url);
+store_t *store_thread(void);
+void store_thread_release(void);
+
+/* Has any *other* connection (another thread, another process such as the
+ * CLI, or later another node) committed a change since this connection last
+ * asked? The first call on a connection answers true. Caches of database
+ * state (tokens, list pages) are trusted only while this answers false.
+ * SQLite: PRAGMA data_version. Cheap enough to call on every request. */
+piora_err store_changed(store_t *s, bool *changed);
+
+/* A process-wide counter that every committed write through any store_t of
+ * this process increments after its commit (the backends call
+ * store_generation_bump()). With store_changed() for writes by others, it
+ * tells in-memory caches when to drop what they hold. */
+uint64_t store_generation(void);
+void store_generation_bump(void);
+
+/* Answers PIORA_OK when the database answers a trivial query (readiness). */
+piora_err store_ping(store_t *s);
+
+/* The schema version after migrations (the highest applied number). */
+int store_schema_version(store_t *s);
+
+/* ---- teams and users --------------------------------------------------- */
+
+typedef struct user_rec {
+    int64_t id;
+    int64_t team_id;
+    char email[EMAIL_MAX + 1];
+    char team_name[TEAM_NAME_MAX + 1];
+    bool is_admin;
+    int64_t created_at;
+} user_rec;
+
+/* Creates the user, and the team named team_name if it does not exist yet
+ * (else the user joins it). ECONFLICT when the email is taken. Emails are
+ * compared case-insensitively (stored lower-cased by the caller). */
+piora_err store_user_create(store_t *s, const char *email, const char *team_name, bool is_admin,
+                            const char *password_hash, user_rec *out);
+piora_err store_user_by_email(store_t *s, const char *email, user_rec *out);
+piora_err store_user_by_id(store_t *s, int64_t id, user_rec *out);
+/* The Argon2id string of the user's password. */
+piora_err store_user_password_hash(store_t *s, int64_t user_id, char *out, size_t outlen);
+piora_err store_user_set_password(store_t *s, int64_t user_id, const char *password_hash);
+/* All users ordered by id; *out is malloc'd (free()), *n its length. */
+piora_err store_user_list(store_t *s, user_rec **out, size_t *n);
+piora_err store_user_count(store_t *s, int64_t *n);
+
+/* ---- tokens ------------------------------------------------------------- */
+
+typedef enum token_status { TOKEN_ACTIVE, TOKEN_EXPIRED, TOKEN_REVOKED } token_status;
+
+typedef struct token_rec {
+    int64_t id;
+    int64_t user_id;
+    int64_t team_id;
+    char name[TOKEN_NAME_MAX + 1];
+    char hint[TOKEN_HINT_MAX];
+    scope_set scopes;
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t last_used_at; /* 0: never */
+    char last_used_addr[ADDR_MAX];
+    int64_t expires_at;   /* 0: never */
+    int64_t revoked_at;   /* 0: not revoked */
+    char owner_email[EMAIL_MAX + 1];
+} token_rec;
+
+/* Derived from the record and now; the one definition of a token's status. */
+token_status token_rec_status(const token_rec *t, int64_t now);
+const char *token_status_name(token_status st); /* "active" "expired" "revoked" */
+
+typedef struct token_new {
+    int64_t user_id;
+    const char *name;
+    scope_set scopes;
+    int64_t expires_at; /* 0: never */
+    uint8_t digest[TOKEN_DIGEST_LEN];
+    const char *hint;
+} token_new;
+
+/* team_id is the user's team. *out receives the stored record. */
+piora_err store_token_insert(store_t *s, const token_new *t, token_rec *out);
+
+/* The token whose current secret has this digest. A secret replaced by a
+ * regeneration is still found, with revoked_at set to the time it was
+ * replaced, so that it answers "revoked" rather than "invalid".
+ * ENOTFOUND when no token ever had this digest. */
+piora_err store_token_by_digest(store_t *s, const uint8_t digest[TOKEN_DIGEST_LEN],
+                                token_rec *out);
+piora_err store_token_by_id(store_t *s, int64_t id, token_rec *out);
+
+/* Tokens of one user (user_id > 0) or of everyone (user_id == 0), ordered by
+ * id; *out is malloc'd. */
+piora_err store_token_list(store_t *s, int64_t user_id, token_rec **out, size_t *n);
+
+/* Sets revoked_at = now unless already revoked (then OK, unchanged).
+ * ENOTFOUND when there is no such token. */
+piora_err store_token_revoke(store_t *s, int64_t id, int64_t now);
+
+/* Replaces the secret of an active or expired, not revoked token: new
+ * digest and hint, the old digest kept as revoked (see by_digest).
+ * ENOTFOUND if missing, ECONFLICT if revoked. */
+piora_err store_token_regenerate(store_t *s, int64_t id, const uint8_t digest[TOKEN_DIGEST_LEN],
+                                 const char *hint, int64_t new_expires_at, int64_t now,
+                                 token_rec *out);
+
+typedef struct token_touch {
+    int64_t token_id;
+    int64_t used_at;
+    char addr[ADDR_MAX];
+} token_touch;
+
+/* Writes a batch of last-used times in one transaction; a row's time only
+ * moves forward. */
+piora_err store_token_touch(store_t *s, const token_touch *v, size_t n);
+
+/* ---- resources (servers, applications, databases, deployments, backups) --
+
+ * Objects travel as jansson objects holding the descriptor's fields plus
+ * "id", "created_at" and "updated_at" (times as RFC 3339 strings, FK_TIME
+ * fields likewise or null). Returned objects are new references. */
+
+typedef struct obj_filter {
+    const char *field; /* an FK_REF field of the descriptor, or NULL */
+    int64_t value;
+} obj_filter;
+
+/* One page, ordered by id; *items is a new JSON array, *total the number of
+ * objects matching the filter. */
+piora_err store_obj_list(store_t *s, const resource_desc *d, int64_t team_id,
+                         const obj_filter *f, int64_t offset, int64_t limit, json_t **items,
+                         int64_t *total);
+piora_err store_obj_get(store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
+                        json_t **obj);
+/* values: the output of validate_object (every column to write). FK_REF
+ * values must name an object of the same team, else EINVALID. */
+piora_err store_obj_create(store_t *s, const resource_desc *d, int64_t team_id,
+                           const json_t *values, json_t **obj);
+/* values: a subset of the writable columns. ENOTFOUND if missing. */
+piora_err store_obj_update(store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
+                           const json_t *values, json_t **obj);
+/* ECONFLICT when other objects still refer to it (a server with
+ * applications or databases); deployments go with their application,
+ * backups (and restores) with their database. */
+piora_err store_obj_delete(store_t *s, const resource_desc *d, int64_t team_id, int64_t id);
+
+#endif
