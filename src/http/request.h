@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "auth/scopes.h"
+#include "authn/principal.h"
 #include "store/store.h"
 #include "util/buf.h"
 
@@ -25,15 +26,6 @@ typedef enum http_method {
     HTTP_OTHER = 1 << 7
 } http_method;
 
-/* Who is calling: filled by auth/authn.c from the token. */
-typedef struct principal {
-    int64_t token_id;
-    int64_t user_id;
-    int64_t team_id;
-    scope_set scopes;    /* as granted */
-    scope_set effective; /* scopes_effective(scopes) */
-    int64_t expires_at;  /* 0: never */
-} principal_t;
 
 #define REQ_MAX_HEADERS 8
 

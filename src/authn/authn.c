@@ -1,0 +1,144 @@
+#include "authn/authn.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth/token.h"
+#include "authn/tokencache.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+static ratelimit_t *token_rl;   /* per token id */
+static ratelimit_t *fail_rl;    /* failed authentications per address */
+static ratelimit_t *addr_rl;    /* token-less routes per address */
+
+void authn_init(const piora_config *cfg)
+{
+    token_rl = ratelimit_new(cfg->rate_limit, 60, 1u << 16);
+    fail_rl = ratelimit_new(cfg->auth_fail_limit, 60, 1u << 14);
+    addr_rl = ratelimit_new(cfg->revoke_limit, 60, 1u << 14);
+    tokencache_init(1u << 14);
+}
+
+void authn_shutdown(void)
+{
+    ratelimit_free(token_rl);
+    ratelimit_free(fail_rl);
+    ratelimit_free(addr_rl);
+    token_rl = fail_rl = addr_rl = NULL;
+    tokencache_free();
+}
+
+uint64_t authn_sync(store_t *s)
+{
+    bool changed = true;
+    if (store_changed(s, &changed) != PIORA_OK || changed)
+        store_generation_bump();
+    return store_generation();
+}
+
+uint64_t authn_addr_key(const char *addr)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)addr; p && *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* Splits "Bearer <token>" (scheme case-insensitive, one or more spaces or
+ * tabs, RFC 7235) and returns the token slice, or NULL when the scheme is
+ * not Bearer or nothing follows it. */
+static const char *bearer_token(const char *h, size_t *len)
+{
+    while (*h == ' ' || *h == '\t')
+        h++;
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+        return NULL;
+    h += 6;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    size_t n = strlen(h);
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+        n--;
+    if (!n)
+        return NULL;
+    *len = n;
+    return h;
+}
+
+/* A failure counts against the address; once its budget is spent the
+ * answer becomes 429 instead of 401, so guessing costs the guesser time
+ * and never costs us database lookups. */
+static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_after)
+{
+    ratelimit_result r = ratelimit_take(fail_rl, addr_key, clock_mono_ns());
+    if (!r.allowed) {
+        *retry_after = r.retry_after;
+        return AUTHN_THROTTLED;
+    }
+    return o;
+}
+
+authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authorization,
+                                 bool url_token, uint64_t addr_key, principal_t *who,
+                                 int64_t *retry_after)
+{
+    if (!authorization)
+        return AUTHN_MISSING;
+    if (url_token)
+        return AUTHN_URL_TOKEN;
+    size_t len = 0;
+    const char *tok = bearer_token(authorization, &len);
+    if (!tok || !token_well_formed(tok, len))
+        return failed(AUTHN_INVALID, addr_key, retry_after);
+
+    uint8_t digest[TOKEN_DIGEST_LEN];
+    token_digest(tok, len, digest);
+    tokencache_entry e;
+    if (!tokencache_get(digest, gen, &e)) {
+        /* An address already over its failure budget gets no lookups. */
+        ratelimit_result r = ratelimit_peek(fail_rl, addr_key, clock_mono_ns());
+        if (!r.allowed) {
+            *retry_after = r.retry_after;
+            return AUTHN_THROTTLED;
+        }
+        token_rec t;
+        piora_err err = store_token_by_digest(s, digest, &t);
+        memset(&e, 0, sizeof e);
+        if (err == PIORA_OK) {
+            e.known = true;
+            e.who.token_id = t.id;
+            e.who.user_id = t.user_id;
+            e.who.team_id = t.team_id;
+            e.who.scopes = t.scopes;
+            e.who.effective = scopes_effective(t.scopes);
+            e.who.expires_at = t.expires_at;
+            e.revoked_at = t.revoked_at;
+        } else if (err != PIORA_ENOTFOUND) {
+            log_error("token lookup failed: %s", piora_strerror(err));
+            return AUTHN_UNAVAILABLE;
+        }
+        tokencache_put(digest, gen, &e);
+    }
+    if (!e.known)
+        return failed(AUTHN_INVALID, addr_key, retry_after);
+    if (e.revoked_at)
+        return failed(AUTHN_REVOKED, addr_key, retry_after);
+    if (e.who.expires_at && clock_now() >= e.who.expires_at)
+        return failed(AUTHN_EXPIRED, addr_key, retry_after);
+    *who = e.who;
+    return AUTHN_OK;
+}
+
+ratelimit_result authn_rate_take(const principal_t *who)
+{
+    return ratelimit_take(token_rl, (uint64_t)who->token_id, clock_mono_ns());
+}
+
+ratelimit_result authn_addr_take(uint64_t addr_key)
+{
+    return ratelimit_take(addr_rl, addr_key, clock_mono_ns());
+}

@@ -1,0 +1,51 @@
+/* The authentication pipeline of SPEC 3, steps 1-4, for one request:
+ * header -> scheme -> token shape and checksum -> digest -> cached or
+ * stored record -> revoked / expired -> principal, with the failed-attempt
+ * limiter per client address and the per-token rate limiter. It knows no
+ * HTTP library: http/server.c hands it header values and maps outcomes. */
+#ifndef PIORA_AUTHN_AUTHN_H
+#define PIORA_AUTHN_AUTHN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/ratelimit.h"
+#include "authn/principal.h"
+#include "core/config.h"
+#include "store/store.h"
+
+typedef enum authn_outcome {
+    AUTHN_OK,
+    AUTHN_MISSING,     /* 401 missing_token */
+    AUTHN_URL_TOKEN,   /* 400 invalid_request: access_token in the URL */
+    AUTHN_INVALID,     /* 401 invalid_token: scheme, shape, checksum, unknown */
+    AUTHN_EXPIRED,     /* 401 token_expired */
+    AUTHN_REVOKED,     /* 401 token_revoked */
+    AUTHN_THROTTLED,   /* 429: too many failed attempts from this address */
+    AUTHN_UNAVAILABLE  /* 503: the store could not answer */
+} authn_outcome;
+
+void authn_init(const piora_config *cfg);
+void authn_shutdown(void);
+
+/* Brings the token cache up to date with the store: called once per
+ * request before any cached decision (see tokencache.h). Returns the
+ * generation the request's cached decisions must match. */
+uint64_t authn_sync(store_t *s);
+
+/* Steps 1-3. authorization: the header value or NULL; url_token: the
+ * query carries access_token; addr_key: hash of the client address (for
+ * the failure limiter). On AUTHN_THROTTLED *retry_after is set. */
+authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authorization,
+                                 bool url_token, uint64_t addr_key, principal_t *who,
+                                 int64_t *retry_after);
+
+/* Step 4: spends one request of the token's quota. */
+ratelimit_result authn_rate_take(const principal_t *who);
+/* Rate limit for routes without a token (per address). */
+ratelimit_result authn_addr_take(uint64_t addr_key);
+
+/* FNV-1a of the textual client address: the limiters' key. */
+uint64_t authn_addr_key(const char *addr);
+
+#endif

@@ -1,0 +1,23 @@
+/* last_used_at without a write per request: requests note (token, time,
+ * address) in a fixed-size in-memory table; one background thread writes
+ * the noted rows in one transaction every interval (<= 60 s, so the stored
+ * time is never more than that behind), and once more at shutdown. */
+#ifndef PIORA_AUTHN_LASTUSED_H
+#define PIORA_AUTHN_LASTUSED_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* Starts the writer thread with its own connection to db_url. */
+piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots);
+/* Cheap: one striped lock and a slot write. Drops (and counts) the note
+ * when the table is full of other tokens' unwritten notes. */
+void lastused_note(int64_t token_id, int64_t now, const char *addr);
+/* Writes what is buffered now (the writer thread calls it; so does stop). */
+piora_err lastused_flush(void);
+/* Final flush, then stops the thread. */
+void lastused_stop(void);
+uint64_t lastused_dropped(void);
+
+#endif

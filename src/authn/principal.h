@@ -1,0 +1,18 @@
+#ifndef PIORA_AUTHN_PRINCIPAL_H
+#define PIORA_AUTHN_PRINCIPAL_H
+
+#include <stdint.h>
+
+#include "auth/scopes.h"
+
+/* Who is calling: what authn/authn.c derives from a valid token. */
+typedef struct principal {
+    int64_t token_id;
+    int64_t user_id;
+    int64_t team_id;
+    scope_set scopes;    /* as granted */
+    scope_set effective; /* scopes_effective(scopes) */
+    int64_t expires_at;  /* 0: never */
+} principal_t;
+
+#endif

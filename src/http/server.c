@@ -1,0 +1,513 @@
+/* listen -> parse -> authenticate -> rate-limit -> authorize -> handler ->
+ * respond. This file is the first and last of those steps and the one place
+ * that orders the others (dispatch() below reads top to bottom as SPEC 3). */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth/scopes.h"
+#include "authn/authn.h"
+#include "authn/lastused.h"
+#include "http/request.h"
+#include "http/respcache.h"
+#include "http/response.h"
+#include "http/router.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define RESPONSE_MAX (32u << 20)
+#define URI_MAX_LEN 8192
+
+/* Per-request state, created by the URI callback (the first thing
+ * libmicrohttpd tells us about a request) and freed when it completes. */
+typedef struct conn_ctx {
+    char *uri;     /* raw request target: path and query, as sent */
+    bool started;  /* the header callback has run */
+    bool too_big;  /* the body passed BODY_MAX_BYTES */
+    bool answered; /* a response was queued early (413) */
+    buf_t body;
+} conn_ctx;
+
+static _Atomic long inflight;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    conn_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    size_t n = strnlen(uri, URI_MAX_LEN);
+    x->uri = strndup(uri, n);
+    buf_init(&x->body, BODY_MAX_BYTES);
+    atomic_fetch_add(&inflight, 1);
+    return x;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    conn_ctx *x = *con_cls;
+    if (!x)
+        return;
+    buf_free(&x->body);
+    free(x->uri);
+    free(x);
+    *con_cls = NULL;
+    atomic_fetch_sub(&inflight, 1);
+}
+
+static http_method parse_method(const char *m)
+{
+    if (strcmp(m, "GET") == 0) return HTTP_GET;
+    if (strcmp(m, "POST") == 0) return HTTP_POST;
+    if (strcmp(m, "PATCH") == 0) return HTTP_PATCH;
+    if (strcmp(m, "DELETE") == 0) return HTTP_DELETE;
+    if (strcmp(m, "PUT") == 0) return HTTP_PUT;
+    if (strcmp(m, "HEAD") == 0) return HTTP_HEAD;
+    if (strcmp(m, "OPTIONS") == 0) return HTTP_OPTIONS;
+    return HTTP_OTHER;
+}
+
+static void client_addr(struct MHD_Connection *c, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, outlen, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)outlen);
+        else
+            inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
+    }
+}
+
+static enum MHD_Result has_key_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && strcmp(key, "access_token") == 0) {
+        *(bool *)cls = true;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Presence, not value: "?access_token" alone is still a token in the URL. */
+static bool url_has_token(struct MHD_Connection *c)
+{
+    bool found = false;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, has_key_cb, &found);
+    return found;
+}
+
+static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r)
+{
+    size_t len = 0;
+    char *body = buf_steal(&r->out, &len);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    if (r->content_type && len)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    for (int i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void req_dispose(req_t *r)
+{
+    buf_free(&r->out);
+    for (int i = 0; i < r->nheaders; i++)
+        free(r->headers[i].value);
+    r->nheaders = 0;
+}
+
+static void set_challenge(req_t *r, const char *error, const char *description)
+{
+    char v[256];
+    if (error)
+        snprintf(v, sizeof v, "Bearer realm=\"piora\", error=\"%s\", error_description=\"%s\"",
+                 error, description);
+    else
+        snprintf(v, sizeof v, "Bearer realm=\"piora\"");
+    resp_header(r, "WWW-Authenticate", v);
+}
+
+static void set_retry_after(req_t *r, int64_t secs)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)(secs > 0 ? secs : 1));
+    resp_header(r, "Retry-After", v);
+}
+
+/* Steps 1-3 failed: the answer for each outcome. */
+static void answer_authn_failure(req_t *r, authn_outcome o, int64_t retry_after)
+{
+    switch (o) {
+    case AUTHN_MISSING:
+        set_challenge(r, NULL, NULL);
+        resp_problem(r, 401, "missing_token",
+                     "Authentication required: send \"Authorization: Bearer <token>\".", NULL);
+        break;
+    case AUTHN_URL_TOKEN:
+        set_challenge(r, "invalid_request", "Tokens are not accepted in the URL");
+        resp_problem(r, 400, "invalid_request",
+                     "Tokens are not accepted in the URL (access_token); send them in the "
+                     "Authorization header.",
+                     NULL);
+        break;
+    case AUTHN_EXPIRED:
+        set_challenge(r, "invalid_token", "The access token expired");
+        resp_problem(r, 401, "token_expired", "The access token expired.", NULL);
+        break;
+    case AUTHN_REVOKED:
+        set_challenge(r, "invalid_token", "The access token was revoked");
+        resp_problem(r, 401, "token_revoked", "The access token was revoked.", NULL);
+        break;
+    case AUTHN_THROTTLED:
+        set_retry_after(r, retry_after);
+        resp_problem(r, 429, "rate_limited",
+                     "Too many failed authentication attempts from this address.", NULL);
+        break;
+    case AUTHN_UNAVAILABLE:
+        resp_problem(r, 503, "unavailable", "The database is unavailable; try again shortly.",
+                     NULL);
+        break;
+    case AUTHN_INVALID:
+    default:
+        set_challenge(r, "invalid_token", "The access token is invalid");
+        resp_problem(r, 401, "invalid_token", "The access token is invalid.", NULL);
+        break;
+    }
+}
+
+static void set_scope_headers(req_t *r, const principal_t *who, const route_t *rt)
+{
+    char v[SCOPES_STR_MAX];
+    scopes_format(who->scopes, ", ", v, sizeof v);
+    resp_header(r, "X-OAuth-Scopes", v);
+    scopes_format(rt->scopes, ", ", v, sizeof v);
+    resp_header(r, "X-Accepted-OAuth-Scopes", v);
+}
+
+static void set_rate_headers(req_t *r, const ratelimit_result *rl)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)rl->limit);
+    resp_header(r, "X-RateLimit-Limit", v);
+    snprintf(v, sizeof v, "%lld", (long long)rl->remaining);
+    resp_header(r, "X-RateLimit-Remaining", v);
+    snprintf(v, sizeof v, "%lld", (long long)(rl->limit - rl->remaining));
+    resp_header(r, "X-RateLimit-Used", v);
+    snprintf(v, sizeof v, "%lld", (long long)rl->reset);
+    resp_header(r, "X-RateLimit-Reset", v);
+}
+
+static void answer_insufficient_scope(req_t *r, const principal_t *who, const route_t *rt)
+{
+    char need[SCOPES_STR_MAX], v[SCOPES_STR_MAX + 96];
+    scopes_format(rt->scopes, " ", need, sizeof need);
+    snprintf(v, sizeof v, "Bearer realm=\"piora\", error=\"insufficient_scope\", scope=\"%s\"",
+             need);
+    resp_header(r, "WWW-Authenticate", v);
+    json_t *extra = json_object(), *req = json_array(), *got = json_array();
+    for (int i = 0; i < SCOPE_COUNT; i++) {
+        if (rt->scopes & (1u << i))
+            json_array_append_new(req, json_string(scope_name(i)));
+        if (who->scopes & (1u << i))
+            json_array_append_new(got, json_string(scope_name(i)));
+    }
+    json_object_set_new(extra, "required_scopes", req);
+    json_object_set_new(extra, "granted_scopes", got);
+    char detail[SCOPES_STR_MAX + 64];
+    scopes_format(rt->scopes, " or ", need, sizeof need);
+    snprintf(detail, sizeof detail, "This endpoint needs the scope %s.", need);
+    resp_problem(r, 403, "insufficient_scope", detail, extra);
+}
+
+/* The whole request, in SPEC 3's order. */
+static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const char *url,
+                                const char *method)
+{
+    req_t r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.out, RESPONSE_MAX);
+    r.method = parse_method(method);
+    r.path = url;
+    r.conn = c;
+    r.body = x->body.len ? x->body.data : NULL;
+    r.body_len = x->body.len;
+    char addr[ADDR_MAX];
+    client_addr(c, addr, sizeof addr);
+    r.client_addr = addr;
+
+    const route_t *rt = NULL;
+    unsigned allowed = 0;
+    principal_t who;
+    route_match_result m = router_match(api_routes, api_routes_count, r.method, url, &rt, &r.id,
+                                        &allowed);
+    if (x->too_big) {
+        resp_problem(&r, 413, "payload_too_large", "The request body is larger than 1 MiB.", NULL);
+        goto send;
+    }
+    if (m == ROUTE_NO_PATH) {
+        resp_problem(&r, 404, "not_found", "No such endpoint.", NULL);
+        goto send;
+    }
+    if (m == ROUTE_BAD_METHOD) {
+        char allow[96];
+        router_allow_header(allowed, allow, sizeof allow);
+        resp_header(&r, "Allow", allow);
+        resp_problem(&r, 405, "method_not_allowed", "This endpoint does not take that method.",
+                     NULL);
+        goto send;
+    }
+    r.store = store_thread();
+    if (!r.store) {
+        resp_problem(&r, 503, "unavailable", "The database is unavailable.", NULL);
+        goto send;
+    }
+    uint64_t addr_key = authn_addr_key(addr);
+
+    if (rt->flags & ROUTE_NO_TOKEN) {
+        if (rt->flags & ROUTE_ADDR_LIMIT) {
+            ratelimit_result rl = authn_addr_take(addr_key);
+            if (!rl.allowed) {
+                set_retry_after(&r, rl.retry_after);
+                resp_problem(&r, 429, "rate_limited", "Too many requests from this address.",
+                             NULL);
+                goto send;
+            }
+        }
+        rt->fn(&r);
+        goto send;
+    }
+
+    /* 1-3: authenticate */
+    uint64_t gen = authn_sync(r.store);
+    int64_t retry_after = 0;
+    authn_outcome o = authn_authenticate(
+        r.store, gen, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        url_has_token(c), addr_key, &who, &retry_after);
+    if (o != AUTHN_OK) {
+        answer_authn_failure(&r, o, retry_after);
+        goto send;
+    }
+    /* 4: rate-limit */
+    ratelimit_result rl = authn_rate_take(&who);
+    if (!rl.allowed) {
+        set_retry_after(&r, rl.retry_after);
+        resp_problem(&r, 429, "rate_limited", "The token's rate limit is exceeded.", NULL);
+        goto authenticated;
+    }
+    /* 5: authorize */
+    if (!scopes_allow(who.effective, rt->scopes)) {
+        answer_insufficient_scope(&r, &who, rt);
+        goto authenticated;
+    }
+    lastused_note(who.token_id, clock_now(), addr);
+    r.who = &who;
+    /* 6: the handler (team isolation is the handlers' and the store's) */
+    if ((rt->flags & ROUTE_CACHEABLE) && respcache_get(who.team_id, x->uri, gen, &r))
+        goto authenticated;
+    rt->fn(&r);
+    if (rt->flags & ROUTE_CACHEABLE)
+        respcache_put(who.team_id, x->uri, gen, &r);
+
+authenticated:
+    set_scope_headers(&r, &who, rt);
+    set_rate_headers(&r, &rl);
+send:
+    if (!r.status)
+        resp_problem(&r, 500, "internal_error", "An internal error occurred.", NULL);
+    enum MHD_Result ret = send_req(c, &r);
+    req_dispose(&r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    conn_ctx *x = *con_cls;
+    if (!x)
+        return MHD_NO; /* out of memory in on_uri: drop the connection */
+    if (!x->started) {
+        /* Answer on the next call, never this one: libmicrohttpd 0.9.75
+         * closes the connection after a response queued on the first call,
+         * which would cost keep-alive (measured: ~8x fewer requests/s). */
+        x->started = true;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > BODY_MAX_BYTES)
+            x->too_big = true;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!x->too_big && !buf_append(&x->body, upload_data, *upload_data_size))
+            x->too_big = true;
+        *upload_data_size = 0;
+        /* Stop reading a body we will refuse: answer 413 now and let
+         * libmicrohttpd close the connection after it. */
+        if (x->too_big && !x->answered) {
+            x->answered = true;
+            return dispatch(c, x, url, method);
+        }
+        return MHD_YES;
+    }
+    if (x->answered)
+        return MHD_YES;
+    return dispatch(c, x, url, method);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_msg(LOG_DEBUG, "http: %s", msg);
+}
+
+static bool resolve_listen(const piora_config *cfg, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%u", cfg->listen_port);
+    if (getaddrinfo(cfg->listen_host, port, &hints, &res) != 0 || !res)
+        return false;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return true;
+}
+
+int http_server_run(const piora_config *cfg)
+{
+    char msg[512] = "";
+    store_t *boot = store_open(cfg->database, msg, sizeof msg);
+    if (!boot) {
+        fprintf(stderr, "piora: cannot open database: %s\n", msg);
+        return 1;
+    }
+    int64_t users = 0;
+    store_user_count(boot, &users);
+    store_close(boot);
+    store_thread_init(cfg->database);
+
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    if (!resolve_listen(cfg, &ss, &sslen)) {
+        fprintf(stderr, "piora: cannot resolve listen address %s\n", cfg->listen_host);
+        return 1;
+    }
+
+    /* Signals go to the main thread only, which waits for them below; the
+     * worker threads started by libmicrohttpd inherit the blocked mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    authn_init(cfg);
+    respcache_init(4096);
+    if (lastused_start(cfg->database, cfg->touch_interval_s, 1u << 16) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot start the last-used writer\n");
+        return 1;
+    }
+
+    unsigned threads = cfg->threads;
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, cfg->listen_port, NULL, NULL, on_request, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->max_header_bytes + 16384),
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "piora: cannot listen on %s:%u: %s\n", cfg->listen_host, cfg->listen_port,
+                strerror(errno));
+        lastused_stop();
+        return 1;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    log_info("piora listening on http://%s%s%s:%u (%u threads, database %s)",
+             ss.ss_family == AF_INET6 ? "[" : "", cfg->listen_host,
+             ss.ss_family == AF_INET6 ? "]" : "", di ? di->port : cfg->listen_port, threads,
+             cfg->database);
+    if (users == 0)
+        log_info("no users yet: create the first with `piora user add --email E --team T "
+                 "--admin --password-stdin`");
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("received %s: stopping (in-flight requests finish first)",
+             sig == SIGTERM ? "SIGTERM" : "SIGINT");
+
+    /* Stop accepting, let the requests in flight finish (bounded), then
+     * close the rest and write what is buffered. */
+    MHD_socket ls = MHD_quiesce_daemon(d);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(d);
+    lastused_stop();
+    respcache_free();
+    authn_shutdown();
+    store_thread_release();
+    log_info("stopped");
+    return 0;
+}
