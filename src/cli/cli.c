@@ -1,0 +1,171 @@
+/* argv -> one command. Top-level dispatch and the helpers that give every
+ * command the same exit statuses and the same one-line error shape. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "util/log.h"
+
+const char *cli_version = "unknown";
+
+static const cli_cmd commands[] = {
+    {"serve", cmd_serve, "run the HTTP API server"},
+    {"user", cmd_user, "add, list users; set a user's password"},
+    {"token", cmd_token, "create, list and revoke API tokens"},
+    {"version", cmd_version, "print the version"},
+    {NULL, NULL, NULL},
+};
+
+static const char top_usage[] =
+    "Usage: piora <command> [flags]\n"
+    "\n"
+    "Commands:\n"
+    "  serve     run the HTTP API server\n"
+    "  user      add and list users, set a user's password\n"
+    "  token     create, list and revoke API tokens\n"
+    "  version   print the version\n"
+    "\n"
+    "Every command takes --database PATH_OR_URL (env PIORA_DATABASE, default\n"
+    "./piora.db) and --help. Run 'piora <command> --help' for its flags.\n"
+    "Exit status: 0 success, 1 the operation failed, 2 bad command line.\n";
+
+int cli_usage_error(const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "piora: %s (see '%s --help')\n", msg, path);
+    return EXIT_USAGE;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* One line, whatever the message holds, and never a token: anything
+     * after a token prefix is blanked, should a caller ever pass one. */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    for (char *t = strstr(msg, "piora_token_"); t; t = strstr(t + 1, "piora_token_"))
+        for (char *p = t + 12; *p && *p != ' ' && *p != '"' && *p != '\''; p++)
+            *p = '*';
+    fprintf(stderr, "piora: %s\n", msg);
+    return EXIT_FAIL;
+}
+
+int cli_width(const char *s)
+{
+    int w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xc0) != 0x80)
+            w++;
+    return w;
+}
+
+static void table_row(const char *const *row, const int *w, size_t ncols)
+{
+    for (size_t c = 0; c < ncols; c++) {
+        fputs(row[c], stdout);
+        if (c + 1 < ncols)
+            printf("%*s", w[c] - cli_width(row[c]) + 2, "");
+    }
+    putchar('\n');
+}
+
+void cli_table(const char *const *header, size_t ncols, const char *const *cells, size_t nrows)
+{
+    int w[16] = {0};
+    if (ncols > 16)
+        ncols = 16;
+    for (size_t c = 0; c < ncols; c++)
+        w[c] = cli_width(header[c]);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++) {
+            int l = cli_width(cells[r * ncols + c]);
+            w[c] = l > w[c] ? l : w[c];
+        }
+    table_row(header, w, ncols);
+    for (size_t r = 0; r < nrows; r++)
+        table_row(cells + r * ncols, w, ncols);
+}
+
+bool cli_flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_fail("cannot write to standard output");
+        return false;
+    }
+    return true;
+}
+
+bool cli_flags(const char *path, const char *usage, flag_def *defs, size_t ndefs, int argc,
+               char **argv, const char **pos, size_t maxpos, size_t *npos, int *exit_code)
+{
+    char err[256];
+    switch (flags_parse(defs, ndefs, argc - 1, argv + 1, pos, maxpos, npos, err, sizeof err)) {
+    case FLAGS_OK:
+        return true;
+    case FLAGS_HELP:
+        fputs(usage, stdout);
+        *exit_code = cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+        return false;
+    case FLAGS_ERROR:
+        break;
+    }
+    *exit_code = cli_usage_error(path, "%s", err);
+    return false;
+}
+
+store_t *cli_open_store(const char *database)
+{
+    char msg[256] = "";
+    const char *url = database && *database ? database : "./piora.db";
+    store_t *s = store_open(url, msg, sizeof msg);
+    if (!s)
+        cli_fail("cannot open database: %s", msg[0] ? msg : "unknown error");
+    return s;
+}
+
+int cli_dispatch(const char *path, const cli_cmd *table, const char *usage, int argc,
+                 char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error(path, "missing command");
+    const char *sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        fputs(usage, stdout);
+        return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+    }
+    for (const cli_cmd *c = table; c->name; c++)
+        if (strcmp(c->name, sub) == 0)
+            return c->run(argc - 1, argv + 1);
+    char q[64];
+    flags_quote(sub, q, sizeof q);
+    if (sub[0] == '-')
+        return cli_usage_error(path, "unknown flag %s", q);
+    return cli_usage_error(path, "unknown command '%s'", q);
+}
+
+int cli_main(int argc, char **argv, const char *version)
+{
+    cli_version = version;
+    if (sodium_init() < 0)
+        return cli_fail("cannot initialise libsodium");
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    /* Operational log lines are for the server. The other commands answer
+     * with their own single line, which a log line must not multiply. */
+    if (argc < 2 || strcmp(argv[1], "serve") != 0)
+        log_set_level((log_level)(LOG_ERROR + 1));
+    return cli_dispatch("piora", commands, top_usage, argc, argv);
+}

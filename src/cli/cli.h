@@ -1,0 +1,71 @@
+/* The `piora` command line (SPEC 7): the command table and the few helpers
+ * every command shares. Exit statuses: 0 success, 1 the operation failed
+ * (EXIT_FAIL, message "piora: ..." on stderr), 2 the command line is wrong
+ * (EXIT_USAGE: unknown command or flag, missing or malformed value). Every
+ * failure prints exactly one line on stderr; secrets never go there. */
+#ifndef PIORA_CLI_CLI_H
+#define PIORA_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/flags.h"
+#include "store/store.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* A command or subcommand: argv[0] is its own name, argv[1..] the rest. */
+typedef int (*cli_run_fn)(int argc, char **argv);
+
+typedef struct cli_cmd {
+    const char *name;
+    cli_run_fn run;
+    const char *summary;
+} cli_cmd;
+
+/* Entry point from main(); version is PIORA_VERSION. */
+int cli_main(int argc, char **argv, const char *version);
+extern const char *cli_version;
+
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Runs the subcommand of table named by argv[1]; `path` is "piora user" and
+ * usage the group's help text (printed for --help, exit 0). */
+int cli_dispatch(const char *path, const cli_cmd *table, const char *usage, int argc,
+                 char **argv);
+
+/* Parses a (sub)command's flags; on --help prints usage to stdout and sets
+ * *exit_code to 0, on a bad line prints one line to stderr and sets it to 2.
+ * Returns true when the command should go on. */
+bool cli_flags(const char *path, const char *usage, flag_def *defs, size_t ndefs, int argc,
+               char **argv, const char **pos, size_t maxpos, size_t *npos, int *exit_code);
+
+/* "piora: <path>: <msg> (see '<path> --help')" on stderr; returns 2. */
+int cli_usage_error(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "piora: <msg>" on stderr; returns 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The store named by --database / PIORA_DATABASE (default ./piora.db), or
+ * NULL after printing why. */
+store_t *cli_open_store(const char *database);
+
+/* Flushes stdout; false (after a message) when the output was lost. */
+bool cli_flush_stdout(void);
+
+/* Display width of UTF-8 text for table alignment: one column per code
+ * point (names and hints are validated UTF-8). */
+int cli_width(const char *s);
+
+/* Prints an aligned table to stdout: a header row, then nrows rows of
+ * ncols cells each (cells[row * ncols + col]), columns two spaces apart. */
+void cli_table(const char *const *header, size_t ncols, const char *const *cells, size_t nrows);
+
+/* The common --database flag, for the commands' flag tables. */
+#define CLI_FLAG_DATABASE {.name = "database", .env = "PIORA_DATABASE", .kind = FLAG_VALUE}
+
+#endif

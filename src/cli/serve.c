@@ -1,0 +1,155 @@
+/* `piora serve`: every setting of core/config.h as a flag and a PIORA_*
+ * environment variable (the flag wins), checked against its range before
+ * the server starts, so a typo fails at once with a one-line reason. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "http/server.h"
+
+static const char usage[] =
+    "Usage: piora serve [flags]\n"
+    "\n"
+    "Runs the HTTP API. Every flag also reads its PIORA_* environment variable;\n"
+    "the flag wins. Flags take '--name value' or '--name=value'.\n"
+    "\n"
+    "  --listen HOST:PORT          address to listen on; [v6]:port for IPv6\n"
+    "                              (PIORA_LISTEN, default 127.0.0.1:8080)\n"
+    "  --database PATH_OR_URL      SQLite file, created on first start\n"
+    "                              (PIORA_DATABASE, default ./piora.db)\n"
+    "  --rate-limit N              requests per minute per token, 0 = off\n"
+    "                              (PIORA_RATE_LIMIT, default 1000)\n"
+    "  --auth-fail-limit N         failed authentications per minute per client\n"
+    "                              address, 0 = off (PIORA_AUTH_FAIL_LIMIT, default 30)\n"
+    "  --revoke-limit N            POST /credentials/revoke calls per minute per\n"
+    "                              address, 0 = off (PIORA_REVOKE_LIMIT, default 10)\n"
+    "  --threads N                 worker threads, 0 = one per core\n"
+    "                              (PIORA_THREADS, default 0)\n"
+    "  --max-connections N         open connections at most\n"
+    "                              (PIORA_MAX_CONNECTIONS, default 1024)\n"
+    "  --idle-timeout SECONDS      close a connection idle this long\n"
+    "                              (PIORA_IDLE_TIMEOUT, default 30)\n"
+    "  --max-header-bytes N        memory per connection for the request line and\n"
+    "                              headers (PIORA_MAX_HEADER_BYTES, default 16384)\n"
+    "  --last-used-interval SECONDS  how often last-used times are written, 1-60\n"
+    "                              (PIORA_LAST_USED_INTERVAL, default 15)\n"
+    "  -h, --help                  this help\n"
+    "\n"
+    "SIGTERM or SIGINT stops the server gracefully.\n";
+
+enum {
+    F_LISTEN,
+    F_DATABASE,
+    F_RATE_LIMIT,
+    F_AUTH_FAIL_LIMIT,
+    F_REVOKE_LIMIT,
+    F_THREADS,
+    F_MAX_CONNECTIONS,
+    F_IDLE_TIMEOUT,
+    F_MAX_HEADER_BYTES,
+    F_LAST_USED_INTERVAL,
+    F_COUNT
+};
+
+/* The accepted range of each numeric setting. */
+typedef struct num_setting {
+    int flag;
+    int64_t min, max;
+} num_setting;
+
+static const num_setting ranges[] = {
+    {F_RATE_LIMIT, 0, 1000000000},
+    {F_AUTH_FAIL_LIMIT, 0, 1000000000},
+    {F_REVOKE_LIMIT, 0, 1000000000},
+    {F_THREADS, 0, 1024},
+    {F_MAX_CONNECTIONS, 1, 1000000},
+    {F_IDLE_TIMEOUT, 1, 86400},
+    {F_MAX_HEADER_BYTES, 4096, 1048576},
+    {F_LAST_USED_INTERVAL, 1, 60},
+};
+
+/* Names the source of a bad value the way the operator wrote it. */
+static int bad_value(const flag_def *f, const char *why)
+{
+    char q[64];
+    flags_quote(f->value, q, sizeof q);
+    char where[96];
+    if (f->from_env)
+        snprintf(where, sizeof where, "%s", f->env);
+    else
+        snprintf(where, sizeof where, "--%s", f->name);
+    return cli_usage_error("piora serve", "invalid %s '%s': %s", where, q, why);
+}
+
+/* Fills cfg from the flags; returns EXIT_OK or the exit status of the
+ * one-line error already printed. */
+static int serve_config(flag_def *defs, piora_config *cfg)
+{
+    config_defaults(cfg);
+    if (defs[F_LISTEN].value &&
+        !flags_listen(defs[F_LISTEN].value, cfg->listen_host, sizeof cfg->listen_host,
+                      &cfg->listen_port))
+        return bad_value(&defs[F_LISTEN], "expected HOST:PORT or [IPv6]:PORT, port 1-65535");
+    if (defs[F_DATABASE].value) {
+        const char *db = defs[F_DATABASE].value;
+        if (strlen(db) >= sizeof cfg->database)
+            return bad_value(&defs[F_DATABASE], "too long");
+        strcpy(cfg->database, db);
+    }
+    int64_t v[F_COUNT] = {0};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        const num_setting *r = &ranges[i];
+        const flag_def *f = &defs[r->flag];
+        if (!f->value)
+            continue;
+        if (!flags_int(f->value, r->min, r->max, &v[r->flag])) {
+            char why[80];
+            snprintf(why, sizeof why, "expected an integer from %lld to %lld",
+                     (long long)r->min, (long long)r->max);
+            return bad_value(f, why);
+        }
+    }
+    if (defs[F_RATE_LIMIT].value)
+        cfg->rate_limit = v[F_RATE_LIMIT];
+    if (defs[F_AUTH_FAIL_LIMIT].value)
+        cfg->auth_fail_limit = v[F_AUTH_FAIL_LIMIT];
+    if (defs[F_REVOKE_LIMIT].value)
+        cfg->revoke_limit = v[F_REVOKE_LIMIT];
+    if (defs[F_THREADS].value)
+        cfg->threads = (unsigned)v[F_THREADS];
+    if (defs[F_MAX_CONNECTIONS].value)
+        cfg->max_connections = (unsigned)v[F_MAX_CONNECTIONS];
+    if (defs[F_IDLE_TIMEOUT].value)
+        cfg->idle_timeout_s = (unsigned)v[F_IDLE_TIMEOUT];
+    if (defs[F_MAX_HEADER_BYTES].value)
+        cfg->max_header_bytes = (size_t)v[F_MAX_HEADER_BYTES];
+    if (defs[F_LAST_USED_INTERVAL].value)
+        cfg->touch_interval_s = (unsigned)v[F_LAST_USED_INTERVAL];
+    return EXIT_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    flag_def defs[F_COUNT] = {
+        [F_LISTEN] = {.name = "listen", .env = "PIORA_LISTEN"},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+        [F_RATE_LIMIT] = {.name = "rate-limit", .env = "PIORA_RATE_LIMIT"},
+        [F_AUTH_FAIL_LIMIT] = {.name = "auth-fail-limit", .env = "PIORA_AUTH_FAIL_LIMIT"},
+        [F_REVOKE_LIMIT] = {.name = "revoke-limit", .env = "PIORA_REVOKE_LIMIT"},
+        [F_THREADS] = {.name = "threads", .env = "PIORA_THREADS"},
+        [F_MAX_CONNECTIONS] = {.name = "max-connections", .env = "PIORA_MAX_CONNECTIONS"},
+        [F_IDLE_TIMEOUT] = {.name = "idle-timeout", .env = "PIORA_IDLE_TIMEOUT"},
+        [F_MAX_HEADER_BYTES] = {.name = "max-header-bytes", .env = "PIORA_MAX_HEADER_BYTES"},
+        [F_LAST_USED_INTERVAL] = {.name = "last-used-interval",
+                                  .env = "PIORA_LAST_USED_INTERVAL"},
+    };
+    int rc;
+    if (!cli_flags("piora serve", usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
+        return rc;
+    piora_config cfg;
+    rc = serve_config(defs, &cfg);
+    if (rc != EXIT_OK)
+        return rc;
+    return http_server_run(&cfg);
+}

@@ -1,0 +1,325 @@
+/* `piora user add|list|password`. Passwords come only from standard input
+ * (never argv, which other users of the machine can read in /proc) and are
+ * wiped from memory once hashed. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "auth/password.h"
+#include "cli/cli.h"
+#include "cli/user.h"
+#include "util/clock.h"
+#include "util/json.h"
+
+static const char group_usage[] =
+    "Usage: piora user <command> [flags]\n"
+    "\n"
+    "Commands:\n"
+    "  add       --email E --team T [--admin] --password-stdin\n"
+    "  list      [--json]\n"
+    "  password  --email E --password-stdin\n"
+    "\n"
+    "Every command takes --database PATH_OR_URL (env PIORA_DATABASE).\n";
+
+static const char add_usage[] =
+    "Usage: piora user add --email E --team T [--admin] --password-stdin\n"
+    "                      [--database PATH_OR_URL]\n"
+    "\n"
+    "Creates a user, and the team T if it does not exist yet (else the user\n"
+    "joins it). The password is read from standard input: one line, at least\n"
+    "8 characters. Prints the new user's id and email.\n"
+    "\n"
+    "  --email E          sign-in email (stored lower-cased)\n"
+    "  --team T           team name, 1-64 characters\n"
+    "  --admin            make the user an administrator\n"
+    "  --password-stdin   read the password from standard input (required)\n"
+    "  --database P       SQLite file (PIORA_DATABASE, default ./piora.db)\n";
+
+static const char list_usage[] =
+    "Usage: piora user list [--json] [--database PATH_OR_URL]\n"
+    "\n"
+    "Lists users: id, email, team, admin, created_at. --json prints a JSON array.\n";
+
+static const char password_usage[] =
+    "Usage: piora user password --email E --password-stdin [--database PATH_OR_URL]\n"
+    "\n"
+    "Sets the user's password to the line read from standard input.\n";
+
+bool cli_email_normalize(const char *in, char out[EMAIL_MAX + 1])
+{
+    size_t n = strlen(in);
+    if (n < 3 || n > EMAIL_MAX)
+        return false;
+    const char *at = strchr(in, '@');
+    if (!at || at == in || strchr(at + 1, '@') || at - in > 64)
+        return false;
+    for (const char *p = in; p < at; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= 0x20 || c >= 0x7f || strchr("\"(),:;<>[\\]", c))
+            return false;
+    }
+    if (in[0] == '.' || at[-1] == '.' || strstr(in, ".."))
+        return false;
+    /* The domain: dot-separated labels of letters, digits and hyphens. */
+    const char *d = at + 1;
+    size_t label = 0;
+    if (!*d)
+        return false;
+    for (const char *p = d; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.') {
+            if (label == 0 || p[-1] == '-')
+                return false;
+            label = 0;
+        } else if (isalnum(c) || c == '-') {
+            if (label == 0 && c == '-')
+                return false;
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    if (label == 0 || d[strlen(d) - 1] == '-')
+        return false;
+    for (size_t i = 0; i <= n; i++)
+        out[i] = (char)tolower((unsigned char)in[i]);
+    return true;
+}
+
+bool cli_team_valid(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > TEAM_NAME_MAX || !utf8_valid(t, n))
+        return false;
+    const unsigned char *p = (const unsigned char *)t;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            return false;
+        if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+            return false;
+    }
+    return true;
+}
+
+int cli_read_password(FILE *in, char *out, size_t outlen, size_t *len)
+{
+    size_t n = 0;
+    int c;
+    bool nul = false;
+    while ((c = getc(in)) != EOF && c != '\n') {
+        if (c == '\0')
+            nul = true;
+        if (n + 1 >= outlen) {
+            sodium_memzero(out, outlen);
+            return cli_fail("password too long (at most %d bytes)", PASSWORD_MAX_LEN);
+        }
+        out[n++] = (char)c;
+    }
+    if (n > 0 && out[n - 1] == '\r')
+        n--;
+    out[n] = '\0';
+    if (nul) {
+        sodium_memzero(out, outlen);
+        return cli_fail("password must not contain NUL bytes");
+    }
+    if (n == 0)
+        return cli_fail("no password on standard input");
+    *len = n;
+    return EXIT_OK;
+}
+
+/* Reads and hashes the password; the plain text never leaves this frame. */
+static int hash_stdin_password(char hash[PASSWORD_HASH_MAX])
+{
+    char pw[PASSWORD_MAX_LEN + 3];
+    size_t len = 0;
+    int rc = cli_read_password(stdin, pw, sizeof pw, &len);
+    if (rc != EXIT_OK)
+        return rc;
+    piora_err e = password_hash(pw, len, hash);
+    sodium_memzero(pw, sizeof pw);
+    if (e == PIORA_EINVALID)
+        return cli_fail("password must be %d to %d bytes", PASSWORD_MIN_LEN, PASSWORD_MAX_LEN);
+    if (e != PIORA_OK)
+        return cli_fail("cannot hash the password: %s", piora_strerror(e));
+    return EXIT_OK;
+}
+
+/* Checks --email; prints the usage error itself. */
+static int email_flag(const char *path, const flag_def *f, char email[EMAIL_MAX + 1])
+{
+    if (!f->value)
+        return cli_usage_error(path, "--email is required");
+    if (!cli_email_normalize(f->value, email)) {
+        char q[64];
+        flags_quote(f->value, q, sizeof q);
+        return cli_usage_error(path, "invalid --email '%s'", q);
+    }
+    return EXIT_OK;
+}
+
+static int user_add(int argc, char **argv)
+{
+    enum { F_EMAIL, F_TEAM, F_ADMIN, F_STDIN, F_DATABASE, F_COUNT };
+    flag_def defs[F_COUNT] = {
+        [F_EMAIL] = {.name = "email"},
+        [F_TEAM] = {.name = "team"},
+        [F_ADMIN] = {.name = "admin", .kind = FLAG_BOOL},
+        [F_STDIN] = {.name = "password-stdin", .kind = FLAG_BOOL},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+    };
+    const char *path = "piora user add";
+    int rc;
+    if (!cli_flags(path, add_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
+        return rc;
+    char email[EMAIL_MAX + 1];
+    if ((rc = email_flag(path, &defs[F_EMAIL], email)) != EXIT_OK)
+        return rc;
+    if (!defs[F_TEAM].value)
+        return cli_usage_error(path, "--team is required");
+    if (!cli_team_valid(defs[F_TEAM].value))
+        return cli_usage_error(path, "invalid --team: 1-64 characters, no control characters");
+    if (!defs[F_STDIN].given)
+        return cli_usage_error(path, "--password-stdin is required");
+
+    char hash[PASSWORD_HASH_MAX];
+    if ((rc = hash_stdin_password(hash)) != EXIT_OK)
+        return rc;
+    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    if (!s)
+        return EXIT_FAIL;
+    user_rec u;
+    piora_err e =
+        store_user_create(s, email, defs[F_TEAM].value, defs[F_ADMIN].given, hash, &u);
+    store_close(s);
+    sodium_memzero(hash, sizeof hash);
+    if (e == PIORA_ECONFLICT)
+        return cli_fail("a user with email %s already exists", email);
+    if (e != PIORA_OK)
+        return cli_fail("cannot create the user: %s", piora_strerror(e));
+    printf("%lld %s\n", (long long)u.id, u.email);
+    return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+}
+
+static void fmt_time(int64_t t, char out[RFC3339_LEN])
+{
+    if (t)
+        clock_fmt_rfc3339(t, out);
+    else
+        snprintf(out, RFC3339_LEN, "-");
+}
+
+static int user_list(int argc, char **argv)
+{
+    enum { F_JSON, F_DATABASE, F_COUNT };
+    flag_def defs[F_COUNT] = {
+        [F_JSON] = {.name = "json", .kind = FLAG_BOOL},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+    };
+    int rc;
+    if (!cli_flags("piora user list", list_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL,
+                   &rc))
+        return rc;
+    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    if (!s)
+        return EXIT_FAIL;
+    user_rec *users = NULL;
+    size_t n = 0;
+    piora_err e = store_user_list(s, &users, &n);
+    store_close(s);
+    if (e != PIORA_OK)
+        return cli_fail("cannot list users: %s", piora_strerror(e));
+
+    if (defs[F_JSON].given) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            char ts[RFC3339_LEN];
+            clock_fmt_rfc3339(users[i].created_at, ts);
+            json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:b, s:s}", "id",
+                                                 (json_int_t)users[i].id, "email",
+                                                 users[i].email, "team", users[i].team_name,
+                                                 "admin", users[i].is_admin, "created_at", ts));
+        }
+        char *out = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(arr);
+        if (out)
+            puts(out);
+        free(out);
+    } else {
+        enum { NC = 5 };
+        static const char *const header[NC] = {"ID", "EMAIL", "TEAM", "ADMIN", "CREATED"};
+        char (*ids)[24] = calloc(n ? n : 1, sizeof *ids);
+        char (*times)[RFC3339_LEN] = calloc(n ? n : 1, sizeof *times);
+        const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
+        if (!ids || !times || !cells) {
+            free(ids), free(times), free(cells), free(users);
+            return cli_fail("out of memory");
+        }
+        for (size_t i = 0; i < n; i++) {
+            snprintf(ids[i], sizeof ids[i], "%lld", (long long)users[i].id);
+            fmt_time(users[i].created_at, times[i]);
+            const char **row = cells + i * NC;
+            row[0] = ids[i];
+            row[1] = users[i].email;
+            row[2] = users[i].team_name;
+            row[3] = users[i].is_admin ? "yes" : "no";
+            row[4] = times[i];
+        }
+        cli_table(header, NC, cells, n);
+        free(ids), free(times), free(cells);
+    }
+    free(users);
+    return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+}
+
+static int user_password(int argc, char **argv)
+{
+    enum { F_EMAIL, F_STDIN, F_DATABASE, F_COUNT };
+    flag_def defs[F_COUNT] = {
+        [F_EMAIL] = {.name = "email"},
+        [F_STDIN] = {.name = "password-stdin", .kind = FLAG_BOOL},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+    };
+    const char *path = "piora user password";
+    int rc;
+    if (!cli_flags(path, password_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
+        return rc;
+    char email[EMAIL_MAX + 1];
+    if ((rc = email_flag(path, &defs[F_EMAIL], email)) != EXIT_OK)
+        return rc;
+    if (!defs[F_STDIN].given)
+        return cli_usage_error(path, "--password-stdin is required");
+    char hash[PASSWORD_HASH_MAX];
+    if ((rc = hash_stdin_password(hash)) != EXIT_OK)
+        return rc;
+    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    if (!s)
+        return EXIT_FAIL;
+    user_rec u;
+    piora_err e = store_user_by_email(s, email, &u);
+    if (e == PIORA_OK)
+        e = store_user_set_password(s, u.id, hash);
+    store_close(s);
+    sodium_memzero(hash, sizeof hash);
+    if (e == PIORA_ENOTFOUND)
+        return cli_fail("no user with email %s", email);
+    if (e != PIORA_OK)
+        return cli_fail("cannot set the password: %s", piora_strerror(e));
+    return EXIT_OK;
+}
+
+int cmd_user(int argc, char **argv)
+{
+    static const cli_cmd table[] = {
+        {"add", user_add, "create a user"},
+        {"list", user_list, "list users"},
+        {"password", user_password, "set a user's password"},
+        {NULL, NULL, NULL},
+    };
+    return cli_dispatch("piora user", table, group_usage, argc, argv);
+}

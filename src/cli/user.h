@@ -1,0 +1,20 @@
+/* Input checks shared by the user and token commands. */
+#ifndef PIORA_CLI_USER_H
+#define PIORA_CLI_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "store/store.h"
+
+/* A sane email (local@domain, <= 254 bytes, domain of letters, digits,
+ * hyphens and dots), lower-cased into out. */
+bool cli_email_normalize(const char *in, char out[EMAIL_MAX + 1]);
+/* 1-64 bytes of UTF-8 without control characters. */
+bool cli_team_valid(const char *t);
+/* Reads one line (the trailing \n or \r\n dropped) into out; EXIT_OK, or
+ * EXIT_FAIL after a message (empty, too long, NUL byte). */
+int cli_read_password(FILE *in, char *out, size_t outlen, size_t *len);
+
+#endif

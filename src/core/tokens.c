@@ -1,0 +1,261 @@
+/* The token service (SPEC 2): validation of what a caller asks for, making
+ * the secret, and the rules for revoke, regenerate and leaked credentials.
+ * The plain secret lives only in the caller's buffer; it is never logged
+ * and never stored (only its SHA-256 digest is). */
+#include "core/tokens.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "util/clock.h"
+#include "util/json.h"
+
+/* SPEC 2 offers up to 365 days or a custom date; ten years (with their leap
+ * days) bounds the custom date so that no token is effectively eternal by
+ * accident: "never" is the explicit way to ask for that. */
+#define TOKEN_LIFETIME_MAX_S ((int64_t)3653 * 86400)
+
+bool tokens_parse_duration(const char *s, int64_t *seconds)
+{
+    if (!s || !*s)
+        return false;
+    if (strcmp(s, "never") == 0) {
+        *seconds = EXPIRES_NEVER;
+        return true;
+    }
+    int64_t n = 0;
+    size_t i = 0;
+    for (; s[i] >= '0' && s[i] <= '9'; i++) {
+        if (i >= 12) /* far beyond ten years in any unit; avoids overflow */
+            return false;
+        n = n * 10 + (s[i] - '0');
+    }
+    if (i == 0 || s[i + 1] != '\0')
+        return false;
+    int64_t unit;
+    switch (s[i]) {
+    case 'd': unit = 86400; break;
+    case 'h': unit = 3600; break;
+    case 'm': unit = 60; break;
+    case 's': unit = 1; break;
+    default: return false;
+    }
+    if (n == 0 || n > TOKEN_LIFETIME_MAX_S / unit)
+        return false;
+    *seconds = n * unit;
+    return true;
+}
+
+/* A token name is shown in lists and tables: valid UTF-8 without C0/C1
+ * control characters or DEL, so it can neither break a terminal nor a log. */
+static const char *check_token_name(const char *name)
+{
+    if (!name || !*name)
+        return "must not be empty";
+    size_t n = strlen(name);
+    if (n > TOKEN_NAME_MAX)
+        return "must be at most 100 bytes";
+    if (!utf8_valid(name, n))
+        return "must be valid UTF-8";
+    const unsigned char *p = (const unsigned char *)name;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            return "must not contain control characters";
+        if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+            return "must not contain control characters";
+    }
+    return NULL;
+}
+
+/* Makes a fresh secret with its digest and hint. The digest is all that
+ * reaches the database. */
+static piora_err make_secret(char secret[TOKEN_LEN + 1], uint8_t digest[TOKEN_DIGEST_LEN],
+                             char hint[TOKEN_HINT_MAX])
+{
+    piora_err e = token_generate(secret);
+    if (e != PIORA_OK)
+        return e;
+    token_digest(secret, TOKEN_LEN, digest);
+    token_hint(secret, hint);
+    return PIORA_OK;
+}
+
+piora_err tokens_create(store_t *s, const token_create_req *rq, char secret[TOKEN_LEN + 1],
+                        token_rec *out, verrs *errs)
+{
+    verrs local;
+    if (!errs)
+        errs = &local;
+    memset(errs, 0, sizeof *errs);
+    secret[0] = '\0';
+
+    const char *msg = check_token_name(rq->name);
+    if (msg)
+        verrs_add(errs, "name", "%s", msg);
+
+    scope_set scopes = 0;
+    char bad[64] = "";
+    if (rq->scopes && !scopes_parse(rq->scopes, &scopes, bad, sizeof bad))
+        verrs_add(errs, "scopes", "unknown scope \"%s\"", bad);
+    else if (scopes == 0)
+        verrs_add(errs, "scopes", "at least one scope is required");
+
+    int64_t now = clock_now(), expires_at = 0;
+    if (rq->expires_at != 0) {
+        if (rq->expires_at <= now)
+            verrs_add(errs, "expires_at", "must be in the future");
+        else if (rq->expires_at - now > TOKEN_LIFETIME_MAX_S)
+            verrs_add(errs, "expires_at", "must be at most 10 years ahead");
+        else
+            expires_at = rq->expires_at;
+    } else if (rq->expires_in != EXPIRES_NEVER) {
+        int64_t in = rq->expires_in ? rq->expires_in : EXPIRES_DEFAULT_S;
+        if (in < 0 || in > TOKEN_LIFETIME_MAX_S)
+            verrs_add(errs, "expires_in", "must be between 1 second and 10 years");
+        else
+            expires_at = now + in;
+    }
+    if (errs->n)
+        return PIORA_EINVALID;
+
+    user_rec u;
+    piora_err e = store_user_by_id(s, rq->user_id, &u);
+    if (e != PIORA_OK)
+        return e;
+
+    token_new tn = {.user_id = u.id, .name = rq->name, .scopes = scopes,
+                    .expires_at = expires_at};
+    char hint[TOKEN_HINT_MAX];
+    e = make_secret(secret, tn.digest, hint);
+    if (e == PIORA_OK) {
+        tn.hint = hint;
+        token_rec tmp;
+        e = store_token_insert(s, &tn, out ? out : &tmp);
+    }
+    if (e != PIORA_OK)
+        sodium_memzero(secret, TOKEN_LEN + 1);
+    return e;
+}
+
+/* A caller acting as a user (user_id > 0) sees another user's token exactly
+ * as a missing one. */
+static piora_err load_owned(store_t *s, int64_t id, int64_t user_id, token_rec *t)
+{
+    if (id <= 0)
+        return PIORA_ENOTFOUND;
+    piora_err e = store_token_by_id(s, id, t);
+    if (e != PIORA_OK)
+        return e;
+    if (user_id > 0 && t->user_id != user_id)
+        return PIORA_ENOTFOUND;
+    return PIORA_OK;
+}
+
+piora_err tokens_revoke(store_t *s, int64_t id, int64_t user_id)
+{
+    token_rec t;
+    piora_err e = load_owned(s, id, user_id, &t);
+    if (e != PIORA_OK)
+        return e;
+    if (t.revoked_at != 0)
+        return PIORA_OK;
+    return store_token_revoke(s, id, clock_now());
+}
+
+/* The new secret gets the lifetime the token was created with, counted
+ * from now: regenerating rotates a secret without shortening or silently
+ * extending what the owner chose. A token without expiry stays so. */
+piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
+                            char secret[TOKEN_LEN + 1], token_rec *out)
+{
+    secret[0] = '\0';
+    token_rec t;
+    piora_err e = load_owned(s, id, user_id, &t);
+    if (e != PIORA_OK)
+        return e;
+    if (t.revoked_at != 0)
+        return PIORA_ECONFLICT;
+
+    int64_t now = clock_now(), expires_at = 0;
+    if (t.expires_at != 0) {
+        int64_t life = t.expires_at - t.created_at;
+        if (life <= 0)
+            life = EXPIRES_DEFAULT_S;
+        if (life > TOKEN_LIFETIME_MAX_S)
+            life = TOKEN_LIFETIME_MAX_S;
+        expires_at = now + life;
+    }
+
+    uint8_t digest[TOKEN_DIGEST_LEN];
+    char hint[TOKEN_HINT_MAX];
+    e = make_secret(secret, digest, hint);
+    if (e == PIORA_OK) {
+        token_rec tmp;
+        e = store_token_regenerate(s, id, digest, hint, expires_at, now, out ? out : &tmp);
+    }
+    if (e != PIORA_OK)
+        sodium_memzero(secret, TOKEN_LEN + 1);
+    return e;
+}
+
+piora_err tokens_revoke_leaked(store_t *s, const char *const *tokens, size_t n, size_t *revoked)
+{
+    size_t count = 0;
+    piora_err result = PIORA_OK;
+    int64_t now = clock_now();
+    for (size_t i = 0; i < n; i++) {
+        const char *tok = tokens[i];
+        if (!tok)
+            continue;
+        size_t len = strnlen(tok, TOKEN_LEN + 1);
+        if (!token_well_formed(tok, len))
+            continue;
+        uint8_t digest[TOKEN_DIGEST_LEN];
+        token_digest(tok, len, digest);
+        token_rec t;
+        piora_err e = store_token_by_digest(s, digest, &t);
+        if (e == PIORA_ENOTFOUND)
+            continue;
+        if (e == PIORA_OK && t.revoked_at == 0) {
+            e = store_token_revoke(s, t.id, now);
+            if (e == PIORA_OK)
+                count++;
+        }
+        /* One failure does not stop the others from being revoked. */
+        if (e != PIORA_OK && result == PIORA_OK)
+            result = e;
+    }
+    if (revoked)
+        *revoked = count;
+    return result;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+    if (t == 0)
+        return json_null();
+    char ts[RFC3339_LEN];
+    clock_fmt_rfc3339(t, ts);
+    return json_string(ts);
+}
+
+json_t *tokens_to_json(const token_rec *t, int64_t now)
+{
+    json_t *scopes = json_array();
+    for (int i = 0; i < SCOPE_COUNT; i++)
+        if (t->scopes & (1u << i))
+            json_array_append_new(scopes, json_string(scope_name(i)));
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(t->id));
+    json_object_set_new(o, "name", json_string(t->name));
+    json_object_set_new(o, "scopes", scopes);
+    json_object_set_new(o, "hint", json_string(t->hint));
+    json_object_set_new(o, "created_at", time_or_null(t->created_at));
+    json_object_set_new(o, "last_used_at", time_or_null(t->last_used_at));
+    json_object_set_new(o, "expires_at", time_or_null(t->expires_at));
+    json_object_set_new(o, "status", json_string(token_status_name(token_rec_status(t, now))));
+    if (t->last_used_addr[0])
+        json_object_set_new(o, "last_used_addr", json_string(t->last_used_addr));
+    return o;
+}
