@@ -1,0 +1,165 @@
+/* One implementation of list / get / create / update / delete for every
+ * resource, driven by its descriptor (core/model.c). The per-resource
+ * handlers at the bottom only bind a descriptor to the generic code. */
+#include "api/api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/validate.h"
+#include "http/response.h"
+
+bool api_paging(req_t *r, page_req *p)
+{
+    verrs errs = {0};
+    if (paging_parse(req_query(r, "page"), req_query(r, "per_page"), p, &errs) != PIORA_OK) {
+        resp_validation(r, &errs);
+        return false;
+    }
+    return true;
+}
+
+void api_location(req_t *r, const char *collection, const json_t *obj)
+{
+    json_t *id = json_object_get(obj, "id");
+    if (!json_is_integer(id))
+        return;
+    char loc[128];
+    snprintf(loc, sizeof loc, API_PREFIX "/%s/%lld", collection,
+             (long long)json_integer_value(id));
+    resp_header(r, "Location", loc);
+}
+
+void api_store_error(req_t *r, piora_err e, const resource_desc *d, const json_t *values)
+{
+    if (e == PIORA_EINVALID && d && values) {
+        verrs errs = {0};
+        for (size_t i = 0; i < d->nfields; i++) {
+            const field_desc *f = &d->fields[i];
+            if (f->kind == FK_REF && json_is_integer(json_object_get(values, f->name)))
+                verrs_add(&errs, f->name, "must be the id of one of your team's %s",
+                          f->ref->name);
+        }
+        if (errs.n) {
+            resp_validation(r, &errs);
+            return;
+        }
+    }
+    if (e == PIORA_ECONFLICT && d == &RES_SERVERS && !values) {
+        resp_error(r, e, "the server is still used by applications or databases");
+        return;
+    }
+    resp_error(r, e, NULL);
+}
+
+json_t *api_body_values(req_t *r, const resource_desc *d, bool create)
+{
+    json_t *body = req_json_body(r);
+    if (!body)
+        return NULL;
+    verrs errs = {0};
+    json_t *values = NULL;
+    piora_err e = validate_object(d, body, create, &values, &errs);
+    json_decref(body);
+    if (e == PIORA_OK)
+        return values;
+    if (e == PIORA_EBADREQ)
+        resp_error(r, e, "the body must be a JSON object");
+    else if (e == PIORA_EINVALID)
+        resp_validation(r, &errs);
+    else
+        resp_error(r, e, NULL);
+    return NULL;
+}
+
+/* The list envelope {data, meta} and the Link header; extra_query is the
+ * filter to keep in the links ("" when none). */
+void api_list(req_t *r, const resource_desc *d, const obj_filter *filter, const char *extra_query)
+{
+    page_req p;
+    if (!api_paging(r, &p))
+        return;
+    json_t *items = NULL;
+    int64_t total = 0;
+    piora_err e = store_obj_list(r->store, d, r->who->team_id, filter, p.offset, p.per_page,
+                                 &items, &total);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, NULL, NULL);
+        return;
+    }
+    buf_t link;
+    buf_init(&link, 4096);
+    paging_link(&link, r->path, extra_query ? extra_query : "", &p, total);
+    if (!link.failed && link.len)
+        resp_header(r, "Link", link.data);
+    buf_free(&link);
+    json_t *env = json_object();
+    json_object_set_new(env, "data", items);
+    json_object_set_new(env, "meta", paging_meta(&p, total));
+    resp_json(r, 200, env);
+}
+
+void api_get(req_t *r, const resource_desc *d)
+{
+    json_t *obj = NULL;
+    piora_err e = store_obj_get(r->store, d, r->who->team_id, r->id, &obj);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, NULL, NULL);
+        return;
+    }
+    resp_json(r, 200, obj);
+}
+
+void api_create(req_t *r, const resource_desc *d, int status)
+{
+    json_t *values = api_body_values(r, d, true);
+    if (!values)
+        return;
+    json_t *obj = NULL;
+    piora_err e = store_obj_create(r->store, d, r->who->team_id, values, &obj);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, d, values);
+        json_decref(values);
+        return;
+    }
+    json_decref(values);
+    api_location(r, d->name, obj);
+    resp_json(r, status, obj);
+}
+
+void api_update(req_t *r, const resource_desc *d)
+{
+    json_t *values = api_body_values(r, d, false);
+    if (!values)
+        return;
+    json_t *obj = NULL;
+    piora_err e = store_obj_update(r->store, d, r->who->team_id, r->id, values, &obj);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, d, values);
+        json_decref(values);
+        return;
+    }
+    json_decref(values);
+    resp_json(r, 200, obj);
+}
+
+void api_delete(req_t *r, const resource_desc *d)
+{
+    piora_err e = store_obj_delete(r->store, d, r->who->team_id, r->id);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, d, NULL);
+        return;
+    }
+    resp_empty(r, 204);
+}
+
+#define RESOURCE_HANDLERS(prefix, desc)                                              \
+    void prefix##_list(req_t *r) { api_list(r, &desc, NULL, ""); }                   \
+    void prefix##_get(req_t *r) { api_get(r, &desc); }                               \
+    void prefix##_create(req_t *r) { api_create(r, &desc, 201); }                    \
+    void prefix##_update(req_t *r) { api_update(r, &desc); }                         \
+    void prefix##_delete(req_t *r) { api_delete(r, &desc); }
+
+RESOURCE_HANDLERS(servers, RES_SERVERS)
+RESOURCE_HANDLERS(applications, RES_APPLICATIONS)
+RESOURCE_HANDLERS(databases, RES_DATABASES)

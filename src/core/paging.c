@@ -1,0 +1,81 @@
+#include "core/paging.h"
+
+#include <string.h>
+
+/* The largest page number accepted: beyond it (page-1)*per_page could
+ * overflow int64. Any page past the end simply answers an empty list. */
+#define PAGE_MAX (INT64_MAX / PER_PAGE_MAX)
+
+/* A positive decimal made of digits only (no sign, no spaces), at most
+ * max. Returns false on anything else, including overflow. */
+static bool parse_positive(const char *s, int64_t max, int64_t *out)
+{
+    if (!s || !*s)
+        return false;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        int d = *p - '0';
+        if (v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (v < 1)
+        return false;
+    *out = v;
+    return true;
+}
+
+piora_err paging_parse(const char *page, const char *per_page, page_req *out, verrs *errs)
+{
+    bool bad = false;
+    out->page = 1;
+    out->per_page = PER_PAGE_DEFAULT;
+    if (page && !parse_positive(page, PAGE_MAX, &out->page)) {
+        verrs_add(errs, "page", "must be a positive integer");
+        bad = true;
+    }
+    if (per_page && !parse_positive(per_page, PER_PAGE_MAX, &out->per_page)) {
+        verrs_add(errs, "per_page", "must be an integer between 1 and %d", PER_PAGE_MAX);
+        bad = true;
+    }
+    if (bad) {
+        out->page = 1;
+        out->per_page = PER_PAGE_DEFAULT;
+    }
+    out->offset = (out->page - 1) * out->per_page;
+    return bad ? PIORA_EINVALID : PIORA_OK;
+}
+
+json_t *paging_meta(const page_req *p, int64_t total)
+{
+    return json_pack("{s:I,s:I,s:I}", "page", (json_int_t)p->page, "per_page",
+                     (json_int_t)p->per_page, "total", (json_int_t)total);
+}
+
+static void link_one(buf_t *out, size_t start, const char *path, const char *extra,
+                     int64_t page, int64_t per_page, const char *rel)
+{
+    if (out->len > start)
+        buf_puts(out, ", ");
+    buf_printf(out, "<%s?%s%spage=%lld&per_page=%lld>; rel=\"%s\"", path, extra,
+               *extra ? "&" : "", (long long)page, (long long)per_page, rel);
+}
+
+/* first and last always; prev when there is a page before this one (past
+ * the end, prev points at the last real page); next when this page is
+ * before the last. */
+void paging_link(buf_t *out, const char *path, const char *extra_query, const page_req *p,
+                 int64_t total)
+{
+    const char *extra = extra_query ? extra_query : "";
+    size_t start = out->len;
+    int64_t last = total > 0 ? (total - 1) / p->per_page + 1 : 1;
+    link_one(out, start, path, extra, 1, p->per_page, "first");
+    if (p->page > 1)
+        link_one(out, start, path, extra, p->page - 1 < last ? p->page - 1 : last, p->per_page, "prev");
+    if (p->page < last)
+        link_one(out, start, path, extra, p->page + 1, p->per_page, "next");
+    link_one(out, start, path, extra, last, p->per_page, "last");
+}
