@@ -14,6 +14,7 @@
 
 #include "core/tokens.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 typedef struct fx {
     char dir[64];
@@ -455,6 +456,7 @@ static void test_parse_duration(void **st)
 
 int main(void)
 {
+    log_set_level(LOG_WARN);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_create_shape_and_storage),
