@@ -577,7 +577,12 @@ piora_err sq_obj_delete(store_t *base, const resource_desc *d, int64_t team_id, 
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, team_id);
     int rc = sq_exec_stmt(st);
-    if (rc != SQLITE_DONE)
+    /* SQLite reports ON DELETE RESTRICT as SQLITE_CONSTRAINT_TRIGGER (the
+     * action runs as a trigger), other failed keys as _FOREIGNKEY: a DELETE
+     * has no other constraint, so any of them means "still referenced". */
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        e = PIORA_ECONFLICT;
+    else if (rc != SQLITE_DONE)
         e = sq_fail(s, rc, "delete");
     else if (sqlite3_changes(s->db) == 0)
         e = PIORA_ENOTFOUND;
