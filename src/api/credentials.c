@@ -19,7 +19,7 @@ void credentials_revoke(req_t *r)
     json_t *list = NULL;
     if (!json_is_object(body)) {
         json_decref(body);
-        resp_error(r, PIORA_EBADREQ, "the body must be a JSON object");
+        resp_error(r, PIORA_EBADREQ, "The body must be a JSON object.");
         return;
     }
     const char *key;

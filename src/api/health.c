@@ -9,7 +9,7 @@ void health_live(req_t *r) { resp_json(r, 200, json_pack("{s:s}", "status", "ok"
 void health_ready(req_t *r)
 {
     if (store_ping(r->store) != PIORA_OK) {
-        resp_problem(r, 503, "unavailable", "the database does not answer", NULL);
+        resp_problem(r, 503, "unavailable", "The database does not answer.", NULL);
         return;
     }
     resp_json(r, 200, json_pack("{s:s}", "status", "ok"));

@@ -711,7 +711,7 @@ void openapi_serve(req_t *r)
     size_t len;
     const char *doc = openapi_document(&len);
     if (!doc) {
-        resp_error(r, PIORA_EINTERNAL, "the API document could not be built");
+        resp_error(r, PIORA_EINTERNAL, "The API document could not be built.");
         return;
     }
     resp_raw(r, 200, "application/json", doc, len);

@@ -46,7 +46,7 @@ void api_store_error(req_t *r, piora_err e, const resource_desc *d, const json_t
         }
     }
     if (e == PIORA_ECONFLICT && d == &RES_SERVERS && !values) {
-        resp_error(r, e, "the server is still used by applications or databases");
+        resp_error(r, e, "The server is still used by applications or databases.");
         return;
     }
     resp_error(r, e, NULL);
@@ -64,7 +64,7 @@ json_t *api_body_values(req_t *r, const resource_desc *d, bool create)
     if (e == PIORA_OK)
         return values;
     if (e == PIORA_EBADREQ)
-        resp_error(r, e, "the body must be a JSON object");
+        resp_error(r, e, "The body must be a JSON object.");
     else if (e == PIORA_EINVALID)
         resp_validation(r, &errs);
     else
