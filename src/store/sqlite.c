@@ -254,12 +254,12 @@ static void sq_close(store_t *base)
     free(s);
 }
 
-static int pragma(sq_store *s, const char *sql, char *msg, size_t msglen)
+static int pragma(sq_store *s, const char *path, const char *sql, char *msg, size_t msglen)
 {
     char *err = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
-        snprintf(msg, msglen, "%s: %s", sql, err ? err : sqlite3_errmsg(s->db));
+        snprintf(msg, msglen, "cannot use %s: %s", path, err ? err : sqlite3_errmsg(s->db));
         sqlite3_free(err);
         return -1;
     }
@@ -290,10 +290,10 @@ store_t *sqlite_store_open(const char *path, char *msg, size_t msglen)
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-    if (pragma(s, "PRAGMA journal_mode=WAL", msg, msglen) ||
-        pragma(s, "PRAGMA synchronous=NORMAL", msg, msglen) ||
-        pragma(s, "PRAGMA foreign_keys=ON", msg, msglen) ||
-        pragma(s, "PRAGMA busy_timeout=5000", msg, msglen))
+    if (pragma(s, path, "PRAGMA journal_mode=WAL", msg, msglen) ||
+        pragma(s, path, "PRAGMA synchronous=NORMAL", msg, msglen) ||
+        pragma(s, path, "PRAGMA foreign_keys=ON", msg, msglen) ||
+        pragma(s, path, "PRAGMA busy_timeout=5000", msg, msglen))
         goto fail;
     if (migrations_run(s, msg, msglen) != 0)
         goto fail;

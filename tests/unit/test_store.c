@@ -221,6 +221,26 @@ static void test_migrations(void **state)
     assert_int_equal(store_user_count(fx->s, &n), PIORA_OK);
     assert_int_equal(n, 1);
 
+    /* applying migrations to a new file is a write like any other */
+    char second[160];
+    snprintf(second, sizeof second, "%s/second.db", fx->dir);
+    uint64_t g = store_generation();
+    store_t *s3 = store_open(second, msg, sizeof msg);
+    assert_non_null(s3);
+    assert_true(store_generation() > g);
+    g = store_generation();
+    store_close(s3);
+    s3 = store_open(second, msg, sizeof msg); /* nothing to apply: no bump */
+    assert_non_null(s3);
+    assert_int_equal(store_generation(), g);
+    store_close(s3);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[192];
+        snprintf(p, sizeof p, "%s%s", second, sfx[i]);
+        unlink(p);
+    }
+
     /* a database from a newer piora refuses to open */
     assert_int_equal(sqlite3_exec(db,
                                   "INSERT INTO schema_migrations(version, name, applied_at) "
@@ -253,6 +273,20 @@ static void test_open_errors(void **state)
     assert_string_equal(msg, "PostgreSQL backend not built yet");
     assert_null(store_open("/nonexistent-dir/x/piora.db", msg, sizeof msg));
     assert_true(msg[0] != '\0');
+
+    /* a file that is not a database is refused, and left alone */
+    char dir[64] = "/tmp/piora_test_store_XXXXXX", path[96];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/garbage.db", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    assert_null(store_open(path, msg, sizeof msg));
+    assert_non_null(strstr(msg, "not a database"));
+    unlink(path);
+    rmdir(dir);
 }
 
 /* ---- users ------------------------------------------------------------------ */
