@@ -31,7 +31,7 @@ bool tokens_parse_duration(const char *s, int64_t *seconds)
             return false;
         n = n * 10 + (s[i] - '0');
     }
-    if (i == 0 || s[i + 1] != '\0')
+    if (i == 0 || s[i] == '\0' || s[i + 1] != '\0')
         return false;
     int64_t unit;
     switch (s[i]) {
