@@ -9,7 +9,9 @@
 
 #include <cmocka.h>
 
+#include "cli/cli.h"
 #include "cli/flags.h"
+#include "cli/user.h"
 
 enum { F_EMAIL, F_DB, F_JSON, F_COUNT };
 
@@ -226,6 +228,89 @@ static void test_quote(void **st)
     assert_non_null(strstr(q, "..."));
 }
 
+static void test_email(void **st)
+{
+    (void)st;
+    char out[EMAIL_MAX + 1];
+    assert_true(cli_email_normalize("Alice@Example.COM", out));
+    assert_string_equal(out, "alice@example.com");
+    assert_true(cli_email_normalize("a.b+tag@sub.example-x.org", out));
+    assert_true(cli_email_normalize("root@localhost", out));
+    const char *bad[] = {"", "a", "@example.com", "alice@", "alice", "a@b@c", "a b@c.d",
+                         "a@b c.d", "a@-b.c", "a@b-.c", "a@b..c", "a@.b", "a@b.", ".a@b.c",
+                         "a.@b.c", "a..b@c.d", "a@b_c.d", "a\n@b.c", "a@b.c\n", "<a>@b.c",
+                         "\xc3\xa9@b.c"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (cli_email_normalize(bad[i], out))
+            fail_msg("accepted \"%s\"", bad[i]);
+    char local[80], big[300];
+    memset(local, 'a', 65);
+    strcpy(local + 65, "@b.c");
+    assert_false(cli_email_normalize(local, out)); /* local part over 64 */
+    /* "a@" + 63.63.63.60 = 254 bytes: the longest accepted. */
+    strcpy(big, "a@");
+    for (int l = 0; l < 4; l++) {
+        size_t n = strlen(big);
+        memset(big + n, 'b', l < 3 ? 63 : 60);
+        big[n + (l < 3 ? 63 : 60)] = '\0';
+        if (l < 3)
+            strcat(big, ".");
+    }
+    assert_int_equal(strlen(big), 254);
+    assert_true(cli_email_normalize(big, out));
+    strcat(big, "b");
+    assert_false(cli_email_normalize(big, out)); /* 255 bytes */
+}
+
+static void test_team(void **st)
+{
+    (void)st;
+    assert_true(cli_team_valid("Acme Corp"));
+    assert_true(cli_team_valid("équipe ✓"));
+    assert_false(cli_team_valid(""));
+    assert_false(cli_team_valid("a\tb"));
+    assert_false(cli_team_valid("a\xc2\x85"));
+    assert_false(cli_team_valid("\xff"));
+    char t[70];
+    memset(t, 'x', 64);
+    t[64] = '\0';
+    assert_true(cli_team_valid(t));
+    t[64] = 'x', t[65] = '\0';
+    assert_false(cli_team_valid(t));
+}
+
+static int read_pw(const char *input, size_t inlen, char *out, size_t outlen, size_t *len)
+{
+    FILE *fp = fmemopen((void *)input, inlen, "r");
+    assert_non_null(fp);
+    int rc = cli_read_password(fp, out, outlen, len);
+    fclose(fp);
+    return rc;
+}
+
+static void test_read_password(void **st)
+{
+    (void)st;
+    char pw[32];
+    size_t len = 0;
+    assert_int_equal(read_pw("secret pw\nrest", 15, pw, sizeof pw, &len), EXIT_OK);
+    assert_string_equal(pw, "secret pw");
+    assert_int_equal(len, 9);
+    assert_int_equal(read_pw("secret\r\n", 8, pw, sizeof pw, &len), EXIT_OK);
+    assert_string_equal(pw, "secret");
+    assert_int_equal(read_pw("no newline", 10, pw, sizeof pw, &len), EXIT_OK);
+    assert_string_equal(pw, "no newline");
+    /* Spaces are part of a password. */
+    assert_int_equal(read_pw(" a b \n", 6, pw, sizeof pw, &len), EXIT_OK);
+    assert_string_equal(pw, " a b ");
+    assert_int_equal(read_pw("\n", 1, pw, sizeof pw, &len), EXIT_FAIL);
+    assert_int_equal(read_pw("", 0, pw, sizeof pw, &len), EXIT_FAIL);
+    assert_int_equal(read_pw("a\0b\n", 4, pw, sizeof pw, &len), EXIT_FAIL);
+    assert_int_equal(read_pw("0123456789012345678901234567890123456789\n", 41, pw, sizeof pw,
+                             &len),
+                     EXIT_FAIL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,7 +318,8 @@ int main(void)
         cmocka_unit_test(test_unknown),    cmocka_unit_test(test_positional),
         cmocka_unit_test(test_help),       cmocka_unit_test(test_env),
         cmocka_unit_test(test_int),        cmocka_unit_test(test_listen),
-        cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_quote),      cmocka_unit_test(test_email),
+        cmocka_unit_test(test_team),       cmocka_unit_test(test_read_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
