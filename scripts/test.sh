@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The one test command: sets up a Debian 12 machine (scripts/deps.sh), builds
+# build/ and runs the unit tests (CTest + cmocka) and the black-box suite
+# (node:test against build/piora), then does both again on an
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/. Ends
+# with one line "N passed, N failed, N skipped" and exits non-zero when
+# anything failed or did not build.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+LOGS=$(mktemp -d "${TMPDIR:-/tmp}/piora-test.XXXXXX")
+passed=0
+failed=0
+skipped=0
+problems=()
+
+# Bounded: no stage may run away with the CI budget.
+STAGE_TIMEOUT=${PIORA_STAGE_TIMEOUT:-1500}
+
+note_failure() {
+    problems+=("$1")
+    failed=$((failed + 1))
+}
+
+# Adds the counts of a CTest log; a run that crashed before its summary
+# counts as one failure.
+count_ctest() { # log rc label
+    local line
+    line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -1)
+    if [ -z "$line" ]; then
+        [ "$2" -eq 0 ] || note_failure "$3: no CTest summary (exit $2)"
+        return
+    fi
+    local nfail total
+    nfail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+    passed=$((passed + total - nfail))
+    failed=$((failed + nfail))
+    [ "$nfail" -eq 0 ] || problems+=("$3: $nfail of $total failed")
+    if [ "$2" -ne 0 ] && [ "$nfail" -eq 0 ]; then note_failure "$3: exit $2"; fi
+}
+
+# Adds the counts of a node --test log (spec reporter "ℹ pass N" or TAP
+# "# pass N").
+count_node() { # log rc label
+    local p f c s
+    p=$(grep -aE '^(ℹ|#) pass [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+$')
+    f=$(grep -aE '^(ℹ|#) fail [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+$')
+    c=$(grep -aE '^(ℹ|#) cancelled [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+$')
+    s=$(grep -aE '^(ℹ|#) skipped [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+$')
+    if [ -z "$p" ]; then
+        note_failure "$3: no node:test summary (exit $2)"
+        return
+    fi
+    passed=$((passed + p))
+    failed=$((failed + ${f:-0} + ${c:-0}))
+    skipped=$((skipped + ${s:-0}))
+    if [ $((${f:-0} + ${c:-0})) -ne 0 ]; then problems+=("$3: $((${f:-0} + ${c:-0})) failed"); fi
+    if [ "$2" -ne 0 ] && [ $((${f:-0} + ${c:-0})) -eq 0 ]; then note_failure "$3: exit $2"; fi
+}
+
+# One build directory: configure, build, CTest, black-box suite.
+run_suite() { # label builddir cmake-args...
+    local label=$1 dir=$2
+    shift 2
+    echo "=== $label: configure and build $dir"
+    if ! cmake -S . -B "$dir" -DPIORA_TESTS=ON "$@" >"$LOGS/$label-configure.log" 2>&1; then
+        cat "$LOGS/$label-configure.log"
+        note_failure "$label: cmake configure failed"
+        return
+    fi
+    if ! timeout "$STAGE_TIMEOUT" cmake --build "$dir" -j"$JOBS" >"$LOGS/$label-build.log" 2>&1; then
+        tail -n 60 "$LOGS/$label-build.log"
+        note_failure "$label: build failed"
+        return
+    fi
+
+    echo "=== $label: unit tests (ctest)"
+    local rc
+    (cd "$dir" && timeout "$STAGE_TIMEOUT" ctest --output-on-failure -j"$JOBS") 2>&1 | tee "$LOGS/$label-ctest.log"
+    rc=${PIPESTATUS[0]}
+    count_ctest "$LOGS/$label-ctest.log" "$rc" "$label ctest"
+
+    echo "=== $label: black-box tests (node --test, PIORA_BIN=$dir/piora)"
+    PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-reporter=spec tests/blackbox/*.test.mjs \
+        2>&1 | tee "$LOGS/$label-blackbox.log"
+    rc=${PIPESTATUS[0]}
+    count_node "$LOGS/$label-blackbox.log" "$rc" "$label black-box"
+}
+
+start=$(date +%s)
+echo "=== dependencies"
+if ! bash scripts/deps.sh; then
+    note_failure "scripts/deps.sh failed"
+    echo "$passed passed, $failed failed, $skipped skipped"
+    exit 1
+fi
+echo "node $(node --version), $(cmake --version | head -1), logs in $LOGS"
+
+run_suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=OFF
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=ON
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+echo
+echo "=== summary ($(($(date +%s) - start)) s)"
+for p in "${problems[@]+"${problems[@]}"}"; do echo "FAILED: $p"; done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
