@@ -34,6 +34,7 @@ done
 [ -x "$BIN" ] || { echo "bench: $BIN not built (cmake -B build && cmake --build build)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/piora-bench.XXXXXX)
+chmod 755 "$WORK"   # nginx workers (www-data) read the bodies from here
 PPORT=18080
 NPORT=18081
 cleanup() {
@@ -93,7 +94,7 @@ for pair in "list:/api/v1/servers?per_page=20:$TOKEN" "one:/api/v1/servers/$ID:$
   IFS=: read -r name path tok <<<"$pair"
   a=$(curl -s "http://127.0.0.1:$PPORT$path" -H "Authorization: Bearer $tok" | sha256sum)
   b=$(curl -s "http://127.0.0.1:$NPORT$path" -H "Authorization: Bearer $tok" | sha256sum)
-  [ "$a" = "$b" ] || { echo "bench: $name bodies differ between piora and nginx" >&2; exit 1; }
+  [ "$a" = "$b" ] || { echo "bench: $name bodies differ between piora and nginx" >&2; curl -s "http://127.0.0.1:$NPORT$path" -H "Authorization: Bearer $tok" | head -c 300 >&2; cat "$WORK/nginx-error.log" >&2; exit 1; }
 done
 
 run_wrk() { # url token -> req/s

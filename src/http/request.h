@@ -58,7 +58,7 @@ const char *req_query(req_t *r, const char *key);
 const char *req_header(req_t *r, const char *name);
 
 /* The body as a JSON value. On failure the response is already set (400
- * invalid JSON / invalid UTF-8, 415 when the body is not JSON) and NULL is
+ * invalid JSON or invalid UTF-8; Content-Type is not consulted) and NULL is
  * returned; the handler just returns. An empty body answers 400 too. The
  * result is a new reference. */
 json_t *req_json_body(req_t *r);
