@@ -166,19 +166,26 @@ describe('hostile input (SPEC 8)', () => {
 
   it('NUL bytes in the path and in headers do not crash it', async (t) => {
     const s = await startServer(t, { template: tpl });
+    // [request, allowed statuses]. RFC 9110 5.5: a NUL in a field value is
+    // rejected or replaced by a space, so an unrelated header may still pass.
     const cases = [
-      `GET /api/v1/ser\0vers HTTP/1.1\r\nHost: x\r\n${AUTH()}Connection: close\r\n\r\n`,
-      `GET /healthz\0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
-      `GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nX-Note: a\0b\r\n${AUTH()}Connection: close\r\n\r\n`,
-      `GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOK}\0junk\r\nConnection: close\r\n\r\n`,
-      `GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nX-\0Name: v\r\n${AUTH()}Connection: close\r\n\r\n`,
-      `GET /api/v1/servers/1%00 HTTP/1.1\r\nHost: x\r\n${AUTH()}Connection: close\r\n\r\n`,
+      [`GET /api/v1/ser\0vers HTTP/1.1\r\nHost: x\r\n${AUTH()}Connection: close\r\n\r\n`, [400, 404]],
+      [`GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nX-Note: a\0b\r\n${AUTH()}Connection: close\r\n\r\n`, [200, 400]],
+      [`GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOK}\0junk\r\nConnection: close\r\n\r\n`, [400, 401]],
+      [`GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nX-\0Name: v\r\n${AUTH()}Connection: close\r\n\r\n`, [200, 400]],
+      [`GET /api/v1/servers/1%00 HTTP/1.1\r\nHost: x\r\n${AUTH()}Connection: close\r\n\r\n`, [400, 404]],
     ];
-    for (const c of cases) {
+    for (const [c, allowed] of cases) {
       const r = await raw(s.port, [c]);
-      assertRejected(r, [400, 401, 404], JSON.stringify(c.slice(0, 60)));
+      assertRejected(r, allowed, JSON.stringify(c.slice(0, 60)));
       await s.healthy();
     }
+    // libmicrohttpd hands the path over as a C string, so a NUL ends it: the
+    // truncated path may be served, but nothing past the NUL is.
+    const cut = await raw(s.port, [`GET /healthz\0/../api/v1/servers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
+    assertRejected(cut, [200, 400, 404], 'NUL then more path');
+    if (cut.status === 200) assert.doesNotMatch(cut.text, /"data"/, 'nothing after the NUL was routed');
+    await s.healthy();
     // NUL inside a JSON string is data, and not a valid name.
     const r = await s.post('/api/v1/servers', { token: TOK, body: '{"name":"a\\u0000b","ip_address":"10.0.0.1"}' });
     assertProblem(r, 422, 'validation_failed');
@@ -215,8 +222,10 @@ describe('hostile input (SPEC 8)', () => {
       'G E T / HTTP/1.1\r\nHost: x\r\n\r\n',
       'GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n',
       'GET /healthz HTTP/1.1\r\nHost x\r\n\r\n',
-      '\r\n\r\n\r\n\r\n',
-      Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]),
+      '\r\n\r\nGARBAGE\r\n\r\n',
+      // A TLS ClientHello's first bytes, then line ends so the line is over
+      // (without them the server rightly waits, up to its idle timeout).
+      Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 13, 10, 13, 10]),
       rnd,
       'POST /api/v1/servers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n',
     ];
