@@ -29,6 +29,11 @@
 #include "util/log.h"
 
 #define RESPONSE_MAX (32u << 20)
+/* A body over BODY_MAX_BYTES is read and dropped up to this many bytes and
+ * answered 413 at its end: closing on a client still sending makes its
+ * kernel reset the connection, and the client never reads the 413. Past
+ * this, the 413 is sent at once and the connection closed. */
+#define BODY_DRAIN_MAX (16u << 20)
 #define URI_MAX_LEN 8192
 
 /* Per-request state, created by the URI callback (the first thing
@@ -38,6 +43,7 @@ typedef struct conn_ctx {
     bool started;  /* the header callback has run */
     bool too_big;  /* the body passed BODY_MAX_BYTES */
     bool answered; /* a response was queued early (413) */
+    uint64_t received;
     buf_t body;
 } conn_ctx;
 
@@ -121,6 +127,20 @@ static bool url_has_token(struct MHD_Connection *c)
     bool found = false;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, has_key_cb, &found);
     return found;
+}
+
+/* The Authorization value, or "" (an invalid one) when it holds a NUL byte:
+ * libmicrohttpd hands values over as C strings, and "Bearer <token>\0junk"
+ * must not authenticate as "Bearer <token>". */
+static const char *authorization_header(struct MHD_Connection *c)
+{
+    const char *v = NULL;
+    size_t n = 0;
+    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+                                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &v, &n) != MHD_YES ||
+        !v)
+        return NULL;
+    return strlen(v) == n ? v : "";
 }
 
 static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r)
@@ -215,7 +235,10 @@ static void set_scope_headers(req_t *r, const principal_t *who, const route_t *r
     scopes_format(who->scopes, ", ", v, sizeof v);
     resp_header(r, "X-OAuth-Scopes", v);
     scopes_format(rt->scopes, ", ", v, sizeof v);
-    resp_header(r, "X-Accepted-OAuth-Scopes", v);
+    /* An empty list (routes any valid token may call, as GitHub's /user)
+     * is sent as one space: libmicrohttpd refuses empty header values and
+     * clients trim it to "". */
+    resp_header(r, "X-Accepted-OAuth-Scopes", v[0] ? v : " ");
 }
 
 static void set_rate_headers(req_t *r, const ratelimit_result *rl)
@@ -314,9 +337,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     /* 1-3: authenticate */
     uint64_t gen = authn_sync(r.store);
     int64_t retry_after = 0;
-    authn_outcome o = authn_authenticate(
-        r.store, gen, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-        url_has_token(c), addr_key, &who, &retry_after);
+    authn_outcome o = authn_authenticate(r.store, gen, authorization_header(c), url_has_token(c),
+                                         addr_key, &who, &retry_after);
     if (o != AUTHN_OK) {
         answer_authn_failure(&r, o, retry_after);
         goto send;
@@ -370,17 +392,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         x->started = true;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > BODY_MAX_BYTES)
-            x->too_big = true;
+        if (cl) {
+            unsigned long long n = strtoull(cl, NULL, 10);
+            if (n > BODY_MAX_BYTES)
+                x->too_big = true;
+            if (n > BODY_DRAIN_MAX) {
+                x->answered = true;
+                return dispatch(c, x, url, method);
+            }
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
+        x->received += *upload_data_size;
         if (!x->too_big && !buf_append(&x->body, upload_data, *upload_data_size))
             x->too_big = true;
+        if (x->too_big)
+            buf_free(&x->body);
         *upload_data_size = 0;
-        /* Stop reading a body we will refuse: answer 413 now and let
-         * libmicrohttpd close the connection after it. */
-        if (x->too_big && !x->answered) {
+        if (x->received > BODY_DRAIN_MAX && !x->answered) {
             x->answered = true;
             return dispatch(c, x, url, method);
         }
