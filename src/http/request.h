@@ -27,7 +27,7 @@ typedef enum http_method {
 } http_method;
 
 
-#define REQ_MAX_HEADERS 8
+#define REQ_MAX_HEADERS 16
 
 typedef struct req {
     /* in */

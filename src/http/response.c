@@ -51,6 +51,18 @@ void resp_header(req_t *r, const char *name, const char *value)
     r->nheaders++;
 }
 
+void resp_header_add(req_t *r, const char *name, const char *value)
+{
+    if (r->nheaders >= REQ_MAX_HEADERS)
+        return;
+    char *v = strdup(value);
+    if (!v)
+        return;
+    r->headers[r->nheaders].name = name;
+    r->headers[r->nheaders].value = v;
+    r->nheaders++;
+}
+
 void resp_raw(req_t *r, int status, const char *content_type, const char *data, size_t len)
 {
     buf_reset(&r->out);

@@ -31,6 +31,9 @@ void resp_validation(req_t *r, const verrs *errs);
  * At most REQ_MAX_HEADERS per request; extra ones are dropped. */
 void resp_header(req_t *r, const char *name, const char *value);
 
+/* Adds a header even when one of that name is already set (Set-Cookie). */
+void resp_header_add(req_t *r, const char *name, const char *value);
+
 /* The canonical reason phrase of a status ("Not Found"). */
 const char *http_status_title(int status);
 

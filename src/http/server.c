@@ -27,6 +27,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "web/web.h"
 
 #define RESPONSE_MAX (32u << 20)
 /* A body over BODY_MAX_BYTES is read and dropped up to this many bytes and
@@ -295,12 +296,22 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     const route_t *rt = NULL;
     unsigned allowed = 0;
     principal_t who;
-    route_match_result m = router_match(api_routes, api_routes_count, r.method, url, &rt, &r.id,
-                                        &allowed);
     if (x->too_big) {
         resp_problem(&r, 413, "payload_too_large", "The request body is larger than 1 MiB.", NULL);
         goto send;
     }
+    /* The dashboard has its own authentication (session + CSRF), never a
+     * bearer token: its requests leave the API pipeline here. */
+    if (web_owns(url)) {
+        r.store = store_thread();
+        if (!r.store)
+            resp_problem(&r, 503, "unavailable", "The database is unavailable.", NULL);
+        else
+            web_dispatch(&r);
+        goto send;
+    }
+    route_match_result m = router_match(api_routes, api_routes_count, r.method, url, &rt, &r.id,
+                                        &allowed);
     if (m == ROUTE_NO_PATH) {
         resp_problem(&r, 404, "not_found", "No such endpoint.", NULL);
         goto send;

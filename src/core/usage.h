@@ -1,0 +1,22 @@
+/* The per-token usage log of SPEC 6, read side. The write side is the
+ * request path's bounded queue (see the monitoring layer); this is what the
+ * CLI (`piora token usage`) and the dashboard show. */
+#ifndef PIORA_CORE_USAGE_H
+#define PIORA_CORE_USAGE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef struct usage_filter {
+    int64_t since; /* epoch seconds; 0: no bound */
+    int status;    /* an HTTP status; 0: any */
+} usage_filter;
+
+/* Newest first. The caller checks the token is one the viewer may see.
+ * *items: a new JSON array of {time, method, path, status, addr, user_agent}. */
+piora_err usage_list(store_t *s, int64_t token_id, const usage_filter *f, int64_t offset,
+                     int64_t limit, json_t **items, int64_t *total);
+
+#endif
