@@ -6,26 +6,7 @@
 #include <string.h>
 
 #include "http/response.h"
-
-/* A positive int64 made of digits only. */
-static bool parse_id(const char *s, int64_t *out)
-{
-    if (!s || !*s || strlen(s) > 19)
-        return false;
-    int64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        int d = *p - '0';
-        if (v > (INT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v < 1)
-        return false;
-    *out = v;
-    return true;
-}
+#include "util/num.h"
 
 /* ?database_id=N filters; a database of another team simply has no
  * backups visible to this one (an empty list, not an error). */
@@ -37,7 +18,7 @@ void backups_list(req_t *r)
         return;
     }
     obj_filter f = {.field = "database_id"};
-    if (!parse_id(q, &f.value)) {
+    if (!num_parse_i64(q, 1, INT64_MAX, &f.value)) {
         verrs errs = {0};
         verrs_add(&errs, "database_id", "must be a positive integer");
         /* report bad paging too, in the same answer */

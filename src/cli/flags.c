@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/num.h"
+
 #define QUOTE_MAX 48
 
 void flags_quote(const char *arg, char *out, size_t outlen)
@@ -132,29 +134,7 @@ flags_result flags_parse(flag_def *defs, size_t ndefs, int argc, char *const *ar
 
 bool flags_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-    if (!s)
-        return false;
-    bool neg = false;
-    if (*s == '-' && min < 0) {
-        neg = true;
-        s++;
-    }
-    if (!*s)
-        return false;
-    int64_t v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        if (v > (INT64_MAX - (*s - '0')) / 10)
-            return false;
-        v = v * 10 + (*s - '0');
-    }
-    if (neg)
-        v = -v;
-    if (v < min || v > max)
-        return false;
-    *out = v;
-    return true;
+    return num_parse_i64(s, min, max, out);
 }
 
 bool flags_listen(const char *s, char *host, size_t hostlen, uint16_t *port)

@@ -2,41 +2,22 @@
 
 #include <string.h>
 
+#include "util/num.h"
+
 /* The largest page number accepted: beyond it (page-1)*per_page could
  * overflow int64. Any page past the end simply answers an empty list. */
 #define PAGE_MAX (INT64_MAX / PER_PAGE_MAX)
-
-/* A positive decimal made of digits only (no sign, no spaces), at most
- * max. Returns false on anything else, including overflow. */
-static bool parse_positive(const char *s, int64_t max, int64_t *out)
-{
-    if (!s || !*s)
-        return false;
-    int64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        int d = *p - '0';
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (v < 1)
-        return false;
-    *out = v;
-    return true;
-}
 
 piora_err paging_parse(const char *page, const char *per_page, page_req *out, verrs *errs)
 {
     bool bad = false;
     out->page = 1;
     out->per_page = PER_PAGE_DEFAULT;
-    if (page && !parse_positive(page, PAGE_MAX, &out->page)) {
+    if (page && !num_parse_i64(page, 1, PAGE_MAX, &out->page)) {
         verrs_add(errs, "page", "must be a positive integer");
         bad = true;
     }
-    if (per_page && !parse_positive(per_page, PER_PAGE_MAX, &out->per_page)) {
+    if (per_page && !num_parse_i64(per_page, 1, PER_PAGE_MAX, &out->per_page)) {
         verrs_add(errs, "per_page", "must be an integer between 1 and %d", PER_PAGE_MAX);
         bad = true;
     }

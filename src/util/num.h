@@ -1,0 +1,13 @@
+/* Strict decimal integers from outside (query parameters, flags): digits
+ * only, an optional '-' when negatives are allowed, no spaces, no '+', no
+ * overflow. strtoll accepts all of those, so it is not used for input. */
+#ifndef PIORA_UTIL_NUM_H
+#define PIORA_UTIL_NUM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* True and *out set when s is a decimal in [min, max]. */
+bool num_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif
