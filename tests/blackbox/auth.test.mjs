@@ -209,6 +209,36 @@ describe('authentication pipeline (SPEC 3)', () => {
     await s.stop();
   });
 
+  it('under concurrent traffic, no request sent after piora token revoke returned succeeds', { timeout: T(60000) }, async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const tok = tpl.tokens.victim;
+    const id = await tokenId(s.db, 'victim');
+    const log = [];
+    let stop = false;
+    const deadline = Date.now() + T(15000);
+    const loop = async () => {
+      for (let i = 0; i < 5000 && !stop && Date.now() < deadline; i++) {
+        const at = performance.now();
+        const r = await s.get(SERVERS, { token: tok });
+        log.push({ at, status: r.status, code: r.json?.code });
+      }
+    };
+    const loops = Array.from({ length: 4 }, loop);
+    await sleep(200);
+    await cli(['token', 'revoke', String(id), '--database', s.db]);
+    const revokedAt = performance.now();
+    await sleep(300);
+    stop = true;
+    await Promise.all(loops);
+    const before = log.filter((e) => e.at < revokedAt);
+    const after = log.filter((e) => e.at > revokedAt);
+    assert.ok(before.some((e) => e.status === 200), 'the token worked before the revoke');
+    assert.ok(after.length > 10, `requests after the revoke: ${after.length}`);
+    const leaks = after.filter((e) => e.status !== 401 || e.code !== 'token_revoked');
+    assert.deepEqual(leaks, [], `${leaks.length} of ${after.length} requests after the revoke were not 401 token_revoked`);
+    await s.stop();
+  });
+
   it('piora token revoke of an unknown id fails with a message', async (t) => {
     const s = await startServer(t, { template: tpl });
     const r = await run(['token', 'revoke', '987654', '--database', s.db]);
