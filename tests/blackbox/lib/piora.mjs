@@ -263,8 +263,19 @@ export class Server {
       headers['Content-Type'] ??= 'application/json';
     }
     const url = p.startsWith('http') ? p : this.base + p;
-    const r = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(T(10000)), redirect: 'manual' });
-    const text = await r.text();
+    let r;
+    let text;
+    try {
+      r = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(T(10000)), redirect: 'manual' });
+      text = await r.text();
+    } catch (e) {
+      // Say whether the server is still there: a crash shows here first.
+      await sleep(100);
+      const err = new Error(`${method} ${p}: ${e.cause?.code ?? e.cause?.message ?? e.message}; `
+        + `server exit ${JSON.stringify(this.exit)}; stderr tail:\n${this.stderr.slice(-3000)}`);
+      err.cause = e.cause ?? e;
+      throw err;
+    }
     let json;
     try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
     return { status: r.status, headers: r.headers, text, json, h: (n) => r.headers.get(n) };
