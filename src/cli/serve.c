@@ -34,6 +34,15 @@ static const char usage[] =
     "                              headers (PIORA_MAX_HEADER_BYTES, default 16384)\n"
     "  --last-used-interval SECONDS  how often last-used times are written, 1-60\n"
     "                              (PIORA_LAST_USED_INTERVAL, default 15)\n"
+    "  --session-idle-timeout SECONDS  dashboard sessions end after this long\n"
+    "                              without a request (PIORA_SESSION_IDLE_TIMEOUT,\n"
+    "                              default 1800)\n"
+    "  --session-lifetime SECONDS  dashboard sessions end this long after sign-in\n"
+    "                              (PIORA_SESSION_LIFETIME, default 43200)\n"
+    "  --secure-cookies 0|1        mark the session cookie Secure (serve behind\n"
+    "                              HTTPS) (PIORA_SECURE_COOKIES, default 0)\n"
+    "  --signin-limit N            failed dashboard sign-ins per minute per address\n"
+    "                              and per account, 0 = off (PIORA_SIGNIN_LIMIT, default 10)\n"
     "  -h, --help                  this help\n"
     "\n"
     "SIGTERM or SIGINT stops the server gracefully.\n";
@@ -49,6 +58,10 @@ enum {
     F_IDLE_TIMEOUT,
     F_MAX_HEADER_BYTES,
     F_LAST_USED_INTERVAL,
+    F_SESSION_IDLE,
+    F_SESSION_LIFETIME,
+    F_SECURE_COOKIES,
+    F_SIGNIN_LIMIT,
     F_COUNT
 };
 
@@ -67,6 +80,10 @@ static const num_setting ranges[] = {
     {F_IDLE_TIMEOUT, 1, 86400},
     {F_MAX_HEADER_BYTES, 4096, 1048576},
     {F_LAST_USED_INTERVAL, 1, 60},
+    {F_SESSION_IDLE, 1, 2592000},
+    {F_SESSION_LIFETIME, 1, 2592000},
+    {F_SECURE_COOKIES, 0, 1},
+    {F_SIGNIN_LIMIT, 0, 1000000},
 };
 
 /* Names the source of a bad value the way the operator wrote it. */
@@ -126,6 +143,14 @@ static int serve_config(flag_def *defs, piora_config *cfg)
         cfg->max_header_bytes = (size_t)v[F_MAX_HEADER_BYTES];
     if (defs[F_LAST_USED_INTERVAL].value)
         cfg->touch_interval_s = (unsigned)v[F_LAST_USED_INTERVAL];
+    if (defs[F_SESSION_IDLE].value)
+        cfg->session_idle_s = v[F_SESSION_IDLE];
+    if (defs[F_SESSION_LIFETIME].value)
+        cfg->session_lifetime_s = v[F_SESSION_LIFETIME];
+    if (defs[F_SECURE_COOKIES].value)
+        cfg->secure_cookies = (int)v[F_SECURE_COOKIES];
+    if (defs[F_SIGNIN_LIMIT].value)
+        cfg->signin_limit = v[F_SIGNIN_LIMIT];
     return EXIT_OK;
 }
 
@@ -143,6 +168,10 @@ int cmd_serve(int argc, char **argv)
         [F_MAX_HEADER_BYTES] = {.name = "max-header-bytes", .env = "PIORA_MAX_HEADER_BYTES"},
         [F_LAST_USED_INTERVAL] = {.name = "last-used-interval",
                                   .env = "PIORA_LAST_USED_INTERVAL"},
+        [F_SESSION_IDLE] = {.name = "session-idle-timeout", .env = "PIORA_SESSION_IDLE_TIMEOUT"},
+        [F_SESSION_LIFETIME] = {.name = "session-lifetime", .env = "PIORA_SESSION_LIFETIME"},
+        [F_SECURE_COOKIES] = {.name = "secure-cookies", .env = "PIORA_SECURE_COOKIES"},
+        [F_SIGNIN_LIMIT] = {.name = "signin-limit", .env = "PIORA_SIGNIN_LIMIT"},
     };
     int rc;
     if (!cli_flags("piora serve", usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))

@@ -16,4 +16,8 @@ void config_defaults(piora_config *c)
     c->idle_timeout_s = 30;
     c->max_header_bytes = 16384;
     c->touch_interval_s = 15;
+    c->session_idle_s = 1800;
+    c->session_lifetime_s = 43200;
+    c->secure_cookies = 0;
+    c->signin_limit = 10;
 }

@@ -18,6 +18,12 @@ typedef struct piora_config {
     unsigned idle_timeout_s;   /* --idle-timeout; default 30 */
     size_t max_header_bytes;   /* --max-header-bytes: per-connection header memory; 16384 */
     unsigned touch_interval_s; /* --last-used-interval: last-used flush period; 15 (<= 60) */
+    /* the dashboard (web/, docs/dashboard.md) */
+    int64_t session_idle_s;     /* --session-idle-timeout: idle sign-out; default 1800 */
+    int64_t session_lifetime_s; /* --session-lifetime: absolute sign-out; default 43200 */
+    int secure_cookies;         /* --secure-cookies: 1 = always mark Secure; default 0 */
+    int64_t signin_limit;       /* --signin-limit: failed sign-ins/minute per address and
+                                   per account; default 10 */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */
