@@ -51,4 +51,9 @@ piora_err audit_record(store_t *s, const audit_event *e);
 piora_err audit_list(store_t *s, int64_t team_id, int64_t offset, int64_t limit, json_t **items,
                      int64_t *total);
 
+/* audit_list with an optional email filter (the CLI's `piora audit
+ * --email E`): entries whose email, actor or subject user is E. */
+piora_err audit_list_email(store_t *s, int64_t team_id, const char *email, int64_t offset,
+                           int64_t limit, json_t **items, int64_t *total);
+
 #endif

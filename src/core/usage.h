@@ -5,6 +5,7 @@
 #define PIORA_CORE_USAGE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -18,5 +19,9 @@ typedef struct usage_filter {
  * *items: a new JSON array of {time, method, path, status, addr, user_agent}. */
 piora_err usage_list(store_t *s, int64_t token_id, const usage_filter *f, int64_t offset,
                      int64_t limit, json_t **items, int64_t *total);
+
+/* Parses a --since value: RFC 3339 (or YYYY-MM-DD), or a duration "24h",
+ * "7d", "30m", "45s" meaning that long before now. false on anything else. */
+bool usage_parse_since(const char *s, int64_t now, int64_t *since);
 
 #endif

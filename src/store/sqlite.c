@@ -100,6 +100,14 @@ piora_err sq_commit(sq_store *s)
     return PIORA_OK;
 }
 
+piora_err sq_commit_quiet(sq_store *s)
+{
+    piora_err e = tx_run(s, ST_COMMIT, "COMMIT", "commit");
+    if (e != PIORA_OK)
+        sq_rollback(s);
+    return e;
+}
+
 void sq_rollback(sq_store *s)
 {
     if (sqlite3_get_autocommit(s->db))
@@ -368,4 +376,9 @@ const store_ops sq_ops = {
     .obj_create = sq_obj_create,
     .obj_update = sq_obj_update,
     .obj_delete = sq_obj_delete,
+    .audit_insert = sq_audit_insert,
+    .audit_list = sq_audit_list,
+    .usage_insert = sq_usage_insert,
+    .usage_list = sq_usage_list,
+    .usage_prune = sq_usage_prune,
 };

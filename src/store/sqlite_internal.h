@@ -37,6 +37,19 @@ typedef enum sq_stmt_id {
     ST_TOKEN_OLD_INSERT,
     ST_TOKEN_SET_SECRET,
     ST_TOKEN_TOUCH,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_LIST_ALL,
+    ST_AUDIT_COUNT_ALL,
+    ST_AUDIT_LIST_TEAM,
+    ST_AUDIT_COUNT_TEAM,
+    ST_AUDIT_LIST_EMAIL,
+    ST_AUDIT_COUNT_EMAIL,
+    ST_USAGE_INSERT,
+    ST_USAGE_LIST,
+    ST_USAGE_COUNT,
+    ST_USAGE_PRUNE_AGE,
+    ST_USAGE_PRUNE_TOKEN,
+    ST_USAGE_OVER_CAP,
     ST__COUNT
 } sq_stmt_id;
 
@@ -128,5 +141,19 @@ piora_err sq_obj_update(store_t *s, const resource_desc *d, int64_t team_id, int
                         const json_t *values, json_t **obj);
 piora_err sq_obj_delete(store_t *s, const resource_desc *d, int64_t team_id, int64_t id);
 void sq_obj_finalize(sq_store *s);
+
+/* COMMIT without bumping store_generation(): for writes no cache depends
+ * on (other connections still see data_version move). */
+piora_err sq_commit_quiet(sq_store *s);
+
+/* the audit and usage logs: sqlite_monitor.c */
+piora_err sq_audit_insert(store_t *s, const audit_new *e);
+piora_err sq_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
+                        int64_t limit, json_t **items, int64_t *total);
+piora_err sq_usage_insert(store_t *s, const usage_entry *v, size_t n);
+piora_err sq_usage_list(store_t *s, int64_t token_id, int64_t since, int status, int64_t offset,
+                        int64_t limit, json_t **items, int64_t *total);
+piora_err sq_usage_prune(store_t *s, int64_t before, int64_t max_rows, const int64_t *token_ids,
+                         size_t n, int64_t *deleted);
 
 #endif

@@ -188,4 +188,61 @@ piora_err store_obj_update(store_t *s, const resource_desc *d, int64_t team_id, 
  * backups (and restores) with their database. */
 piora_err store_obj_delete(store_t *s, const resource_desc *d, int64_t team_id, int64_t id);
 
+/* ---- monitoring: the audit log and the usage log (SPEC 6) ------------- */
+
+/* One audit entry as stored; core/audit.c maps its enums to these names.
+ * Zero ids and NULL strings are stored as NULL. */
+typedef struct audit_new {
+    int64_t time;
+    const char *action; /* "token.revoked", ... */
+    const char *via;    /* "cli", "api", ... */
+    int64_t team_id;
+    int64_t actor_user_id;
+    int64_t token_id;
+    int64_t subject_user_id;
+    const char *email;
+    const char *addr;
+} audit_new;
+
+piora_err store_audit_insert(store_t *s, const audit_new *e);
+
+/* Newest first. team_id 0: every team. email (may be NULL): only entries
+ * whose email, actor or subject user has this email (case-insensitive).
+ * *items: a new JSON array of {id, time, action, via, team_id, actor:
+ * {id, email} | null, token_id, subject_user_id, email, addr}; absent ids
+ * and strings are null, time is RFC 3339. */
+piora_err store_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
+                           int64_t limit, json_t **items, int64_t *total);
+
+#define USAGE_METHOD_MAX 8
+#define USAGE_PATH_MAX 512 /* longer paths are cut (on a character boundary) */
+#define USAGE_UA_MAX 256
+
+/* One request of one token, as the usage queue holds it. Strings are valid
+ * UTF-8 without control characters (the queue cleans them). */
+typedef struct usage_entry {
+    int64_t token_id;
+    int64_t time;
+    int status;
+    char method[USAGE_METHOD_MAX];
+    char path[USAGE_PATH_MAX];
+    char addr[ADDR_MAX];
+    char user_agent[USAGE_UA_MAX];
+} usage_entry;
+
+/* Writes a batch in one transaction. */
+piora_err store_usage_insert(store_t *s, const usage_entry *v, size_t n);
+
+/* Newest first; since 0 / status 0: no bound. *items: a new JSON array of
+ * {time, method, path, status, addr, user_agent} (time RFC 3339). */
+piora_err store_usage_list(store_t *s, int64_t token_id, int64_t since, int status,
+                           int64_t offset, int64_t limit, json_t **items, int64_t *total);
+
+/* Retention: deletes rows older than `before` (0: none), and for each of
+ * the n token ids (or every token when token_ids is NULL) all but the
+ * newest max_rows rows (max_rows 0: no cap). *deleted (may be NULL) gets
+ * the number of rows removed. */
+piora_err store_usage_prune(store_t *s, int64_t before, int64_t max_rows,
+                            const int64_t *token_ids, size_t n, int64_t *deleted);
+
 #endif

@@ -50,6 +50,15 @@ typedef struct store_ops {
     piora_err (*obj_update)(store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
                             const json_t *values, json_t **obj);
     piora_err (*obj_delete)(store_t *s, const resource_desc *d, int64_t team_id, int64_t id);
+
+    piora_err (*audit_insert)(store_t *s, const audit_new *e);
+    piora_err (*audit_list)(store_t *s, int64_t team_id, const char *email, int64_t offset,
+                            int64_t limit, json_t **items, int64_t *total);
+    piora_err (*usage_insert)(store_t *s, const usage_entry *v, size_t n);
+    piora_err (*usage_list)(store_t *s, int64_t token_id, int64_t since, int status,
+                            int64_t offset, int64_t limit, json_t **items, int64_t *total);
+    piora_err (*usage_prune)(store_t *s, int64_t before, int64_t max_rows,
+                             const int64_t *token_ids, size_t n, int64_t *deleted);
 } store_ops;
 
 /* The SQLite backend: path is a file name. */

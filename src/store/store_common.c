@@ -257,3 +257,37 @@ piora_err store_obj_delete(store_t *s, const resource_desc *d, int64_t team_id, 
 {
     return s->ops->obj_delete(s, d, team_id, id);
 }
+
+/* ---- monitoring ---------------------------------------------------------- */
+
+piora_err store_audit_insert(store_t *s, const audit_new *e)
+{
+    return s->ops->audit_insert(s, e);
+}
+
+piora_err store_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
+                           int64_t limit, json_t **items, int64_t *total)
+{
+    return s->ops->audit_list(s, team_id, email, offset, limit, items, total);
+}
+
+piora_err store_usage_insert(store_t *s, const usage_entry *v, size_t n)
+{
+    if (n == 0)
+        return PIORA_OK;
+    return s->ops->usage_insert(s, v, n);
+}
+
+piora_err store_usage_list(store_t *s, int64_t token_id, int64_t since, int status,
+                           int64_t offset, int64_t limit, json_t **items, int64_t *total)
+{
+    return s->ops->usage_list(s, token_id, since, status, offset, limit, items, total);
+}
+
+piora_err store_usage_prune(store_t *s, int64_t before, int64_t max_rows,
+                            const int64_t *token_ids, size_t n, int64_t *deleted)
+{
+    if (deleted)
+        *deleted = 0;
+    return s->ops->usage_prune(s, before, max_rows, token_ids, n, deleted);
+}

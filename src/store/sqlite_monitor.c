@@ -1,0 +1,353 @@
+/* The audit log and the per-token usage log on SQLite (SPEC 6). Both are
+ * append-mostly tables read newest first. A usage batch is a commit like
+ * any other: the serving threads' caches notice it (data_version) and
+ * refill once, which at one batch per second costs one lookup per hot
+ * token and thread (measured in docs/performance.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+#include "util/clock.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int bind_text0(sqlite3_stmt *st, int idx, const char *v)
+{
+    return v && *v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
+}
+
+static json_t *col_json_id(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
+                                                       : json_integer(sqlite3_column_int64(st, col));
+}
+
+static json_t *col_json_text(sqlite3_stmt *st, int col)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    return v ? json_string(v) : json_null();
+}
+
+static json_t *col_json_time(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    char t[RFC3339_LEN];
+    clock_fmt_rfc3339(sqlite3_column_int64(st, col), t);
+    return json_string(t);
+}
+
+static piora_err count_of(sq_store *s, sqlite3_stmt *st, int64_t *total)
+{
+    int rc = sqlite3_step(st);
+    piora_err e = PIORA_OK;
+    if (rc == SQLITE_ROW)
+        *total = sqlite3_column_int64(st, 0);
+    else
+        e = sq_fail(s, rc, "count");
+    sqlite3_reset(st);
+    return e;
+}
+
+/* ---- audit --------------------------------------------------------------- */
+
+piora_err sq_audit_insert(store_t *base, const audit_new *e)
+{
+    sq_store *s = sq(base);
+    if (!e || !e->action || !*e->action || !e->via || !*e->via)
+        return PIORA_EINVALID;
+    sqlite3_stmt *st = sq_stmt(s, ST_AUDIT_INSERT,
+                               "INSERT INTO audit_log(time, action, via, team_id, actor_user_id, "
+                               "token_id, subject_user_id, email, addr) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!st)
+        return PIORA_EDB;
+    sqlite3_bind_int64(st, 1, e->time > 0 ? e->time : clock_now());
+    sqlite3_bind_text(st, 2, e->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, e->via, -1, SQLITE_STATIC);
+    sq_bind_time0(st, 4, e->team_id);
+    sq_bind_time0(st, 5, e->actor_user_id);
+    sq_bind_time0(st, 6, e->token_id);
+    sq_bind_time0(st, 7, e->subject_user_id);
+    bind_text0(st, 8, e->email);
+    bind_text0(st, 9, e->addr);
+    /* A single statement is its own transaction; a busy database waits
+     * for busy_timeout like any other write. */
+    int rc = sq_exec_stmt(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, rc, "audit insert");
+    store_generation_bump();
+    return PIORA_OK;
+}
+
+#define AUDIT_COLS                                                                              \
+    "SELECT a.id, a.time, a.action, a.via, a.team_id, a.actor_user_id, act.email, a.token_id, " \
+    "a.subject_user_id, a.email, a.addr FROM audit_log a "                                      \
+    "LEFT JOIN users act ON act.id = a.actor_user_id "
+#define AUDIT_EMAIL_WHERE                                                                       \
+    "WHERE (?1 = 0 OR a.team_id = ?1) AND (a.email = ?2 COLLATE NOCASE "                        \
+    "OR a.actor_user_id IN (SELECT id FROM users WHERE email = ?2) "                           \
+    "OR a.subject_user_id IN (SELECT id FROM users WHERE email = ?2)) "
+
+static json_t *audit_row(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "time", col_json_time(st, 1));
+    json_object_set_new(o, "action", col_json_text(st, 2));
+    json_object_set_new(o, "via", col_json_text(st, 3));
+    json_object_set_new(o, "team_id", col_json_id(st, 4));
+    if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+        json_object_set_new(o, "actor", json_null());
+    else
+        json_object_set_new(o, "actor", json_pack("{s:I,s:o}", "id",
+                                                  (json_int_t)sqlite3_column_int64(st, 5), "email",
+                                                  col_json_text(st, 6)));
+    json_object_set_new(o, "token_id", col_json_id(st, 7));
+    json_object_set_new(o, "subject_user_id", col_json_id(st, 8));
+    json_object_set_new(o, "email", col_json_text(st, 9));
+    json_object_set_new(o, "addr", col_json_text(st, 10));
+    return o;
+}
+
+piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64_t offset,
+                        int64_t limit, json_t **items, int64_t *total)
+{
+    sq_store *s = sq(base);
+    *items = NULL;
+    *total = 0;
+    if (offset < 0 || limit < 0)
+        return PIORA_EINVALID;
+    sqlite3_stmt *list, *count;
+    if (email && *email) {
+        list = sq_stmt(s, ST_AUDIT_LIST_EMAIL,
+                       AUDIT_COLS AUDIT_EMAIL_WHERE "ORDER BY a.id DESC LIMIT ?3 OFFSET ?4");
+        count = sq_stmt(s, ST_AUDIT_COUNT_EMAIL,
+                        "SELECT count(*) FROM audit_log a " AUDIT_EMAIL_WHERE);
+    } else if (team_id > 0) {
+        list = sq_stmt(s, ST_AUDIT_LIST_TEAM,
+                       AUDIT_COLS "WHERE a.team_id = ?1 ORDER BY a.id DESC LIMIT ?3 OFFSET ?4");
+        count = sq_stmt(s, ST_AUDIT_COUNT_TEAM,
+                        "SELECT count(*) FROM audit_log WHERE team_id = ?1");
+    } else {
+        list = sq_stmt(s, ST_AUDIT_LIST_ALL,
+                       AUDIT_COLS "WHERE ?1 = ?1 ORDER BY a.id DESC LIMIT ?3 OFFSET ?4");
+        count = sq_stmt(s, ST_AUDIT_COUNT_ALL, "SELECT count(*) FROM audit_log WHERE ?1 = ?1");
+    }
+    if (!list || !count)
+        return PIORA_EDB;
+    piora_err e = sq_begin_read(s);
+    if (e != PIORA_OK)
+        return e;
+    sqlite3_bind_int64(list, 1, team_id > 0 ? team_id : 0);
+    sqlite3_bind_int64(count, 1, team_id > 0 ? team_id : 0);
+    if (email && *email) {
+        sqlite3_bind_text(list, 2, email, -1, SQLITE_STATIC);
+        sqlite3_bind_text(count, 2, email, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(list, 3, limit);
+    sqlite3_bind_int64(list, 4, offset);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW)
+        json_array_append_new(arr, audit_row(list));
+    if (rc != SQLITE_DONE)
+        e = sq_fail(s, rc, "audit list");
+    sqlite3_reset(list);
+    sqlite3_clear_bindings(list);
+    if (e == PIORA_OK)
+        e = count_of(s, count, total);
+    sqlite3_clear_bindings(count);
+    sq_end_read(s);
+    if (e != PIORA_OK) {
+        json_decref(arr);
+        return e;
+    }
+    *items = arr;
+    return PIORA_OK;
+}
+
+/* ---- usage ---------------------------------------------------------------- */
+
+piora_err sq_usage_insert(store_t *base, const usage_entry *v, size_t n)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = sq_stmt(s, ST_USAGE_INSERT,
+                               "INSERT INTO usage_log(token_id, time, method, path, status, addr, "
+                               "user_agent) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!st)
+        return PIORA_EDB;
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        const usage_entry *u = &v[i];
+        if (u->token_id <= 0)
+            continue;
+        sqlite3_bind_int64(st, 1, u->token_id);
+        sqlite3_bind_int64(st, 2, u->time);
+        sqlite3_bind_text(st, 3, u->method, (int)strnlen(u->method, USAGE_METHOD_MAX - 1),
+                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, u->path, (int)strnlen(u->path, USAGE_PATH_MAX - 1),
+                          SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, u->status);
+        sqlite3_bind_text(st, 6, u->addr, (int)strnlen(u->addr, ADDR_MAX - 1), SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, u->user_agent, (int)strnlen(u->user_agent, USAGE_UA_MAX - 1),
+                          SQLITE_STATIC);
+        int rc = sq_exec_stmt(st);
+        if (rc != SQLITE_DONE) {
+            e = sq_fail(s, rc, "usage insert");
+            sqlite3_clear_bindings(st);
+            sq_rollback(s);
+            return e;
+        }
+    }
+    sqlite3_clear_bindings(st);
+    return sq_commit(s);
+}
+
+#define USAGE_WHERE "WHERE token_id = ?1 AND time >= ?2 AND (?3 = 0 OR status = ?3) "
+
+piora_err sq_usage_list(store_t *base, int64_t token_id, int64_t since, int status, int64_t offset,
+                        int64_t limit, json_t **items, int64_t *total)
+{
+    sq_store *s = sq(base);
+    *items = NULL;
+    *total = 0;
+    if (offset < 0 || limit < 0 || status < 0)
+        return PIORA_EINVALID;
+    sqlite3_stmt *list = sq_stmt(s, ST_USAGE_LIST,
+                                 "SELECT time, method, path, status, addr, user_agent "
+                                 "FROM usage_log " USAGE_WHERE
+                                 "ORDER BY time DESC, id DESC LIMIT ?4 OFFSET ?5");
+    sqlite3_stmt *count =
+        sq_stmt(s, ST_USAGE_COUNT, "SELECT count(*) FROM usage_log " USAGE_WHERE);
+    if (!list || !count)
+        return PIORA_EDB;
+    piora_err e = sq_begin_read(s);
+    if (e != PIORA_OK)
+        return e;
+    sqlite3_stmt *both[2] = {list, count};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_bind_int64(both[i], 1, token_id);
+        sqlite3_bind_int64(both[i], 2, since > 0 ? since : 0);
+        sqlite3_bind_int(both[i], 3, status);
+    }
+    sqlite3_bind_int64(list, 4, limit);
+    sqlite3_bind_int64(list, 5, offset);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        json_object_set_new(o, "time", col_json_time(list, 0));
+        json_object_set_new(o, "method", col_json_text(list, 1));
+        json_object_set_new(o, "path", col_json_text(list, 2));
+        json_object_set_new(o, "status", json_integer(sqlite3_column_int(list, 3)));
+        json_object_set_new(o, "addr", col_json_text(list, 4));
+        json_object_set_new(o, "user_agent", col_json_text(list, 5));
+        json_array_append_new(arr, o);
+    }
+    if (rc != SQLITE_DONE)
+        e = sq_fail(s, rc, "usage list");
+    sqlite3_reset(list);
+    if (e == PIORA_OK)
+        e = count_of(s, count, total);
+    sq_end_read(s);
+    if (e != PIORA_OK) {
+        json_decref(arr);
+        return e;
+    }
+    *items = arr;
+    return PIORA_OK;
+}
+
+/* Keeps the newest max_rows rows of one token: the index on (token_id,
+ * time) finds the cut-off row without sorting. */
+static piora_err prune_token(sq_store *s, int64_t token_id, int64_t max_rows, int64_t *deleted)
+{
+    sqlite3_stmt *st = sq_stmt(s, ST_USAGE_PRUNE_TOKEN,
+                               "DELETE FROM usage_log WHERE token_id = ?1 AND id IN ("
+                               "SELECT id FROM usage_log WHERE token_id = ?1 "
+                               "ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?2)");
+    if (!st)
+        return PIORA_EDB;
+    sqlite3_bind_int64(st, 1, token_id);
+    sqlite3_bind_int64(st, 2, max_rows);
+    int rc = sq_exec_stmt(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, rc, "usage prune");
+    *deleted += sqlite3_changes(s->db);
+    return PIORA_OK;
+}
+
+piora_err sq_usage_prune(store_t *base, int64_t before, int64_t max_rows,
+                         const int64_t *token_ids, size_t n, int64_t *deleted)
+{
+    sq_store *s = sq(base);
+    int64_t gone = 0;
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    if (before > 0) {
+        sqlite3_stmt *st =
+            sq_stmt(s, ST_USAGE_PRUNE_AGE, "DELETE FROM usage_log WHERE time < ?1");
+        if (!st) {
+            e = PIORA_EDB;
+            goto fail;
+        }
+        sqlite3_bind_int64(st, 1, before);
+        int rc = sq_exec_stmt(st);
+        if (rc != SQLITE_DONE) {
+            e = sq_fail(s, rc, "usage prune");
+            goto fail;
+        }
+        gone += sqlite3_changes(s->db);
+    }
+    if (max_rows > 0 && token_ids) {
+        for (size_t i = 0; i < n && e == PIORA_OK; i++)
+            e = prune_token(s, token_ids[i], max_rows, &gone);
+    } else if (max_rows > 0) {
+        /* Every token over the cap: a scan of the (token_id, time) index. */
+        sqlite3_stmt *over = sq_stmt(s, ST_USAGE_OVER_CAP,
+                                     "SELECT token_id FROM usage_log GROUP BY token_id "
+                                     "HAVING count(*) > ?1");
+        if (!over) {
+            e = PIORA_EDB;
+            goto fail;
+        }
+        sqlite3_bind_int64(over, 1, max_rows);
+        int64_t *ids = NULL;
+        size_t len = 0, cap = 0;
+        int rc;
+        while ((rc = sqlite3_step(over)) == SQLITE_ROW) {
+            if (len == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                int64_t *nv = realloc(ids, ncap * sizeof *nv);
+                if (!nv) {
+                    e = PIORA_ENOMEM;
+                    break;
+                }
+                ids = nv;
+                cap = ncap;
+            }
+            ids[len++] = sqlite3_column_int64(over, 0);
+        }
+        if (e == PIORA_OK && rc != SQLITE_DONE)
+            e = sq_fail(s, rc, "usage prune");
+        sqlite3_reset(over);
+        for (size_t i = 0; i < len && e == PIORA_OK; i++)
+            e = prune_token(s, ids[i], max_rows, &gone);
+        free(ids);
+    }
+    if (e != PIORA_OK)
+        goto fail;
+    if ((e = sq_commit(s)) != PIORA_OK)
+        return e;
+    if (deleted)
+        *deleted = gone;
+    return PIORA_OK;
+fail:
+    sq_rollback(s);
+    return e;
+}

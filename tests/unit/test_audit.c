@@ -1,0 +1,219 @@
+/* The audit log as the CLI and the dashboard read it: names, newest first,
+ * team scoping, the email filter, paging and nulls for what is absent. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/audit.h"
+#include "store/store.h"
+#include "util/log.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    store_t *s;
+    user_rec alice, bob, carol; /* alice, bob: team "red"; carol: team "blue" */
+} fixture;
+
+static int setup(void **state)
+{
+    log_set_level(LOG_WARN);
+    fixture *fx = calloc(1, sizeof *fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/piora_test_audit_XXXXXX");
+    if (!mkdtemp(fx->dir))
+        return -1;
+    snprintf(fx->path, sizeof fx->path, "%s/piora.db", fx->dir);
+    char msg[256];
+    fx->s = store_open(fx->path, msg, sizeof msg);
+    if (!fx->s)
+        return -1;
+    if (store_user_create(fx->s, "alice@example.com", "red", true, "x", &fx->alice) != PIORA_OK ||
+        store_user_create(fx->s, "bob@example.com", "red", false, "x", &fx->bob) != PIORA_OK ||
+        store_user_create(fx->s, "carol@example.com", "blue", false, "x", &fx->carol) != PIORA_OK)
+        return -1;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    store_close(fx->s);
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s%s", fx->path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(audit_action_name(AUDIT_SIGNIN), "signin");
+    assert_string_equal(audit_action_name(AUDIT_SIGNIN_FAILED), "signin.failed");
+    assert_string_equal(audit_action_name(AUDIT_SIGNOUT), "signout");
+    assert_string_equal(audit_action_name(AUDIT_TOKEN_CREATED), "token.created");
+    assert_string_equal(audit_action_name(AUDIT_TOKEN_REGENERATED), "token.regenerated");
+    assert_string_equal(audit_action_name(AUDIT_TOKEN_REVOKED), "token.revoked");
+    assert_string_equal(audit_action_name(AUDIT_USER_CREATED), "user.created");
+    assert_string_equal(audit_action_name(AUDIT_PASSWORD_CHANGED), "password.changed");
+    assert_string_equal(audit_via_name(AUDIT_VIA_DASHBOARD), "dashboard");
+    assert_string_equal(audit_via_name(AUDIT_VIA_CLI), "cli");
+    assert_string_equal(audit_via_name(AUDIT_VIA_API), "api");
+    assert_string_equal(audit_via_name(AUDIT_VIA_LEAK_REPORT), "leak_report");
+    assert_string_equal(audit_via_name(AUDIT_VIA_SETUP), "setup");
+}
+
+static void test_record_and_list(void **state)
+{
+    fixture *fx = *state;
+    audit_event e1 = {.action = AUDIT_USER_CREATED, .via = AUDIT_VIA_CLI,
+                      .team_id = fx->bob.team_id, .subject_user_id = fx->bob.id,
+                      .email = "bob@example.com"};
+    audit_event e2 = {.action = AUDIT_TOKEN_REVOKED, .via = AUDIT_VIA_DASHBOARD,
+                      .team_id = fx->alice.team_id, .actor_user_id = fx->alice.id,
+                      .token_id = 42, .addr = "192.0.2.7"};
+    assert_int_equal(audit_record(fx->s, &e1), PIORA_OK);
+    assert_int_equal(audit_record(fx->s, &e2), PIORA_OK);
+
+    json_t *items = NULL;
+    int64_t total = -1;
+    assert_int_equal(audit_list(fx->s, 0, 0, 10, &items, &total), PIORA_OK);
+    assert_int_equal(total, 2);
+    assert_int_equal(json_array_size(items), 2);
+    json_t *newest = json_array_get(items, 0);
+    assert_string_equal(json_string_value(json_object_get(newest, "action")), "token.revoked");
+    assert_string_equal(json_string_value(json_object_get(newest, "via")), "dashboard");
+    assert_int_equal(json_integer_value(json_object_get(newest, "token_id")), 42);
+    assert_string_equal(json_string_value(json_object_get(newest, "addr")), "192.0.2.7");
+    json_t *actor = json_object_get(newest, "actor");
+    assert_true(json_is_object(actor));
+    assert_int_equal(json_integer_value(json_object_get(actor, "id")), fx->alice.id);
+    assert_string_equal(json_string_value(json_object_get(actor, "email")), "alice@example.com");
+    assert_true(json_is_null(json_object_get(newest, "subject_user_id")));
+    assert_true(json_is_null(json_object_get(newest, "email")));
+    const char *t = json_string_value(json_object_get(newest, "time"));
+    assert_non_null(t);
+    assert_int_equal(strlen(t), 20); /* 2026-11-28T07:09:40Z */
+
+    json_t *oldest = json_array_get(items, 1);
+    assert_string_equal(json_string_value(json_object_get(oldest, "action")), "user.created");
+    assert_true(json_is_null(json_object_get(oldest, "actor")));
+    assert_true(json_is_null(json_object_get(oldest, "addr")));
+    assert_true(json_is_null(json_object_get(oldest, "token_id")));
+    assert_int_equal(json_integer_value(json_object_get(oldest, "subject_user_id")), fx->bob.id);
+    json_decref(items);
+}
+
+static void test_team_scope_and_paging(void **state)
+{
+    fixture *fx = *state;
+    for (int i = 0; i < 5; i++) {
+        audit_event e = {.action = AUDIT_SIGNIN, .via = AUDIT_VIA_DASHBOARD,
+                         .team_id = fx->alice.team_id, .actor_user_id = fx->alice.id,
+                         .email = "alice@example.com", .addr = "198.51.100.1"};
+        assert_int_equal(audit_record(fx->s, &e), PIORA_OK);
+    }
+    audit_event other = {.action = AUDIT_SIGNIN_FAILED, .via = AUDIT_VIA_DASHBOARD,
+                         .team_id = fx->carol.team_id, .email = "carol@example.com"};
+    assert_int_equal(audit_record(fx->s, &other), PIORA_OK);
+    audit_event unknown = {.action = AUDIT_SIGNIN_FAILED, .via = AUDIT_VIA_DASHBOARD,
+                           .email = "nobody@example.com", .addr = "203.0.113.9"};
+    assert_int_equal(audit_record(fx->s, &unknown), PIORA_OK);
+
+    json_t *items = NULL;
+    int64_t total = 0;
+    /* red sees its own five, never blue's or the unknown email's */
+    assert_int_equal(audit_list(fx->s, fx->alice.team_id, 0, 2, &items, &total), PIORA_OK);
+    assert_int_equal(total, 5);
+    assert_int_equal(json_array_size(items), 2);
+    int64_t first = json_integer_value(json_object_get(json_array_get(items, 0), "id"));
+    int64_t second = json_integer_value(json_object_get(json_array_get(items, 1), "id"));
+    assert_true(first > second);
+    json_decref(items);
+    assert_int_equal(audit_list(fx->s, fx->alice.team_id, 4, 2, &items, &total), PIORA_OK);
+    assert_int_equal(json_array_size(items), 1);
+    json_decref(items);
+
+    assert_int_equal(audit_list(fx->s, fx->carol.team_id, 0, 10, &items, &total), PIORA_OK);
+    assert_int_equal(total, 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(items, 0), "action")), "signin.failed");
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "actor")));
+    json_decref(items);
+
+    /* the CLI sees everything, the unknown email's failed sign-in included */
+    assert_int_equal(audit_list(fx->s, 0, 0, 100, &items, &total), PIORA_OK);
+    assert_int_equal(total, 7);
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "team_id")));
+    json_decref(items);
+}
+
+static void test_email_filter(void **state)
+{
+    fixture *fx = *state;
+    audit_event created = {.action = AUDIT_USER_CREATED, .via = AUDIT_VIA_CLI,
+                           .team_id = fx->bob.team_id, .subject_user_id = fx->bob.id};
+    audit_event by_alice = {.action = AUDIT_TOKEN_CREATED, .via = AUDIT_VIA_DASHBOARD,
+                            .team_id = fx->alice.team_id, .actor_user_id = fx->alice.id,
+                            .token_id = 3};
+    audit_event failed = {.action = AUDIT_SIGNIN_FAILED, .via = AUDIT_VIA_DASHBOARD,
+                          .email = "Bob@Example.com"};
+    assert_int_equal(audit_record(fx->s, &created), PIORA_OK);
+    assert_int_equal(audit_record(fx->s, &by_alice), PIORA_OK);
+    assert_int_equal(audit_record(fx->s, &failed), PIORA_OK);
+
+    json_t *items = NULL;
+    int64_t total = 0;
+    assert_int_equal(audit_list_email(fx->s, 0, "bob@example.com", 0, 10, &items, &total),
+                     PIORA_OK);
+    assert_int_equal(total, 2); /* as subject, and the failed sign-in (any case) */
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(items, 0), "action")), "signin.failed");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(items, 1), "action")), "user.created");
+    json_decref(items);
+
+    assert_int_equal(audit_list_email(fx->s, 0, "alice@example.com", 0, 10, &items, &total),
+                     PIORA_OK);
+    assert_int_equal(total, 1); /* as actor */
+    json_decref(items);
+
+    assert_int_equal(audit_list_email(fx->s, 0, "x' OR 1=1 --", 0, 10, &items, &total),
+                     PIORA_OK);
+    assert_int_equal(total, 0);
+    assert_int_equal(json_array_size(items), 0);
+    json_decref(items);
+}
+
+static void test_rejects_bad_input(void **state)
+{
+    fixture *fx = *state;
+    json_t *items = NULL;
+    int64_t total = 0;
+    assert_int_equal(audit_list(fx->s, 0, -1, 10, &items, &total), PIORA_EINVALID);
+    assert_null(items);
+    assert_int_equal(audit_record(fx->s, NULL), PIORA_EINVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names),
+        cmocka_unit_test_setup_teardown(test_record_and_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_team_scope_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_email_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_bad_input, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
