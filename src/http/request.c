@@ -37,7 +37,8 @@ json_t *req_json_body(req_t *r)
         return NULL;
     }
     json_error_t jerr;
-    json_t *v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* NUL inside a string is valid JSON; validation refuses it per field (422). */
+    json_t *v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!v) {
         char detail[256];
         snprintf(detail, sizeof detail, "The request body is not valid JSON (line %d, column %d).",
