@@ -490,6 +490,7 @@ int http_server_run(const piora_config *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     authn_init(cfg);
+    web_init(cfg);
     respcache_init(4096);
     if (lastused_start(cfg->database, cfg->touch_interval_s, 1u << 16) != PIORA_OK) {
         fprintf(stderr, "piora: cannot start the last-used writer\n");
@@ -528,9 +529,19 @@ int http_server_run(const piora_config *cfg)
              ss.ss_family == AF_INET6 ? "[" : "", cfg->listen_host,
              ss.ss_family == AF_INET6 ? "]" : "", di ? di->port : cfg->listen_port, threads,
              cfg->database);
-    if (users == 0)
+    if (users == 0) {
         log_info("no users yet: create the first with `piora user add --email E --team T "
                  "--admin --password-stdin`");
+        /* The one-time link goes to the console only, never into a log line. */
+        char link[512];
+        store_t *ls = store_thread();
+        if (ls && web_setup_link(ls, cfg->listen_host, di ? di->port : cfg->listen_port, link,
+                                 sizeof link)) {
+            printf("First run: open %s to create the first admin (the link works once).\n",
+                   link);
+            fflush(stdout);
+        }
+    }
 
     int sig = 0;
     sigwait(&sigs, &sig);
@@ -548,6 +559,7 @@ int http_server_run(const piora_config *cfg)
     lastused_stop();
     respcache_free();
     authn_shutdown();
+    web_shutdown();
     store_thread_release();
     log_info("stopped");
     return 0;

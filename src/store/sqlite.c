@@ -381,4 +381,13 @@ const store_ops sq_ops = {
     .usage_insert = sq_usage_insert,
     .usage_list = sq_usage_list,
     .usage_prune = sq_usage_prune,
+    .session_insert = sq_session_insert,
+    .session_by_digest = sq_session_by_digest,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .session_delete_user = sq_session_delete_user,
+    .session_prune = sq_session_prune,
+    .setup_put = sq_setup_put,
+    .setup_check = sq_setup_check,
+    .setup_complete = sq_setup_complete,
 };

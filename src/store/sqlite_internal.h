@@ -50,6 +50,16 @@ typedef enum sq_stmt_id {
     ST_USAGE_PRUNE_AGE,
     ST_USAGE_PRUNE_TOKEN,
     ST_USAGE_OVER_CAP,
+    ST_SESSION_INSERT,
+    ST_SESSION_BY_DIGEST,
+    ST_SESSION_TOUCH,
+    ST_SESSION_DELETE,
+    ST_SESSION_DELETE_USER,
+    ST_SESSION_PRUNE,
+    ST_SETUP_CLEAR,
+    ST_SETUP_INSERT,
+    ST_SETUP_CHECK,
+    ST_SETUP_CLAIM,
     ST__COUNT
 } sq_stmt_id;
 
@@ -155,5 +165,19 @@ piora_err sq_usage_list(store_t *s, int64_t token_id, int64_t since, int status,
                         int64_t limit, json_t **items, int64_t *total);
 piora_err sq_usage_prune(store_t *s, int64_t before, int64_t max_rows, const int64_t *token_ids,
                          size_t n, int64_t *deleted);
+
+/* dashboard sessions and the setup secret: sqlite_sessions.c */
+piora_err sq_session_insert(store_t *s, const uint8_t *digest, int64_t user_id, const char *csrf,
+                            int64_t now, int64_t expires_at, const char *addr, session_rec *out);
+piora_err sq_session_by_digest(store_t *s, const uint8_t *digest, session_rec *out);
+piora_err sq_session_touch(store_t *s, int64_t id, int64_t now);
+piora_err sq_session_delete(store_t *s, int64_t id);
+piora_err sq_session_delete_user(store_t *s, int64_t user_id, int64_t keep_id);
+piora_err sq_session_prune(store_t *s, int64_t now, int64_t idle_before);
+piora_err sq_setup_put(store_t *s, const uint8_t *digest, int64_t now);
+piora_err sq_setup_check(store_t *s, const uint8_t *digest);
+piora_err sq_setup_complete(store_t *s, const uint8_t *digest, const char *email,
+                            const char *team_name, const char *password_hash, int64_t now,
+                            user_rec *out);
 
 #endif

@@ -245,4 +245,45 @@ piora_err store_usage_list(store_t *s, int64_t token_id, int64_t since, int stat
 piora_err store_usage_prune(store_t *s, int64_t before, int64_t max_rows,
                             const int64_t *token_ids, size_t n, int64_t *deleted);
 
+/* ---- dashboard sessions and first-run setup (web/) --------------------- */
+
+#define SESSION_DIGEST_LEN 32 /* SHA-256 of the session id / setup secret */
+#define CSRF_TOKEN_MAX 64
+
+typedef struct session_rec {
+    int64_t id;
+    int64_t user_id;
+    char csrf[CSRF_TOKEN_MAX + 1];
+    int64_t created_at;
+    int64_t last_seen_at;
+    int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
+} session_rec;
+
+/* Stores a new session under the digest of its id. Session writes do not
+ * bump store_generation(): no cache depends on them. */
+piora_err store_session_insert(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN],
+                               int64_t user_id, const char *csrf, int64_t now,
+                               int64_t expires_at, const char *addr, session_rec *out);
+/* ENOTFOUND when no session has this digest. */
+piora_err store_session_by_digest(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN],
+                                  session_rec *out);
+piora_err store_session_touch(store_t *s, int64_t id, int64_t now);
+piora_err store_session_delete(store_t *s, int64_t id);
+/* Deletes every session of the user except keep_id (0: all of them). */
+piora_err store_session_delete_user(store_t *s, int64_t user_id, int64_t keep_id);
+/* Deletes sessions past their absolute end or idle since idle_before. */
+piora_err store_session_prune(store_t *s, int64_t now, int64_t idle_before);
+
+/* Replaces any unused setup secret with this one. */
+piora_err store_setup_put(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], int64_t now);
+/* OK when this secret exists, is unused and no user exists yet; else
+ * ENOTFOUND. */
+piora_err store_setup_check(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN]);
+/* In one transaction: marks the secret used (ENOTFOUND when it is unknown
+ * or used, or when a user exists already), creates the team and its first
+ * user as an admin. ECONFLICT never happens on an empty database. */
+piora_err store_setup_complete(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN],
+                               const char *email, const char *team_name,
+                               const char *password_hash, int64_t now, user_rec *out);
+
 #endif

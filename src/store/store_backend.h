@@ -59,6 +59,19 @@ typedef struct store_ops {
                             int64_t offset, int64_t limit, json_t **items, int64_t *total);
     piora_err (*usage_prune)(store_t *s, int64_t before, int64_t max_rows,
                              const int64_t *token_ids, size_t n, int64_t *deleted);
+    piora_err (*session_insert)(store_t *s, const uint8_t *digest, int64_t user_id,
+                                const char *csrf, int64_t now, int64_t expires_at,
+                                const char *addr, session_rec *out);
+    piora_err (*session_by_digest)(store_t *s, const uint8_t *digest, session_rec *out);
+    piora_err (*session_touch)(store_t *s, int64_t id, int64_t now);
+    piora_err (*session_delete)(store_t *s, int64_t id);
+    piora_err (*session_delete_user)(store_t *s, int64_t user_id, int64_t keep_id);
+    piora_err (*session_prune)(store_t *s, int64_t now, int64_t idle_before);
+    piora_err (*setup_put)(store_t *s, const uint8_t *digest, int64_t now);
+    piora_err (*setup_check)(store_t *s, const uint8_t *digest);
+    piora_err (*setup_complete)(store_t *s, const uint8_t *digest, const char *email,
+                                const char *team_name, const char *password_hash, int64_t now,
+                                user_rec *out);
 } store_ops;
 
 /* The SQLite backend: path is a file name. */

@@ -5,7 +5,9 @@
 #define PIORA_WEB_WEB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "core/config.h"
 #include "http/request.h"
 
 /* True for the paths the dashboard answers: everything except /api/...,
@@ -14,5 +16,15 @@ bool web_owns(const char *path);
 
 /* Answers the request (r->store is set; r->who is NULL). */
 void web_dispatch(req_t *r);
+
+/* Keeps the dashboard's settings and makes its sign-in limiters; call
+ * before serving. web_shutdown() frees them. */
+void web_init(const piora_config *cfg);
+void web_shutdown(void);
+
+/* First run: stores a new one-time setup secret (replacing any unused one)
+ * and writes the link http://<host>:<port>/setup#<secret> into out. false
+ * when the database refused. */
+bool web_setup_link(store_t *s, const char *host, unsigned port, char *out, size_t outlen);
 
 #endif

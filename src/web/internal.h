@@ -1,0 +1,77 @@
+/* Private to web/: the signed-in context every session endpoint receives,
+ * the settings web_init() keeps, and the helpers the endpoint files share. */
+#ifndef PIORA_WEB_INTERNAL_H
+#define PIORA_WEB_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "authn/principal.h"
+#include "core/config.h"
+#include "http/request.h"
+#include "store/store.h"
+
+typedef struct web_settings {
+    int64_t idle_s;
+    int64_t lifetime_s;
+    bool secure_cookies;
+    int64_t signin_limit;
+} web_settings;
+
+extern web_settings web_cfg;
+
+/* Who is signed in for this request. who acts as the user with every
+ * scope: the dashboard is the user, not a token (token_id 0). */
+typedef struct web_ctx {
+    session_rec sess;
+    user_rec user;
+    principal_t who;
+} web_ctx;
+
+typedef void (*web_handler)(req_t *r, web_ctx *c);
+
+/* ---- web/auth.c: setup, sign-in, sign-out, the session ------------------ */
+void webauth_init(const piora_config *cfg);
+void webauth_free(void);
+/* Answers 401/403 itself and returns false when the request has no live
+ * session or (state-changing methods) fails the CSRF or origin check. */
+bool webauth_require(req_t *r, web_ctx *c);
+/* The security and caching headers of every dashboard answer. */
+void web_headers(req_t *r, bool api);
+/* Starts a session for user and sets its cookie; false after answering 500. */
+bool webauth_start_session(req_t *r, const user_rec *u, session_rec *out);
+json_t *webauth_session_json(const user_rec *u, const session_rec *s);
+void web_session_get(req_t *r);
+void web_setup_check(req_t *r);
+void web_setup(req_t *r);
+void web_signin(req_t *r);
+void web_signout(req_t *r, web_ctx *c);
+
+/* ---- web/tokens.c: Settings > API Tokens ------------------------------- */
+void web_tokens_list(req_t *r, web_ctx *c);
+void web_tokens_create(req_t *r, web_ctx *c);
+void web_tokens_get(req_t *r, web_ctx *c);
+void web_tokens_revoke(req_t *r, web_ctx *c);
+void web_tokens_regenerate(req_t *r, web_ctx *c);
+void web_tokens_usage(req_t *r, web_ctx *c);
+
+/* ---- web/team.c: account, members, audit log --------------------------- */
+void web_users_list(req_t *r, web_ctx *c);
+void web_users_create(req_t *r, web_ctx *c);
+void web_account_password(req_t *r, web_ctx *c);
+void web_audit_list(req_t *r, web_ctx *c);
+
+/* ---- web/resources.c: the API's resource handlers behind the session ---- */
+void web_resources(req_t *r, web_ctx *c);
+
+/* ---- helpers (web/util.c) ----------------------------------------------- */
+/* A string member of a JSON object, or NULL. */
+const char *web_json_str(const json_t *o, const char *key);
+/* A sane email (local@domain, <= 254 bytes), lower-cased into out. */
+bool web_email_normalize(const char *in, char out[EMAIL_MAX + 1]);
+/* 1-64 bytes of UTF-8 without control characters. */
+bool web_team_valid(const char *t);
+/* A 422 with one field error. */
+void web_field_error(req_t *r, const char *field, const char *message);
+
+#endif

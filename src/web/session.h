@@ -1,0 +1,54 @@
+/* Dashboard sessions: the pieces that need no HTTP and no database, so they
+ * are unit-tested alone (tests/unit/test_session.c): secrets, cookie
+ * parsing and formatting, expiry, the CSRF comparison and the Origin /
+ * Sec-Fetch-Site check. web/auth.c joins them to the store. */
+#ifndef PIORA_WEB_SESSION_H
+#define PIORA_WEB_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define SESSION_COOKIE "piora_session"
+/* base64url (no padding) of 32 bytes from the CSPRNG */
+#define SESSION_SECRET_LEN 43
+#define SET_COOKIE_MAX 256
+
+/* The touch of last_seen_at is written at most this often per session, so
+ * a dashboard request costs no write; idle expiry is exact to this. */
+#define SESSION_TOUCH_EVERY_S 60
+
+/* Fills out with a new random secret (session id, CSRF token, setup
+ * secret) and its NUL. */
+void session_secret(char out[SESSION_SECRET_LEN + 1]);
+/* True when s has the exact shape of a secret (length and alphabet). */
+bool session_secret_valid(const char *s, size_t len);
+/* SHA-256 of the secret: what the database keeps. */
+void session_digest(const char *secret, size_t len, uint8_t out[SESSION_DIGEST_LEN]);
+
+/* Finds piora_session in a Cookie header. false when absent or not of the
+ * secret's shape (a forged cookie costs no lookup). */
+bool session_cookie_get(const char *cookie_header, char out[SESSION_SECRET_LEN + 1]);
+/* The Set-Cookie value: HttpOnly, SameSite=Strict, Path=/, Max-Age,
+ * Secure when asked. secret NULL: the cookie that clears it. */
+void session_cookie_format(char out[SET_COOKIE_MAX], const char *secret, int64_t max_age,
+                           bool secure);
+
+/* Alive at now: before its absolute end and used within idle_s. */
+bool session_live(const session_rec *s, int64_t now, int64_t idle_s);
+/* Whether this request should write last_seen_at. */
+bool session_needs_touch(const session_rec *s, int64_t now, int64_t idle_s);
+
+/* Constant-time comparison of the session's CSRF token with the one the
+ * request sent (NULL: false). */
+bool csrf_matches(const char *expected, const char *given);
+
+/* A state-changing request must come from the dashboard's own pages:
+ * Sec-Fetch-Site, when sent, is "same-origin"; Origin, when sent, names
+ * the Host the request was sent to. Clients that send neither (curl) are
+ * left to the CSRF token. */
+bool origin_allowed(const char *origin, const char *sec_fetch_site, const char *host);
+
+#endif
