@@ -1,0 +1,213 @@
+// The dashboard's entry: session, routing by path (history API), the shell
+// with its left navigation, and the setup and sign-in pages.
+import { api, get, post, session, setSignedOutHandler } from './api.js';
+import { h, icon, field, showFormErrors, clearFormErrors } from './ui.js';
+import { resourcePage, applicationPage } from './resources.js';
+import { tokensPage, tokenUsagePage, accountPage, membersPage, auditPage } from './settings.js';
+
+const app = document.getElementById('app');
+let flash = null; // a notice for the next page (e.g. "session expired")
+
+const NAV = [
+  { href: '/servers', label: 'Servers', icon: 'server' },
+  { href: '/applications', label: 'Applications', icon: 'app' },
+  { href: '/databases', label: 'Databases', icon: 'db' },
+  { href: '/backups', label: 'Backups', icon: 'backup' },
+  { href: '/audit', label: 'Audit log', icon: 'audit' },
+  { href: '/settings/tokens', label: 'Settings', icon: 'settings', match: '/settings' },
+];
+
+const ROUTES = [
+  [/^\/servers$/, () => resourcePage('servers')],
+  [/^\/applications$/, () => resourcePage('applications')],
+  [/^\/applications\/(\d+)$/, (m) => applicationPage(Number(m[1]))],
+  [/^\/databases$/, () => resourcePage('databases')],
+  [/^\/backups$/, () => resourcePage('backups')],
+  [/^\/audit$/, () => auditPage()],
+  [/^\/settings(\/tokens)?$/, () => tokensPage()],
+  [/^\/settings\/tokens\/(\d+)$/, (m) => tokenUsagePage(Number(m[1]))],
+  [/^\/settings\/account$/, () => accountPage()],
+  [/^\/settings\/members$/, () => membersPage()],
+];
+
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path); else history.pushState(null, '', path);
+  render();
+}
+
+// Same-origin links are handled here, so pages switch without a reload.
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[href]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || a.target || a.hasAttribute('download')) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/web/api/')) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', () => render());
+
+setSignedOutHandler((code) => {
+  flash = code === 'session_expired' ? 'Your session expired. Sign in again.' : 'Sign in to continue.';
+  navigate('/signin', { replace: true });
+});
+
+async function loadSession() {
+  try {
+    const s = await get('/session', { quiet401: true });
+    session.user = s.user;
+    session.csrf = s.csrf;
+    return { signedIn: true };
+  } catch (e) {
+    session.user = null;
+    session.csrf = null;
+    if (e.status === 401) return { signedIn: false, setupRequired: !!(e.body && e.body.setup_required), code: e.code };
+    throw e;
+  }
+}
+
+let renderSeq = 0;
+async function render() {
+  const seq = ++renderSeq;
+  const path = location.pathname;
+  let st;
+  try {
+    st = await loadSession();
+  } catch (e) {
+    app.replaceChildren(h('div', { class: 'auth' }, h('div', { class: 'card' }, h('p', { class: 'form-error' }, `The server did not answer: ${e.message}`))));
+    return;
+  }
+  if (seq !== renderSeq) return;
+  if (path === '/setup') return setupPage(st);
+  if (!st.signedIn) {
+    if (st.code === 'session_expired' && !flash) flash = 'Your session expired. Sign in again.';
+    if (path !== '/signin') history.replaceState(null, '', '/signin');
+    return signinPage(st);
+  }
+  if (path === '/signin' || path === '/') return navigate('/servers', { replace: true });
+  const route = ROUTES.find(([re]) => re.test(path));
+  const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
+  app.replaceChildren(shell(path, main));
+  app.className = '';
+  if (!route) {
+    main.append(h('h1', {}, 'Not found'), h('p', { class: 'muted' }, 'There is no page here. '), h('a', { href: '/servers' }, 'Go to Servers'));
+    return;
+  }
+  main.append(h('p', { class: 'muted' }, 'Loading…'));
+  try {
+    const content = await route[1](path.match(route[0]));
+    if (seq !== renderSeq) return;
+    main.replaceChildren(...[content].flat());
+  } catch (e) {
+    if (e.status === 401) return;
+    main.replaceChildren(h('div', { class: 'form-error', role: 'alert' }, e.message));
+  }
+  document.title = `${(main.querySelector('h1') || {}).textContent || 'Piora'} · Piora`;
+}
+export { render };
+
+function shell(path, main) {
+  const navItems = NAV.map((n) => {
+    const cur = path === n.href || path.startsWith(`${n.match || n.href}/`) || path === n.match;
+    return h('a', { href: n.href, 'aria-current': cur ? 'page' : null }, icon(n.icon), n.label);
+  });
+  return h('div', { class: 'shell' },
+    h('a', { class: 'skip-link', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, 'Skip to content'),
+    h('aside', { class: 'sidebar' },
+      h('div', { class: 'brand' }, h('img', { src: '/favicon.svg', alt: '' }),
+        h('div', {}, 'Piora', h('span', { class: 'team' }, session.user.team))),
+      h('nav', { class: 'nav', 'aria-label': 'Main' },
+        h('div', { class: 'nav-label' }, 'Resources'), navItems.slice(0, 4),
+        h('div', { class: 'nav-label' }, 'Team'), navItems.slice(4)),
+      h('div', { class: 'sidebar-foot' },
+        h('div', { class: 'who' }, session.user.email),
+        h('button', { type: 'button', class: 'btn small', onclick: signOut }, 'Sign out'))),
+    main);
+}
+
+async function signOut() {
+  try { await post('/signout'); } catch { /* signed out either way */ }
+  session.user = null;
+  session.csrf = null;
+  flash = 'You are signed out.';
+  navigate('/signin', { replace: true });
+}
+
+function authCard(title, sub, ...body) {
+  app.className = '';
+  const card = h('div', { class: 'card' },
+    h('div', { class: 'brand' }, h('img', { src: '/favicon.svg', alt: '' }), 'Piora'),
+    h('h1', {}, title), h('p', { class: 'sub' }, sub), ...body);
+  app.replaceChildren(h('main', { class: 'auth' }, card));
+  document.title = `${title} · Piora`;
+  return card;
+}
+
+function signinPage(st) {
+  const note = flash;
+  flash = null;
+  const form = h('form', { novalidate: true },
+    note ? h('div', { class: 'notice info', role: 'status' }, note) : null,
+    st.setupRequired ? h('div', { class: 'notice warn' }, 'No account exists yet. Open the one-time setup link that `piora serve` printed on its console.') : null,
+    field({ label: 'Email', name: 'email', type: 'email', required: true, attrs: { autocomplete: 'username', autofocus: true } }),
+    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'current-password' } }),
+    h('button', { type: 'submit', class: 'btn primary block' }, 'Sign in'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFormErrors(form);
+    const btn = form.querySelector('button[type=submit]');
+    btn.disabled = true;
+    try {
+      const s = await post('/signin', { email: form.email.value, password: form.password.value });
+      session.user = s.user;
+      session.csrf = s.csrf;
+      navigate('/servers', { replace: true });
+    } catch (err) {
+      showFormErrors(form, err.status === 401 || err.status === 429 ? { detail: err.detail } : err);
+      form.password.value = '';
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  authCard('Sign in to Piora', 'Manage your servers, applications and API tokens.', form);
+}
+
+async function setupPage(st) {
+  const secret = location.hash.slice(1);
+  if (st.signedIn) return navigate('/servers', { replace: true });
+  let ok = false;
+  let why = 'This setup link is not valid.';
+  if (secret) {
+    try {
+      await post('/setup/check', { secret });
+      ok = true;
+    } catch (e) { why = e.detail || why; }
+  }
+  if (!ok) {
+    authCard('Setup link used', 'First-run setup', h('div', { class: 'form-error', role: 'alert' }, why),
+      h('a', { class: 'btn block', href: '/signin' }, 'Go to sign in'));
+    return;
+  }
+  const form = h('form', { novalidate: true },
+    field({ label: 'Team name', name: 'team', required: true, attrs: { autofocus: true, autocomplete: 'organization' }, hint: 'Your servers, applications and tokens belong to this team.' }),
+    field({ label: 'Email', name: 'email', type: 'email', required: true, attrs: { autocomplete: 'username' } }),
+    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'new-password' }, hint: 'At least 8 characters.' }),
+    h('button', { type: 'submit', class: 'btn primary block' }, 'Create admin account'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFormErrors(form);
+    try {
+      const s = await post('/setup', { secret, team: form.team.value, email: form.email.value, password: form.password.value });
+      session.user = s.user;
+      session.csrf = s.csrf;
+      history.replaceState(null, '', '/servers'); // drop the secret from the address bar
+      render();
+    } catch (err) {
+      if (err.code === 'setup_link_invalid') { setupPage({ signedIn: false }); return; }
+      showFormErrors(form, err);
+    }
+  });
+  authCard('Welcome to Piora', 'Create the first admin account and your team.', form);
+}
+
+render();
+export { api };

@@ -1,0 +1,299 @@
+// Servers, applications, databases and backups: list, create, edit and
+// delete (with confirmation) through /web/api/v1/..., the same handlers as
+// the REST API. Field errors from the API appear next to their fields.
+import { get, post, patch, del, getAll } from './api.js';
+import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, fmtBytes } from './ui.js';
+import { render } from './app.js';
+
+const ENGINES = ['postgresql', 'mysql', 'mariadb', 'redis', 'mongodb'];
+
+const serverOptions = async () => (await getAll('/v1/servers')).map((s) => ({ value: s.id, label: `${s.name} (${s.ip_address})` }));
+
+const KINDS = {
+  servers: {
+    title: 'Servers', singular: 'server', icon: 'server',
+    sub: 'Machines Piora deploys to and backs up from, reached over SSH.',
+    empty: 'Add the first server Piora should manage: its name and IP address are enough to start.',
+    fields: [
+      { name: 'name', label: 'Name', required: true, hint: 'Letters, digits, dots, dashes and underscores, e.g. web-1.' },
+      { name: 'ip_address', label: 'IP address', required: true, hint: 'IPv4 or IPv6.' },
+      { name: 'provider', label: 'Provider', half: true },
+      { name: 'region', label: 'Region', half: true },
+      { name: 'ssh_user', label: 'SSH user', placeholder: 'root', half: true },
+      { name: 'ssh_port', label: 'SSH port', type: 'number', placeholder: '22', half: true },
+    ],
+    columns: (ctx) => [
+      { label: 'Name', cell: (s) => h('div', {}, h('div', { class: 'cell-main' }, s.name), h('div', { class: 'cell-sub mono' }, s.ip_address)) },
+      { label: 'Provider', cell: (s) => [s.provider, s.region].filter(Boolean).join(' · ') || h('span', { class: 'muted' }, '—') },
+      { label: 'SSH', cell: (s) => h('span', { class: 'mono' }, `${s.ssh_user}@:${s.ssh_port}`) },
+      { label: 'Status', cell: (s) => badge(s.status) },
+      { label: 'Created', cell: (s) => timeEl(s.created_at) },
+      { label: 'Actions', cell: (s) => rowActions(ctx, s) },
+    ],
+  },
+  applications: {
+    title: 'Applications', singular: 'application', icon: 'app',
+    sub: 'Code Piora deploys to your servers with each application\'s deploy script.',
+    empty: 'Create an application from a Git repository, then press Deploy.',
+    needs: { key: 'servers', text: 'An application runs on a server: add a server first.' },
+    fields: [
+      { name: 'name', label: 'Name', required: true },
+      { name: 'server_id', label: 'Server', type: 'select', required: true, options: serverOptions, number: true },
+      { name: 'repository', label: 'Repository', required: true, hint: 'https://github.com/acme/shop.git, git@host:path or owner/repo.' },
+      { name: 'branch', label: 'Branch', placeholder: 'main', half: true },
+      { name: 'domain', label: 'Domain', half: true },
+      { name: 'deploy_script', label: 'Deploy script', type: 'textarea', hint: 'Runs on the server for each deployment.' },
+    ],
+    columns: (ctx) => [
+      { label: 'Name', cell: (a) => h('div', {}, h('a', { class: 'cell-main', href: `/applications/${a.id}` }, a.name), h('div', { class: 'cell-sub mono' }, a.repository)) },
+      { label: 'Server', cell: (a) => ctx.names.servers?.[a.server_id] || `#${a.server_id}` },
+      { label: 'Branch', cell: (a) => h('span', { class: 'mono' }, a.branch) },
+      { label: 'Status', cell: (a) => badge(a.status) },
+      { label: 'Updated', cell: (a) => timeEl(a.updated_at) },
+      { label: 'Actions', cell: (a) => rowActions(ctx, a, h('button', { type: 'button', class: 'btn small primary', onclick: () => deploy(a) }, 'Deploy')) },
+    ],
+  },
+  databases: {
+    title: 'Databases', singular: 'database', icon: 'db',
+    sub: 'Database servers Piora tracks and backs up.',
+    empty: 'Add a database running on one of your servers to back it up from here.',
+    needs: { key: 'servers', text: 'A database lives on a server: add a server first.' },
+    fields: [
+      { name: 'name', label: 'Name', required: true },
+      { name: 'engine', label: 'Engine', type: 'select', required: true, immutable: true, options: async () => ENGINES.map((e) => ({ value: e, label: e })), half: true },
+      { name: 'version', label: 'Version', half: true, placeholder: '16' },
+      { name: 'server_id', label: 'Server', type: 'select', required: true, options: serverOptions, number: true },
+    ],
+    columns: (ctx) => [
+      { label: 'Name', cell: (d) => h('div', { class: 'cell-main' }, d.name) },
+      { label: 'Engine', cell: (d) => h('span', { class: 'mono' }, `${d.engine}${d.version ? ` ${d.version}` : ''}`) },
+      { label: 'Server', cell: (d) => ctx.names.servers?.[d.server_id] || `#${d.server_id}` },
+      { label: 'Status', cell: (d) => badge(d.status) },
+      { label: 'Created', cell: (d) => timeEl(d.created_at) },
+      { label: 'Actions', cell: (d) => rowActions(ctx, d) },
+    ],
+  },
+  backups: {
+    title: 'Backups', singular: 'backup', icon: 'backup', noEdit: true,
+    sub: 'Dumps of your databases, with their size and SHA-256.',
+    empty: 'Create a backup of a database; it appears here with its status.',
+    needs: { key: 'databases', text: 'Backups are taken of databases: add a database first.' },
+    createLabel: 'Create backup',
+    fields: [
+      { name: 'database_id', label: 'Database', type: 'select', required: true, number: true,
+        options: async () => (await getAll('/v1/databases')).map((d) => ({ value: d.id, label: `${d.name} (${d.engine})` })) },
+    ],
+    columns: (ctx) => [
+      { label: 'Database', cell: (b) => h('div', {}, h('div', { class: 'cell-main' }, ctx.names.databases?.[b.database_id] || `#${b.database_id}`), h('div', { class: 'cell-sub' }, `Backup #${b.id}`)) },
+      { label: 'Status', cell: (b) => badge(b.status) },
+      { label: 'Size', cell: (b) => fmtBytes(b.size_bytes), num: true },
+      { label: 'SHA-256', cell: (b) => (b.sha256 ? h('span', { class: 'mono', title: b.sha256 }, `${b.sha256.slice(0, 12)}…`) : h('span', { class: 'muted' }, '—')) },
+      { label: 'Created', cell: (b) => timeEl(b.created_at) },
+      { label: 'Actions', cell: (b) => rowActions(ctx, b, h('button', { type: 'button', class: 'btn small', onclick: () => restore(b, ctx) }, 'Restore')) },
+    ],
+  },
+};
+
+function rowActions(ctx, obj, ...extra) {
+  const k = ctx.kind;
+  return h('div', { class: 'actions' }, extra,
+    k.noEdit ? null : h('button', { type: 'button', class: 'btn small', 'aria-label': `Edit ${obj.name || `${k.singular} ${obj.id}`}`, onclick: () => editDialog(ctx, obj) }, 'Edit'),
+    h('button', { type: 'button', class: 'btn small danger-ghost', 'aria-label': `Delete ${obj.name || `${k.singular} ${obj.id}`}`, onclick: () => remove(ctx, obj) }, 'Delete'));
+}
+
+async function nameMap(key) {
+  const m = {};
+  for (const o of await getAll(`/v1/${key}`)) m[o.id] = o.name;
+  return m;
+}
+
+export async function resourcePage(key, page = Number(new URLSearchParams(location.search).get('page')) || 1) {
+  const kind = KINDS[key];
+  const list = await get(`/v1/${key}?page=${page}&per_page=20`);
+  const ctx = { key, kind, names: {} };
+  if (key === 'applications' || key === 'databases') ctx.names.servers = await nameMap('servers');
+  if (key === 'backups') ctx.names.databases = await nameMap('databases');
+  const createBtn = h('button', { type: 'button', class: 'btn primary', onclick: () => createDialog(ctx) }, icon('plus'), kind.createLabel || `New ${kind.singular}`);
+  const head = pageHead(kind.title, kind.sub, createBtn);
+  if (list.meta.total === 0) {
+    let text = kind.empty;
+    let action = createBtn.cloneNode(true);
+    action.addEventListener('click', () => createDialog(ctx));
+    if (kind.needs) {
+      const n = await get(`/v1/${kind.needs.key}?per_page=1`);
+      if (n.meta.total === 0) {
+        text = kind.needs.text;
+        action = h('a', { class: 'btn primary', href: `/${kind.needs.key}` }, `Go to ${kind.needs.key[0].toUpperCase()}${kind.needs.key.slice(1)}`);
+      }
+    }
+    return [head, emptyState({ iconName: kind.icon, title: `No ${key} yet`, text, action })];
+  }
+  const pages = Math.max(1, Math.ceil(list.meta.total / list.meta.per_page));
+  const t = table(kind.columns(ctx), list.data, { caption: kind.title });
+  if (pages > 1) {
+    t.append(h('div', { class: 'pager' }, `Page ${page} of ${pages} · ${list.meta.total} ${key}`,
+      h('div', { class: 'actions' },
+        page > 1 ? h('a', { class: 'btn small', href: `/${key}?page=${page - 1}` }, 'Previous') : null,
+        page < pages ? h('a', { class: 'btn small', href: `/${key}?page=${page + 1}` }, 'Next') : null)));
+  }
+  return [head, t];
+}
+
+async function buildForm(kind, obj) {
+  const form = h('form', { novalidate: true });
+  const halves = [];
+  for (const f of kind.fields) {
+    const value = obj ? (obj[f.name] ?? '') : '';
+    const options = f.options ? await f.options() : null;
+    const el = field({ label: f.label, name: f.name, type: f.type || 'text', value, required: f.required, hint: f.hint, options,
+      attrs: { placeholder: f.placeholder, disabled: obj && f.immutable, min: f.type === 'number' ? 1 : null, max: f.type === 'number' ? 65535 : null } });
+    if (f.half) {
+      halves.push(el);
+      if (halves.length === 2) form.append(h('div', { class: 'row-2' }, halves.splice(0)));
+    } else {
+      if (halves.length) form.append(...halves.splice(0));
+      form.append(el);
+    }
+  }
+  if (halves.length) form.append(...halves);
+  return form;
+}
+
+// The JSON body: on create only what was filled in; on edit only what
+// changed, an emptied optional field as null.
+function values(kind, form, obj) {
+  const out = {};
+  for (const f of kind.fields) {
+    const c = form.elements[f.name];
+    if (!c || c.disabled) continue;
+    let v = c.value.trim();
+    if (f.type === 'textarea') v = c.value;
+    const orig = obj ? (obj[f.name] ?? '') : '';
+    if (obj && String(orig) === v) continue;
+    if (v === '') {
+      if (obj && !f.required) out[f.name] = null;
+      continue;
+    }
+    out[f.name] = f.number || f.type === 'number' ? (Number.isFinite(Number(v)) ? Number(v) : v) : v;
+  }
+  return out;
+}
+
+function formDialog(ctx, title, form, submitLabel, onSubmit) {
+  return openDialog((close) => {
+    form.append(h('div', { class: 'actions dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn primary' }, submitLabel)));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFormErrors(form);
+      const btn = form.querySelector('button[type=submit]');
+      btn.disabled = true;
+      try {
+        close(await onSubmit());
+      } catch (err) {
+        if (err.status === 401) { close(null); return; }
+        showFormErrors(form, err);
+      } finally {
+        btn.disabled = false;
+      }
+    });
+    return [h('h2', {}, title), form];
+  }, { label: title });
+}
+
+async function createDialog(ctx) {
+  const { kind, key } = ctx;
+  const form = await buildForm(kind);
+  const title = kind.createLabel || `New ${kind.singular}`;
+  const made = await formDialog(ctx, title, form, kind.createLabel ? 'Create backup' : 'Create', () => post(`/v1/${key}`, values(kind, form)));
+  if (made) {
+    toast(key === 'backups' ? 'Backup queued.' : `${kind.singular[0].toUpperCase()}${kind.singular.slice(1)} ${made.name} created.`);
+    render();
+  }
+}
+
+async function editDialog(ctx, obj) {
+  const { kind, key } = ctx;
+  const form = await buildForm(kind, obj);
+  const saved = await formDialog(ctx, `Edit ${obj.name}`, form, 'Save', async () => {
+    const body = values(kind, form, obj);
+    if (Object.keys(body).length === 0) return obj;
+    return patch(`/v1/${key}/${obj.id}`, body);
+  });
+  if (saved) { toast('Saved.'); render(); }
+}
+
+async function remove(ctx, obj) {
+  const { kind, key } = ctx;
+  const what = obj.name ? `${kind.singular} ${obj.name}` : `${kind.singular} #${obj.id}`;
+  const extra = { servers: ' Servers still used by applications or databases cannot be deleted.',
+    applications: ' Its deployment history goes with it.', databases: ' Its backups go with it.', backups: '' }[key];
+  if (!await confirmDialog({ title: `Delete ${what}?`, body: `This cannot be undone.${extra}`, action: 'Delete' })) return;
+  try {
+    await del(`/v1/${key}/${obj.id}`);
+    toast(`Deleted ${what}.`);
+    render();
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
+async function deploy(appObj) {
+  try {
+    const d = await post(`/v1/applications/${appObj.id}/deploy`);
+    toast(`Deployment #${d.id} of ${appObj.name} queued.`);
+    render();
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
+async function restore(b, ctx) {
+  const db = ctx.names.databases?.[b.database_id] || `#${b.database_id}`;
+  if (!await confirmDialog({ title: `Restore backup #${b.id}?`, body: `The database ${db} is overwritten with this backup.`, action: 'Restore' })) return;
+  try {
+    await post(`/v1/backups/${b.id}/restore`);
+    toast(`Restore of backup #${b.id} queued.`);
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
+export async function applicationPage(id) {
+  const a = await get(`/v1/applications/${id}`);
+  const server = await get(`/v1/servers/${a.server_id}`).catch(() => null);
+  const deps = await get(`/v1/applications/${id}/deployments?per_page=50`);
+  const ctx = { key: 'applications', kind: KINDS.applications, names: {} };
+  const head = h('div', {},
+    h('div', { class: 'crumbs' }, h('a', { href: '/applications' }, 'Applications'), ' / ', a.name),
+    pageHead(a.name, a.repository,
+      h('button', { type: 'button', class: 'btn', onclick: () => editDialog(ctx, a) }, 'Edit'),
+      h('button', { type: 'button', class: 'btn primary', onclick: () => deploy(a) }, icon('rocket'), 'Deploy')));
+  const facts = h('div', { class: 'card card-pad' }, h('dl', { class: 'kv' },
+    h('dt', {}, 'Status'), h('dd', {}, badge(a.status)),
+    h('dt', {}, 'Server'), h('dd', {}, server ? `${server.name} (${server.ip_address})` : `#${a.server_id}`),
+    h('dt', {}, 'Branch'), h('dd', { class: 'mono' }, a.branch),
+    h('dt', {}, 'Domain'), h('dd', {}, a.domain || '—'),
+    h('dt', {}, 'Created'), h('dd', {}, timeEl(a.created_at))));
+  const hist = deps.data.length === 0
+    ? emptyState({ iconName: 'rocket', title: 'No deployments yet', text: 'Press Deploy to run the deploy script on the server; each run is listed here with its log.' })
+    : table([
+      { label: 'Deployment', cell: (d) => h('span', { class: 'cell-main' }, `#${d.id}`) },
+      { label: 'Status', cell: (d) => badge(d.status) },
+      { label: 'Queued', cell: (d) => timeEl(d.created_at) },
+      { label: 'Started', cell: (d) => timeEl(d.started_at, '—') },
+      { label: 'Finished', cell: (d) => timeEl(d.finished_at, '—') },
+      { label: 'Log', cell: (d) => h('button', { type: 'button', class: 'btn small', onclick: () => showLog(d) }, 'View log') },
+    ], [...deps.data].reverse(), { caption: 'Deployment history' });
+  return [head, facts, h('h2', { class: 'section' }, 'Deployment history'), hist];
+}
+
+function showLog(d) {
+  openDialog((close) => [
+    h('h2', {}, `Deployment #${d.id}`),
+    h('p', { class: 'lead' }, badge(d.status)),
+    h('pre', { class: 'log' }, d.log || 'No output yet.'),
+    h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close() }, 'Close')),
+  ], { wide: true, label: `Deployment #${d.id} log` });
+}

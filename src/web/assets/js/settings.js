@@ -1,0 +1,312 @@
+// Settings > API Tokens (the seed's steps, word for word), a token's usage
+// log, Settings > Account and Members, and the team's audit log.
+import { get, post } from './api.js';
+import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast } from './ui.js';
+import { render } from './app.js';
+import { session } from './api.js';
+
+export const SCOPE_GROUPS = [
+  { resource: 'Servers', scopes: [['servers:read', 'Read server information'], ['servers:write', 'Manage servers']] },
+  { resource: 'Applications', scopes: [['applications:read', 'Read application information'], ['applications:write', 'Manage applications'], ['applications:deploy', 'Deploy applications']] },
+  { resource: 'Databases', scopes: [['databases:read', 'Read database information'], ['databases:write', 'Manage databases']] },
+  { resource: 'Backups', scopes: [['backups:read', 'Read backup information'], ['backups:write', 'Manage backups']] },
+];
+
+const EXPIRY = [
+  ['7', '7 days'], ['30', '30 days'], ['60', '60 days'], ['90', '90 days'], ['180', '180 days'],
+  ['365', '365 days'], ['custom', 'Custom date…'], ['never', 'No expiration'],
+];
+
+const FLAG_TEXT = {
+  rotate: ['Rotate', 'Older than 90 days: regenerate it (rotate every 90 days).'],
+  unused: ['Unused 90 days', 'Not used for 90 days: revoke it if nothing needs it.'],
+  expiring: ['Expires soon', 'Expires within 7 days.'],
+};
+
+function settingsTabs(current) {
+  const tabs = [['/settings/tokens', 'API Tokens'], ['/settings/account', 'Account'], ['/settings/members', 'Members']];
+  return h('nav', { class: 'tabs', 'aria-label': 'Settings' },
+    tabs.map(([href, label]) => h('a', { href, 'aria-current': current === href ? 'page' : null }, label)));
+}
+
+function settingsHead(current, sub, ...actions) {
+  return [h('div', { class: 'crumbs' }, 'Settings'), pageHead('Settings', sub, ...actions), settingsTabs(current)];
+}
+
+export async function tokensPage() {
+  const { data } = await get('/tokens');
+  const gen = h('button', { type: 'button', class: 'btn primary', onclick: generateDialog }, icon('key'), 'Generate New Token');
+  const head = settingsHead('/settings/tokens', 'API tokens let scripts and CI/CD pipelines call the Piora API with the scopes you grant.', gen);
+  const usage = h('div', { class: 'notice' }, 'Send a token in the Authorization header: ',
+    h('code', {}, 'Authorization: Bearer piora_token_…'), '. Keep it in an environment variable, never in source code; grant only the scopes it needs and rotate it every 90 days.');
+  if (data.length === 0) {
+    const again = h('button', { type: 'button', class: 'btn primary', onclick: generateDialog }, icon('key'), 'Generate New Token');
+    return [head, emptyState({ iconName: 'key', title: 'No API tokens yet', text: 'Generate a token for each script or pipeline, with only the scopes it needs.', action: again }), usage];
+  }
+  const t = table([
+    { label: 'Name', cell: (k) => h('div', {}, h('a', { class: 'cell-main', href: `/settings/tokens/${k.id}` }, k.name), h('div', { class: 'cell-sub mono' }, k.hint)) },
+    { label: 'Scopes', cell: (k) => h('div', { class: 'chips' }, k.scopes.map((s) => h('span', { class: 'chip' }, s))) },
+    { label: 'Created', cell: (k) => timeEl(k.created_at) },
+    { label: 'Last used', cell: (k) => timeEl(k.last_used_at, 'Never') },
+    { label: 'Expires', cell: (k) => timeEl(k.expires_at, 'Never') },
+    { label: 'Status', cell: (k) => h('div', { class: 'badges' }, badge(k.status),
+      k.flags.map((f) => h('span', { class: 'badge flag warn', title: FLAG_TEXT[f][1] }, FLAG_TEXT[f][0]))) },
+    { label: 'Actions', cell: (k) => h('div', { class: 'actions' },
+      h('a', { class: 'btn small', href: `/settings/tokens/${k.id}`, 'aria-label': `Usage of ${k.name}` }, 'Usage'),
+      k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small', onclick: () => regenerate(k) }, 'Regenerate'),
+      k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small danger-ghost', onclick: () => revoke(k) }, 'Revoke')) },
+  ], data, { caption: 'API Tokens' });
+  return [head, t, h('p', {}), usage];
+}
+
+function scopesFieldset() {
+  return h('fieldset', {},
+    h('legend', {}, 'Scopes'),
+    h('p', { class: 'hint' }, 'Select token permission scopes. Grant only what the token needs; write includes read.'),
+    h('div', { class: 'scope-groups' }, SCOPE_GROUPS.map((g) => h('div', { class: 'scope-group', role: 'group', 'aria-label': g.resource },
+      h('h3', {}, g.resource),
+      g.scopes.map(([name, desc]) => {
+        const id = `scope-${name.replace(':', '-')}`;
+        return h('div', { class: 'check' },
+          h('input', { type: 'checkbox', id, name: 'scopes', value: name, 'aria-describedby': `${id}-d` }),
+          h('div', {}, h('label', { for: id }, name), h('span', { class: 'hint', id: `${id}-d` }, desc)));
+      })))));
+}
+
+function generateDialog() {
+  const tomorrow = new Date(Date.now() + 86400e3).toISOString().slice(0, 10);
+  const custom = field({ label: 'Expiration date', name: 'expires_at', type: 'date', attrs: { min: tomorrow } });
+  custom.hidden = true;
+  const warnNever = h('div', { class: 'notice warn', hidden: true }, 'A token without an expiration works until you revoke it. Piora recommends rotating tokens every 90 days.');
+  const expiry = field({ label: 'Expiration', name: 'expiry', type: 'select', value: '90', options: EXPIRY.map(([value, label]) => ({ value, label })) });
+  const sel = expiry.querySelector('select');
+  sel.addEventListener('change', () => {
+    custom.hidden = sel.value !== 'custom';
+    warnNever.hidden = sel.value !== 'never';
+  });
+  const form = h('form', { novalidate: true },
+    field({ label: 'Name', name: 'name', required: true, attrs: { placeholder: 'ci-cd-pipeline', autocomplete: 'off', maxlength: 100 }, hint: 'What uses this token, e.g. ci-cd-pipeline.' }),
+    scopesFieldset(),
+    h('div', { class: 'row-2' }, expiry, custom), warnNever);
+  return openDialog((close) => {
+    form.append(h('div', { class: 'actions dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn primary' }, 'Create')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFormErrors(form);
+      const scopes = [...form.querySelectorAll('input[name=scopes]:checked')].map((c) => c.value);
+      const body = { name: form.elements.name.value.trim(), scopes, expiry: sel.value };
+      if (sel.value === 'custom') body.expires_at = form.elements.expires_at.value;
+      const err = {};
+      if (!body.name) err.name = 'Name the token, e.g. ci-cd-pipeline.';
+      if (scopes.length === 0) err.scopes = 'Select at least one scope.';
+      if (sel.value === 'custom' && !body.expires_at) err.expires_at = 'Pick a date.';
+      if (Object.keys(err).length) {
+        showFormErrors(form, { errors: Object.entries(err).map(([field, message]) => ({ field, message })) });
+        return;
+      }
+      try {
+        const made = await post('/tokens', body);
+        close(made);
+      } catch (ex) {
+        if (ex.status === 401) { close(null); return; }
+        showFormErrors(form, ex);
+      }
+    });
+    return [h('h2', {}, 'Generate New Token'), h('p', { class: 'lead' }, 'Name the token, choose its scopes and when it expires.'), form];
+  }, { wide: true, label: 'Generate New Token' }).then((made) => {
+    if (made) return showSecret(made, `Token ${made.name} created`).then(() => render());
+    return null;
+  });
+}
+
+// The secret, once: a Copy button and the warning that it will not be
+// shown again. The page never stores it.
+function showSecret(tok, title) {
+  return openDialog((close) => {
+    const input = h('input', { class: 'input', readonly: true, 'aria-label': 'New token', id: 'new-token', value: tok.token });
+    const copy = h('button', { type: 'button', class: 'btn primary', onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(tok.token);
+      } catch {
+        input.select();
+        document.execCommand('copy');
+      }
+      copy.textContent = 'Copied';
+      toast('Token copied to the clipboard.');
+      setTimeout(() => { copy.textContent = 'Copy'; }, 2000);
+    } }, 'Copy');
+    input.addEventListener('focus', () => input.select());
+    return [
+      h('h2', {}, title),
+      h('div', { class: 'notice warn', role: 'alert' }, 'Copy this token now. It will not be shown again.'),
+      h('div', { class: 'secret-box' }, input, copy),
+      h('p', { class: 'hint' }, 'Scopes: ', tok.scopes.join(', '), ' · Expires: ', tok.expires_at ? new Date(tok.expires_at).toUTCString() : 'never'),
+      h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close(true) }, 'Done')),
+    ];
+  }, { label: title });
+}
+
+async function revoke(k) {
+  const ok = await confirmDialog({ title: `Revoke token ${k.name}?`,
+    body: 'Every request with this token will immediately receive 401 Unauthorized. This cannot be undone.', action: 'Revoke' });
+  if (!ok) return;
+  try {
+    await post(`/tokens/${k.id}/revoke`);
+    toast(`Token ${k.name} revoked.`);
+    render();
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
+async function regenerate(k) {
+  const ok = await confirmDialog({ title: `Regenerate token ${k.name}?`,
+    body: 'It keeps its name and scopes and gets a new secret. The current secret stops working immediately: update every place that uses it.', action: 'Regenerate', danger: false });
+  if (!ok) return;
+  try {
+    const t = await post(`/tokens/${k.id}/regenerate`);
+    await showSecret(t, `Token ${t.name} regenerated`);
+    render();
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
+export async function tokenUsagePage(id) {
+  const q = new URLSearchParams(location.search);
+  const page = Number(q.get('page')) || 1;
+  const params = new URLSearchParams({ page, per_page: 50 });
+  if (q.get('since')) params.set('since', q.get('since'));
+  if (q.get('status')) params.set('status', q.get('status'));
+  const r = await get(`/tokens/${id}/usage?${params}`);
+  const k = r.token;
+  const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter usage' },
+    field({ label: 'Since', name: 'since', type: 'select', value: q.get('since') || '', options: [
+      { value: '', label: 'All retained' }, { value: '1h', label: 'Last hour' }, { value: '24h', label: 'Last 24 hours' },
+      { value: '7d', label: 'Last 7 days' }, { value: '30d', label: 'Last 30 days' }] }),
+    field({ label: 'Status', name: 'status', type: 'select', value: q.get('status') || '', options: [
+      { value: '', label: 'Any status' }, ...[200, 201, 202, 204, 401, 403, 404, 422, 429].map((s) => ({ value: s, label: String(s) }))] }),
+    h('button', { type: 'submit', class: 'btn' }, 'Apply'),
+    h('a', { class: 'btn', href: `/web/api/tokens/${id}/usage?${new URLSearchParams({ format: 'csv', ...(q.get('since') ? { since: q.get('since') } : {}), ...(q.get('status') ? { status: q.get('status') } : {}) })}`, download: `token-${id}-usage.csv` }, 'Export CSV'));
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const p = new URLSearchParams();
+    if (filters.elements.since.value) p.set('since', filters.elements.since.value);
+    if (filters.elements.status.value) p.set('status', filters.elements.status.value);
+    history.pushState(null, '', `/settings/tokens/${id}${p.size ? `?${p}` : ''}`);
+    render();
+  });
+  const facts = h('div', { class: 'card card-pad' }, h('dl', { class: 'kv' },
+    h('dt', {}, 'Status'), h('dd', {}, h('div', { class: 'badges' }, badge(k.status), k.flags.map((f) => h('span', { class: 'badge flag warn' }, FLAG_TEXT[f][0])))),
+    h('dt', {}, 'Token'), h('dd', { class: 'mono' }, k.hint),
+    h('dt', {}, 'Scopes'), h('dd', {}, h('div', { class: 'chips' }, k.scopes.map((s) => h('span', { class: 'chip' }, s)))),
+    h('dt', {}, 'Created'), h('dd', {}, timeEl(k.created_at)),
+    h('dt', {}, 'Last used'), h('dd', {}, timeEl(k.last_used_at, 'Never'), k.last_used_addr ? ` from ${k.last_used_addr}` : ''),
+    h('dt', {}, 'Expires'), h('dd', {}, timeEl(k.expires_at, 'Never'))));
+  const list = r.data.length === 0
+    ? emptyState({ iconName: 'audit', title: 'No requests recorded', text: q.get('since') || q.get('status') ? 'Nothing matches these filters; widen them.' : 'Requests made with this token appear here: time, method, path, status and client address.' })
+    : table([
+      { label: 'Time', cell: (u) => timeEl(u.time) },
+      { label: 'Method', cell: (u) => h('span', { class: 'mono' }, u.method) },
+      { label: 'Path', cell: (u) => h('span', { class: 'mono' }, u.path) },
+      { label: 'Status', cell: (u) => badge(String(u.status), u.status < 400 ? 'ok' : u.status === 429 || u.status === 404 ? 'warn' : 'danger') },
+      { label: 'Client address', cell: (u) => h('span', { class: 'mono' }, u.addr) },
+      { label: 'User agent', cell: (u) => h('span', { class: 'cell-sub' }, u.user_agent || '—') },
+    ], r.data, { caption: 'Usage log' });
+  const pages = Math.max(1, Math.ceil(r.meta.total / r.meta.per_page));
+  const pager = pages > 1 ? h('div', { class: 'pager' }, `Page ${page} of ${pages}`, h('div', { class: 'actions' },
+    page > 1 ? h('a', { class: 'btn small', href: `/settings/tokens/${id}?${new URLSearchParams({ ...Object.fromEntries(q), page: page - 1 })}` }, 'Previous') : null,
+    page < pages ? h('a', { class: 'btn small', href: `/settings/tokens/${id}?${new URLSearchParams({ ...Object.fromEntries(q), page: page + 1 })}` }, 'Next') : null)) : null;
+  return [
+    h('div', { class: 'crumbs' }, h('a', { href: '/settings/tokens' }, 'Settings / API Tokens'), ' / ', k.name),
+    pageHead(k.name, 'Token usage log: every authenticated or denied request made with this token.'),
+    facts, h('h2', { class: 'section' }, 'Usage log'), filters, list, pager];
+}
+
+export async function accountPage() {
+  const form = h('form', { novalidate: true, class: 'card card-pad' },
+    h('h2', {}, 'Change password'),
+    field({ label: 'Current password', name: 'current_password', type: 'password', required: true, attrs: { autocomplete: 'current-password' } }),
+    field({ label: 'New password', name: 'new_password', type: 'password', required: true, attrs: { autocomplete: 'new-password' }, hint: 'At least 8 characters. Your other sessions are signed out.' }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, 'Change password')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFormErrors(form);
+    try {
+      await post('/account/password', { current_password: form.elements.current_password.value, new_password: form.elements.new_password.value });
+      form.reset();
+      toast('Password changed.');
+    } catch (err) {
+      if (err.status !== 401) showFormErrors(form, err);
+    }
+  });
+  const u = session.user;
+  const facts = h('div', { class: 'card card-pad' }, h('h2', {}, 'Account'), h('dl', { class: 'kv' },
+    h('dt', {}, 'Email'), h('dd', {}, u.email), h('dt', {}, 'Team'), h('dd', {}, u.team),
+    h('dt', {}, 'Role'), h('dd', {}, u.is_admin ? 'Admin' : 'Member')));
+  return [...settingsHead('/settings/account', 'Your account and password.'), h('div', { class: 'grid-2' }, facts, form)];
+}
+
+export async function membersPage() {
+  const { data } = await get('/users');
+  const add = session.user.is_admin ? h('button', { type: 'button', class: 'btn primary', onclick: addMember }, icon('plus'), 'Add member') : null;
+  const t = table([
+    { label: 'Email', cell: (u) => h('span', { class: 'cell-main' }, u.email) },
+    { label: 'Role', cell: (u) => badge(u.is_admin ? 'admin' : 'member', u.is_admin ? 'info' : '') },
+    { label: 'Added', cell: (u) => timeEl(u.created_at) },
+  ], data, { caption: 'Members' });
+  return [...settingsHead('/settings/members', `The people in ${session.user.team}.`, ...(add ? [add] : [])),
+    session.user.is_admin ? null : h('div', { class: 'notice' }, 'Only an admin can add members.'), t];
+}
+
+function addMember() {
+  const form = h('form', { novalidate: true },
+    field({ label: 'Email', name: 'email', type: 'email', required: true, attrs: { autocomplete: 'off' } }),
+    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'new-password' }, hint: 'At least 8 characters; share it with them safely.' }),
+    h('div', { class: 'check' }, h('input', { type: 'checkbox', id: 'm-admin', name: 'is_admin' }), h('label', { for: 'm-admin' }, 'Admin (can add members)')));
+  openDialog((close) => {
+    form.append(h('div', { class: 'actions dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn primary' }, 'Add member')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFormErrors(form);
+      try {
+        close(await post('/users', { email: form.elements.email.value, password: form.elements.password.value, is_admin: form.elements.is_admin.checked }));
+      } catch (err) {
+        if (err.status === 401) close(null); else showFormErrors(form, err);
+      }
+    });
+    return [h('h2', {}, 'Add member'), h('p', { class: 'lead' }, `They join ${session.user.team} and sign in with this email and password.`), form];
+  }, { label: 'Add member' }).then((u) => { if (u) { toast(`${u.email} added.`); render(); } });
+}
+
+const ACTION_TEXT = {
+  signin: 'Signed in', 'signin.failed': 'Failed sign-in', signout: 'Signed out',
+  'token.created': 'Token created', 'token.regenerated': 'Token regenerated', 'token.revoked': 'Token revoked',
+  'user.created': 'User created', 'password.changed': 'Password changed',
+};
+
+export async function auditPage() {
+  const page = Number(new URLSearchParams(location.search).get('page')) || 1;
+  const r = await get(`/audit?page=${page}&per_page=50`);
+  const head = pageHead('Audit log', 'Sign-ins, token changes and new users in your team, newest first.');
+  if (r.data.length === 0) return [head, emptyState({ iconName: 'audit', title: 'Nothing recorded yet', text: 'Sign-ins and token changes appear here.' })];
+  const tone = (a) => (a.endsWith('failed') || a.endsWith('revoked') ? 'danger' : a.startsWith('token') ? 'info' : 'ok');
+  const t = table([
+    { label: 'Time', cell: (e) => timeEl(e.time) },
+    { label: 'Event', cell: (e) => badge(ACTION_TEXT[e.action] || e.action, tone(e.action)) },
+    { label: 'Who', cell: (e) => (e.actor ? e.actor.email : (e.email || '—')) },
+    { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? `token #${e.token_id}` : null, e.subject_user_id && e.email ? e.email : null, `via ${e.via}`].filter(Boolean).join(' · ')) },
+    { label: 'Address', cell: (e) => h('span', { class: 'mono' }, e.addr || '—') },
+  ], r.data, { caption: 'Audit log' });
+  const pages = Math.max(1, Math.ceil(r.meta.total / r.meta.per_page));
+  if (pages > 1) {
+    t.append(h('div', { class: 'pager' }, `Page ${page} of ${pages}`, h('div', { class: 'actions' },
+      page > 1 ? h('a', { class: 'btn small', href: `/audit?page=${page - 1}` }, 'Previous') : null,
+      page < pages ? h('a', { class: 'btn small', href: `/audit?page=${page + 1}` }, 'Next') : null)));
+  }
+  return [head, t];
+}
