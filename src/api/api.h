@@ -78,6 +78,8 @@ void credentials_revoke(req_t *r);
 void health_live(req_t *r);
 void health_ready(req_t *r);
 void openapi_serve(req_t *r);
+/* Prometheus metrics, text format 0.0.4 (api/metrics.c). */
+void metrics_serve(req_t *r);
 
 /* The OpenAPI 3.1 document of api_routes, serialized once (thread-safe) and
  * kept for the life of the process. NULL only if building it failed. */

@@ -34,6 +34,10 @@ static const op_doc op_docs[] = {
     {health_ready, NULL, B_NONE, NULL, "Health", false, false, NULL, false,
      "Answers 503 when the database does not answer."},
     {openapi_serve, NULL, B_NONE, NULL, "OpenAPIDocument", false, false, NULL, false, NULL},
+    {metrics_serve, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers `text/plain; version=0.0.4` for Prometheus: requests by route and status, "
+     "authentication failures by reason, rate-limited requests, latency histograms, "
+     "usage-log queue depth and drops. No label carries request data."},
 
     {servers_list, &RES_SERVERS, B_NONE, NULL, NULL, true, false, NULL, false, NULL},
     {servers_create, &RES_SERVERS, B_CREATE, NULL, NULL, false, true, NULL, true, NULL},

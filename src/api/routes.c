@@ -19,6 +19,7 @@ const route_t api_routes[] = {
     {HTTP_GET, "/healthz", 0, ROUTE_NO_TOKEN, health_live, 200, "Liveness: the server accepts requests"},
     {HTTP_GET, "/readyz", 0, ROUTE_NO_TOKEN, health_ready, 200, "Readiness: the database answers"},
     {HTTP_GET, V "/openapi.json", 0, ROUTE_NO_TOKEN, openapi_serve, 200, "This OpenAPI 3.1 document"},
+    {HTTP_GET, "/metrics", 0, ROUTE_NO_TOKEN, metrics_serve, 200, "Prometheus metrics (text format 0.0.4)"},
 
     {HTTP_GET, V "/servers", S_SR, C, servers_list, 200, "List servers"},
     {HTTP_POST, V "/servers", S_SW, 0, servers_create, 201, "Create a server"},

@@ -7,6 +7,7 @@
 
 #include "auth/token.h"
 #include "authn/tokencache.h"
+#include "monitor/metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -135,7 +136,9 @@ authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authoriza
             return AUTHN_THROTTLED;
         }
         token_rec t;
+        int64_t t0 = clock_mono_ns();
         piora_err err = store_token_by_digest(s, digest, &t);
+        metrics_db(MD_TOKEN_LOOKUP, clock_mono_ns() - t0);
         memset(&e, 0, sizeof e);
         if (err == PIORA_OK) {
             e.known = true;
@@ -154,10 +157,13 @@ authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authoriza
     }
     if (!e.known)
         return failed(AUTHN_INVALID, addr_key, retry_after);
-    if (e.revoked_at)
-        return failed(AUTHN_REVOKED, addr_key, retry_after);
-    if (e.who.expires_at && clock_now() >= e.who.expires_at)
-        return failed(AUTHN_EXPIRED, addr_key, retry_after);
+    /* A known token refused: who->token_id (only) says which, for the
+     * usage log; the rest stays zero so nothing can act as it. */
+    if (e.revoked_at || (e.who.expires_at && clock_now() >= e.who.expires_at)) {
+        memset(who, 0, sizeof *who);
+        who->token_id = e.who.token_id;
+        return failed(e.revoked_at ? AUTHN_REVOKED : AUTHN_EXPIRED, addr_key, retry_after);
+    }
     *who = e.who;
     return AUTHN_OK;
 }

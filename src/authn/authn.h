@@ -44,7 +44,10 @@ void authn_barrier(void);
 
 /* Steps 1-3. authorization: the header value or NULL; url_token: the
  * query carries access_token; addr_key: hash of the client address (for
- * the failure limiter). On AUTHN_THROTTLED *retry_after is set. */
+ * the failure limiter). On AUTHN_THROTTLED *retry_after is set. On
+ * AUTHN_REVOKED and AUTHN_EXPIRED (and AUTHN_THROTTLED reached through
+ * them) who->token_id names the refused token and the rest of *who is zero;
+ * on other failures *who is untouched. */
 authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authorization,
                                  bool url_token, uint64_t addr_key, principal_t *who,
                                  int64_t *retry_after);

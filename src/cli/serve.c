@@ -1,12 +1,15 @@
 /* `piora serve`: every setting of core/config.h as a flag and a PIORA_*
  * environment variable (the flag wins), checked against its range before
  * the server starts, so a typo fails at once with a one-line reason. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
 #include "http/server.h"
+#include "monitor/metrics.h"
+#include "monitor/proxies.h"
 
 static const char usage[] =
     "Usage: piora serve [flags]\n"
@@ -43,6 +46,21 @@ static const char usage[] =
     "                              HTTPS) (PIORA_SECURE_COOKIES, default 0)\n"
     "  --signin-limit N            failed dashboard sign-ins per minute per address\n"
     "                              and per account, 0 = off (PIORA_SIGNIN_LIMIT, default 10)\n"
+    "  --usage-log on|off          record every request of a known token in the\n"
+    "                              usage log (PIORA_USAGE_LOG, default on)\n"
+    "  --usage-retention-days N    delete usage rows older than N days, 0 = keep\n"
+    "                              (PIORA_USAGE_RETENTION_DAYS, default 90)\n"
+    "  --usage-max-rows N          usage rows kept per token, 0 = no cap\n"
+    "                              (PIORA_USAGE_MAX_ROWS, default 10000)\n"
+    "  --usage-flush-interval SECONDS  how often queued usage rows are written,\n"
+    "                              1-60 (PIORA_USAGE_FLUSH_INTERVAL, default 1)\n"
+    "  --last-used on|off          track last_used_at (off only to measure its cost)\n"
+    "                              (PIORA_LAST_USED, default on)\n"
+    "  --access-log on|off         one JSON line per request on standard output\n"
+    "                              (PIORA_ACCESS_LOG, default on)\n"
+    "  --trusted-proxies LIST      comma-separated IPs or CIDR blocks whose\n"
+    "                              X-Forwarded-For is believed\n"
+    "                              (PIORA_TRUSTED_PROXIES, default none)\n"
     "  -h, --help                  this help\n"
     "\n"
     "SIGTERM or SIGINT stops the server gracefully.\n";
@@ -62,6 +80,13 @@ enum {
     F_SESSION_LIFETIME,
     F_SECURE_COOKIES,
     F_SIGNIN_LIMIT,
+    F_USAGE_LOG,
+    F_USAGE_RETENTION,
+    F_USAGE_MAX_ROWS,
+    F_USAGE_FLUSH,
+    F_LAST_USED,
+    F_ACCESS_LOG,
+    F_TRUSTED_PROXIES,
     F_COUNT
 };
 
@@ -84,7 +109,24 @@ static const num_setting ranges[] = {
     {F_SESSION_LIFETIME, 1, 2592000},
     {F_SECURE_COOKIES, 0, 1},
     {F_SIGNIN_LIMIT, 0, 1000000},
+    {F_USAGE_RETENTION, 0, 36500},
+    {F_USAGE_MAX_ROWS, 0, 1000000000},
+    {F_USAGE_FLUSH, 1, 60},
 };
+
+/* on|off switches; 1|0 and true|false too, as scripts write them. */
+static bool parse_switch(const char *v, int *out)
+{
+    if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true")) {
+        *out = 1;
+        return true;
+    }
+    if (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "false")) {
+        *out = 0;
+        return true;
+    }
+    return false;
+}
 
 /* Names the source of a bad value the way the operator wrote it. */
 static int bad_value(const flag_def *f, const char *why)
@@ -151,6 +193,32 @@ static int serve_config(flag_def *defs, piora_config *cfg)
         cfg->secure_cookies = (int)v[F_SECURE_COOKIES];
     if (defs[F_SIGNIN_LIMIT].value)
         cfg->signin_limit = v[F_SIGNIN_LIMIT];
+    if (defs[F_USAGE_RETENTION].value)
+        cfg->usage_retention_days = v[F_USAGE_RETENTION];
+    if (defs[F_USAGE_MAX_ROWS].value)
+        cfg->usage_max_rows = v[F_USAGE_MAX_ROWS];
+    if (defs[F_USAGE_FLUSH].value)
+        cfg->usage_flush_s = (unsigned)v[F_USAGE_FLUSH];
+    const struct {
+        int flag;
+        int *dst;
+    } switches[] = {{F_USAGE_LOG, &cfg->usage_log},
+                    {F_LAST_USED, &cfg->last_used},
+                    {F_ACCESS_LOG, &cfg->access_log}};
+    for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++) {
+        const flag_def *f = &defs[switches[i].flag];
+        if (f->value && !parse_switch(f->value, switches[i].dst))
+            return bad_value(f, "expected on or off");
+    }
+    if (defs[F_TRUSTED_PROXIES].value) {
+        const char *tp = defs[F_TRUSTED_PROXIES].value;
+        char why[160];
+        if (strlen(tp) >= sizeof cfg->trusted_proxies)
+            return bad_value(&defs[F_TRUSTED_PROXIES], "too long");
+        if (!proxies_parse(tp, why, sizeof why))
+            return bad_value(&defs[F_TRUSTED_PROXIES], why);
+        strcpy(cfg->trusted_proxies, tp);
+    }
     return EXIT_OK;
 }
 
@@ -172,6 +240,14 @@ int cmd_serve(int argc, char **argv)
         [F_SESSION_LIFETIME] = {.name = "session-lifetime", .env = "PIORA_SESSION_LIFETIME"},
         [F_SECURE_COOKIES] = {.name = "secure-cookies", .env = "PIORA_SECURE_COOKIES"},
         [F_SIGNIN_LIMIT] = {.name = "signin-limit", .env = "PIORA_SIGNIN_LIMIT"},
+        [F_USAGE_LOG] = {.name = "usage-log", .env = "PIORA_USAGE_LOG"},
+        [F_USAGE_RETENTION] = {.name = "usage-retention-days",
+                               .env = "PIORA_USAGE_RETENTION_DAYS"},
+        [F_USAGE_MAX_ROWS] = {.name = "usage-max-rows", .env = "PIORA_USAGE_MAX_ROWS"},
+        [F_USAGE_FLUSH] = {.name = "usage-flush-interval", .env = "PIORA_USAGE_FLUSH_INTERVAL"},
+        [F_LAST_USED] = {.name = "last-used", .env = "PIORA_LAST_USED"},
+        [F_ACCESS_LOG] = {.name = "access-log", .env = "PIORA_ACCESS_LOG"},
+        [F_TRUSTED_PROXIES] = {.name = "trusted-proxies", .env = "PIORA_TRUSTED_PROXIES"},
     };
     int rc;
     if (!cli_flags("piora serve", usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
@@ -180,5 +256,6 @@ int cmd_serve(int argc, char **argv)
     rc = serve_config(defs, &cfg);
     if (rc != EXIT_OK)
         return rc;
+    metrics_set_build(cli_version);
     return http_server_run(&cfg);
 }

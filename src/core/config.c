@@ -20,4 +20,10 @@ void config_defaults(piora_config *c)
     c->session_lifetime_s = 43200;
     c->secure_cookies = 0;
     c->signin_limit = 10;
+    c->usage_log = 1;
+    c->usage_retention_days = 90;
+    c->usage_max_rows = 10000;
+    c->usage_flush_s = 1;
+    c->last_used = 1;
+    c->access_log = 1;
 }

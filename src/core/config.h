@@ -24,6 +24,15 @@ typedef struct piora_config {
     int secure_cookies;         /* --secure-cookies: 1 = always mark Secure; default 0 */
     int64_t signin_limit;       /* --signin-limit: failed sign-ins/minute per address and
                                    per account; default 10 */
+    /* monitoring (monitor/, docs/configuration.md) */
+    int usage_log;                /* --usage-log on|off: the per-token usage log; on */
+    int64_t usage_retention_days; /* --usage-retention-days: 0 = keep; default 90 */
+    int64_t usage_max_rows;       /* --usage-max-rows: rows kept per token, 0 = no cap; 10000 */
+    unsigned usage_flush_s;       /* --usage-flush-interval: queue write period; 1 (<= 60) */
+    int last_used;                /* --last-used on|off: last_used_at tracking; on */
+    int access_log;               /* --access-log on|off: JSON lines on stdout; on */
+    char trusted_proxies[1024];   /* --trusted-proxies: IPs/CIDRs whose X-Forwarded-For
+                                     is believed; default none */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

@@ -24,6 +24,11 @@
 #include "http/respcache.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "monitor/accesslog.h"
+#include "monitor/metrics.h"
+#include "monitor/proxies.h"
+#include "monitor/reqid.h"
+#include "monitor/usagelog.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -45,6 +50,7 @@ typedef struct conn_ctx {
     bool too_big;  /* the body passed BODY_MAX_BYTES */
     bool answered; /* a response was queued early (413) */
     uint64_t received;
+    int64_t start_ns; /* when the request line arrived: the latency's start */
     buf_t body;
 } conn_ctx;
 
@@ -59,6 +65,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
         return NULL;
     size_t n = strnlen(uri, URI_MAX_LEN);
     x->uri = strndup(uri, n);
+    x->start_ns = clock_mono_ns();
     buf_init(&x->body, BODY_MAX_BYTES);
     atomic_fetch_add(&inflight, 1);
     return x;
@@ -110,6 +117,66 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t outlen)
     }
 }
 
+typedef struct xff_acc {
+    char buf[1024];
+    size_t len;
+    bool overflow;
+} xff_acc;
+
+static enum MHD_Result xff_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *value)
+{
+    (void)kind;
+    xff_acc *a = cls;
+    if (!key || strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+        return MHD_YES;
+    size_t n = strlen(value);
+    if (a->len + n + 2 > sizeof a->buf) {
+        a->overflow = true;
+        return MHD_NO;
+    }
+    if (a->len)
+        a->buf[a->len++] = ',';
+    memcpy(a->buf + a->len, value, n);
+    a->len += n;
+    a->buf[a->len] = '\0';
+    return MHD_YES;
+}
+
+/* The socket's address, or the client behind a trusted proxy (every
+ * X-Forwarded-For header, in order, read as one list). An oversized list
+ * is not believed at all. */
+static void request_addr(struct MHD_Connection *c, char *out, size_t outlen)
+{
+    char peer[ADDR_MAX];
+    client_addr(c, peer, sizeof peer);
+    snprintf(out, outlen, "%s", peer);
+    if (!proxies_any() || !proxies_trusted(peer))
+        return;
+    xff_acc a;
+    a.len = 0;
+    a.overflow = false;
+    a.buf[0] = '\0';
+    MHD_get_connection_values(c, MHD_HEADER_KIND, xff_cb, &a);
+    if (!a.overflow && a.len)
+        proxies_client_addr(peer, a.buf, out, outlen);
+}
+
+/* The client's X-Request-Id when it is sane, else a new one. */
+static void request_id(struct MHD_Connection *c, char out[REQID_MAX + 1])
+{
+    const char *v = NULL;
+    size_t n = 0;
+    if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "X-Request-Id", 12, &v, &n) ==
+            MHD_YES &&
+        v && reqid_valid(v, n) && strlen(v) == n) {
+        memcpy(out, v, n);
+        out[n] = '\0';
+        return;
+    }
+    reqid_new(out);
+}
+
 static enum MHD_Result has_key_cb(void *cls, enum MHD_ValueKind kind, const char *key,
                                   const char *value)
 {
@@ -144,7 +211,7 @@ static const char *authorization_header(struct MHD_Connection *c)
     return strlen(v) == n ? v : "";
 }
 
-static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r)
+static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r, const char *rid)
 {
     size_t len = 0;
     char *body = buf_steal(&r->out, &len);
@@ -158,6 +225,9 @@ static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    /* Added here, not through resp_header(), so that no handler's headers
+     * can crowd it out: every answer carries it. */
+    MHD_add_response_header(resp, "X-Request-Id", rid);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -277,6 +347,53 @@ static void answer_insufficient_scope(req_t *r, const principal_t *who, const ro
     resp_problem(r, 403, "insufficient_scope", detail, extra);
 }
 
+static int method_index(http_method m)
+{
+    return __builtin_ctz((unsigned)m);
+}
+
+/* What one request leaves behind for operators: its metrics, its access-log
+ * line and, for a known token, its usage-log row. Runs after the response
+ * is complete and before it is queued; it only copies into memory. */
+typedef struct req_trace {
+    int slot;           /* metrics route slot */
+    int64_t token_id;   /* 0: no token, or one that is not known */
+    bool usage;         /* log this request in the token's usage log */
+} req_trace;
+
+static void record_request(struct MHD_Connection *c, conn_ctx *x, const char *method,
+                           const req_t *r, const req_trace *t, const char *addr, const char *rid)
+{
+    int64_t dur = clock_mono_ns() - x->start_ns;
+    metrics_request(t->slot, r->status, dur);
+    if (t->usage && t->token_id > 0 && usagelog_running())
+        usagelog_note(t->token_id, clock_now(), method, x->uri, r->status, addr,
+                      MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_USER_AGENT));
+    if (accesslog_running()) {
+        access_entry e = {
+            .method = method,
+            .raw_uri = x->uri,
+            .status = r->status,
+            .duration_us = dur / 1000,
+            .token_id = t->token_id,
+            .addr = addr,
+            .request_id = rid,
+        };
+        accesslog_write(&e);
+    }
+}
+
+static metrics_auth_reason auth_reason(authn_outcome o)
+{
+    switch (o) {
+    case AUTHN_MISSING: return MR_MISSING;
+    case AUTHN_EXPIRED: return MR_EXPIRED;
+    case AUTHN_REVOKED: return MR_REVOKED;
+    default: return MR_INVALID;
+    }
+}
+
 /* The whole request, in SPEC 3's order. */
 static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const char *url,
                                 const char *method)
@@ -290,12 +407,16 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     r.body = x->body.len ? x->body.data : NULL;
     r.body_len = x->body.len;
     char addr[ADDR_MAX];
-    client_addr(c, addr, sizeof addr);
+    request_addr(c, addr, sizeof addr);
     r.client_addr = addr;
+    char rid[REQID_MAX + 1];
+    request_id(c, rid);
+    req_trace trace = {metrics_slot_unmatched(method_index(r.method)), 0, false};
 
     const route_t *rt = NULL;
     unsigned allowed = 0;
     principal_t who;
+    memset(&who, 0, sizeof who);
     if (x->too_big) {
         resp_problem(&r, 413, "payload_too_large", "The request body is larger than 1 MiB.", NULL);
         goto send;
@@ -303,6 +424,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     /* The dashboard has its own authentication (session + CSRF), never a
      * bearer token: its requests leave the API pipeline here. */
     if (web_owns(url)) {
+        trace.slot = metrics_slot_dashboard(method_index(r.method));
         r.store = store_thread();
         if (!r.store)
             resp_problem(&r, 503, "unavailable", "The database is unavailable.", NULL);
@@ -324,6 +446,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
                      NULL);
         goto send;
     }
+    trace.slot = metrics_slot_route((int)(rt - api_routes));
     r.store = store_thread();
     if (!r.store) {
         resp_problem(&r, 503, "unavailable", "The database is unavailable.", NULL);
@@ -335,6 +458,7 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
         if (rt->flags & ROUTE_ADDR_LIMIT) {
             ratelimit_result rl = authn_addr_take(addr_key);
             if (!rl.allowed) {
+                metrics_rate_limited(ML_ADDRESS);
                 set_retry_after(&r, rl.retry_after);
                 resp_problem(&r, 429, "rate_limited", "Too many requests from this address.",
                              NULL);
@@ -351,18 +475,31 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     authn_outcome o = authn_authenticate(r.store, gen, authorization_header(c), url_has_token(c),
                                          addr_key, &who, &retry_after);
     if (o != AUTHN_OK) {
+        if (o == AUTHN_THROTTLED)
+            metrics_rate_limited(ML_AUTH_FAILURES);
+        else if (o != AUTHN_UNAVAILABLE)
+            metrics_auth_failure(auth_reason(o));
+        /* A refused but known token: its owner should see the attempt. */
+        if (o == AUTHN_REVOKED || o == AUTHN_EXPIRED) {
+            trace.token_id = who.token_id;
+            trace.usage = true;
+        }
         answer_authn_failure(&r, o, retry_after);
         goto send;
     }
+    trace.token_id = who.token_id;
+    trace.usage = true;
     /* 4: rate-limit */
     ratelimit_result rl = authn_rate_take(&who);
     if (!rl.allowed) {
+        metrics_rate_limited(ML_TOKEN);
         set_retry_after(&r, rl.retry_after);
         resp_problem(&r, 429, "rate_limited", "The token's rate limit is exceeded.", NULL);
         goto authenticated;
     }
     /* 5: authorize */
     if (!scopes_allow(who.effective, rt->scopes)) {
+        metrics_auth_failure(MR_INSUFFICIENT_SCOPE);
         answer_insufficient_scope(&r, &who, rt);
         goto authenticated;
     }
@@ -371,7 +508,9 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     /* 6: the handler (team isolation is the handlers' and the store's) */
     if ((rt->flags & ROUTE_CACHEABLE) && respcache_get(who.team_id, x->uri, gen, &r))
         goto authenticated;
+    int64_t h0 = clock_mono_ns();
     rt->fn(&r);
+    metrics_db(MD_HANDLER, clock_mono_ns() - h0);
     if (rt->flags & ROUTE_CACHEABLE)
         respcache_put(who.team_id, x->uri, gen, &r);
 
@@ -381,7 +520,8 @@ authenticated:
 send:
     if (!r.status)
         resp_problem(&r, 500, "internal_error", "An internal error occurred.", NULL);
-    enum MHD_Result ret = send_req(c, &r);
+    record_request(c, x, method, &r, &trace, addr, rid);
+    enum MHD_Result ret = send_req(c, &r, rid);
     req_dispose(&r);
     return ret;
 }
@@ -460,6 +600,74 @@ static bool resolve_listen(const piora_config *cfg, struct sockaddr_storage *ss,
     return true;
 }
 
+static const char *method_name(http_method m)
+{
+    switch (m) {
+    case HTTP_GET: return "GET";
+    case HTTP_POST: return "POST";
+    case HTTP_PUT: return "PUT";
+    case HTTP_PATCH: return "PATCH";
+    case HTTP_DELETE: return "DELETE";
+    case HTTP_HEAD: return "HEAD";
+    case HTTP_OPTIONS: return "OPTIONS";
+    default: return "OTHER";
+    }
+}
+
+/* Metrics, the last-used and usage-log writers and the access log: started
+ * before the first request, stopped after the last one so that everything
+ * buffered is written (SPEC 7: a graceful stop loses nothing). */
+static bool monitoring_start(const piora_config *cfg)
+{
+    static const char *methods[256], *patterns[256];
+    size_t n = api_routes_count < 256 ? api_routes_count : 256;
+    for (size_t i = 0; i < n; i++) {
+        methods[i] = method_name(api_routes[i].method);
+        patterns[i] = api_routes[i].pattern;
+    }
+    metrics_init(methods, patterns, (int)n);
+    char why[160];
+    if (!proxies_parse(cfg->trusted_proxies, why, sizeof why)) {
+        fprintf(stderr, "piora: invalid --trusted-proxies: %s\n", why);
+        return false;
+    }
+    if (cfg->last_used &&
+        lastused_start(cfg->database, cfg->touch_interval_s, 1u << 16) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot start the last-used writer\n");
+        return false;
+    }
+    if (cfg->usage_log) {
+        usagelog_opts uo = {
+            .db_url = cfg->database,
+            .flush_ms = cfg->usage_flush_s * 1000,
+            .retention_s = cfg->usage_retention_days * 86400,
+            .max_rows = cfg->usage_max_rows,
+        };
+        if (usagelog_start(&uo) != PIORA_OK) {
+            fprintf(stderr, "piora: cannot start the usage-log writer\n");
+            lastused_stop();
+            return false;
+        }
+    }
+    if (cfg->access_log && !accesslog_start(STDOUT_FILENO)) {
+        fprintf(stderr, "piora: cannot start the access log\n");
+        usagelog_stop();
+        lastused_stop();
+        return false;
+    }
+    return true;
+}
+
+static void monitoring_stop(void)
+{
+    lastused_stop();
+    usagelog_stop();
+    accesslog_stop();
+    proxies_free();
+}
+
+long http_server_inflight(void) { return atomic_load(&inflight); }
+
 int http_server_run(const piora_config *cfg)
 {
     char msg[512] = "";
@@ -492,10 +700,8 @@ int http_server_run(const piora_config *cfg)
     authn_init(cfg);
     web_init(cfg);
     respcache_init(4096);
-    if (lastused_start(cfg->database, cfg->touch_interval_s, 1u << 16) != PIORA_OK) {
-        fprintf(stderr, "piora: cannot start the last-used writer\n");
+    if (!monitoring_start(cfg))
         return 1;
-    }
 
     unsigned threads = cfg->threads;
     if (!threads) {
@@ -521,7 +727,7 @@ int http_server_run(const piora_config *cfg)
     if (!d) {
         fprintf(stderr, "piora: cannot listen on %s:%u: %s\n", cfg->listen_host, cfg->listen_port,
                 strerror(errno));
-        lastused_stop();
+        monitoring_stop();
         return 1;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -556,7 +762,7 @@ int http_server_run(const piora_config *cfg)
     for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(d);
-    lastused_stop();
+    monitoring_stop();
     respcache_free();
     authn_shutdown();
     web_shutdown();

@@ -9,4 +9,7 @@
 /* Runs until SIGTERM or SIGINT. Returns the process exit status. */
 int http_server_run(const piora_config *cfg);
 
+/* Requests being served now (for /metrics). */
+long http_server_inflight(void);
+
 #endif

@@ -339,15 +339,27 @@ static piora_err sq_changed(store_t *base, bool *changed)
     return PIORA_OK;
 }
 
+/* Readiness: a read of a real table (it takes the shared lock and reads a
+ * page, so I/O errors and corruption show), and the file still being where
+ * it was opened: a connection to a deleted or replaced file would keep
+ * "working" on a copy nobody else sees. */
 static piora_err sq_ping(store_t *base)
 {
     sq_store *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, ST_PING, "SELECT 1");
+    sqlite3_stmt *st = sq_stmt(s, ST_PING, "SELECT 1 FROM schema_migrations LIMIT 1");
     if (!st)
         return PIORA_EDB;
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? PIORA_OK : sq_fail(s, rc, "ping");
+    if (rc != SQLITE_ROW)
+        return sq_fail(s, rc, "ping");
+    int moved = 0;
+    if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+        moved) {
+        log_error("store: the database file was deleted, renamed or replaced");
+        return PIORA_EDB;
+    }
+    return PIORA_OK;
 }
 
 static int sq_schema_version(store_t *base) { return sq(base)->schema_version; }

@@ -1,0 +1,66 @@
+/* Prometheus metrics (text format 0.0.4) for /metrics. Every update on the
+ * request path is a relaxed C11 atomic add on a preallocated counter: no
+ * lock, no allocation, no label set built per request. Label values are
+ * fixed at start (route patterns, reasons), never taken from a request, so
+ * no token, query string or user input can reach a metric. */
+#ifndef PIORA_MONITOR_METRICS_H
+#define PIORA_MONITOR_METRICS_H
+
+#include <stdint.h>
+
+#include "util/buf.h"
+
+typedef enum metrics_auth_reason {
+    MR_MISSING,
+    MR_INVALID,
+    MR_EXPIRED,
+    MR_REVOKED,
+    MR_INSUFFICIENT_SCOPE,
+    MR__COUNT
+} metrics_auth_reason;
+
+typedef enum metrics_limiter {
+    ML_TOKEN,         /* --rate-limit, per token */
+    ML_ADDRESS,       /* token-less routes, per address (--revoke-limit) */
+    ML_AUTH_FAILURES, /* --auth-fail-limit, per address */
+    ML__COUNT
+} metrics_limiter;
+
+typedef enum metrics_db_op {
+    MD_TOKEN_LOOKUP, /* a token cache miss */
+    MD_HANDLER,      /* an API handler (store calls and JSON) */
+    MD_PING,         /* /readyz */
+    MD_USAGE_WRITE,  /* one usage-log batch */
+    MD__COUNT
+} metrics_db_op;
+
+/* Routes: the API table's (method, pattern) pairs, then one "unmatched"
+ * and one "dashboard" slot per method. Call once before serving; the
+ * strings must outlive the process (they are the static route table). */
+void metrics_init(const char *const *methods, const char *const *patterns, int n);
+void metrics_set_build(const char *version);
+
+/* The slot of API route i, or of an unmatched / dashboard request. */
+int metrics_slot_route(int i);
+int metrics_slot_unmatched(int method); /* method: http_method value, 0..7 */
+int metrics_slot_dashboard(int method);
+
+void metrics_request(int slot, int status, int64_t duration_ns);
+void metrics_auth_failure(metrics_auth_reason r);
+void metrics_rate_limited(metrics_limiter l);
+void metrics_db(metrics_db_op op, int64_t duration_ns);
+
+/* Gauges read at scrape time from other modules. */
+typedef struct metrics_gauges {
+    uint64_t usage_queue_depth;
+    uint64_t usage_dropped;
+    uint64_t usage_written;
+    uint64_t lastused_dropped;
+    uint64_t access_log_dropped;
+    int64_t inflight;
+} metrics_gauges;
+
+/* Appends the whole exposition. */
+void metrics_render(buf_t *b, const metrics_gauges *g);
+
+#endif

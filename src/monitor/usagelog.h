@@ -1,0 +1,51 @@
+/* The per-token usage log of SPEC 6, write side: requests append to a
+ * bounded in-memory queue and never wait for the database; one background
+ * thread writes the queue in batches (every flush interval, or sooner when
+ * it fills), applies retention, and writes what is left on graceful stop.
+ * A full queue drops the entry and counts it (usagelog_dropped()). */
+#ifndef PIORA_MONITOR_USAGELOG_H
+#define PIORA_MONITOR_USAGELOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+typedef struct usagelog_opts {
+    const char *db_url;
+    unsigned flush_ms;         /* write at least this often; default 1000 */
+    size_t queue_bytes;        /* queue capacity (~150 bytes per entry); default 8 MiB */
+    int64_t retention_s;       /* delete rows older than this; 0: keep */
+    int64_t max_rows;          /* newest rows kept per token; 0: no cap */
+    unsigned prune_interval_s; /* how often retention runs; default 60 */
+} usagelog_opts;
+
+/* Opens the writer's own connection and starts its thread. */
+piora_err usagelog_start(const usagelog_opts *o);
+/* True between start and stop: notes are being taken. */
+bool usagelog_running(void);
+
+/* One request of a known token. raw_uri may hold a query string: it is cut
+ * at '?'. Strings are cut to the usage_entry bounds on a character
+ * boundary; invalid UTF-8 and control characters become '?'. Never blocks
+ * on I/O: a short lock on one of several queue shards, a copy, done. */
+void usagelog_note(int64_t token_id, int64_t time, const char *method, const char *raw_uri,
+                   int status, const char *addr, const char *user_agent);
+
+/* Writes everything queued now (the writer thread calls it; so does stop). */
+piora_err usagelog_flush(void);
+/* Final flush, then stops the thread and closes its connection. */
+void usagelog_stop(void);
+
+uint64_t usagelog_dropped(void); /* entries lost to a full queue or a failed write */
+uint64_t usagelog_written(void); /* entries written to the database */
+uint64_t usagelog_depth(void);   /* entries waiting in the queue */
+
+/* Copies at most srclen bytes of src into dst (dstlen > 0), cut on a
+ * character boundary so that dst is valid UTF-8 with no control
+ * characters (invalid bytes and controls become '?'). Returns the length. */
+size_t usagelog_clean(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+#endif
