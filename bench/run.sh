@@ -35,8 +35,17 @@ done
 
 WORK=$(mktemp -d /tmp/piora-bench.XXXXXX)
 chmod 755 "$WORK"   # nginx workers (www-data) read the bodies from here
-PPORT=18080
-NPORT=18081
+# Two ports nothing listens on yet (a busy fixed port would measure someone else).
+free_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  echo "bench: no free port found" >&2; exit 1
+}
+PPORT=$(free_port)
+NPORT=$(free_port)
 cleanup() {
   [ -n "${PIORA_PID:-}" ] && kill "$PIORA_PID" 2>/dev/null && wait "$PIORA_PID" 2>/dev/null || true
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
@@ -56,6 +65,7 @@ BADTOKEN="${TOKEN:0:47}$repl"
   --auth-fail-limit 0 >"$WORK/piora.log" 2>&1 &
 PIORA_PID=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PPORT/healthz" >/dev/null && break; sleep 0.05; done
+kill -0 "$PIORA_PID" 2>/dev/null || { echo "bench: piora did not start:" >&2; cat "$WORK/piora.log" >&2; exit 1; }
 
 for i in $(seq 1 20); do
   curl -fs -X POST "http://127.0.0.1:$PPORT/api/v1/servers" -H "Authorization: Bearer $TOKEN" \
@@ -77,6 +87,7 @@ events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
+  open_file_cache max=16;   # keep the files open, as piora keeps its answers
   server {
     listen 127.0.0.1:$NPORT;
     location = /api/v1/servers { if (\$http_authorization = "Bearer $BADTOKEN") { return 401; } default_type application/json; alias $WORK/www/list.json; }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "util/log.h"
 
 const char *http_status_title(int status)
@@ -97,8 +98,27 @@ void resp_json(req_t *r, int status, json_t *body)
     r->content_type = "application/json";
 }
 
+/* Without extra members the document is written straight into the
+ * response buffer: rejections are the hot path of a flood of bad tokens,
+ * and jansson would allocate a node per member. */
+static void problem_direct(req_t *r, int status, const char *code, const char *detail)
+{
+    buf_reset(&r->out);
+    buf_printf(&r->out, "{\"type\":\"https://piora.dev/problems/%s\",\"title\":\"%s\",\"status\":%d,"
+               "\"detail\":", code, http_status_title(status), status);
+    json_put_str(&r->out, detail ? detail : http_status_title(status));
+    buf_printf(&r->out, ",\"code\":\"%s\"}", code);
+    r->status = status;
+    r->content_type = "application/problem+json";
+}
+
 void resp_problem(req_t *r, int status, const char *code, const char *detail, json_t *extra)
 {
+    if (!extra) {
+        problem_direct(r, status, code, detail);
+        if (!r->out.failed)
+            return;
+    }
     json_t *p = json_object();
     char type[128];
     snprintf(type, sizeof type, "https://piora.dev/problems/%s", code);
