@@ -82,8 +82,10 @@ void router_allow_header(unsigned methods, char *out, size_t outlen)
         if (!(methods & names[i].m))
             continue;
         int w = snprintf(out + len, outlen - len, "%s%s", len ? ", " : "", names[i].name);
-        if (w < 0 || (size_t)w >= outlen - len)
+        if (w < 0 || (size_t)w >= outlen - len) {
+            out[len] = '\0'; /* whole method names only */
             break;
+        }
         len += (size_t)w;
     }
 }

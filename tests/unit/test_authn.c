@@ -1,0 +1,264 @@
+/* The pipeline's decisions (SPEC 3 steps 1-4) on a real SQLite store, and
+ * the rule that keeps revocation immediate: a cached token is dropped as
+ * soon as another connection (standing in for the CLI) commits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/token.h"
+#include "authn/authn.h"
+#include "core/tokens.h"
+#include "store/store.h"
+#include "util/clock.h"
+
+typedef struct fx {
+    char dir[64];
+    char path[128];
+    store_t *server; /* the serving thread's connection */
+    store_t *cli;    /* another writer */
+    int64_t user;
+} fx;
+
+static const char *FAKE_HASH = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo";
+
+static void init_with(const piora_config *over)
+{
+    piora_config cfg;
+    config_defaults(&cfg);
+    if (over)
+        cfg = *over;
+    authn_init(&cfg);
+}
+
+static int setup(void **st)
+{
+    fx *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/piora-test-authn-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/a.db", f->dir);
+    char msg[256] = "";
+    f->server = store_open(f->path, msg, sizeof msg);
+    f->cli = store_open(f->path, msg, sizeof msg);
+    if (!f->server || !f->cli)
+        return -1;
+    user_rec u;
+    if (store_user_create(f->cli, "ci@example.com", "acme", false, FAKE_HASH, &u) != PIORA_OK)
+        return -1;
+    f->user = u.id;
+    piora_config cfg;
+    config_defaults(&cfg);
+    cfg.auth_fail_limit = 5;
+    cfg.rate_limit = 3;
+    init_with(&cfg);
+    clock_set_offset(0);
+    *st = f;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    fx *f = *st;
+    authn_shutdown();
+    store_close(f->server);
+    store_close(f->cli);
+    char p[160];
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    clock_set_offset(0);
+    return 0;
+}
+
+static void make_token(fx *f, const char *scopes, int64_t expires_in, char secret[TOKEN_LEN + 1],
+                       token_rec *rec)
+{
+    token_create_req rq = {.user_id = f->user, .name = "ci", .scopes = scopes,
+                           .expires_in = expires_in};
+    verrs errs = {0};
+    assert_int_equal(tokens_create(f->cli, &rq, secret, rec, &errs), PIORA_OK);
+}
+
+/* One request as the server runs it: sync, then authenticate. */
+static authn_outcome call(fx *f, const char *authz, bool url_token, uint64_t addr,
+                          principal_t *who)
+{
+    int64_t retry = 0;
+    /* Wait out the poll interval, as any request after a CLI write would. */
+    usleep(AUTHN_POLL_NS / 1000 + 200);
+    uint64_t gen = authn_sync(f->server);
+    return authn_authenticate(f->server, gen, authz, url_token, addr, who, &retry);
+}
+
+static void test_steps_in_order(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:write", EXPIRES_DEFAULT_S, tok, &rec);
+    snprintf(h, sizeof h, "Bearer %s", tok);
+
+    assert_int_equal(call(f, NULL, false, 1, &who), AUTHN_MISSING);
+    /* A header and a token in the URL: 400, before the header is looked at. */
+    assert_int_equal(call(f, h, true, 1, &who), AUTHN_URL_TOKEN);
+    assert_int_equal(call(f, h, false, 1, &who), AUTHN_OK);
+    assert_int_equal(who.token_id, rec.id);
+    assert_int_equal(who.user_id, f->user);
+    assert_int_equal(who.team_id, rec.team_id);
+    assert_int_equal(who.scopes, SCOPE_SERVERS_WRITE);
+    assert_int_equal(who.effective, SCOPE_SERVERS_WRITE | SCOPE_SERVERS_READ);
+}
+
+static void test_scheme_and_shape(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[128];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, &rec);
+
+    snprintf(h, sizeof h, "bEaReR   %s  ", tok); /* scheme is case-insensitive */
+    assert_int_equal(call(f, h, false, 2, &who), AUTHN_OK);
+    snprintf(h, sizeof h, "Token %s", tok);
+    assert_int_equal(call(f, h, false, 2, &who), AUTHN_INVALID);
+    snprintf(h, sizeof h, "Basic %s", tok);
+    assert_int_equal(call(f, h, false, 2, &who), AUTHN_INVALID);
+    assert_int_equal(call(f, "Bearer", false, 2, &who), AUTHN_INVALID);
+    assert_int_equal(call(f, "Bearer ", false, 2, &who), AUTHN_INVALID);
+    snprintf(h, sizeof h, "Bearer%s", tok); /* no separator */
+    assert_int_equal(call(f, h, false, 3, &who), AUTHN_INVALID);
+
+    /* Bad checksum: last character changed. */
+    char bad[TOKEN_LEN + 1];
+    memcpy(bad, tok, sizeof bad);
+    bad[TOKEN_LEN - 1] = bad[TOKEN_LEN - 1] == 'A' ? 'B' : 'A';
+    snprintf(h, sizeof h, "Bearer %s", bad);
+    assert_int_equal(call(f, h, false, 3, &who), AUTHN_INVALID);
+
+    /* Well-formed but unknown. */
+    char other[TOKEN_LEN + 1];
+    assert_int_equal(token_generate(other), PIORA_OK);
+    snprintf(h, sizeof h, "Bearer %s", other);
+    assert_int_equal(call(f, h, false, 3, &who), AUTHN_INVALID);
+}
+
+static void test_revocation_by_another_process_is_seen(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, &rec);
+    snprintf(h, sizeof h, "Bearer %s", tok);
+    /* Twice: the second answer comes from the cache. */
+    assert_int_equal(call(f, h, false, 4, &who), AUTHN_OK);
+    assert_int_equal(call(f, h, false, 4, &who), AUTHN_OK);
+    /* The other connection revokes (what `piora token revoke` does). */
+    assert_int_equal(store_token_revoke(f->cli, rec.id, clock_now()), PIORA_OK);
+    assert_int_equal(call(f, h, false, 4, &who), AUTHN_REVOKED);
+}
+
+static void test_regenerated_secret_answers_revoked(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], fresh[TOKEN_LEN + 1], h[96];
+    token_rec rec, rec2;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, &rec);
+    snprintf(h, sizeof h, "Bearer %s", tok);
+    assert_int_equal(call(f, h, false, 5, &who), AUTHN_OK);
+    assert_int_equal(tokens_regenerate(f->cli, rec.id, 0, fresh, &rec2), PIORA_OK);
+    assert_int_equal(call(f, h, false, 5, &who), AUTHN_REVOKED);
+    snprintf(h, sizeof h, "Bearer %s", fresh);
+    assert_int_equal(call(f, h, false, 5, &who), AUTHN_OK);
+    assert_int_equal(who.token_id, rec.id);
+}
+
+static void test_expiry_is_checked_on_every_request(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", 60, tok, &rec);
+    snprintf(h, sizeof h, "Bearer %s", tok);
+    assert_int_equal(call(f, h, false, 6, &who), AUTHN_OK); /* now cached */
+    clock_set_offset(61);
+    assert_int_equal(call(f, h, false, 6, &who), AUTHN_EXPIRED);
+    clock_set_offset(0);
+}
+
+static void test_failures_per_address_turn_into_429(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, &rec);
+    const uint64_t attacker = authn_addr_key("198.51.100.7");
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(call(f, "Bearer piora_token_nope", false, attacker, &who), AUTHN_INVALID);
+    assert_int_equal(call(f, "Bearer piora_token_nope", false, attacker, &who), AUTHN_THROTTLED);
+    /* Another address is not affected. */
+    assert_int_equal(call(f, "Bearer piora_token_nope", false, authn_addr_key("192.0.2.1"), &who),
+                     AUTHN_INVALID);
+    /* A hot valid token from the throttled address still works. */
+    snprintf(h, sizeof h, "Bearer %s", tok);
+    assert_int_equal(call(f, h, false, authn_addr_key("192.0.2.9"), &who), AUTHN_OK);
+    assert_int_equal(call(f, h, false, attacker, &who), AUTHN_OK);
+}
+
+static void test_token_rate_limit(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, &rec);
+    snprintf(h, sizeof h, "Bearer %s", tok);
+    assert_int_equal(call(f, h, false, 7, &who), AUTHN_OK);
+    for (int i = 0; i < 3; i++) {
+        ratelimit_result r = authn_rate_take(&who);
+        assert_true(r.allowed);
+        assert_int_equal(r.limit, 3);
+        assert_int_equal(r.remaining, 2 - i);
+    }
+    ratelimit_result r = authn_rate_take(&who);
+    assert_false(r.allowed);
+    assert_true(r.retry_after >= 1);
+    assert_true(r.reset > clock_now());
+}
+
+static void test_addr_key_stable_and_distinct(void **st)
+{
+    (void)st;
+    assert_int_equal(authn_addr_key("127.0.0.1"), authn_addr_key("127.0.0.1"));
+    assert_int_not_equal(authn_addr_key("127.0.0.1"), authn_addr_key("127.0.0.2"));
+    assert_int_not_equal(authn_addr_key("::1"), authn_addr_key("127.0.0.1"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_steps_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scheme_and_shape, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revocation_by_another_process_is_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regenerated_secret_answers_revoked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expiry_is_checked_on_every_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failures_per_address_turn_into_429, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_rate_limit, setup, teardown),
+        cmocka_unit_test(test_addr_key_stable_and_distinct),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
