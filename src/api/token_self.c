@@ -2,6 +2,7 @@
  * itself. Any valid token may call these (the route needs no scope). */
 #include "api/api.h"
 
+#include "core/audit.h"
 #include "core/tokens.h"
 #include "http/response.h"
 #include "util/clock.h"
@@ -41,5 +42,11 @@ void token_self_delete(req_t *r)
         resp_error(r, e, NULL);
         return;
     }
+    /* Only an active token gets here, so this is always a real change. */
+    audit_event ev = {.action = AUDIT_TOKEN_REVOKED, .via = AUDIT_VIA_API,
+                      .team_id = r->who->team_id, .actor_user_id = r->who->user_id,
+                      .token_id = r->who->token_id, .subject_user_id = r->who->user_id,
+                      .addr = r->client_addr};
+    audit_record(r->store, &ev);
     resp_empty(r, 204);
 }

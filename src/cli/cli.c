@@ -16,6 +16,7 @@ static const cli_cmd commands[] = {
     {"serve", cmd_serve, "run the HTTP API server"},
     {"user", cmd_user, "add, list users; set a user's password"},
     {"token", cmd_token, "create, list and revoke API tokens"},
+    {"audit", cmd_audit, "show the audit log"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
 };
@@ -26,7 +27,8 @@ static const char top_usage[] =
     "Commands:\n"
     "  serve     run the HTTP API server\n"
     "  user      add and list users, set a user's password\n"
-    "  token     create, list and revoke API tokens\n"
+    "  token     create, list and revoke API tokens; usage logs\n"
+    "  audit     show the audit log (sign-ins, tokens, users)\n"
     "  version   print the version\n"
     "\n"
     "Every command takes --database PATH_OR_URL (env PIORA_DATABASE, default\n"

@@ -10,7 +10,9 @@
 #include "authn/authn.h"
 #include "cli/cli.h"
 #include "cli/user.h"
+#include "core/audit.h"
 #include "core/tokens.h"
+#include "core/usage.h"
 #include "util/clock.h"
 
 static const char group_usage[] =
@@ -18,8 +20,9 @@ static const char group_usage[] =
     "\n"
     "Commands:\n"
     "  create  --email E --name N --scopes a,b,... [--expires-in D]\n"
-    "  list    [--email E] [--json]\n"
+    "  list    [--email E] [--json] [--stale]\n"
     "  revoke  ID\n"
+    "  usage   ID [--json] [--since T] [--status N] [--limit N]\n"
     "\n"
     "Every command takes --database PATH_OR_URL (env PIORA_DATABASE).\n";
 
@@ -41,11 +44,32 @@ static const char create_usage[] =
     "  --database P     SQLite file (PIORA_DATABASE, default ./piora.db)\n";
 
 static const char list_usage[] =
-    "Usage: piora token list [--email E] [--json] [--database PATH_OR_URL]\n"
+    "Usage: piora token list [--email E] [--json] [--stale] [--database PATH_OR_URL]\n"
     "\n"
     "Lists tokens (all, or those of user E): id, name, scopes, created_at,\n"
     "last_used_at, expires_at, status (active, expired, revoked) and hint.\n"
-    "The token itself is never shown. --json prints a JSON array.\n";
+    "The token itself is never shown. --json prints a JSON array.\n"
+    "\n"
+    "--stale lists only active tokens that need a look, each with why:\n"
+    "  old       created more than 90 days ago\n"
+    "  unused    not used for 90 days (or never, and created over 90 days ago)\n"
+    "  expiring  expires within 7 days\n"
+    "(a STALE column; \"stale\": [...] in --json).\n";
+
+static const char usage_usage[] =
+    "Usage: piora token usage ID [--json] [--since T] [--status N] [--limit N]\n"
+    "                        [--database PATH_OR_URL]\n"
+    "\n"
+    "Shows the token's usage log, newest first: time, method, path (without\n"
+    "the query string), status, client address and user agent of every request\n"
+    "made with it, including refused ones (401 revoked or expired, 403, 429).\n"
+    "Servers write it within about a second (--usage-flush-interval).\n"
+    "\n"
+    "  --since T    only entries at or after T: RFC 3339 (2026-01-31T12:00:00Z,\n"
+    "               2026-01-31) or a duration back from now (24h, 7d, 30m)\n"
+    "  --status N   only entries with this HTTP status (100-599)\n"
+    "  --limit N    at most N entries (1-100000, default 100)\n"
+    "  --json       a JSON array of {time, method, path, status, addr, user_agent}\n";
 
 static const char revoke_usage[] =
     "Usage: piora token revoke ID [--database PATH_OR_URL]\n"
@@ -114,6 +138,11 @@ static int token_create(int argc, char **argv)
     token_rec t;
     verrs errs;
     piora_err e = tokens_create(s, &rq, secret, &t, &errs);
+    if (e == PIORA_OK) {
+        audit_event ev = {.action = AUDIT_TOKEN_CREATED, .via = AUDIT_VIA_CLI,
+                          .team_id = t.team_id, .token_id = t.id, .subject_user_id = u.id};
+        audit_record(s, &ev);
+    }
     store_close(s);
     if (e == PIORA_EINVALID) {
         char msg[400] = "";
@@ -184,12 +213,72 @@ static void print_table(const token_rec *v, size_t n, bool owner, int64_t now)
     free(cells);
 }
 
+#define STALE_AGE_S (90 * 86400)
+#define STALE_UNUSED_S (90 * 86400)
+#define STALE_EXPIRING_S (7 * 86400)
+
+/* Why an active token needs a look (SPEC: token hygiene for scripts), as
+ * "old,unused,expiring"; "" when it does not. Revoked and expired tokens
+ * no longer work, so they are never stale. */
+static void stale_reasons(const token_rec *t, int64_t now, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (token_rec_status(t, now) != TOKEN_ACTIVE)
+        return;
+    size_t o = 0;
+    if (now - t->created_at > STALE_AGE_S)
+        o += (size_t)snprintf(out + o, len - o, "%sold", o ? "," : "");
+    int64_t used = t->last_used_at ? t->last_used_at : t->created_at;
+    if (o < len && now - used > STALE_UNUSED_S)
+        o += (size_t)snprintf(out + o, len - o, "%sunused", o ? "," : "");
+    if (o < len && t->expires_at && t->expires_at - now <= STALE_EXPIRING_S)
+        snprintf(out + o, len - o, "%sexpiring", o ? "," : "");
+}
+
+static void print_stale_table(const token_rec *v, size_t n, int64_t now)
+{
+    enum { NC = 7 };
+    static const char *const header[NC] = {"ID",      "NAME",  "OWNER", "CREATED",
+                                           "LAST USED", "EXPIRES", "STALE"};
+    typedef struct row {
+        char id[24], created[RFC3339_LEN], used[RFC3339_LEN], expires[RFC3339_LEN], why[32];
+    } row;
+    row *rows = calloc(n ? n : 1, sizeof *rows);
+    const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
+    if (!rows || !cells) {
+        free(rows);
+        free(cells);
+        cli_fail("out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        row *r = &rows[i];
+        snprintf(r->id, sizeof r->id, "%lld", (long long)v[i].id);
+        fmt_time(v[i].created_at, "-", r->created);
+        fmt_time(v[i].last_used_at, "never", r->used);
+        fmt_time(v[i].expires_at, "never", r->expires);
+        stale_reasons(&v[i], now, r->why, sizeof r->why);
+        const char **c = cells + i * NC;
+        c[0] = r->id;
+        c[1] = v[i].name;
+        c[2] = v[i].owner_email;
+        c[3] = r->created;
+        c[4] = r->used;
+        c[5] = r->expires;
+        c[6] = r->why;
+    }
+    cli_table(header, NC, cells, n);
+    free(rows);
+    free(cells);
+}
+
 static int token_list(int argc, char **argv)
 {
-    enum { F_EMAIL, F_JSON, F_DATABASE, F_COUNT };
+    enum { F_EMAIL, F_JSON, F_STALE, F_DATABASE, F_COUNT };
     flag_def defs[F_COUNT] = {
         [F_EMAIL] = {.name = "email"},
         [F_JSON] = {.name = "json", .kind = FLAG_BOOL},
+        [F_STALE] = {.name = "stale", .kind = FLAG_BOOL},
         [F_DATABASE] = CLI_FLAG_DATABASE,
     };
     const char *path = "piora token list";
@@ -216,12 +305,31 @@ static int token_list(int argc, char **argv)
         return cli_fail("cannot list tokens: %s", piora_strerror(e));
 
     int64_t now = clock_now();
+    bool stale = defs[F_STALE].given;
+    if (stale) {
+        size_t k = 0;
+        char why[32];
+        for (size_t i = 0; i < n; i++) {
+            stale_reasons(&v[i], now, why, sizeof why);
+            if (why[0])
+                v[k++] = v[i];
+        }
+        n = k;
+    }
     if (defs[F_JSON].given) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             json_t *o = tokens_to_json(&v[i], now);
             if (user_id == 0 && v[i].owner_email[0])
                 json_object_set_new(o, "owner", json_string(v[i].owner_email));
+            if (stale) {
+                char why[32];
+                stale_reasons(&v[i], now, why, sizeof why);
+                json_t *reasons = json_array();
+                for (char *tok = strtok(why, ","); tok; tok = strtok(NULL, ","))
+                    json_array_append_new(reasons, json_string(tok));
+                json_object_set_new(o, "stale", reasons);
+            }
             json_array_append_new(arr, o);
         }
         char *out = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -232,6 +340,8 @@ static int token_list(int argc, char **argv)
         }
         puts(out);
         free(out);
+    } else if (stale) {
+        print_stale_table(v, n, now);
     } else {
         print_table(v, n, user_id == 0, now);
     }
@@ -259,7 +369,16 @@ static int token_revoke(int argc, char **argv)
     store_t *s = cli_open_store(defs[0].value);
     if (!s)
         return EXIT_FAIL;
-    piora_err e = tokens_revoke(s, id, 0);
+    token_rec before;
+    piora_err e = store_token_by_id(s, id, &before);
+    if (e == PIORA_OK)
+        e = tokens_revoke(s, id, 0);
+    if (e == PIORA_OK && before.revoked_at == 0) {
+        audit_event ev = {.action = AUDIT_TOKEN_REVOKED, .via = AUDIT_VIA_CLI,
+                          .team_id = before.team_id, .token_id = id,
+                          .subject_user_id = before.user_id};
+        audit_record(s, &ev);
+    }
     store_close(s);
     /* Servers running on this database must see the revocation before we
      * say it is done (SPEC 2: immediate, even while servers run). */
@@ -272,12 +391,115 @@ static int token_revoke(int argc, char **argv)
     return EXIT_OK;
 }
 
+static int token_usage(int argc, char **argv)
+{
+    enum { F_JSON, F_SINCE, F_STATUS, F_LIMIT, F_DATABASE, F_COUNT };
+    flag_def defs[F_COUNT] = {
+        [F_JSON] = {.name = "json", .kind = FLAG_BOOL},
+        [F_SINCE] = {.name = "since"},
+        [F_STATUS] = {.name = "status"},
+        [F_LIMIT] = {.name = "limit"},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+    };
+    const char *path = "piora token usage";
+    const char *pos[1];
+    size_t npos = 0;
+    int rc;
+    if (!cli_flags(path, usage_usage, defs, F_COUNT, argc, argv, pos, 1, &npos, &rc))
+        return rc;
+    char q[64];
+    int64_t id;
+    if (npos == 0)
+        return cli_usage_error(path, "missing token id");
+    if (!flags_int(pos[0], 1, INT64_MAX, &id)) {
+        flags_quote(pos[0], q, sizeof q);
+        return cli_usage_error(path, "invalid token id '%s' (a positive integer)", q);
+    }
+    usage_filter f = {0, 0};
+    if (defs[F_SINCE].value && !usage_parse_since(defs[F_SINCE].value, clock_now(), &f.since)) {
+        flags_quote(defs[F_SINCE].value, q, sizeof q);
+        return cli_usage_error(path,
+                               "invalid --since '%s': use RFC 3339 (2026-01-31T12:00:00Z) or a "
+                               "duration such as 24h or 7d",
+                               q);
+    }
+    int64_t v = 0, limit = 100;
+    if (defs[F_STATUS].value) {
+        if (!flags_int(defs[F_STATUS].value, 100, 599, &v)) {
+            flags_quote(defs[F_STATUS].value, q, sizeof q);
+            return cli_usage_error(path, "invalid --status '%s' (an HTTP status, 100-599)", q);
+        }
+        f.status = (int)v;
+    }
+    if (defs[F_LIMIT].value && !flags_int(defs[F_LIMIT].value, 1, 100000, &limit)) {
+        flags_quote(defs[F_LIMIT].value, q, sizeof q);
+        return cli_usage_error(path, "invalid --limit '%s' (1-100000)", q);
+    }
+    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    if (!s)
+        return EXIT_FAIL;
+    token_rec t;
+    piora_err e = store_token_by_id(s, id, &t);
+    json_t *items = NULL;
+    int64_t total = 0;
+    if (e == PIORA_OK)
+        e = usage_list(s, id, &f, 0, limit, &items, &total);
+    store_close(s);
+    if (e == PIORA_ENOTFOUND)
+        return cli_fail("no token with id %lld", (long long)id);
+    if (e != PIORA_OK)
+        return cli_fail("cannot read the usage log: %s", piora_strerror(e));
+    if (defs[F_JSON].given) {
+        char *out = json_dumps(items, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(items);
+        if (!out)
+            return cli_fail("out of memory");
+        puts(out);
+        free(out);
+        return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+    }
+    enum { NC = 6 };
+    static const char *const header[NC] = {"TIME",   "METHOD",  "PATH",
+                                           "STATUS", "ADDRESS", "USER AGENT"};
+    size_t n = json_array_size(items);
+    const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
+    char(*status)[8] = calloc(n ? n : 1, sizeof *status);
+    if (!cells || !status) {
+        free(cells);
+        free(status);
+        json_decref(items);
+        return cli_fail("out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(items, i);
+        snprintf(status[i], sizeof status[i], "%d",
+                 (int)json_integer_value(json_object_get(o, "status")));
+        const char **c = cells + i * NC;
+        c[0] = json_string_value(json_object_get(o, "time"));
+        c[1] = json_string_value(json_object_get(o, "method"));
+        c[2] = json_string_value(json_object_get(o, "path"));
+        c[3] = status[i];
+        c[4] = json_string_value(json_object_get(o, "addr"));
+        const char *ua = json_string_value(json_object_get(o, "user_agent"));
+        c[5] = ua && *ua ? ua : "-";
+    }
+    cli_table(header, NC, cells, n);
+    if ((int64_t)n < total)
+        printf("(%lld of %lld entries; use --limit or --since for others)\n", (long long)n,
+               (long long)total);
+    free(cells);
+    free(status);
+    json_decref(items);
+    return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+}
+
 int cmd_token(int argc, char **argv)
 {
     static const cli_cmd table[] = {
         {"create", token_create, "create a token"},
         {"list", token_list, "list tokens"},
         {"revoke", token_revoke, "revoke a token"},
+        {"usage", token_usage, "show a token's usage log"},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("piora token", table, group_usage, argc, argv);

@@ -12,6 +12,7 @@
 #include "auth/password.h"
 #include "cli/cli.h"
 #include "cli/user.h"
+#include "core/audit.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -196,6 +197,11 @@ static int user_add(int argc, char **argv)
     user_rec u;
     piora_err e =
         store_user_create(s, email, defs[F_TEAM].value, defs[F_ADMIN].given, hash, &u);
+    if (e == PIORA_OK) {
+        audit_event ev = {.action = AUDIT_USER_CREATED, .via = AUDIT_VIA_CLI,
+                          .team_id = u.team_id, .subject_user_id = u.id, .email = u.email};
+        audit_record(s, &ev); /* a failure is logged; the user exists either way */
+    }
     store_close(s);
     sodium_memzero(hash, sizeof hash);
     if (e == PIORA_ECONFLICT)
@@ -304,6 +310,11 @@ static int user_password(int argc, char **argv)
     piora_err e = store_user_by_email(s, email, &u);
     if (e == PIORA_OK)
         e = store_user_set_password(s, u.id, hash);
+    if (e == PIORA_OK) {
+        audit_event ev = {.action = AUDIT_PASSWORD_CHANGED, .via = AUDIT_VIA_CLI,
+                          .team_id = u.team_id, .subject_user_id = u.id, .email = u.email};
+        audit_record(s, &ev);
+    }
     store_close(s);
     sodium_memzero(hash, sizeof hash);
     if (e == PIORA_ENOTFOUND)

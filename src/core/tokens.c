@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "core/audit.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -201,6 +202,12 @@ piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
 
 piora_err tokens_revoke_leaked(store_t *s, const char *const *tokens, size_t n, size_t *revoked)
 {
+    return tokens_revoke_leaked_from(s, tokens, n, revoked, NULL);
+}
+
+piora_err tokens_revoke_leaked_from(store_t *s, const char *const *tokens, size_t n,
+                                    size_t *revoked, const char *addr)
+{
     size_t count = 0;
     piora_err result = PIORA_OK;
     int64_t now = clock_now();
@@ -219,8 +226,16 @@ piora_err tokens_revoke_leaked(store_t *s, const char *const *tokens, size_t n, 
             continue;
         if (e == PIORA_OK && t.revoked_at == 0) {
             e = store_token_revoke(s, t.id, now);
-            if (e == PIORA_OK)
+            if (e == PIORA_OK) {
                 count++;
+                if (addr) {
+                    audit_event ev = {.action = AUDIT_TOKEN_REVOKED,
+                                      .via = AUDIT_VIA_LEAK_REPORT, .team_id = t.team_id,
+                                      .token_id = t.id, .subject_user_id = t.user_id,
+                                      .addr = addr};
+                    audit_record(s, &ev);
+                }
+            }
         }
         /* One failure does not stop the others from being revoked. */
         if (e != PIORA_OK && result == PIORA_OK)

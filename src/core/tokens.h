@@ -46,6 +46,10 @@ piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
 /* Revokes every well-formed token in list whose digest is known (the leaked
  * credentials endpoint); unknown ones are ignored. *revoked counts them. */
 piora_err tokens_revoke_leaked(store_t *s, const char *const *tokens, size_t n, size_t *revoked);
+/* The same, recording one audit entry (via leak_report, with the reporter's
+ * address) per token it revoked; addr NULL records none. */
+piora_err tokens_revoke_leaked_from(store_t *s, const char *const *tokens, size_t n,
+                                    size_t *revoked, const char *addr);
 
 /* The list object of SPEC 2 for one token: id, name, scopes (array), hint,
  * created_at, last_used_at, expires_at, status (times RFC 3339 or null). */

@@ -1,0 +1,123 @@
+/* `piora audit`: the audit log of every team, newest first, for operators
+ * on the machine (the dashboard shows each team its own). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "cli/user.h"
+#include "core/audit.h"
+
+static const char audit_usage[] =
+    "Usage: piora audit [--json] [--email E] [--limit N] [--database PATH_OR_URL]\n"
+    "\n"
+    "Shows the audit log, newest first: sign-ins (also failed, with the client\n"
+    "address), sign-outs, tokens created, regenerated and revoked, users created\n"
+    "and passwords changed, each with who did it and how (dashboard, cli, api\n"
+    "for a token revoking itself, leak_report for POST /credentials/revoke,\n"
+    "setup for the first-run page).\n"
+    "\n"
+    "  --email E    only entries about E: as the actor, the user concerned, or\n"
+    "               the email tried at sign-in\n"
+    "  --limit N    at most N entries (1-100000, default 100)\n"
+    "  --json       a JSON array of {id, time, action, via, team_id, actor,\n"
+    "               token_id, subject_user_id, email, addr}\n";
+
+static const char *text_or(json_t *o, const char *key, const char *none)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v && *v ? v : none;
+}
+
+static void id_or(json_t *o, const char *key, char *out, size_t len)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_integer(v))
+        snprintf(out, len, "%lld", (long long)json_integer_value(v));
+    else
+        snprintf(out, len, "-");
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    enum { F_JSON, F_EMAIL, F_LIMIT, F_DATABASE, F_COUNT };
+    flag_def defs[F_COUNT] = {
+        [F_JSON] = {.name = "json", .kind = FLAG_BOOL},
+        [F_EMAIL] = {.name = "email"},
+        [F_LIMIT] = {.name = "limit"},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+    };
+    const char *path = "piora audit";
+    int rc;
+    if (!cli_flags(path, audit_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
+        return rc;
+    char q[64];
+    char email[EMAIL_MAX + 1] = "";
+    if (defs[F_EMAIL].value && !cli_email_normalize(defs[F_EMAIL].value, email)) {
+        flags_quote(defs[F_EMAIL].value, q, sizeof q);
+        return cli_usage_error(path, "invalid --email '%s'", q);
+    }
+    int64_t limit = 100;
+    if (defs[F_LIMIT].value && !flags_int(defs[F_LIMIT].value, 1, 100000, &limit)) {
+        flags_quote(defs[F_LIMIT].value, q, sizeof q);
+        return cli_usage_error(path, "invalid --limit '%s' (1-100000)", q);
+    }
+    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    if (!s)
+        return EXIT_FAIL;
+    json_t *items = NULL;
+    int64_t total = 0;
+    piora_err e = audit_list_email(s, 0, email[0] ? email : NULL, 0, limit, &items, &total);
+    store_close(s);
+    if (e != PIORA_OK)
+        return cli_fail("cannot read the audit log: %s", piora_strerror(e));
+
+    if (defs[F_JSON].given) {
+        char *out = json_dumps(items, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(items);
+        if (!out)
+            return cli_fail("out of memory");
+        puts(out);
+        free(out);
+        return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+    }
+
+    enum { NC = 8 };
+    static const char *const header[NC] = {"TIME",  "ACTION", "VIA",   "TEAM",
+                                           "ACTOR", "TOKEN",  "EMAIL", "ADDRESS"};
+    typedef struct row {
+        char team[24], token[24];
+    } row;
+    size_t n = json_array_size(items);
+    const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
+    row *rows = calloc(n ? n : 1, sizeof *rows);
+    if (!cells || !rows) {
+        free(cells);
+        free(rows);
+        json_decref(items);
+        return cli_fail("out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(items, i);
+        id_or(o, "team_id", rows[i].team, sizeof rows[i].team);
+        id_or(o, "token_id", rows[i].token, sizeof rows[i].token);
+        const char **c = cells + i * NC;
+        c[0] = text_or(o, "time", "-");
+        c[1] = text_or(o, "action", "-");
+        c[2] = text_or(o, "via", "-");
+        c[3] = rows[i].team;
+        c[4] = text_or(json_object_get(o, "actor"), "email", "-");
+        c[5] = rows[i].token;
+        c[6] = text_or(o, "email", "-");
+        c[7] = text_or(o, "addr", "-");
+    }
+    cli_table(header, NC, cells, n);
+    if ((int64_t)n < total)
+        printf("(%lld of %lld entries; use --limit for more)\n", (long long)n, (long long)total);
+    free(cells);
+    free(rows);
+    json_decref(items);
+    return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+}
