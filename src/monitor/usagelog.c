@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "monitor/metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -19,6 +20,7 @@
 #define PRUNE_SET 2048    /* distinct tokens remembered between prunes (power of 2) */
 
 typedef struct rec_hdr {
+    uint64_t seq; /* arrival order across shards: rows are written in it */
     int64_t token_id;
     int64_t time;
     int32_t status;
@@ -36,7 +38,7 @@ typedef struct shard {
 static shard_t shards[SHARDS];
 static size_t shard_cap;
 static _Atomic bool running;
-static _Atomic uint64_t dropped, written, depth;
+static _Atomic uint64_t dropped, written, depth, next_seq;
 static _Atomic unsigned next_shard;
 static _Atomic bool kicked;
 
@@ -132,6 +134,7 @@ void usagelog_note(int64_t token_id, int64_t time, const char *method, const cha
     const char *q = raw_uri ? strchr(raw_uri, '?') : NULL;
     size_t plen = raw_uri ? (q ? (size_t)(q - raw_uri) : strlen(raw_uri)) : 0;
     rec_hdr h = {
+        .seq = atomic_fetch_add_explicit(&next_seq, 1, memory_order_relaxed),
         .token_id = token_id,
         .time = time,
         .status = status,
@@ -201,7 +204,9 @@ static void write_batch(size_t n)
 {
     if (!n)
         return;
+    int64_t t0 = clock_mono_ns();
     piora_err e = store_usage_insert(wstore, batch, n);
+    metrics_db(MD_USAGE_WRITE, clock_mono_ns() - t0);
     if (e == PIORA_EBUSY) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
@@ -238,37 +243,67 @@ static void unpack(const char *p, usage_entry *u)
     u->user_agent[h.ua_len] = '\0';
 }
 
+typedef struct rec_ref {
+    uint64_t seq;
+    const char *p;
+} rec_ref;
+
+static int ref_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const rec_ref *)a)->seq, y = ((const rec_ref *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* Takes every shard's arena at once, then writes their entries in arrival
+ * order, so that ids (the tie-break within a second) follow the requests. */
 piora_err usagelog_flush(void)
 {
     if (!wstore || !batch)
         return PIORA_OK;
     pthread_mutex_lock(&flush_mu);
     atomic_store(&kicked, false);
+    char *full[SHARDS];
+    size_t used[SHARDS], total = 0;
     for (int k = 0; k < SHARDS; k++) {
         shard_t *sh = &shards[k];
         pthread_mutex_lock(&sh->mu);
-        char *full = sh->active;
-        size_t used = sh->used, count = sh->count;
+        full[k] = sh->active;
+        used[k] = sh->used;
+        total += sh->count;
         sh->active = sh->spare;
-        sh->spare = full;
+        sh->spare = full[k];
         sh->used = 0;
         sh->count = 0;
         pthread_mutex_unlock(&sh->mu);
-        atomic_fetch_sub(&depth, count);
-
-        size_t n = 0;
-        for (size_t off = 0; off < used;) {
+    }
+    atomic_fetch_sub(&depth, total);
+    rec_ref *refs = total ? malloc(total * sizeof *refs) : NULL;
+    size_t n = 0;
+    for (int k = 0; k < SHARDS && (refs || !total); k++) {
+        for (size_t off = 0; off < used[k] && n < total;) {
             rec_hdr h;
-            memcpy(&h, full + off, sizeof h);
-            unpack(full + off, &batch[n++]);
+            memcpy(&h, full[k] + off, sizeof h);
+            refs[n].seq = h.seq;
+            refs[n++].p = full[k] + off;
             off += rec_size(&h);
-            if (n == BATCH_MAX) {
-                write_batch(n);
-                n = 0;
+        }
+    }
+    if (total && !refs) {
+        log_warn("usage log: out of memory; %zu entries not written", total);
+        atomic_fetch_add(&dropped, total);
+    } else if (n) {
+        qsort(refs, n, sizeof *refs, ref_cmp);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            unpack(refs[i].p, &batch[m++]);
+            if (m == BATCH_MAX) {
+                write_batch(m);
+                m = 0;
             }
         }
-        write_batch(n);
+        write_batch(m);
     }
+    free(refs);
     pthread_mutex_unlock(&flush_mu);
     return PIORA_OK;
 }
