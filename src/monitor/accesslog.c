@@ -90,6 +90,7 @@ void accesslog_write(const access_entry *e)
     const char *q = e->raw_uri ? strchr(e->raw_uri, '?') : NULL;
     size_t plen = e->raw_uri ? (q ? (size_t)(q - e->raw_uri) : strlen(e->raw_uri)) : 0;
     usagelog_clean(path, sizeof path, e->raw_uri, plen);
+    usagelog_redact(path);
     usagelog_clean(method, sizeof method, e->method, e->method ? strlen(e->method) : 0);
     usagelog_clean(addr, sizeof addr, e->addr, e->addr ? strlen(e->addr) : 0);
     usagelog_clean(rid, sizeof rid, e->request_id, e->request_id ? strlen(e->request_id) : 0);

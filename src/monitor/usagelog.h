@@ -48,4 +48,9 @@ uint64_t usagelog_depth(void);   /* entries waiting in the queue */
  * characters (invalid bytes and controls become '?'). Returns the length. */
 size_t usagelog_clean(char *dst, size_t dstlen, const char *src, size_t srclen);
 
+/* Masks anything shaped like a Piora token in s (in place, same length):
+ * the characters after each "piora_token_" become '*'. A client that puts
+ * its token in a URL path must not have it copied into the logs. */
+void usagelog_redact(char *s);
+
 #endif

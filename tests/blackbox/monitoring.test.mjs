@@ -386,6 +386,9 @@ describe('monitoring', () => {
     }
     await x.post('/web/api/signin', { body: { email: 'mona@mon.test', password: 'Wrong-Password-9999!' } });
     await x.get('/api/v1/servers', { token: tok });
+    // A token pasted into the path is masked in the access and usage logs.
+    assert.equal((await x.get(`/api/v1/${tok}`, { token: tok })).status, 404);
+    assert.equal((await x.get(`/api/v1/servers?t=${tok}`, { token: tok })).status, 200);
     await x.stop();
     for (const sv of servers) outputs.push({ what: `server ${sv.port} stdout`, text: sv.stdout },
       { what: `server ${sv.port} stderr`, text: sv.stderr });

@@ -110,6 +110,17 @@ static void test_clean(void **state)
     assert_string_equal(out, "");
 }
 
+static void test_redact(void **state)
+{
+    (void)state;
+    char s[] = "/api/v1/piora_token_AbC123xyz/x?piora_token_Q9-rest piora_token_";
+    usagelog_redact(s);
+    assert_string_equal(s, "/api/v1/piora_token_*********/x?piora_token_**-rest piora_token_");
+    char none[] = "/api/v1/servers";
+    usagelog_redact(none);
+    assert_string_equal(none, "/api/v1/servers");
+}
+
 typedef struct fixture {
     char dir[64];
     char path[128];
@@ -303,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_proxies),
         cmocka_unit_test(test_reqid),
         cmocka_unit_test(test_clean),
+        cmocka_unit_test(test_redact),
         cmocka_unit_test_setup_teardown(test_usage_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_queue_full_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_retention_at_start, setup, teardown),
