@@ -96,7 +96,7 @@ async function render() {
   try {
     const content = await route[1](path.match(route[0]));
     if (seq !== renderSeq) return;
-    main.replaceChildren(...[content].flat());
+    main.replaceChildren(...[content].flat(Infinity).filter(Boolean));
   } catch (e) {
     if (e.status === 401) return;
     main.replaceChildren(h('div', { class: 'form-error', role: 'alert' }, e.message));
