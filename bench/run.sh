@@ -61,8 +61,10 @@ TOKEN=$("$BIN" token create --database "$DB" --email bench@example.com --name be
 last=${TOKEN: -1}; [ "$last" = "A" ] && repl=B || repl=A
 BADTOKEN="${TOKEN:0:47}$repl"
 
+# nginx runs with access_log off, so piora does too (bench/monitoring.sh
+# measures the access log, the usage log and last-used tracking).
 "$BIN" serve --database "$DB" --listen 127.0.0.1:$PPORT --rate-limit 1000000000 \
-  --auth-fail-limit 0 >"$WORK/piora.log" 2>&1 &
+  --auth-fail-limit 0 --access-log off >"$WORK/piora.log" 2>&1 &
 PIORA_PID=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PPORT/healthz" >/dev/null && break; sleep 0.05; done
 kill -0 "$PIORA_PID" 2>/dev/null || { echo "bench: piora did not start:" >&2; cat "$WORK/piora.log" >&2; exit 1; }
@@ -121,3 +123,7 @@ for pair in "list:/api/v1/servers?per_page=20:$TOKEN" "one:/api/v1/servers/$ID:$
   printf '%-8s %12.0f %12.0f %8.2f\n' "$name" "$p" "$n" "$(echo "$p / $n" | bc -l)"
 done
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d); wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s"
+
+# What monitoring costs: usage log + last-used on vs off (target >= 0.9).
+echo
+PIORA_BIN="$BIN" bench/monitoring.sh --duration "$DURATION" --connections "$CONNS" --threads "$WRK_THREADS"
