@@ -56,7 +56,7 @@ test('the setup link stops working once used', async () => {
 let token;
 
 test('Settings > API Tokens > Generate New Token > Name > scopes > Create shows the token once', async () => {
-  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
   await page.getByRole('link', { name: 'API Tokens' }).click();
   await page.getByText('No API tokens yet').waitFor();
   await shot(page, '04-tokens-empty');
