@@ -92,6 +92,7 @@ export function toast(msg, kind = '') {
   }
   const t = h('div', { class: `toast ${kind}` }, msg);
   box.append(t);
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => t.remove(), 4000);
 }
 
