@@ -69,7 +69,11 @@ static const char usage_usage[] =
     "               2026-01-31) or a duration back from now (24h, 7d, 30m)\n"
     "  --status N   only entries with this HTTP status (100-599)\n"
     "  --limit N    at most N entries (1-100000, default 100)\n"
-    "  --json       a JSON array of {time, method, path, status, addr, user_agent}\n";
+    "  --json       a JSON array of {time, method, path, status, addr, user_agent,\n"
+    "               count}\n"
+    "\n"
+    "Identical requests within one second (same method, path, status, address\n"
+    "and user agent) share one entry; COUNT says how many there were.\n";
 
 static const char revoke_usage[] =
     "Usage: piora token revoke ID [--database PATH_OR_URL]\n"
@@ -458,15 +462,17 @@ static int token_usage(int argc, char **argv)
         free(out);
         return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
     }
-    enum { NC = 6 };
-    static const char *const header[NC] = {"TIME",   "METHOD",  "PATH",
-                                           "STATUS", "ADDRESS", "USER AGENT"};
+    enum { NC = 7 };
+    static const char *const header[NC] = {"TIME",    "METHOD", "PATH",      "STATUS",
+                                           "ADDRESS", "COUNT",  "USER AGENT"};
     size_t n = json_array_size(items);
     const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
     char(*status)[8] = calloc(n ? n : 1, sizeof *status);
-    if (!cells || !status) {
+    char(*count)[24] = calloc(n ? n : 1, sizeof *count);
+    if (!cells || !status || !count) {
         free(cells);
         free(status);
+        free(count);
         json_decref(items);
         return cli_fail("out of memory");
     }
@@ -480,8 +486,11 @@ static int token_usage(int argc, char **argv)
         c[2] = json_string_value(json_object_get(o, "path"));
         c[3] = status[i];
         c[4] = json_string_value(json_object_get(o, "addr"));
+        snprintf(count[i], sizeof count[i], "%lld",
+                 (long long)json_integer_value(json_object_get(o, "count")));
+        c[5] = count[i];
         const char *ua = json_string_value(json_object_get(o, "user_agent"));
-        c[5] = ua && *ua ? ua : "-";
+        c[6] = ua && *ua ? ua : "-";
     }
     cli_table(header, NC, cells, n);
     if ((int64_t)n < total)
@@ -489,6 +498,7 @@ static int token_usage(int argc, char **argv)
                (long long)total);
     free(cells);
     free(status);
+    free(count);
     json_decref(items);
     return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
 }

@@ -225,12 +225,16 @@ static void write_batch(size_t n)
         nanosleep(&ts, NULL);
         e = store_usage_insert(wstore, batch, n);
     }
+    uint64_t requests = 0;
+    for (size_t i = 0; i < n; i++)
+        requests += (uint64_t)batch[i].count;
     if (e != PIORA_OK) {
-        log_warn("usage log: %zu entries not written (%s)", n, piora_strerror(e));
-        atomic_fetch_add(&dropped, n);
+        log_warn("usage log: %llu entries not written (%s)", (unsigned long long)requests,
+                 piora_strerror(e));
+        atomic_fetch_add(&dropped, requests);
         return;
     }
-    atomic_fetch_add(&written, n);
+    atomic_fetch_add(&written, requests);
     for (size_t i = 0; i < n; i++)
         seen_add(batch[i].token_id);
 }
@@ -254,6 +258,55 @@ static void unpack(const char *p, usage_entry *u)
     p += h.addr_len;
     memcpy(u->user_agent, p, h.ua_len);
     u->user_agent[h.ua_len] = '\0';
+    u->count = 1;
+}
+
+/* Rows of the batch being built, by content: identical requests of one
+ * token in one second become one row with a count. AGG_SLOTS > 2 x
+ * BATCH_MAX keeps probes short. */
+#define AGG_SLOTS 8192
+static int32_t agg[AGG_SLOTS]; /* index into batch, -1 empty (under flush_mu) */
+
+static uint64_t entry_hash(const usage_entry *u)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const int64_t nums[3] = {u->token_id, u->time, u->status};
+    const unsigned char *b = (const unsigned char *)nums;
+    for (size_t i = 0; i < sizeof nums; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    const char *strs[4] = {u->method, u->path, u->addr, u->user_agent};
+    for (int k = 0; k < 4; k++) {
+        for (const unsigned char *p = (const unsigned char *)strs[k]; *p; p++)
+            h = (h ^ *p) * 0x100000001b3ull;
+        h = (h ^ 0xff) * 0x100000001b3ull; /* field separator */
+    }
+    return h;
+}
+
+static bool entry_same(const usage_entry *a, const usage_entry *b)
+{
+    return a->token_id == b->token_id && a->time == b->time && a->status == b->status &&
+           !strcmp(a->method, b->method) && !strcmp(a->path, b->path) &&
+           !strcmp(a->addr, b->addr) && !strcmp(a->user_agent, b->user_agent);
+}
+
+/* Adds batch[m] (just unpacked) to the batch, or to the count of an equal
+ * row already there. Returns the new row count. */
+static size_t batch_add(size_t m)
+{
+    uint64_t h = entry_hash(&batch[m]);
+    for (size_t probe = 0; probe < AGG_SLOTS; probe++) {
+        size_t j = (size_t)(h + probe) & (AGG_SLOTS - 1);
+        if (agg[j] < 0) {
+            agg[j] = (int32_t)m;
+            return m + 1;
+        }
+        if (entry_same(&batch[agg[j]], &batch[m])) {
+            batch[agg[j]].count++;
+            return m;
+        }
+    }
+    return m + 1; /* cannot happen: the table is never more than a quarter full */
 }
 
 typedef struct rec_ref {
@@ -307,11 +360,14 @@ piora_err usagelog_flush(void)
     } else if (n) {
         qsort(refs, n, sizeof *refs, ref_cmp);
         size_t m = 0;
+        memset(agg, 0xff, sizeof agg);
         for (size_t i = 0; i < n; i++) {
-            unpack(refs[i].p, &batch[m++]);
+            unpack(refs[i].p, &batch[m]);
+            m = batch_add(m);
             if (m == BATCH_MAX) {
                 write_batch(m);
                 m = 0;
+                memset(agg, 0xff, sizeof agg);
             }
         }
         write_batch(m);

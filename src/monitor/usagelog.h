@@ -2,7 +2,9 @@
  * bounded in-memory queue and never wait for the database; one background
  * thread writes the queue in batches (every flush interval, or sooner when
  * it fills), applies retention, and writes what is left on graceful stop.
- * A full queue drops the entry and counts it (usagelog_dropped()). */
+ * A full queue drops the entry and counts it (usagelog_dropped()). The
+ * writer merges identical requests of one token in one second (method,
+ * path, status, address, user agent) into one row with a count. */
 #ifndef PIORA_MONITOR_USAGELOG_H
 #define PIORA_MONITOR_USAGELOG_H
 
@@ -40,7 +42,7 @@ piora_err usagelog_flush(void);
 void usagelog_stop(void);
 
 uint64_t usagelog_dropped(void); /* entries lost to a full queue or a failed write */
-uint64_t usagelog_written(void); /* entries written to the database */
+uint64_t usagelog_written(void); /* requests written (a row may stand for several) */
 uint64_t usagelog_depth(void);   /* entries waiting in the queue */
 
 /* Copies at most srclen bytes of src into dst (dstlen > 0), cut on a

@@ -175,7 +175,7 @@ piora_err sq_usage_insert(store_t *base, const usage_entry *v, size_t n)
     sq_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, ST_USAGE_INSERT,
                                "INSERT INTO usage_log(token_id, time, method, path, status, addr, "
-                               "user_agent) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                               "user_agent, count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     if (!st)
         return PIORA_EDB;
     piora_err e = sq_begin(s);
@@ -195,6 +195,7 @@ piora_err sq_usage_insert(store_t *base, const usage_entry *v, size_t n)
         sqlite3_bind_text(st, 6, u->addr, (int)strnlen(u->addr, ADDR_MAX - 1), SQLITE_STATIC);
         sqlite3_bind_text(st, 7, u->user_agent, (int)strnlen(u->user_agent, USAGE_UA_MAX - 1),
                           SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, u->count > 0 ? u->count : 1);
         int rc = sq_exec_stmt(st);
         if (rc != SQLITE_DONE) {
             e = sq_fail(s, rc, "usage insert");
@@ -218,7 +219,7 @@ piora_err sq_usage_list(store_t *base, int64_t token_id, int64_t since, int stat
     if (offset < 0 || limit < 0 || status < 0)
         return PIORA_EINVALID;
     sqlite3_stmt *list = sq_stmt(s, ST_USAGE_LIST,
-                                 "SELECT time, method, path, status, addr, user_agent "
+                                 "SELECT time, method, path, status, addr, user_agent, count "
                                  "FROM usage_log " USAGE_WHERE
                                  "ORDER BY time DESC, id DESC LIMIT ?4 OFFSET ?5");
     sqlite3_stmt *count =
@@ -246,6 +247,7 @@ piora_err sq_usage_list(store_t *base, int64_t token_id, int64_t since, int stat
         json_object_set_new(o, "status", json_integer(sqlite3_column_int(list, 3)));
         json_object_set_new(o, "addr", col_json_text(list, 4));
         json_object_set_new(o, "user_agent", col_json_text(list, 5));
+        json_object_set_new(o, "count", json_integer(sqlite3_column_int64(list, 6)));
         json_array_append_new(arr, o);
     }
     if (rc != SQLITE_DONE)

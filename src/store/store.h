@@ -228,13 +228,15 @@ typedef struct usage_entry {
     char path[USAGE_PATH_MAX];
     char addr[ADDR_MAX];
     char user_agent[USAGE_UA_MAX];
+    int64_t count; /* identical requests in this second this row stands for; 0 means 1 */
 } usage_entry;
 
 /* Writes a batch in one transaction. */
 piora_err store_usage_insert(store_t *s, const usage_entry *v, size_t n);
 
 /* Newest first; since 0 / status 0: no bound. *items: a new JSON array of
- * {time, method, path, status, addr, user_agent} (time RFC 3339). */
+ * {time, method, path, status, addr, user_agent, count} (time RFC 3339;
+ * count >= 1 identical requests in that second). *total counts rows. */
 piora_err store_usage_list(store_t *s, int64_t token_id, int64_t since, int status,
                            int64_t offset, int64_t limit, json_t **items, int64_t *total);
 

@@ -102,6 +102,7 @@ static void test_list_and_filters(void **state)
     assert_string_equal(json_string_value(json_object_get(newest, "path")), "/api/v1/servers");
     assert_string_equal(json_string_value(json_object_get(newest, "addr")), "192.0.2.1");
     assert_string_equal(json_string_value(json_object_get(newest, "user_agent")), "curl/8.0");
+    assert_int_equal(json_integer_value(json_object_get(newest, "count")), 1); /* 0 stored as 1 */
     char t[RFC3339_LEN];
     clock_fmt_rfc3339(t0 + 30, t);
     assert_string_equal(json_string_value(json_object_get(newest, "time")), t);
