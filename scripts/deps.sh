@@ -9,7 +9,9 @@ mode=${1:-test}
 build_pkgs=(build-essential cmake pkg-config ca-certificates git
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
     libcmocka-dev libhiredis-dev libpq-dev)
-test_pkgs=(nodejs curl python3 python3-requests procps)
+# chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
+# from npm driving Debian's Chromium; never a downloaded browser).
+test_pkgs=(nodejs npm chromium curl python3 python3-requests procps)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;
@@ -30,6 +32,8 @@ missing=()
 for p in "${want[@]}"; do
     # A Node.js of 18 or newer from anywhere (Debian 12 ships 18) will do.
     if [ "$p" = nodejs ] && [ "$(node_major)" -ge 18 ]; then continue; fi
+    # An npm that came with another Node.js will do too.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
     installed "$p" || missing+=("$p")
 done
 # The seed examples run Debian's python3 with its requests module.

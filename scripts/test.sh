@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: sets up a Debian 12 machine (scripts/deps.sh), builds
 # build/ and runs the unit tests (CTest + cmocka) and the black-box suite
-# (node:test against build/piora), then does both again on an
+# (node:test against build/piora) and the browser suite (tests/browser, Debian's
+# Chromium through playwright-core), then does all of it again on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/. Ends
 # with one line "N passed, N failed, N skipped" and exits non-zero when
 # anything failed or did not build.
@@ -87,6 +88,12 @@ run_suite() { # label builddir cmake-args...
         2>&1 | tee "$LOGS/$label-blackbox.log"
     rc=${PIPESTATUS[0]}
     count_node "$LOGS/$label-blackbox.log" "$rc" "$label black-box"
+
+    echo "=== $label: browser tests (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
+    PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
+        tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser.log"
+    rc=${PIPESTATUS[0]}
+    count_node "$LOGS/$label-browser.log" "$rc" "$label browser"
 }
 
 start=$(date +%s)
@@ -97,6 +104,12 @@ if ! bash scripts/deps.sh; then
     exit 1
 fi
 echo "node $(node --version), $(cmake --version | head -1), logs in $LOGS"
+
+# playwright-core for the browser tests, pinned by tests/browser/package-lock.json.
+echo "=== browser test dependencies (npm ci in tests/browser)"
+if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); then
+    note_failure "npm ci in tests/browser failed"
+fi
 
 run_suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=OFF
 

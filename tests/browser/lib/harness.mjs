@@ -49,6 +49,8 @@ export async function startServer(flags = []) {
       proc.kill('SIGTERM');
       await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.on('exit', r); });
       rmSync(dir, { recursive: true, force: true });
+      // A clean SIGTERM exits 0; anything else (a sanitizer report) fails.
+      if (proc.exitCode !== 0) throw new Error(`piora exited ${proc.exitCode ?? proc.signalCode}: ${err.slice(-4000)}`);
     },
   };
 }
