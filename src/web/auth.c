@@ -61,7 +61,7 @@ void webauth_free(void)
 static void cookie_clear(req_t *r)
 {
     char v[SET_COOKIE_MAX];
-    session_cookie_format(v, NULL, 0, web_cfg.secure_cookies);
+    session_cookie_format(v, NULL, 0, web_request_secure(r));
     resp_header_add(r, "Set-Cookie", v);
 }
 
@@ -90,7 +90,7 @@ bool webauth_start_session(req_t *r, const user_rec *u, session_rec *out)
         return false;
     }
     char v[SET_COOKIE_MAX];
-    session_cookie_format(v, secret, web_cfg.lifetime_s, web_cfg.secure_cookies);
+    session_cookie_format(v, secret, web_cfg.lifetime_s, web_request_secure(r));
     resp_header_add(r, "Set-Cookie", v);
     return true;
 }

@@ -64,6 +64,11 @@ void web_audit_list(req_t *r, web_ctx *c);
 /* ---- web/resources.c: the API's resource handlers behind the session ---- */
 void web_resources(req_t *r, web_ctx *c);
 
+/* ---- web/transport.c ---------------------------------------------------- */
+/* HTTPS as far as the session cookie is concerned: --secure-cookies 1, or
+ * X-Forwarded-Proto: https from a trusted proxy. */
+bool web_request_secure(req_t *r);
+
 /* ---- helpers (web/util.c) ----------------------------------------------- */
 /* A string member of a JSON object, or NULL. */
 const char *web_json_str(const json_t *o, const char *key);

@@ -136,3 +136,18 @@ test('the API ignores dashboard cookies: /api/v1 still needs a bearer token', as
   const r = await fetch(`${srv.base}/api/v1/servers`);
   assert.equal(r.status, 401);
 });
+
+test('the cookie is Secure behind a trusted proxy that says https, and only then', async () => {
+  const setupBody = (s) => JSON.stringify({ secret: s.setupLink.split('#')[1], team: 'acme', email: 'ada@example.com', password: 'correct horse battery' });
+  const trusted = await startServer(['--trusted-proxies', '127.0.0.1']);
+  const r1 = await fetch(`${trusted.base}/web/api/setup`, { method: 'POST', body: setupBody(trusted), headers: { 'X-Forwarded-Proto': 'https' } });
+  assert.equal(r1.status, 201);
+  assert.match(r1.headers.get('set-cookie'), /; Secure/);
+  await trusted.stop();
+  const untrusted = await startServer();
+  const r2 = await fetch(`${untrusted.base}/web/api/setup`, { method: 'POST', body: setupBody(untrusted), headers: { 'X-Forwarded-Proto': 'https' } });
+  assert.equal(r2.status, 201);
+  assert.doesNotMatch(r2.headers.get('set-cookie'), /Secure/);
+  assert.match(r2.headers.get('set-cookie'), /HttpOnly; SameSite=Strict/);
+  await untrusted.stop();
+});
