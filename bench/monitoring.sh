@@ -8,7 +8,10 @@
 #   usage      --usage-log on  --last-used on  --access-log off
 #   all        --usage-log on  --last-used on  --access-log on (stdout to a file)
 #
-# Usage: bench/monitoring.sh [--duration 10] [--connections 64] [--threads 2]
+# The three configurations run in turn, --rounds times (default 3), and the
+# median of each is reported: on a shared machine one run alone is noise.
+#
+# Usage: bench/monitoring.sh [--duration 10] [--connections 64] [--threads 2] [--rounds 3]
 #        PIORA_BIN=build/piora (default). bench/run.sh calls it at its end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +19,14 @@ cd "$(dirname "$0")/.."
 DURATION=10
 CONNS=64
 WRK_THREADS=2
+ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNS=$2; shift 2 ;;
     --threads) WRK_THREADS=$2; shift 2 ;;
-    *) echo "usage: bench/monitoring.sh [--duration S] [--connections N] [--threads N]" >&2; exit 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    *) echo "usage: bench/monitoring.sh [--duration S] [--connections N] [--threads N] [--rounds N]" >&2; exit 2 ;;
   esac
 done
 
@@ -89,18 +94,24 @@ measure() { # name flags...
   printf '%s %s %s\n' "$name" "$r" "${dropped:-0}"
 }
 
-OFF=$(measure off --usage-log off --last-used off --access-log off)
-USAGE=$(measure usage --usage-log on --last-used on --access-log off)
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+: >"$WORK/results"
+for round in $(seq "$ROUNDS"); do
+  measure off --usage-log off --last-used off --access-log off >>"$WORK/results"
+  measure usage --usage-log on --last-used on --access-log off >>"$WORK/results"
+  measure all --usage-log on --last-used on --access-log on >>"$WORK/results"
+done
 ROWS=$("$BIN" token usage 1 --json --limit 100000 --database "$DB" | grep -c '"status"' || true)
-ALL=$(measure all --usage-log on --last-used on --access-log on)
 LINES=$(grep -c '"request_id"' "$WORK/stdout.log" || true)
-
-o=$(echo "$OFF" | awk '{print $2}')
-u=$(echo "$USAGE" | awk '{print $2}')
-a=$(echo "$ALL" | awk '{print $2}')
+o=$(awk '$1=="off" {print $2}' "$WORK/results" | median)
+u=$(awk '$1=="usage" {print $2}' "$WORK/results" | median)
+a=$(awk '$1=="all" {print $2}' "$WORK/results" | median)
+du=$(awk '$1=="usage" {s+=$3} END {print s+0}' "$WORK/results")
+da=$(awk '$1=="all" {s+=$3} END {print s+0}' "$WORK/results")
 printf '%-34s %12s %8s %10s\n' "monitoring (GET list, cached)" "req/s" "ratio" "dropped"
 printf '%-34s %12.0f %8s %10s\n' "off" "$o" "1.00" "-"
-printf '%-34s %12.0f %8.2f %10s\n' "usage log + last-used on" "$u" "$(echo "$u / $o" | bc -l)" "$(echo "$USAGE" | awk '{print $3}')"
-printf '%-34s %12.0f %8.2f %10s\n' "... + access log on" "$a" "$(echo "$a / $o" | bc -l)" "$(echo "$ALL" | awk '{print $3}')"
-echo "usage rows kept (cap --usage-max-rows 10000): $ROWS; access-log lines in the last run: $LINES"
+printf '%-34s %12.0f %8.2f %10s\n' "usage log + last-used on" "$u" "$(echo "$u / $o" | bc -l)" "$du"
+printf '%-34s %12.0f %8.2f %10s\n' "... + access log on" "$a" "$(echo "$a / $o" | bc -l)" "$da"
+echo "medians of $ROUNDS rounds; usage rows now: $ROWS (identical requests of a second share a row);"
+echo "access-log lines in the last run: $LINES"
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d); wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s"

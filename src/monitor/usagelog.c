@@ -162,10 +162,20 @@ void usagelog_note(int64_t token_id, int64_t time, const char *method, const cha
     static _Thread_local int my_shard = -1;
     if (my_shard < 0)
         my_shard = (int)(atomic_fetch_add(&next_shard, 1) % SHARDS);
-    shard_t *sh = &shards[my_shard];
-    pthread_mutex_lock(&sh->mu);
-    if (!sh->active || sh->used + need > shard_cap) {
-        pthread_mutex_unlock(&sh->mu);
+    /* This thread's shard first; when it is full, the others (fewer
+     * serving threads than shards must not leave capacity unused). */
+    shard_t *sh = NULL;
+    bool half = false;
+    for (int k = 0; k < SHARDS && !sh; k++) {
+        shard_t *c = &shards[(my_shard + k) % SHARDS];
+        pthread_mutex_lock(&c->mu);
+        if (c->active && c->used + need <= shard_cap) {
+            sh = c;
+            break;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (!sh) {
         atomic_fetch_add(&dropped, 1);
         return;
     }
@@ -181,7 +191,7 @@ void usagelog_note(int64_t token_id, int64_t time, const char *method, const cha
     memcpy(d, ua, h.ua_len);
     sh->used += need;
     sh->count++;
-    bool half = sh->used > shard_cap / 2;
+    half = sh->used > shard_cap / 2;
     pthread_mutex_unlock(&sh->mu);
     atomic_fetch_add_explicit(&depth, 1, memory_order_relaxed);
     /* Past half full, wake the writer early (once per flush). */
@@ -453,7 +463,7 @@ piora_err usagelog_start(const usagelog_opts *o)
     if (!opts.flush_ms)
         opts.flush_ms = 1000;
     if (!opts.queue_bytes)
-        opts.queue_bytes = 8u << 20;
+        opts.queue_bytes = 16u << 20;
     if (!opts.prune_interval_s)
         opts.prune_interval_s = 60;
     char msg[256] = "";

@@ -18,7 +18,8 @@
 typedef struct usagelog_opts {
     const char *db_url;
     unsigned flush_ms;         /* write at least this often; default 1000 */
-    size_t queue_bytes;        /* queue capacity (~150 bytes per entry); default 8 MiB */
+    size_t queue_bytes;        /* queue capacity (~120 bytes per entry, half of it
+                                  filling while the other half is written); 16 MiB */
     int64_t retention_s;       /* delete rows older than this; 0: keep */
     int64_t max_rows;          /* newest rows kept per token; 0: no cap */
     unsigned prune_interval_s; /* how often retention runs; default 60 */
