@@ -73,7 +73,8 @@ static const char usage_usage[] =
     "               count}\n"
     "\n"
     "Identical requests within one second (same method, path, status, address\n"
-    "and user agent) share one entry; COUNT says how many there were.\n";
+    "and user agent) written in the same batch share one entry; COUNT says how\n"
+    "many there were.\n";
 
 static const char revoke_usage[] =
     "Usage: piora token revoke ID [--database PATH_OR_URL]\n"

@@ -4,7 +4,8 @@
  * it fills), applies retention, and writes what is left on graceful stop.
  * A full queue drops the entry and counts it (usagelog_dropped()). The
  * writer merges identical requests of one token in one second (method,
- * path, status, address, user agent) into one row with a count. */
+ * path, status, address, user agent) within one batch into one row with a
+ * count (batches are about a second apart, so rarely two rows). */
 #ifndef PIORA_MONITOR_USAGELOG_H
 #define PIORA_MONITOR_USAGELOG_H
 
