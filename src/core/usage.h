@@ -18,8 +18,8 @@ typedef struct usage_filter {
 /* Newest first. The caller checks the token is one the viewer may see.
  * *items: a new JSON array of {time, method, path, status, addr, user_agent,
  * count}: identical requests of one second written in one batch share a
- * row, count >= 1 says how
- * many (added after the first contract; readers may ignore it). */
+ * row, and count >= 1 says how many (added after the first contract;
+ * readers may ignore it). */
 piora_err usage_list(store_t *s, int64_t token_id, const usage_filter *f, int64_t offset,
                      int64_t limit, json_t **items, int64_t *total);
 
