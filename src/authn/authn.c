@@ -39,33 +39,23 @@ static int64_t mono_raw_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Asking SQLite whether another process wrote costs a read transaction, that
- * is a handful of fcntl() calls: measured at ~20% of a rejected request. So
- * each thread asks at most once per AUTHN_POLL_NS, and a writer in another
- * process waits authn_barrier() after its commit before it reports success.
- * A request that starts after that report is served by a thread whose
- * last poll is either older than the interval (so it polls now, after the
- * commit) or was itself made after the commit. The clock is CLOCK_MONOTONIC,
- * which every process on the machine shares (never the test offset). */
+/* Each thread asks the store at most once per STORE_POLL_NS, and a
+ * revocation is reported done only after store_change_barrier() (see
+ * store.h). A request that starts after that report is served by a thread
+ * whose last poll is either older than the interval (so it polls now, after
+ * the commit) or was itself made after the commit. The clock is
+ * CLOCK_MONOTONIC, never the tests' offset clock. */
 uint64_t authn_sync(store_t *s)
 {
     static _Thread_local int64_t last_poll;
     int64_t now = mono_raw_ns();
-    if (last_poll == 0 || now - last_poll >= AUTHN_POLL_NS) {
+    if (last_poll == 0 || now - last_poll >= STORE_POLL_NS) {
         last_poll = now;
         bool changed = true;
         if (store_changed(s, &changed) != PIORA_OK || changed)
             store_generation_bump();
     }
     return store_generation();
-}
-
-void authn_barrier(void)
-{
-    int64_t until = mono_raw_ns() + AUTHN_POLL_NS + AUTHN_POLL_NS / 2;
-    struct timespec ts = {0, 200000};
-    while (mono_raw_ns() < until)
-        nanosleep(&ts, NULL);
 }
 
 uint64_t authn_addr_key(const char *addr)

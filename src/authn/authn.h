@@ -28,19 +28,11 @@ typedef enum authn_outcome {
 void authn_init(const piora_config *cfg);
 void authn_shutdown(void);
 
-/* How often a serving thread asks the store whether another process wrote
- * (see authn_sync in authn.c for why this keeps revocation immediate). */
-#define AUTHN_POLL_NS 1000000 /* 1 ms */
-
 /* Brings the token cache up to date with the store: called once per
  * request before any cached decision (see tokencache.h). Returns the
  * generation the request's cached decisions must match. */
 uint64_t authn_sync(store_t *s);
 
-/* For writers in another process (the CLI): call after committing a
- * revocation and before reporting success; it returns once every serving
- * thread is due to poll the store again. Costs ~1.5 ms. */
-void authn_barrier(void);
 
 /* Steps 1-3. authorization: the header value or NULL; url_token: the
  * query carries access_token; addr_key: hash of the client address (for

@@ -7,7 +7,6 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "authn/authn.h"
 #include "cli/cli.h"
 #include "cli/user.h"
 #include "core/audit.h"
@@ -385,10 +384,6 @@ static int token_revoke(int argc, char **argv)
         audit_record(s, &ev);
     }
     store_close(s);
-    /* Servers running on this database must see the revocation before we
-     * say it is done (SPEC 2: immediate, even while servers run). */
-    if (e == PIORA_OK)
-        authn_barrier();
     if (e == PIORA_ENOTFOUND)
         return cli_fail("no token with id %lld", (long long)id);
     if (e != PIORA_OK)

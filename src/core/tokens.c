@@ -161,7 +161,10 @@ piora_err tokens_revoke(store_t *s, int64_t id, int64_t user_id)
         return e;
     if (t.revoked_at != 0)
         return PIORA_OK;
-    return store_token_revoke(s, id, clock_now());
+    e = store_token_revoke(s, id, clock_now());
+    if (e == PIORA_OK)
+        store_change_barrier(); /* every serving process sees it before we return */
+    return e;
 }
 
 /* The new secret gets the lifetime the token was created with, counted
@@ -194,6 +197,8 @@ piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
     if (e == PIORA_OK) {
         token_rec tmp;
         e = store_token_regenerate(s, id, digest, hint, expires_at, now, out ? out : &tmp);
+        if (e == PIORA_OK)
+            store_change_barrier(); /* the old secret is dead everywhere first */
     }
     if (e != PIORA_OK)
         sodium_memzero(secret, TOKEN_LEN + 1);
@@ -243,6 +248,8 @@ piora_err tokens_revoke_leaked_from(store_t *s, const char *const *tokens, size_
     }
     if (revoked)
         *revoked = count;
+    if (count)
+        store_change_barrier();
     return result;
 }
 

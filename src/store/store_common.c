@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store_backend.h"
 #include "util/log.h"
@@ -115,6 +116,19 @@ void store_thread_release(void)
 /* ---- change detection --------------------------------------------------- */
 
 static atomic_uint_fast64_t generation = 1;
+
+void store_change_barrier(void)
+{
+    struct timespec now, step = {0, 200000};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t until = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + STORE_POLL_NS * 3 / 2;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec >= until)
+            return;
+        nanosleep(&step, NULL);
+    }
+}
 
 uint64_t store_generation(void)
 {

@@ -95,7 +95,7 @@ static authn_outcome call(fx *f, const char *authz, bool url_token, uint64_t add
 {
     int64_t retry = 0;
     /* Wait out the poll interval, as any request after a CLI write would. */
-    usleep(AUTHN_POLL_NS / 1000 + 200);
+    usleep(STORE_POLL_NS / 1000 + 200);
     uint64_t gen = authn_sync(f->server);
     return authn_authenticate(f->server, gen, authz, url_token, addr, who, &retry);
 }
