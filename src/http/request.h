@@ -36,7 +36,8 @@ typedef struct req {
     int64_t id;             /* the route's {id}, > 0, or 0 when it has none */
     const principal_t *who; /* NULL on routes that take no token */
     store_t *store;         /* this thread's connection (never NULL in handlers) */
-    const char *client_addr;
+    const char *client_addr; /* the client: behind a trusted proxy, what it says */
+    const char *peer_addr;   /* the socket's peer (a proxy, when there is one) */
     const char *body;       /* NULL when the request had none */
     size_t body_len;
     void *conn;             /* the http layer's connection (opaque) */

@@ -146,10 +146,8 @@ static enum MHD_Result xff_cb(void *cls, enum MHD_ValueKind kind, const char *ke
 /* The socket's address, or the client behind a trusted proxy (every
  * X-Forwarded-For header, in order, read as one list). An oversized list
  * is not believed at all. */
-static void request_addr(struct MHD_Connection *c, char *out, size_t outlen)
+static void request_addr(struct MHD_Connection *c, const char *peer, char *out, size_t outlen)
 {
-    char peer[ADDR_MAX];
-    client_addr(c, peer, sizeof peer);
     snprintf(out, outlen, "%s", peer);
     if (!proxies_any() || !proxies_trusted(peer))
         return;
@@ -406,8 +404,10 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     r.conn = c;
     r.body = x->body.len ? x->body.data : NULL;
     r.body_len = x->body.len;
-    char addr[ADDR_MAX];
-    request_addr(c, addr, sizeof addr);
+    char peer[ADDR_MAX], addr[ADDR_MAX];
+    client_addr(c, peer, sizeof peer);
+    request_addr(c, peer, addr, sizeof addr);
+    r.peer_addr = peer;
     r.client_addr = addr;
     char rid[REQID_MAX + 1];
     request_id(c, rid);
