@@ -279,7 +279,8 @@ static void usage_csv(req_t *r, const token_rec *t, const usage_filter *f)
 {
     buf_t b;
     buf_init(&b, 8u << 20);
-    buf_puts(&b, "time,method,path,status,addr,user_agent\r\n");
+    /* count: identical requests of one second share a row (usage log). */
+    buf_puts(&b, "time,method,path,status,addr,user_agent,count\r\n");
     int64_t off = 0, total = 0;
     while (off < CSV_ROWS_MAX) {
         json_t *items = NULL;
@@ -293,7 +294,7 @@ static void usage_csv(req_t *r, const token_rec *t, const usage_filter *f)
         json_t *it;
         json_array_foreach(items, i, it)
         {
-            char status[16];
+            char status[24];
             snprintf(status, sizeof status, "%lld",
                      (long long)json_integer_value(json_object_get(it, "status")));
             csv_cell(&b, web_json_str(it, "time"), false);
@@ -301,7 +302,10 @@ static void usage_csv(req_t *r, const token_rec *t, const usage_filter *f)
             csv_cell(&b, web_json_str(it, "path"), false);
             csv_cell(&b, status, false);
             csv_cell(&b, web_json_str(it, "addr"), false);
-            csv_cell(&b, web_json_str(it, "user_agent"), true);
+            csv_cell(&b, web_json_str(it, "user_agent"), false);
+            json_int_t n = json_integer_value(json_object_get(it, "count"));
+            snprintf(status, sizeof status, "%lld", (long long)(n > 0 ? n : 1));
+            csv_cell(&b, status, true);
         }
         size_t got = json_array_size(items);
         json_decref(items);

@@ -125,7 +125,11 @@ test('the usage view lists the token\'s requests, filters them and exports CSV',
   await shot(page, '08-token-usage');
   const csv = await page.evaluate(async (href) => (await fetch(href)).text(),
     await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href'));
-  assert.match(csv, /^time,method,path,status,addr,user_agent\r\n/);
+  assert.match(csv, /^time,method,path,status,addr,user_agent,count\r\n/);
+  // Every data row carries a positive count (identical requests of one second share a row).
+  const rows = csv.trim().split('\r\n').slice(1);
+  assert.ok(rows.length > 0, 'the token\'s requests are exported');
+  for (const row of rows) assert.match(row, /,"[1-9][0-9]*"$/, row);
   await page.getByLabel('Status').selectOption('403');
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.waitForURL(/status=403/);

@@ -214,6 +214,7 @@ export async function tokenUsagePage(id) {
       { label: 'Status', cell: (u) => badge(String(u.status), u.status < 400 ? 'ok' : u.status === 429 || u.status === 404 ? 'warn' : 'danger') },
       { label: 'Client address', cell: (u) => h('span', { class: 'mono' }, u.addr) },
       { label: 'User agent', cell: (u) => h('span', { class: 'cell-sub' }, u.user_agent || '—') },
+      { label: 'Requests', cell: (u) => String(u.count || 1) },
     ], r.data, { caption: 'Usage log' });
   const pages = Math.max(1, Math.ceil(r.meta.total / r.meta.per_page));
   const pager = pages > 1 ? h('div', { class: 'pager' }, `Page ${page} of ${pages}`, h('div', { class: 'actions' },
