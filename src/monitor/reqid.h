@@ -11,7 +11,8 @@
 #define REQID_NEW_LEN 16 /* hex characters of a generated id */
 
 bool reqid_valid(const char *s, size_t n);
-/* 16 lower-case hex characters from the system's CSPRNG, NUL-terminated. */
+/* 16 lower-case hex characters, unique per request (a CSPRNG-seeded
+ * generator per thread; ids are not secrets), NUL-terminated. */
 void reqid_new(char out[REQID_NEW_LEN + 1]);
 
 #endif
