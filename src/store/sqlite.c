@@ -2,6 +2,7 @@
  * forward migrations, the statement cache and the transaction helpers.
  * Users, tokens and objects live in sqlite_users.c, sqlite_tokens.c and
  * sqlite_obj.c. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,73 @@ void sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
 {
     const char *v = (const char *)sqlite3_column_text(st, col);
     store_copy(dst, dstlen, v);
+}
+
+json_t *sq_col_json_time(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    char t[RFC3339_LEN];
+    clock_fmt_rfc3339(sqlite3_column_int64(st, col), t);
+    return json_string(t);
+}
+
+piora_err sq_fetch_row(sq_store *s, sqlite3_stmt *st, sq_row_fn row, void *out,
+                       const char *what)
+{
+    int rc = sqlite3_step(st);
+    piora_err e = PIORA_OK;
+    if (rc == SQLITE_ROW)
+        row(st, out);
+    else if (rc == SQLITE_DONE)
+        e = PIORA_ENOTFOUND;
+    else
+        e = sq_fail(s, rc, what);
+    sqlite3_reset(st);
+    return e;
+}
+
+piora_err sq_fetch_rows(sq_store *s, sqlite3_stmt *st, size_t elem, sq_row_fn row, void **out,
+                        size_t *n, const char *what)
+{
+    *out = NULL;
+    *n = 0;
+    char *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    piora_err e = PIORA_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char *nv = ncap <= SIZE_MAX / elem ? realloc(v, ncap * elem) : NULL;
+            if (!nv) {
+                e = PIORA_ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        row(st, v + len++ * elem);
+    }
+    if (e == PIORA_OK && rc != SQLITE_DONE)
+        e = sq_fail(s, rc, what);
+    sqlite3_reset(st);
+    if (e != PIORA_OK) {
+        free(v);
+        return e;
+    }
+    *out = v;
+    *n = len;
+    return PIORA_OK;
+}
+
+piora_err sq_exists(sq_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return PIORA_OK;
+    return rc == SQLITE_DONE ? PIORA_ENOTFOUND : sq_fail(s, rc, what);
 }
 
 /* ---- transactions ------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #define PIORA_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <string.h>
 
 #include "store/store_backend.h"
 
@@ -111,6 +112,31 @@ void sq_end_read(sq_store *s);
 int sq_exec_stmt(sqlite3_stmt *st);
 
 void sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
+/* A time column as RFC 3339 text; JSON null for SQL NULL ("never"). */
+json_t *sq_col_json_time(sqlite3_stmt *st, int col);
+
+/* Decodes the current row of a statement into the record at out. */
+typedef void (*sq_row_fn)(sqlite3_stmt *st, void *out);
+
+/* Steps a one-row lookup into out through row(); ENOTFOUND when there is
+ * no row. Resets st. what names the operation for sq_fail. */
+piora_err sq_fetch_row(sq_store *s, sqlite3_stmt *st, sq_row_fn row, void *out,
+                       const char *what);
+/* Steps every row of st through row() into a growing malloc'd array of
+ * elem-sized records; the caller frees *out. On failure *out is NULL and
+ * *n is 0. Resets st. */
+piora_err sq_fetch_rows(sq_store *s, sqlite3_stmt *st, size_t elem, sq_row_fn row, void **out,
+                        size_t *n, const char *what);
+/* Steps a "SELECT 1 ..." probe: OK when it finds a row, ENOTFOUND when
+ * not. Resets st. */
+piora_err sq_exists(sq_store *s, sqlite3_stmt *st, const char *what);
+
+/* Non-empty text of at most max bytes: the bound the store keeps on what
+ * it writes, whoever the caller. */
+static inline bool sq_text_ok(const char *v, size_t max)
+{
+    return v && *v && strlen(v) <= max;
+}
 static inline int64_t sq_col_int(sqlite3_stmt *st, int col) { return sqlite3_column_int64(st, col); }
 
 /* Binds v, or NULL when v is 0 ("never"). */
@@ -130,6 +156,11 @@ piora_err sq_user_password_hash(store_t *s, int64_t user_id, char *out, size_t o
 piora_err sq_user_set_password(store_t *s, int64_t user_id, const char *password_hash);
 piora_err sq_user_list(store_t *s, user_rec **out, size_t *n);
 piora_err sq_user_count(store_t *s, int64_t *n);
+/* Inside the caller's write transaction: finds or creates the team by its
+ * exact name, then inserts the user into it; *uid is the new user's id. The
+ * caller rolls back on failure. */
+piora_err sq_user_insert_tx(sq_store *s, const char *email, const char *team_name, bool is_admin,
+                            const char *password_hash, int64_t now, int64_t *uid);
 
 piora_err sq_token_insert(store_t *s, const token_new *t, token_rec *out);
 piora_err sq_token_by_digest(store_t *s, const uint8_t digest[TOKEN_DIGEST_LEN], token_rec *out);

@@ -28,15 +28,6 @@ static json_t *col_json_text(sqlite3_stmt *st, int col)
     return v ? json_string(v) : json_null();
 }
 
-static json_t *col_json_time(sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    char t[RFC3339_LEN];
-    clock_fmt_rfc3339(sqlite3_column_int64(st, col), t);
-    return json_string(t);
-}
-
 static piora_err count_of(sq_store *s, sqlite3_stmt *st, int64_t *total)
 {
     int rc = sqlite3_step(st);
@@ -94,7 +85,7 @@ static json_t *audit_row(sqlite3_stmt *st)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-    json_object_set_new(o, "time", col_json_time(st, 1));
+    json_object_set_new(o, "time", sq_col_json_time(st, 1));
     json_object_set_new(o, "action", col_json_text(st, 2));
     json_object_set_new(o, "via", col_json_text(st, 3));
     json_object_set_new(o, "team_id", col_json_id(st, 4));
@@ -241,7 +232,7 @@ piora_err sq_usage_list(store_t *base, int64_t token_id, int64_t since, int stat
     int rc;
     while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
         json_t *o = json_object();
-        json_object_set_new(o, "time", col_json_time(list, 0));
+        json_object_set_new(o, "time", sq_col_json_time(list, 0));
         json_object_set_new(o, "method", col_json_text(list, 1));
         json_object_set_new(o, "path", col_json_text(list, 2));
         json_object_set_new(o, "status", json_integer(sqlite3_column_int(list, 3)));
@@ -262,6 +253,11 @@ piora_err sq_usage_list(store_t *base, int64_t token_id, int64_t since, int stat
     }
     *items = arr;
     return PIORA_OK;
+}
+
+static void id_row(sqlite3_stmt *st, void *out)
+{
+    *(int64_t *)out = sqlite3_column_int64(st, 0);
 }
 
 /* Keeps the newest max_rows rows of one token: the index on (token_id,
@@ -319,25 +315,10 @@ piora_err sq_usage_prune(store_t *base, int64_t before, int64_t max_rows,
             goto fail;
         }
         sqlite3_bind_int64(over, 1, max_rows);
-        int64_t *ids = NULL;
-        size_t len = 0, cap = 0;
-        int rc;
-        while ((rc = sqlite3_step(over)) == SQLITE_ROW) {
-            if (len == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                int64_t *nv = realloc(ids, ncap * sizeof *nv);
-                if (!nv) {
-                    e = PIORA_ENOMEM;
-                    break;
-                }
-                ids = nv;
-                cap = ncap;
-            }
-            ids[len++] = sqlite3_column_int64(over, 0);
-        }
-        if (e == PIORA_OK && rc != SQLITE_DONE)
-            e = sq_fail(s, rc, "usage prune");
-        sqlite3_reset(over);
+        void *v;
+        size_t len;
+        e = sq_fetch_rows(s, over, sizeof(int64_t), id_row, &v, &len, "usage prune");
+        int64_t *ids = v;
         for (size_t i = 0; i < len && e == PIORA_OK; i++)
             e = prune_token(s, ids[i], max_rows, &gone);
         free(ids);

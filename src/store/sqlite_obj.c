@@ -38,64 +38,114 @@ static void put_cols(buf_t *b, const resource_desc *d)
     buf_puts(b, ", created_at, updated_at");
 }
 
-/* Prepares, once, the statement built by the caller into b. */
-static sqlite3_stmt *prepare_built(sq_store *s, sqlite3_stmt **slot, buf_t *b)
+/* Writes one statement's SQL for descriptor d (filter: see stmt_list). */
+typedef void (*sql_build_fn)(buf_t *b, const resource_desc *d, int filter);
+
+/* The statement cached in *slot, built by build() and prepared on first
+ * use: one place for the cache check, the buffer and the length limit. */
+static sqlite3_stmt *stmt_cached(sq_store *s, sqlite3_stmt **slot, sql_build_fn build,
+                                 const resource_desc *d, int filter)
 {
+    if (*slot)
+        return *slot;
+    buf_t b;
+    buf_init(&b, SQL_MAX);
+    build(&b, d, filter);
     sqlite3_stmt *st = NULL;
-    if (b->failed)
+    if (b.failed)
         log_error("store: statement too long");
     else
-        st = sq_prepare_into(s, slot, b->data);
-    buf_free(b);
+        st = sq_prepare_into(s, slot, b.data);
+    buf_free(&b);
     return st;
 }
 
+static void build_get(buf_t *b, const resource_desc *d, int filter)
+{
+    (void)filter;
+    buf_puts(b, "SELECT ");
+    put_cols(b, d);
+    buf_printf(b, " FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
+}
+
+static void build_exists(buf_t *b, const resource_desc *d, int filter)
+{
+    (void)filter;
+    buf_printf(b, "SELECT 1 FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
+}
+
+/* filter < 0: no filter; else the index in d->filters. */
+static void build_list(buf_t *b, const resource_desc *d, int filter)
+{
+    buf_puts(b, "SELECT ");
+    put_cols(b, d);
+    buf_printf(b, " FROM %s WHERE team_id = ?1", d->name);
+    if (filter >= 0)
+        buf_printf(b, " AND %s = ?4", d->filters[filter]);
+    buf_puts(b, " ORDER BY id LIMIT ?2 OFFSET ?3");
+}
+
+static void build_count(buf_t *b, const resource_desc *d, int filter)
+{
+    buf_printf(b, "SELECT count(*) FROM %s WHERE team_id = ?1", d->name);
+    if (filter >= 0)
+        buf_printf(b, " AND %s = ?2", d->filters[filter]);
+}
+
+/* ?1 team_id, ?2..?(n+1) the fields, ?(n+2) the time for both stamps. */
+static void build_insert(buf_t *b, const resource_desc *d, int filter)
+{
+    (void)filter;
+    buf_printf(b, "INSERT INTO %s(team_id", d->name);
+    for (size_t i = 0; i < d->nfields; i++)
+        buf_printf(b, ", %s", d->fields[i].name);
+    buf_puts(b, ", created_at, updated_at) VALUES(?1");
+    for (size_t i = 0; i < d->nfields; i++)
+        buf_printf(b, ", ?%zu", i + 2);
+    buf_printf(b, ", ?%zu, ?%zu)", d->nfields + 2, d->nfields + 2);
+}
+
+/* One statement serves every PATCH: field i is written only when its flag
+ * ?(2i+1) is 1, with the value ?(2i+2). Then ?(2n+1) updated_at,
+ * ?(2n+2) id, ?(2n+3) team_id. */
+static void build_update(buf_t *b, const resource_desc *d, int filter)
+{
+    (void)filter;
+    buf_printf(b, "UPDATE %s SET ", d->name);
+    for (size_t i = 0; i < d->nfields; i++) {
+        const char *c = d->fields[i].name;
+        buf_printf(b, "%s = CASE WHEN ?%zu THEN ?%zu ELSE %s END, ", c, 2 * i + 1, 2 * i + 2, c);
+    }
+    size_t n = d->nfields;
+    buf_printf(b, "updated_at = ?%zu WHERE id = ?%zu AND team_id = ?%zu", 2 * n + 1, 2 * n + 2,
+               2 * n + 3);
+}
+
+static void build_delete(buf_t *b, const resource_desc *d, int filter)
+{
+    (void)filter;
+    buf_printf(b, "DELETE FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
+}
+
+/* The cached statements of descriptor d, one accessor per slot. */
 static sqlite3_stmt *stmt_get(sq_store *s, const resource_desc *d)
 {
     sq_res_stmts *r = res_stmts(s, d);
-    if (!r)
-        return NULL;
-    if (r->get)
-        return r->get;
-    buf_t b;
-    buf_init(&b, SQL_MAX);
-    buf_puts(&b, "SELECT ");
-    put_cols(&b, d);
-    buf_printf(&b, " FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
-    return prepare_built(s, &r->get, &b);
+    return r ? stmt_cached(s, &r->get, build_get, d, -1) : NULL;
 }
 
 static sqlite3_stmt *stmt_exists(sq_store *s, const resource_desc *d)
 {
     sq_res_stmts *r = res_stmts(s, d);
-    if (!r)
-        return NULL;
-    if (r->exists)
-        return r->exists;
-    buf_t b;
-    buf_init(&b, SQL_MAX);
-    buf_printf(&b, "SELECT 1 FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
-    return prepare_built(s, &r->exists, &b);
+    return r ? stmt_cached(s, &r->exists, build_exists, d, -1) : NULL;
 }
 
-/* filter < 0: no filter; else the index in d->filters. */
 static sqlite3_stmt *stmt_list(sq_store *s, const resource_desc *d, int filter)
 {
     sq_res_stmts *r = res_stmts(s, d);
     if (!r)
         return NULL;
-    sqlite3_stmt **slot = filter < 0 ? &r->list : &r->list_by[filter];
-    if (*slot)
-        return *slot;
-    buf_t b;
-    buf_init(&b, SQL_MAX);
-    buf_puts(&b, "SELECT ");
-    put_cols(&b, d);
-    buf_printf(&b, " FROM %s WHERE team_id = ?1", d->name);
-    if (filter >= 0)
-        buf_printf(&b, " AND %s = ?4", d->filters[filter]);
-    buf_puts(&b, " ORDER BY id LIMIT ?2 OFFSET ?3");
-    return prepare_built(s, slot, &b);
+    return stmt_cached(s, filter < 0 ? &r->list : &r->list_by[filter], build_list, d, filter);
 }
 
 static sqlite3_stmt *stmt_count(sq_store *s, const resource_desc *d, int filter)
@@ -103,72 +153,25 @@ static sqlite3_stmt *stmt_count(sq_store *s, const resource_desc *d, int filter)
     sq_res_stmts *r = res_stmts(s, d);
     if (!r)
         return NULL;
-    sqlite3_stmt **slot = filter < 0 ? &r->count : &r->count_by[filter];
-    if (*slot)
-        return *slot;
-    buf_t b;
-    buf_init(&b, SQL_MAX);
-    buf_printf(&b, "SELECT count(*) FROM %s WHERE team_id = ?1", d->name);
-    if (filter >= 0)
-        buf_printf(&b, " AND %s = ?2", d->filters[filter]);
-    return prepare_built(s, slot, &b);
+    return stmt_cached(s, filter < 0 ? &r->count : &r->count_by[filter], build_count, d, filter);
 }
 
-/* ?1 team_id, ?2..?(n+1) the fields, ?(n+2) the time for both stamps. */
 static sqlite3_stmt *stmt_insert(sq_store *s, const resource_desc *d)
 {
     sq_res_stmts *r = res_stmts(s, d);
-    if (!r)
-        return NULL;
-    if (r->insert)
-        return r->insert;
-    buf_t b;
-    buf_init(&b, SQL_MAX);
-    buf_printf(&b, "INSERT INTO %s(team_id", d->name);
-    for (size_t i = 0; i < d->nfields; i++)
-        buf_printf(&b, ", %s", d->fields[i].name);
-    buf_puts(&b, ", created_at, updated_at) VALUES(?1");
-    for (size_t i = 0; i < d->nfields; i++)
-        buf_printf(&b, ", ?%zu", i + 2);
-    buf_printf(&b, ", ?%zu, ?%zu)", d->nfields + 2, d->nfields + 2);
-    return prepare_built(s, &r->insert, &b);
+    return r ? stmt_cached(s, &r->insert, build_insert, d, -1) : NULL;
 }
 
-/* One statement serves every PATCH: field i is written only when its flag
- * ?(2i+1) is 1, with the value ?(2i+2). Then ?(2n+1) updated_at,
- * ?(2n+2) id, ?(2n+3) team_id. */
 static sqlite3_stmt *stmt_update(sq_store *s, const resource_desc *d)
 {
     sq_res_stmts *r = res_stmts(s, d);
-    if (!r)
-        return NULL;
-    if (r->update)
-        return r->update;
-    buf_t b;
-    buf_init(&b, SQL_MAX);
-    buf_printf(&b, "UPDATE %s SET ", d->name);
-    for (size_t i = 0; i < d->nfields; i++) {
-        const char *c = d->fields[i].name;
-        buf_printf(&b, "%s = CASE WHEN ?%zu THEN ?%zu ELSE %s END, ", c, 2 * i + 1, 2 * i + 2,
-                   c);
-    }
-    size_t n = d->nfields;
-    buf_printf(&b, "updated_at = ?%zu WHERE id = ?%zu AND team_id = ?%zu", 2 * n + 1, 2 * n + 2,
-               2 * n + 3);
-    return prepare_built(s, &r->update, &b);
+    return r ? stmt_cached(s, &r->update, build_update, d, -1) : NULL;
 }
 
 static sqlite3_stmt *stmt_delete(sq_store *s, const resource_desc *d)
 {
     sq_res_stmts *r = res_stmts(s, d);
-    if (!r)
-        return NULL;
-    if (r->del)
-        return r->del;
-    buf_t b;
-    buf_init(&b, SQL_MAX);
-    buf_printf(&b, "DELETE FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
-    return prepare_built(s, &r->del, &b);
+    return r ? stmt_cached(s, &r->del, build_delete, d, -1) : NULL;
 }
 
 void sq_obj_finalize(sq_store *s)
@@ -191,15 +194,6 @@ void sq_obj_finalize(sq_store *s)
 
 /* ---- rows to JSON -------------------------------------------------------- */
 
-static json_t *time_json(sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    char ts[RFC3339_LEN];
-    clock_fmt_rfc3339(sqlite3_column_int64(st, col), ts);
-    return json_string(ts);
-}
-
 static json_t *obj_from_row(sqlite3_stmt *st, const resource_desc *d)
 {
     json_t *o = json_object();
@@ -213,7 +207,7 @@ static json_t *obj_from_row(sqlite3_stmt *st, const resource_desc *d)
         if (sqlite3_column_type(st, col) == SQLITE_NULL)
             v = json_null();
         else if (f->kind == FK_TIME)
-            v = time_json(st, col);
+            v = sq_col_json_time(st, col);
         else if (f->kind == FK_INT || f->kind == FK_REF)
             v = json_integer(sqlite3_column_int64(st, col));
         else
@@ -225,8 +219,8 @@ static json_t *obj_from_row(sqlite3_stmt *st, const resource_desc *d)
         }
     }
     int c = (int)d->nfields + 1;
-    json_object_set_new(o, "created_at", time_json(st, c));
-    json_object_set_new(o, "updated_at", time_json(st, c + 1));
+    json_object_set_new(o, "created_at", sq_col_json_time(st, c));
+    json_object_set_new(o, "updated_at", sq_col_json_time(st, c + 1));
     return o;
 }
 
@@ -334,12 +328,9 @@ static piora_err refs_check(sq_store *s, const resource_desc *d, int64_t team_id
             return PIORA_EDB;
         sqlite3_bind_int64(st, 1, json_integer_value(v));
         sqlite3_bind_int64(st, 2, team_id);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return PIORA_EINVALID;
-        if (rc != SQLITE_ROW)
-            return sq_fail(s, rc, "reference check");
+        piora_err e = sq_exists(s, st, "reference check");
+        if (e != PIORA_OK)
+            return e == PIORA_ENOTFOUND ? PIORA_EINVALID : e;
     }
     return PIORA_OK;
 }
@@ -521,12 +512,8 @@ piora_err sq_obj_update(store_t *base, const resource_desc *d, int64_t team_id, 
     /* Another team's object is missing before anything else is said. */
     sqlite3_bind_int64(ex, 1, id);
     sqlite3_bind_int64(ex, 2, team_id);
-    int rc = sqlite3_step(ex);
-    sqlite3_reset(ex);
-    if (rc != SQLITE_ROW) {
-        e = rc == SQLITE_DONE ? PIORA_ENOTFOUND : sq_fail(s, rc, "update");
+    if ((e = sq_exists(s, ex, "update")) != PIORA_OK)
         goto fail;
-    }
     if ((e = refs_check(s, d, team_id, values)) != PIORA_OK)
         goto fail;
     size_t n = d->nfields;
@@ -544,7 +531,7 @@ piora_err sq_obj_update(store_t *base, const resource_desc *d, int64_t team_id, 
     sqlite3_bind_int64(st, (int)(2 * n + 1), clock_now());
     sqlite3_bind_int64(st, (int)(2 * n + 2), id);
     sqlite3_bind_int64(st, (int)(2 * n + 3), team_id);
-    rc = sq_exec_stmt(st);
+    int rc = sq_exec_stmt(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
         e = write_fail(s, rc, "update");

@@ -7,25 +7,10 @@
 
 #define SESSION_COLS "id, user_id, csrf, created_at, last_seen_at, expires_at"
 
-/* COMMIT without bumping store_generation(): sessions are in no cache, and a
- * bump would empty the token and response caches on every sign-in. */
-static piora_err commit_quiet(sq_store *s)
-{
-    sqlite3_stmt *st = sq_stmt(s, ST_COMMIT, "COMMIT");
-    int rc = st ? sq_exec_stmt(st) : SQLITE_ERROR;
-    if (rc == SQLITE_DONE)
-        return PIORA_OK;
-    piora_err e = st ? sq_fail(s, rc, "commit") : PIORA_EDB;
-    sq_rollback(s);
-    return e;
-}
-
-static bool text_ok(const char *v, size_t max)
-{
-    return v && *v && strlen(v) <= max;
-}
-
-/* One statement that changes rows, in its own write transaction. */
+/* One statement that changes rows, in its own write transaction. Session
+ * writes commit quietly (sq_commit_quiet): sessions are in no cache, and a
+ * generation bump would empty the token and response caches on every
+ * sign-in. */
 static piora_err exec_write(sq_store *s, sqlite3_stmt *st, const char *what, int *changes)
 {
     piora_err e = sq_begin(s);
@@ -41,7 +26,7 @@ static piora_err exec_write(sq_store *s, sqlite3_stmt *st, const char *what, int
     }
     if (changes)
         *changes = sqlite3_changes(s->db);
-    return commit_quiet(s);
+    return sq_commit_quiet(s);
 }
 
 piora_err sq_session_insert(store_t *base, const uint8_t *digest, int64_t user_id,
@@ -49,7 +34,7 @@ piora_err sq_session_insert(store_t *base, const uint8_t *digest, int64_t user_i
                             session_rec *out)
 {
     sq_store *s = sq(base);
-    if (!digest || user_id <= 0 || !text_ok(csrf, CSRF_TOKEN_MAX))
+    if (!digest || user_id <= 0 || !sq_text_ok(csrf, CSRF_TOKEN_MAX))
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(s, ST_SESSION_INSERT,
                                "INSERT INTO sessions(digest, user_id, csrf, created_at, "
@@ -65,20 +50,10 @@ piora_err sq_session_insert(store_t *base, const uint8_t *digest, int64_t user_i
         sqlite3_bind_text(st, 6, addr, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 6);
-    piora_err e = sq_begin(s);
-    if (e != PIORA_OK) {
-        sqlite3_clear_bindings(st);
+    piora_err e = exec_write(s, st, "session insert", NULL);
+    if (e != PIORA_OK)
         return e;
-    }
-    int rc = sq_exec_stmt(st);
-    if (rc != SQLITE_DONE) {
-        e = sq_fail(s, rc, "session insert");
-        sq_rollback(s);
-        return e;
-    }
-    int64_t id = sqlite3_last_insert_rowid(s->db);
-    if ((e = commit_quiet(s)) != PIORA_OK)
-        return e;
+    int64_t id = sqlite3_last_insert_rowid(s->db); /* the connection's, kept past COMMIT */
     if (out) {
         memset(out, 0, sizeof *out);
         out->id = id;
@@ -186,7 +161,7 @@ piora_err sq_setup_put(store_t *base, const uint8_t *digest, int64_t now)
         sq_rollback(s);
         return e;
     }
-    return commit_quiet(s);
+    return sq_commit_quiet(s);
 }
 
 piora_err sq_setup_check(store_t *base, const uint8_t *digest)
@@ -198,11 +173,7 @@ piora_err sq_setup_check(store_t *base, const uint8_t *digest)
     if (!st)
         return PIORA_EDB;
     sqlite3_bind_blob(st, 1, digest, SESSION_DIGEST_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return PIORA_OK;
-    return rc == SQLITE_DONE ? PIORA_ENOTFOUND : sq_fail(s, rc, "setup check");
+    return sq_exists(s, st, "setup check");
 }
 
 /* The claim and the first user share one write transaction, so two
@@ -213,21 +184,13 @@ piora_err sq_setup_complete(store_t *base, const uint8_t *digest, const char *em
                             user_rec *out)
 {
     sq_store *s = sq(base);
-    if (!text_ok(email, EMAIL_MAX) || !text_ok(team_name, TEAM_NAME_MAX) ||
-        !text_ok(password_hash, 1024))
+    if (!sq_text_ok(email, EMAIL_MAX) || !sq_text_ok(team_name, TEAM_NAME_MAX) ||
+        !sq_text_ok(password_hash, 1024))
         return PIORA_EINVALID;
     sqlite3_stmt *claim = sq_stmt(s, ST_SETUP_CLAIM,
                                   "UPDATE setup_secrets SET used_at = ?2 WHERE digest = ?1 AND "
                                   "used_at IS NULL AND NOT EXISTS (SELECT 1 FROM users)");
-    sqlite3_stmt *ins_team = sq_stmt(s, ST_TEAM_INSERT,
-                                     "INSERT INTO teams(name, created_at) VALUES(?1, ?2) "
-                                     "ON CONFLICT(name) DO NOTHING");
-    sqlite3_stmt *team_id = sq_stmt(s, ST_TEAM_ID, "SELECT id FROM teams WHERE name = ?1");
-    sqlite3_stmt *ins_user = sq_stmt(
-        s, ST_USER_INSERT,
-        "INSERT INTO users(team_id, email, password_hash, is_admin, created_at, updated_at) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?5)");
-    if (!claim || !ins_team || !team_id || !ins_user)
+    if (!claim)
         return PIORA_EDB;
     piora_err e = sq_begin(s);
     if (e != PIORA_OK)
@@ -243,30 +206,9 @@ piora_err sq_setup_complete(store_t *base, const uint8_t *digest, const char *em
         e = PIORA_ENOTFOUND;
         goto fail;
     }
-    sqlite3_bind_text(ins_team, 1, team_name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ins_team, 2, now);
-    if ((rc = sq_exec_stmt(ins_team)) != SQLITE_DONE) {
-        e = sq_fail(s, rc, "team insert");
+    int64_t uid = 0;
+    if ((e = sq_user_insert_tx(s, email, team_name, true, password_hash, now, &uid)) != PIORA_OK)
         goto fail;
-    }
-    sqlite3_bind_text(team_id, 1, team_name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(team_id);
-    int64_t tid = rc == SQLITE_ROW ? sqlite3_column_int64(team_id, 0) : 0;
-    sqlite3_reset(team_id);
-    if (rc != SQLITE_ROW) {
-        e = rc == SQLITE_DONE ? PIORA_EINTERNAL : sq_fail(s, rc, "team lookup");
-        goto fail;
-    }
-    sqlite3_bind_int64(ins_user, 1, tid);
-    sqlite3_bind_text(ins_user, 2, email, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins_user, 3, password_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int(ins_user, 4, 1);
-    sqlite3_bind_int64(ins_user, 5, now);
-    if ((rc = sq_exec_stmt(ins_user)) != SQLITE_DONE) {
-        e = sq_fail(s, rc, "user insert");
-        goto fail;
-    }
-    int64_t uid = sqlite3_last_insert_rowid(s->db);
     if ((e = sq_commit(s)) != PIORA_OK)
         return e;
     return out ? sq_user_by_id(base, uid, out) : PIORA_OK;

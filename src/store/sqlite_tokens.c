@@ -1,6 +1,5 @@
 /* Tokens on SQLite: only digests are stored; a regenerated token's old
  * digest moves to token_old_secrets so it still answers "revoked". */
-#include <stdlib.h>
 #include <string.h>
 
 #include "store/sqlite_internal.h"
@@ -12,8 +11,9 @@
 #define TOKEN_FROM " FROM tokens t JOIN users u ON u.id = t.user_id "
 
 /* Column 12 is revoked_at in every token query below. */
-static void token_row(sqlite3_stmt *st, token_rec *out)
+static void token_row(sqlite3_stmt *st, void *dst)
 {
+    token_rec *out = dst;
     memset(out, 0, sizeof *out);
     out->id = sq_col_int(st, 0);
     out->user_id = sq_col_int(st, 1);
@@ -32,28 +32,14 @@ static void token_row(sqlite3_stmt *st, token_rec *out)
 
 static piora_err token_fetch(sq_store *s, sqlite3_stmt *st, token_rec *out)
 {
-    int rc = sqlite3_step(st);
-    piora_err e = PIORA_OK;
-    if (rc == SQLITE_ROW)
-        token_row(st, out);
-    else if (rc == SQLITE_DONE)
-        e = PIORA_ENOTFOUND;
-    else
-        e = sq_fail(s, rc, "token lookup");
-    sqlite3_reset(st);
-    return e;
-}
-
-static bool text_ok(const char *v, size_t max)
-{
-    return v && *v && strlen(v) <= max;
+    return sq_fetch_row(s, st, token_row, out, "token lookup");
 }
 
 /* The token's team is its user's team, taken in the INSERT itself. */
 piora_err sq_token_insert(store_t *base, const token_new *t, token_rec *out)
 {
     sq_store *s = sq(base);
-    if (!t || !text_ok(t->name, TOKEN_NAME_MAX) || !text_ok(t->hint, TOKEN_HINT_MAX - 1) ||
+    if (!t || !sq_text_ok(t->name, TOKEN_NAME_MAX) || !sq_text_ok(t->hint, TOKEN_HINT_MAX - 1) ||
         t->expires_at < 0)
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(
@@ -135,33 +121,10 @@ piora_err sq_token_list(store_t *base, int64_t user_id, token_rec **out, size_t 
         return PIORA_EDB;
     if (user_id > 0)
         sqlite3_bind_int64(st, 1, user_id);
-    token_rec *v = NULL;
-    size_t len = 0, cap = 0;
-    int rc;
-    piora_err e = PIORA_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            token_rec *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                e = PIORA_ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        token_row(st, &v[len++]);
-    }
-    if (e == PIORA_OK && rc != SQLITE_DONE)
-        e = sq_fail(s, rc, "token list");
-    sqlite3_reset(st);
-    if (e != PIORA_OK) {
-        free(v);
-        return e;
-    }
+    void *v;
+    piora_err e = sq_fetch_rows(s, st, sizeof(token_rec), token_row, &v, n, "token list");
     *out = v;
-    *n = len;
-    return PIORA_OK;
+    return e;
 }
 
 static piora_err token_exists(sq_store *s, int64_t id)
@@ -170,11 +133,7 @@ static piora_err token_exists(sq_store *s, int64_t id)
     if (!st)
         return PIORA_EDB;
     sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return PIORA_OK;
-    return rc == SQLITE_DONE ? PIORA_ENOTFOUND : sq_fail(s, rc, "token lookup");
+    return sq_exists(s, st, "token lookup");
 }
 
 piora_err sq_token_revoke(store_t *base, int64_t id, int64_t now)
@@ -210,7 +169,7 @@ piora_err sq_token_regenerate(store_t *base, int64_t id, const uint8_t digest[TO
                               token_rec *out)
 {
     sq_store *s = sq(base);
-    if (!text_ok(hint, TOKEN_HINT_MAX - 1) || new_expires_at < 0)
+    if (!sq_text_ok(hint, TOKEN_HINT_MAX - 1) || new_expires_at < 0)
         return PIORA_EINVALID;
     if (now <= 0)
         now = clock_now();

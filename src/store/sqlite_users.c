@@ -1,5 +1,4 @@
 /* Teams and users on SQLite. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "store/sqlite_internal.h"
@@ -9,8 +8,9 @@
     "u.id, u.team_id, u.email, t.name, u.is_admin, u.created_at "                                \
     "FROM users u JOIN teams t ON t.id = u.team_id "
 
-static void user_row(sqlite3_stmt *st, user_rec *out)
+static void user_row(sqlite3_stmt *st, void *dst)
 {
+    user_rec *out = dst;
     memset(out, 0, sizeof *out);
     out->id = sq_col_int(st, 0);
     out->team_id = sq_col_int(st, 1);
@@ -23,32 +23,12 @@ static void user_row(sqlite3_stmt *st, user_rec *out)
 /* Steps a one-row lookup into out; ENOTFOUND on no row. Resets st. */
 static piora_err user_fetch(sq_store *s, sqlite3_stmt *st, user_rec *out)
 {
-    int rc = sqlite3_step(st);
-    piora_err e = PIORA_OK;
-    if (rc == SQLITE_ROW)
-        user_row(st, out);
-    else if (rc == SQLITE_DONE)
-        e = PIORA_ENOTFOUND;
-    else
-        e = sq_fail(s, rc, "user lookup");
-    sqlite3_reset(st);
-    return e;
+    return sq_fetch_row(s, st, user_row, out, "user lookup");
 }
 
-static bool text_ok(const char *v, size_t max)
+piora_err sq_user_insert_tx(sq_store *s, const char *email, const char *team_name, bool is_admin,
+                            const char *password_hash, int64_t now, int64_t *uid)
 {
-    return v && *v && strlen(v) <= max;
-}
-
-/* The team is found or created by its exact name inside the same write
- * transaction as the user, so a failed user insert leaves no empty team. */
-piora_err sq_user_create(store_t *base, const char *email, const char *team_name, bool is_admin,
-                         const char *password_hash, user_rec *out)
-{
-    sq_store *s = sq(base);
-    if (!text_ok(email, EMAIL_MAX) || !text_ok(team_name, TEAM_NAME_MAX) ||
-        !text_ok(password_hash, 1024))
-        return PIORA_EINVALID;
     sqlite3_stmt *ins_team = sq_stmt(s, ST_TEAM_INSERT,
                                      "INSERT INTO teams(name, created_at) VALUES(?1, ?2) "
                                      "ON CONFLICT(name) DO NOTHING");
@@ -59,51 +39,56 @@ piora_err sq_user_create(store_t *base, const char *email, const char *team_name
         "VALUES(?1, ?2, ?3, ?4, ?5, ?5)");
     if (!ins_team || !team_id || !ins_user)
         return PIORA_EDB;
-    int64_t now = clock_now();
-    piora_err e = sq_begin(s);
-    if (e != PIORA_OK)
-        return e;
-
     sqlite3_bind_text(ins_team, 1, team_name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins_team, 2, now);
     int rc = sq_exec_stmt(ins_team);
-    if (rc != SQLITE_DONE) {
-        e = sq_fail(s, rc, "team insert");
-        goto fail;
-    }
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, rc, "team insert");
     sqlite3_bind_text(team_id, 1, team_name, -1, SQLITE_STATIC);
     rc = sqlite3_step(team_id);
     int64_t tid = rc == SQLITE_ROW ? sqlite3_column_int64(team_id, 0) : 0;
     sqlite3_reset(team_id);
-    if (rc != SQLITE_ROW) {
-        e = rc == SQLITE_DONE ? PIORA_EINTERNAL : sq_fail(s, rc, "team lookup");
-        goto fail;
-    }
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? PIORA_EINTERNAL : sq_fail(s, rc, "team lookup");
     sqlite3_bind_int64(ins_user, 1, tid);
     sqlite3_bind_text(ins_user, 2, email, -1, SQLITE_STATIC);
     sqlite3_bind_text(ins_user, 3, password_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(ins_user, 4, is_admin ? 1 : 0);
     sqlite3_bind_int64(ins_user, 5, now);
     rc = sq_exec_stmt(ins_user);
-    if (rc != SQLITE_DONE) {
-        e = sq_fail(s, rc, "user insert");
-        goto fail;
+    if (rc != SQLITE_DONE)
+        return sq_fail(s, rc, "user insert");
+    *uid = sqlite3_last_insert_rowid(s->db);
+    return PIORA_OK;
+}
+
+/* The team is found or created by its exact name inside the same write
+ * transaction as the user, so a failed user insert leaves no empty team. */
+piora_err sq_user_create(store_t *base, const char *email, const char *team_name, bool is_admin,
+                         const char *password_hash, user_rec *out)
+{
+    sq_store *s = sq(base);
+    if (!sq_text_ok(email, EMAIL_MAX) || !sq_text_ok(team_name, TEAM_NAME_MAX) ||
+        !sq_text_ok(password_hash, 1024))
+        return PIORA_EINVALID;
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    int64_t uid = 0;
+    e = sq_user_insert_tx(s, email, team_name, is_admin, password_hash, clock_now(), &uid);
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
     }
-    int64_t uid = sqlite3_last_insert_rowid(s->db);
     if ((e = sq_commit(s)) != PIORA_OK)
         return e;
-    if (out)
-        return sq_user_by_id(base, uid, out);
-    return PIORA_OK;
-fail:
-    sq_rollback(s);
-    return e;
+    return out ? sq_user_by_id(base, uid, out) : PIORA_OK;
 }
 
 piora_err sq_user_by_email(store_t *base, const char *email, user_rec *out)
 {
     sq_store *s = sq(base);
-    if (!text_ok(email, EMAIL_MAX))
+    if (!sq_text_ok(email, EMAIL_MAX))
         return PIORA_ENOTFOUND;
     sqlite3_stmt *st = sq_stmt(s, ST_USER_BY_EMAIL, "SELECT " USER_COLS "WHERE u.email = ?1");
     if (!st)
@@ -149,7 +134,7 @@ piora_err sq_user_password_hash(store_t *base, int64_t user_id, char *out, size_
 piora_err sq_user_set_password(store_t *base, int64_t user_id, const char *password_hash)
 {
     sq_store *s = sq(base);
-    if (!text_ok(password_hash, 1024))
+    if (!sq_text_ok(password_hash, 1024))
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(s, ST_USER_SET_PASSWORD,
                                "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3");
@@ -182,33 +167,10 @@ piora_err sq_user_list(store_t *base, user_rec **out, size_t *n)
     sqlite3_stmt *st = sq_stmt(s, ST_USER_LIST, "SELECT " USER_COLS "ORDER BY u.id");
     if (!st)
         return PIORA_EDB;
-    user_rec *v = NULL;
-    size_t len = 0, cap = 0;
-    int rc;
-    piora_err e = PIORA_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            user_rec *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                e = PIORA_ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        user_row(st, &v[len++]);
-    }
-    if (e == PIORA_OK && rc != SQLITE_DONE)
-        e = sq_fail(s, rc, "user list");
-    sqlite3_reset(st);
-    if (e != PIORA_OK) {
-        free(v);
-        return e;
-    }
+    void *v;
+    piora_err e = sq_fetch_rows(s, st, sizeof(user_rec), user_row, &v, n, "user list");
     *out = v;
-    *n = len;
-    return PIORA_OK;
+    return e;
 }
 
 piora_err sq_user_count(store_t *base, int64_t *n)
