@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "store/store.h"
+#include "util/flusher.h"
 #include "util/log.h"
 
 #define STRIPES 32
@@ -23,12 +23,7 @@ static uint32_t nslots; /* power of two */
 static pthread_mutex_t locks[STRIPES];
 static _Atomic uint64_t dropped;
 
-static pthread_t writer;
-static bool running;
-static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake_cv = PTHREAD_COND_INITIALIZER;
-static bool stopping;
-static unsigned interval;
+static flusher_t writer = FLUSHER_INIT;
 static store_t *wstore;
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -119,23 +114,10 @@ piora_err lastused_flush(void)
     return e;
 }
 
-static void *writer_main(void *arg)
+static void writer_run(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&wake_mu);
-    while (!stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += interval;
-        pthread_cond_timedwait(&wake_cv, &wake_mu, &ts);
-        if (stopping)
-            break;
-        pthread_mutex_unlock(&wake_mu);
-        lastused_flush();
-        pthread_mutex_lock(&wake_mu);
-    }
-    pthread_mutex_unlock(&wake_mu);
-    return NULL;
+    lastused_flush();
 }
 
 piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots)
@@ -154,24 +136,15 @@ piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots
         return PIORA_ENOMEM;
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_init(&locks[i], NULL);
-    interval = interval_s ? interval_s : 15;
-    stopping = false;
-    if (pthread_create(&writer, NULL, writer_main, NULL) != 0)
+    int64_t interval_ms = (int64_t)(interval_s ? interval_s : 15) * 1000;
+    if (!flusher_start(&writer, interval_ms, writer_run, NULL))
         return PIORA_EINTERNAL;
-    running = true;
     return PIORA_OK;
 }
 
 void lastused_stop(void)
 {
-    if (running) {
-        pthread_mutex_lock(&wake_mu);
-        stopping = true;
-        pthread_cond_signal(&wake_cv);
-        pthread_mutex_unlock(&wake_mu);
-        pthread_join(writer, NULL);
-        running = false;
-    }
+    flusher_stop(&writer);
     lastused_flush();
     if (wstore)
         store_close(wstore);

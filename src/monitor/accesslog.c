@@ -13,6 +13,7 @@
 
 #include "monitor/usagelog.h"
 #include "util/clock.h"
+#include "util/flusher.h"
 
 #define BUF_BYTES (1u << 20)
 #define FLUSH_MS 50
@@ -26,12 +27,7 @@ static int out_fd = -1;
 static _Atomic bool running;
 static _Atomic uint64_t dropped;
 
-static pthread_t flusher;
-static bool flusher_started;
-static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake_cv = PTHREAD_COND_INITIALIZER;
-static bool stopping;
-static _Atomic bool kicked;
+static flusher_t flusher = FLUSHER_INIT;
 
 bool accesslog_running(void) { return atomic_load_explicit(&running, memory_order_relaxed); }
 uint64_t accesslog_dropped(void) { return atomic_load(&dropped); }
@@ -75,7 +71,7 @@ static void flush_now(void)
     active = spare;
     spare = full;
     used = 0;
-    atomic_store(&kicked, false);
+    flusher_rearm(&flusher);
     pthread_mutex_unlock(&mu);
     if (n)
         write_all(full, n);
@@ -130,30 +126,14 @@ void accesslog_write(const access_entry *e)
     used += n;
     bool half = used > BUF_BYTES / 2;
     pthread_mutex_unlock(&mu);
-    if (half && !atomic_exchange(&kicked, true))
-        pthread_cond_signal(&wake_cv);
+    if (half)
+        flusher_kick(&flusher);
 }
 
-static void *flusher_main(void *arg)
+static void flusher_run(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&wake_mu);
-    while (!stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (int64_t)FLUSH_MS * 1000000;
-        ts.tv_sec += ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
-        if (!atomic_load(&kicked))
-            pthread_cond_timedwait(&wake_cv, &wake_mu, &ts);
-        if (stopping)
-            break;
-        pthread_mutex_unlock(&wake_mu);
-        flush_now();
-        pthread_mutex_lock(&wake_mu);
-    }
-    pthread_mutex_unlock(&wake_mu);
-    return NULL;
+    flush_now();
 }
 
 bool accesslog_start(int fd)
@@ -168,27 +148,18 @@ bool accesslog_start(int fd)
     }
     used = 0;
     out_fd = fd;
-    stopping = false;
     atomic_store(&running, true);
-    if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0) {
+    if (!flusher_start(&flusher, FLUSH_MS, flusher_run, NULL)) {
         atomic_store(&running, false);
         return false;
     }
-    flusher_started = true;
     return true;
 }
 
 void accesslog_stop(void)
 {
     atomic_store(&running, false);
-    if (flusher_started) {
-        pthread_mutex_lock(&wake_mu);
-        stopping = true;
-        pthread_cond_signal(&wake_cv);
-        pthread_mutex_unlock(&wake_mu);
-        pthread_join(flusher, NULL);
-        flusher_started = false;
-    }
+    flusher_stop(&flusher);
     if (active) {
         flush_now();
         pthread_mutex_lock(&mu);

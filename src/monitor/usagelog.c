@@ -13,6 +13,7 @@
 
 #include "monitor/metrics.h"
 #include "util/clock.h"
+#include "util/flusher.h"
 #include "util/log.h"
 
 #define SHARDS 8
@@ -40,15 +41,11 @@ static size_t shard_cap;
 static _Atomic bool running;
 static _Atomic uint64_t dropped, written, depth, next_seq;
 static _Atomic unsigned next_shard;
-static _Atomic bool kicked;
 
 static store_t *wstore;
 static usagelog_opts opts;
-static pthread_t writer;
-static bool writer_started;
-static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake_cv = PTHREAD_COND_INITIALIZER;
-static bool stopping;
+static flusher_t writer = FLUSHER_INIT;
+static int64_t last_prune; /* clock_mono_ns() of the last retention run (writer only) */
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 static usage_entry *batch; /* BATCH_MAX, used under flush_mu */
 
@@ -195,8 +192,8 @@ void usagelog_note(int64_t token_id, int64_t time, const char *method, const cha
     pthread_mutex_unlock(&sh->mu);
     atomic_fetch_add_explicit(&depth, 1, memory_order_relaxed);
     /* Past half full, wake the writer early (once per flush). */
-    if (half && !atomic_exchange(&kicked, true))
-        pthread_cond_signal(&wake_cv);
+    if (half)
+        flusher_kick(&writer);
 }
 
 static void seen_add(int64_t id)
@@ -337,7 +334,7 @@ piora_err usagelog_flush(void)
     if (!wstore || !batch)
         return PIORA_OK;
     pthread_mutex_lock(&flush_mu);
-    atomic_store(&kicked, false);
+    flusher_rearm(&writer);
     char *full[SHARDS];
     size_t used[SHARDS], total = 0;
     for (int k = 0; k < SHARDS; k++) {
@@ -418,31 +415,16 @@ static void prune(bool all)
     pthread_mutex_unlock(&flush_mu);
 }
 
-static void *writer_main(void *arg)
+/* One writer tick: the queue every flush_ms, retention every
+ * prune_interval_s. */
+static void writer_run(void *arg)
 {
     (void)arg;
-    int64_t last_prune = clock_mono_ns();
-    pthread_mutex_lock(&wake_mu);
-    while (!stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (int64_t)opts.flush_ms * 1000000;
-        ts.tv_sec += ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
-        if (!atomic_load(&kicked))
-            pthread_cond_timedwait(&wake_cv, &wake_mu, &ts);
-        if (stopping)
-            break;
-        pthread_mutex_unlock(&wake_mu);
-        usagelog_flush();
-        if (clock_mono_ns() - last_prune >= (int64_t)opts.prune_interval_s * 1000000000) {
-            prune(false);
-            last_prune = clock_mono_ns();
-        }
-        pthread_mutex_lock(&wake_mu);
+    usagelog_flush();
+    if (clock_mono_ns() - last_prune >= (int64_t)opts.prune_interval_s * 1000000000) {
+        prune(false);
+        last_prune = clock_mono_ns();
     }
-    pthread_mutex_unlock(&wake_mu);
-    return NULL;
 }
 
 static void free_shards(void)
@@ -492,27 +474,19 @@ piora_err usagelog_start(const usagelog_opts *o)
     nseen = 0;
     seen_overflow = false;
     prune(true);
-    stopping = false;
     atomic_store(&running, true);
-    if (pthread_create(&writer, NULL, writer_main, NULL) != 0) {
+    last_prune = clock_mono_ns();
+    if (!flusher_start(&writer, opts.flush_ms, writer_run, NULL)) {
         atomic_store(&running, false);
         return PIORA_EINTERNAL;
     }
-    writer_started = true;
     return PIORA_OK;
 }
 
 void usagelog_stop(void)
 {
     atomic_store(&running, false);
-    if (writer_started) {
-        pthread_mutex_lock(&wake_mu);
-        stopping = true;
-        pthread_cond_signal(&wake_cv);
-        pthread_mutex_unlock(&wake_mu);
-        pthread_join(writer, NULL);
-        writer_started = false;
-    }
+    flusher_stop(&writer);
     usagelog_flush();
     if (wstore)
         store_close(wstore);
