@@ -83,6 +83,11 @@ run_suite() { # label builddir cmake-args...
     rc=${PIPESTATUS[0]}
     count_ctest "$LOGS/$label-ctest.log" "$rc" "$label ctest"
 
+    # Every secret the suites create and every log piora writes meanwhile
+    # go into this journal; the secrets scan below reads it.
+    export PIORA_TEST_JOURNAL="$LOGS/$label-journal"
+    rm -rf "$PIORA_TEST_JOURNAL"
+
     echo "=== $label: black-box tests (node --test, PIORA_BIN=$dir/piora)"
     PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-reporter=spec tests/blackbox/*.test.mjs \
         2>&1 | tee "$LOGS/$label-blackbox.log"
@@ -94,6 +99,13 @@ run_suite() { # label builddir cmake-args...
         tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser.log"
     rc=${PIPESTATUS[0]}
     count_node "$LOGS/$label-browser.log" "$rc" "$label browser"
+
+    echo "=== $label: secrets scan (every log of both suites, every secret they created)"
+    timeout "$STAGE_TIMEOUT" node --test --test-reporter=spec tests/secrets-scan.test.mjs 2>&1 |
+        tee "$LOGS/$label-secrets.log"
+    rc=${PIPESTATUS[0]}
+    count_node "$LOGS/$label-secrets.log" "$rc" "$label secrets scan"
+    unset PIORA_TEST_JOURNAL
 }
 
 start=$(date +%s)

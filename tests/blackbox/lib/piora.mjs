@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { noteLog, noteSecret } from '../../lib/journal.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..', '..');
@@ -74,6 +75,9 @@ export function run(args, { input, env, timeoutMs = T(30000) } = {}) {
     p.on('close', (code, signal) => {
       clearTimeout(timer);
       live.delete(p);
+      // token create prints the token on stdout by contract; all else is log.
+      const creates = args[0] === 'token' && args[1] === 'create';
+      noteLog(`piora ${args.slice(0, 2).join(' ')}`, (creates ? '' : stdout) + stderr);
       resolve({ code, signal, stdout, stderr });
     });
     p.stdin.on('error', () => { /* the command may not read stdin */ });
@@ -92,6 +96,7 @@ export async function cli(args, opts) {
 export async function addUser(db, { email, team, password = 'Sup3r-Secret-pw!' + email }) {
   await cli(['user', 'add', '--email', email, '--team', team, '--password-stdin', '--database', db],
     { input: password + '\n' });
+  noteSecret(password);
   return password;
 }
 
@@ -103,6 +108,7 @@ export async function createToken(db, { email, name, scopes, expiresIn }) {
   const tok = r.stdout.trim();
   assert.match(tok, /^piora_token_[0-9A-Za-z]{36}$/, `token create printed ${JSON.stringify(r.stdout)}`);
   assert.equal(r.stdout, tok + '\n', 'token create prints the token alone on one line');
+  noteSecret(tok);
   return tok;
 }
 
@@ -187,6 +193,7 @@ export class Server {
     this.exited = new Promise((resolve) => {
       this.proc.on('close', (code, signal) => {
         live.delete(this.proc);
+        noteLog(`piora serve on port ${port}`, this.stdout + this.stderr);
         this.exit = { code, signal };
         resolve(this.exit);
       });

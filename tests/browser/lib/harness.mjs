@@ -7,6 +7,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { noteLog, noteSecret } from '../../lib/journal.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '../../..');
@@ -48,6 +49,8 @@ export async function startServer(flags = []) {
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.on('exit', r); });
+      // The setup link's secret is printed on the console by design (SPEC 5).
+      noteLog(`piora serve on port ${port} (browser)`, out.replace(/setup#\S+/g, 'setup#…') + err);
       rmSync(dir, { recursive: true, force: true });
       // A clean SIGTERM exits 0; anything else (a sanitizer report) fails.
       if (proc.exitCode !== 0) throw new Error(`piora exited ${proc.exitCode ?? proc.signalCode}: ${err.slice(-4000)}`);
@@ -74,16 +77,24 @@ export const EMAIL = 'ada@example.com';
 export const PASSWORD = 'correct horse battery';
 
 // The seed's first step, done once per server: the setup page via the link.
+// Every session cookie the browser holds, for the secrets journal.
+export async function noteCookies(page) {
+  for (const c of await page.context().cookies()) noteSecret(c.value);
+}
+
 export async function setup(page, srv, { team = 'acme' } = {}) {
+  noteSecret(PASSWORD);
   await page.goto(srv.setupLink);
   await page.getByLabel('Team name').fill(team);
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create admin account' }).click();
   await page.getByRole('heading', { name: 'Servers', exact: true }).waitFor();
+  await noteCookies(page);
 }
 
 export async function signIn(page, srv, email = EMAIL, password = PASSWORD) {
+  noteSecret(password);
   await page.goto(`${srv.base}/signin`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
@@ -92,5 +103,6 @@ export async function signIn(page, srv, email = EMAIL, password = PASSWORD) {
 
 // A bearer call to the REST API, outside the browser (as CI would make it).
 export async function apiCall(srv, token, path, init = {}) {
+  noteSecret(token);
   return fetch(`${srv.base}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers || {}) } });
 }
