@@ -18,9 +18,10 @@
 #include "api/api.h"
 #include "core/tokens.h"
 #include "util/log.h"
+#include "fixture.h"
 
 static store_t *st;
-static char dbpath[64];
+static char dbdir[FIXTURE_DIR_MAX], dbpath[FIXTURE_PATH_MAX];
 static principal_t alice, bob;
 static char alice_secret[TOKEN_LEN + 1], bob_secret[TOKEN_LEN + 1];
 
@@ -28,7 +29,7 @@ static void make_principal(const char *email, const char *team, principal_t *p,
                            char secret[TOKEN_LEN + 1])
 {
     user_rec u;
-    assert_int_equal(store_user_create(st, email, team, false, "$argon2id$dummy", &u), PIORA_OK);
+    assert_true(fixture_user(st, email, team, false, &u));
     token_create_req rq = {.user_id = u.id, .name = "t", .scopes = "servers:read",
                            .expires_in = EXPIRES_DEFAULT_S};
     token_rec t;
@@ -42,10 +43,7 @@ static int setup(void **state)
 {
     (void)state;
     log_set_level(LOG_ERROR);
-    snprintf(dbpath, sizeof dbpath, "/tmp/piora-test-api-%d.db", (int)getpid());
-    unlink(dbpath);
-    char msg[256];
-    st = store_open(dbpath, msg, sizeof msg);
+    st = fixture_db_open(dbdir, dbpath, "api");
     if (!st)
         return -1;
     make_principal("alice@example.com", "acme", &alice, alice_secret);
@@ -57,12 +55,7 @@ static int teardown(void **state)
 {
     (void)state;
     store_close(st);
-    char p[80];
-    unlink(dbpath);
-    snprintf(p, sizeof p, "%s-wal", dbpath);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", dbpath);
-    unlink(p);
+    fixture_db_remove(dbdir, dbpath);
     return 0;
 }
 

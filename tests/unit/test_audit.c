@@ -13,10 +13,11 @@
 #include "core/audit.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "fixture.h"
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[FIXTURE_DIR_MAX];
+    char path[FIXTURE_PATH_MAX];
     store_t *s;
     user_rec alice, bob, carol; /* alice, bob: team "red"; carol: team "blue" */
 } fixture;
@@ -25,17 +26,12 @@ static int setup(void **state)
 {
     log_set_level(LOG_WARN);
     fixture *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/piora_test_audit_XXXXXX");
-    if (!mkdtemp(fx->dir))
-        return -1;
-    snprintf(fx->path, sizeof fx->path, "%s/piora.db", fx->dir);
-    char msg[256];
-    fx->s = store_open(fx->path, msg, sizeof msg);
+    fx->s = fixture_db_open(fx->dir, fx->path, "audit");
     if (!fx->s)
         return -1;
-    if (store_user_create(fx->s, "alice@example.com", "red", true, "x", &fx->alice) != PIORA_OK ||
-        store_user_create(fx->s, "bob@example.com", "red", false, "x", &fx->bob) != PIORA_OK ||
-        store_user_create(fx->s, "carol@example.com", "blue", false, "x", &fx->carol) != PIORA_OK)
+    if (!fixture_user(fx->s, "alice@example.com", "red", true, &fx->alice) ||
+        !fixture_user(fx->s, "bob@example.com", "red", false, &fx->bob) ||
+        !fixture_user(fx->s, "carol@example.com", "blue", false, &fx->carol))
         return -1;
     *state = fx;
     return 0;
@@ -45,13 +41,7 @@ static int teardown(void **state)
 {
     fixture *fx = *state;
     store_close(fx->s);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", fx->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(fx->dir);
+    fixture_db_remove(fx->dir, fx->path);
     free(fx);
     return 0;
 }

@@ -16,16 +16,15 @@
 #include "core/tokens.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "fixture.h"
 
 typedef struct fx {
-    char dir[64];
-    char path[128];
+    char dir[FIXTURE_DIR_MAX];
+    char path[FIXTURE_PATH_MAX];
     store_t *server; /* the serving thread's connection */
     store_t *cli;    /* another writer */
     int64_t user;
 } fx;
-
-static const char *FAKE_HASH = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo";
 
 static void init_with(const piora_config *over)
 {
@@ -39,17 +38,15 @@ static void init_with(const piora_config *over)
 static int setup(void **st)
 {
     fx *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/piora-test-authn-XXXXXX");
-    if (!mkdtemp(f->dir))
+    f->server = fixture_db_open(f->dir, f->path, "authn");
+    if (!f->server)
         return -1;
-    snprintf(f->path, sizeof f->path, "%s/a.db", f->dir);
     char msg[256] = "";
-    f->server = store_open(f->path, msg, sizeof msg);
     f->cli = store_open(f->path, msg, sizeof msg);
-    if (!f->server || !f->cli)
+    if (!f->cli)
         return -1;
     user_rec u;
-    if (store_user_create(f->cli, "ci@example.com", "acme", false, FAKE_HASH, &u) != PIORA_OK)
+    if (!fixture_user(f->cli, "ci@example.com", "acme", false, &u))
         return -1;
     f->user = u.id;
     piora_config cfg;
@@ -68,13 +65,7 @@ static int teardown(void **st)
     authn_shutdown();
     store_close(f->server);
     store_close(f->cli);
-    char p[160];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    fixture_db_remove(f->dir, f->path);
     free(f);
     clock_set_offset(0);
     return 0;

@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "fixture.h"
 
 static void client(const char *peer, const char *xff, const char *want)
 {
@@ -121,41 +122,17 @@ static void test_redact(void **state)
     assert_string_equal(none, "/api/v1/servers");
 }
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    store_t *s;
-} fixture;
+typedef fixture_db fixture;
 
 static int setup(void **state)
 {
     log_set_level(LOG_WARN);
-    fixture *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/piora_test_monitor_XXXXXX");
-    if (!mkdtemp(fx->dir))
-        return -1;
-    snprintf(fx->path, sizeof fx->path, "%s/piora.db", fx->dir);
-    char msg[256];
-    fx->s = store_open(fx->path, msg, sizeof msg);
-    if (!fx->s)
-        return -1;
-    *state = fx;
-    return 0;
+    return fixture_db_setup(state, "monitor");
 }
 
 static int teardown(void **state)
 {
-    fixture *fx = *state;
-    store_close(fx->s);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[160];
-        snprintf(p, sizeof p, "%s%s", fx->path, suffixes[i]);
-        unlink(p);
-    }
-    rmdir(fx->dir);
-    free(fx);
-    return 0;
+    return fixture_db_teardown(state);
 }
 
 static json_t *rows_of(store_t *s, int64_t token, int64_t *total)

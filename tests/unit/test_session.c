@@ -16,8 +16,8 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "web/session.h"
+#include "fixture.h"
 
-static const char *FAKE_HASH = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo";
 
 /* ---- secrets and cookies ------------------------------------------------ */
 
@@ -136,42 +136,16 @@ static void test_origin_check(void **st)
 
 /* ---- storage -------------------------------------------------------------- */
 
-typedef struct fx {
-    char dir[64];
-    char path[128];
-    store_t *s;
-} fx;
+typedef fixture_db fx;
 
 static int db_setup(void **st)
 {
-    fx *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/piora-test-session-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char msg[256] = "";
-    f->s = store_open(f->path, msg, sizeof msg);
-    if (!f->s) {
-        fprintf(stderr, "store_open: %s\n", msg);
-        return -1;
-    }
-    *st = f;
-    return 0;
+    return fixture_db_setup(st, "session");
 }
 
 static int db_teardown(void **st)
 {
-    fx *f = *st;
-    store_close(f->s);
-    char p[160];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    return fixture_db_teardown(st);
 }
 
 static void digest_of(const char *secret, uint8_t d[SESSION_DIGEST_LEN])
@@ -195,15 +169,15 @@ static void test_setup_link_is_single_use(void **st)
     assert_int_equal(store_setup_check(f->s, d1), PIORA_ENOTFOUND);
     assert_int_equal(store_setup_check(f->s, d2), PIORA_OK);
     user_rec u;
-    assert_int_equal(store_setup_complete(f->s, d1, "a@example.com", "acme", FAKE_HASH, 300, &u),
+    assert_int_equal(store_setup_complete(f->s, d1, "a@example.com", "acme", FIXTURE_FAKE_HASH, 300, &u),
                      PIORA_ENOTFOUND);
-    assert_int_equal(store_setup_complete(f->s, d2, "a@example.com", "acme", FAKE_HASH, 300, &u),
+    assert_int_equal(store_setup_complete(f->s, d2, "a@example.com", "acme", FIXTURE_FAKE_HASH, 300, &u),
                      PIORA_OK);
     assert_true(u.is_admin);
     assert_string_equal(u.team_name, "acme");
     /* used: no second admin through the same link */
     assert_int_equal(store_setup_check(f->s, d2), PIORA_ENOTFOUND);
-    assert_int_equal(store_setup_complete(f->s, d2, "b@example.com", "evil", FAKE_HASH, 400, &u),
+    assert_int_equal(store_setup_complete(f->s, d2, "b@example.com", "evil", FIXTURE_FAKE_HASH, 400, &u),
                      PIORA_ENOTFOUND);
     /* and once a user exists, a new link does not open setup either */
     assert_int_equal(store_setup_put(f->s, d1, 500), PIORA_OK);
@@ -217,8 +191,8 @@ static void test_sessions_stored_by_digest(void **st)
 {
     fx *f = *st;
     user_rec u, v;
-    assert_int_equal(store_user_create(f->s, "a@example.com", "acme", true, FAKE_HASH, &u), PIORA_OK);
-    assert_int_equal(store_user_create(f->s, "b@example.com", "acme", false, FAKE_HASH, &v), PIORA_OK);
+    assert_int_equal(store_user_create(f->s, "a@example.com", "acme", true, FIXTURE_FAKE_HASH, &u), PIORA_OK);
+    assert_int_equal(store_user_create(f->s, "b@example.com", "acme", false, FIXTURE_FAKE_HASH, &v), PIORA_OK);
     char id1[SESSION_SECRET_LEN + 1], id2[SESSION_SECRET_LEN + 1], id3[SESSION_SECRET_LEN + 1];
     char csrf[SESSION_SECRET_LEN + 1];
     uint8_t d1[SESSION_DIGEST_LEN], d2[SESSION_DIGEST_LEN], d3[SESSION_DIGEST_LEN];

@@ -19,49 +19,20 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 #include "util/clock.h"
+#include "fixture.h"
 
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-    store_t *s;
-} fixture;
-
-static void path_of(const fixture *fx, const char *suffix, char *out, size_t n)
-{
-    snprintf(out, n, "%s%s", fx->path, suffix);
-}
+typedef fixture_db fixture;
 
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/piora_test_store_XXXXXX");
-    if (!mkdtemp(fx->dir))
-        return -1;
-    snprintf(fx->path, sizeof fx->path, "%s/piora.db", fx->dir);
-    char msg[256];
-    fx->s = store_open(fx->path, msg, sizeof msg);
-    if (!fx->s) {
-        fprintf(stderr, "store_open: %s\n", msg);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    return fixture_db_setup(state, "store");
 }
 
 static int teardown(void **state)
 {
-    fixture *fx = *state;
-    store_close(fx->s);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[160];
-        path_of(fx, suffixes[i], p, sizeof p);
-        unlink(p);
-    }
-    rmdir(fx->dir);
-    free(fx);
+    int rc = fixture_db_teardown(state);
     clock_set_offset(0);
-    return 0;
+    return rc;
 }
 
 /* A raw connection, standing in for another process. */

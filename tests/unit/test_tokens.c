@@ -15,34 +15,26 @@
 #include "core/tokens.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "fixture.h"
 
 typedef struct fx {
-    char dir[64];
-    char path[128];
+    char dir[FIXTURE_DIR_MAX];
+    char path[FIXTURE_PATH_MAX];
     store_t *s;
     int64_t alice, bob;
 } fx;
 
-static const char *FAKE_HASH = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo";
-
 static int setup(void **st)
 {
     fx *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/piora-test-tokens-XXXXXX");
-    if (!mkdtemp(f->dir))
+    f->s = fixture_db_open(f->dir, f->path, "tokens");
+    if (!f->s)
         return -1;
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    char msg[256] = "";
-    f->s = store_open(f->path, msg, sizeof msg);
-    if (!f->s) {
-        fprintf(stderr, "store_open: %s\n", msg);
-        return -1;
-    }
     user_rec u;
-    if (store_user_create(f->s, "alice@example.com", "acme", true, FAKE_HASH, &u) != PIORA_OK)
+    if (!fixture_user(f->s, "alice@example.com", "acme", true, &u))
         return -1;
     f->alice = u.id;
-    if (store_user_create(f->s, "bob@example.com", "acme", false, FAKE_HASH, &u) != PIORA_OK)
+    if (!fixture_user(f->s, "bob@example.com", "acme", false, &u))
         return -1;
     f->bob = u.id;
     *st = f;
@@ -53,13 +45,7 @@ static int teardown(void **st)
 {
     fx *f = *st;
     store_close(f->s);
-    char p[160];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    fixture_db_remove(f->dir, f->path);
     free(f);
     clock_set_offset(0);
     return 0;
