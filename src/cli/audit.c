@@ -53,17 +53,14 @@ int cmd_audit(int argc, char **argv)
     int rc;
     if (!cli_flags(path, audit_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
         return rc;
-    char q[64];
     char email[EMAIL_MAX + 1] = "";
-    if (defs[F_EMAIL].value && !cli_email_normalize(defs[F_EMAIL].value, email)) {
-        flags_quote(defs[F_EMAIL].value, q, sizeof q);
-        return cli_usage_error(path, "invalid --email '%s'", q);
-    }
+    if (defs[F_EMAIL].value &&
+        (rc = cli_email_flag(path, defs[F_EMAIL].value, email)) != EXIT_OK)
+        return rc;
     int64_t limit = 100;
-    if (defs[F_LIMIT].value && !flags_int(defs[F_LIMIT].value, 1, 100000, &limit)) {
-        flags_quote(defs[F_LIMIT].value, q, sizeof q);
-        return cli_usage_error(path, "invalid --limit '%s' (1-100000)", q);
-    }
+    if (defs[F_LIMIT].value &&
+        (rc = cli_limit_flag(path, defs[F_LIMIT].value, &limit)) != EXIT_OK)
+        return rc;
     store_t *s = cli_open_store(defs[F_DATABASE].value);
     if (!s)
         return EXIT_FAIL;
@@ -75,12 +72,8 @@ int cmd_audit(int argc, char **argv)
         return cli_fail("cannot read the audit log: %s", piora_strerror(e));
 
     if (defs[F_JSON].given) {
-        char *out = json_dumps(items, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(items);
-        if (!out)
+        if (!cli_print_json(items))
             return cli_fail("out of memory");
-        puts(out);
-        free(out);
         return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
     }
 

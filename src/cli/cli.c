@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -126,6 +127,27 @@ bool cli_flags(const char *path, const char *usage, flag_def *defs, size_t ndefs
     }
     *exit_code = cli_usage_error(path, "%s", err);
     return false;
+}
+
+bool cli_print_json(json_t *v)
+{
+    char *out = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    if (!out)
+        return false;
+    puts(out);
+    free(out);
+    return true;
+}
+
+int cli_limit_flag(const char *path, const char *value, int64_t *limit)
+{
+    if (!flags_int(value, 1, 100000, limit)) {
+        char q[64];
+        flags_quote(value, q, sizeof q);
+        return cli_usage_error(path, "invalid --limit '%s' (1-100000)", q);
+    }
+    return EXIT_OK;
 }
 
 store_t *cli_open_store(const char *database)

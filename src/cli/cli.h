@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "cli/flags.h"
 #include "store/store.h"
@@ -54,6 +57,14 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The store named by --database / PIORA_DATABASE (default ./piora.db), or
  * NULL after printing why. */
 store_t *cli_open_store(const char *database);
+
+/* Prints v as indented JSON (keys in insertion order) on stdout and drops
+ * the reference; false when it cannot be formatted (out of memory). */
+bool cli_print_json(json_t *v);
+
+/* Parses a --limit value (1-100000) into *limit; EXIT_OK, or the usage
+ * error's status after printing it. */
+int cli_limit_flag(const char *path, const char *value, int64_t *limit);
 
 /* Flushes stdout; false (after a message) when the output was lost. */
 bool cli_flush_stdout(void);

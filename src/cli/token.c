@@ -85,11 +85,9 @@ static const char revoke_usage[] =
 static int find_user(store_t *s, const char *path, const char *value, user_rec *u)
 {
     char email[EMAIL_MAX + 1];
-    if (!cli_email_normalize(value, email)) {
-        char q[64];
-        flags_quote(value, q, sizeof q);
-        return cli_usage_error(path, "invalid --email '%s'", q);
-    }
+    int rc = cli_email_flag(path, value, email);
+    if (rc != EXIT_OK)
+        return rc;
     piora_err e = store_user_by_email(s, email, u);
     if (e == PIORA_ENOTFOUND)
         return cli_fail("no user with email %s", email);
@@ -336,14 +334,10 @@ static int token_list(int argc, char **argv)
             }
             json_array_append_new(arr, o);
         }
-        char *out = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(arr);
-        if (!out) {
+        if (!cli_print_json(arr)) {
             free(v);
             return cli_fail("out of memory");
         }
-        puts(out);
-        free(out);
     } else if (stale) {
         print_stale_table(v, n, now);
     } else {
@@ -431,10 +425,9 @@ static int token_usage(int argc, char **argv)
         }
         f.status = (int)v;
     }
-    if (defs[F_LIMIT].value && !flags_int(defs[F_LIMIT].value, 1, 100000, &limit)) {
-        flags_quote(defs[F_LIMIT].value, q, sizeof q);
-        return cli_usage_error(path, "invalid --limit '%s' (1-100000)", q);
-    }
+    if (defs[F_LIMIT].value &&
+        (rc = cli_limit_flag(path, defs[F_LIMIT].value, &limit)) != EXIT_OK)
+        return rc;
     store_t *s = cli_open_store(defs[F_DATABASE].value);
     if (!s)
         return EXIT_FAIL;
@@ -450,12 +443,8 @@ static int token_usage(int argc, char **argv)
     if (e != PIORA_OK)
         return cli_fail("cannot read the usage log: %s", piora_strerror(e));
     if (defs[F_JSON].given) {
-        char *out = json_dumps(items, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(items);
-        if (!out)
+        if (!cli_print_json(items))
             return cli_fail("out of memory");
-        puts(out);
-        free(out);
         return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
     }
     enum { NC = 7 };

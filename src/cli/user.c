@@ -151,17 +151,22 @@ static int hash_stdin_password(char hash[PASSWORD_HASH_MAX])
     return EXIT_OK;
 }
 
-/* Checks --email; prints the usage error itself. */
+int cli_email_flag(const char *path, const char *value, char out[EMAIL_MAX + 1])
+{
+    if (!cli_email_normalize(value, out)) {
+        char q[64];
+        flags_quote(value, q, sizeof q);
+        return cli_usage_error(path, "invalid --email '%s'", q);
+    }
+    return EXIT_OK;
+}
+
+/* A required --email; prints the usage error itself. */
 static int email_flag(const char *path, const flag_def *f, char email[EMAIL_MAX + 1])
 {
     if (!f->value)
         return cli_usage_error(path, "--email is required");
-    if (!cli_email_normalize(f->value, email)) {
-        char q[64];
-        flags_quote(f->value, q, sizeof q);
-        return cli_usage_error(path, "invalid --email '%s'", q);
-    }
-    return EXIT_OK;
+    return cli_email_flag(path, f->value, email);
 }
 
 static int user_add(int argc, char **argv)
@@ -251,11 +256,7 @@ static int user_list(int argc, char **argv)
                                                  users[i].email, "team", users[i].team_name,
                                                  "admin", users[i].is_admin, "created_at", ts));
         }
-        char *out = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(arr);
-        if (out)
-            puts(out);
-        free(out);
+        cli_print_json(arr); /* out of memory: nothing printed, as before */
     } else {
         enum { NC = 5 };
         static const char *const header[NC] = {"ID", "EMAIL", "TEAM", "ADMIN", "CREATED"};
