@@ -185,3 +185,20 @@ void resp_validation(req_t *r, const verrs *errs)
     json_object_set_new(extra, "errors", list);
     resp_problem(r, 422, "validation_failed", "The request has invalid fields.", extra);
 }
+
+bool resp_route_miss(req_t *r, route_match_result m, unsigned allowed)
+{
+    if (m == ROUTE_NO_PATH) {
+        resp_problem(r, 404, "not_found", "No such endpoint.", NULL);
+        return true;
+    }
+    if (m == ROUTE_BAD_METHOD) {
+        char allow[96];
+        router_allow_header(allowed, allow, sizeof allow);
+        resp_header(r, "Allow", allow);
+        resp_problem(r, 405, "method_not_allowed", "This endpoint does not take that method.",
+                     NULL);
+        return true;
+    }
+    return false;
+}

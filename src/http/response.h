@@ -7,6 +7,7 @@
 
 #include "core/validate.h"
 #include "http/request.h"
+#include "http/router.h"
 #include "util/err.h"
 
 /* Serializes body (the reference is stolen) as application/json. */
@@ -24,6 +25,10 @@ void resp_problem(req_t *r, int status, const char *code, const char *detail, js
  * bad_request, ETOOBIG 413 payload_too_large, EBUSY 503 unavailable, others
  * 500 internal_error. detail may be NULL (a generic sentence is used). */
 void resp_error(req_t *r, piora_err e, const char *detail);
+/* Answers a failed route match: 404 for an unknown path, 405 with an
+ * Allow header for a known path and another method. Returns true when it
+ * answered (m is not ROUTE_FOUND). */
+bool resp_route_miss(req_t *r, route_match_result m, unsigned allowed);
 /* 422 validation_failed with errors: [{field, message}]. */
 void resp_validation(req_t *r, const verrs *errs);
 

@@ -434,18 +434,8 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     }
     route_match_result m = router_match(api_routes, api_routes_count, r.method, url, &rt, &r.id,
                                         &allowed);
-    if (m == ROUTE_NO_PATH) {
-        resp_problem(&r, 404, "not_found", "No such endpoint.", NULL);
+    if (resp_route_miss(&r, m, allowed))
         goto send;
-    }
-    if (m == ROUTE_BAD_METHOD) {
-        char allow[96];
-        router_allow_header(allowed, allow, sizeof allow);
-        resp_header(&r, "Allow", allow);
-        resp_problem(&r, 405, "method_not_allowed", "This endpoint does not take that method.",
-                     NULL);
-        goto send;
-    }
     trace.slot = metrics_slot_route((int)(rt - api_routes));
     r.store = store_thread();
     if (!r.store) {

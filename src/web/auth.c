@@ -272,8 +272,7 @@ void web_setup(req_t *r)
     if (!team || !web_team_valid(team))
         verrs_add(&errs, "team", "Enter a team name of 1 to 64 characters.");
     size_t pwlen = pw ? strlen(pw) : 0;
-    if (pwlen < PASSWORD_MIN_LEN || pwlen > PASSWORD_MAX_LEN)
-        verrs_add(&errs, "password", "Use at least %d characters.", PASSWORD_MIN_LEN);
+    web_new_password_check(&errs, "password", pwlen);
     if (errs.n) {
         json_decref(body);
         resp_validation(r, &errs);

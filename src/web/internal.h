@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "authn/principal.h"
+#include "core/validate.h"
 #include "core/config.h"
 #include "http/request.h"
 #include "store/store.h"
@@ -76,6 +77,9 @@ const char *web_json_str(const json_t *o, const char *key);
 bool web_email_normalize(const char *in, char out[EMAIL_MAX + 1]);
 /* 1-64 bytes of UTF-8 without control characters. */
 bool web_team_valid(const char *t);
+/* The new-password rule (PASSWORD_MIN_LEN..PASSWORD_MAX_LEN bytes) as a
+ * field error on field, the one message setup, members and account use. */
+void web_new_password_check(verrs *errs, const char *field, size_t len);
 /* A 422 with one field error. */
 void web_field_error(req_t *r, const char *field, const char *message);
 

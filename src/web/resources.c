@@ -27,18 +27,8 @@ void web_resources(req_t *r, web_ctx *c)
         router_match(api_routes, api_routes_count, r->method, path, &rt, &r->id, &allowed);
     if (m == ROUTE_FOUND && (rt->scopes == 0 || (rt->flags & ROUTE_NO_TOKEN)))
         m = ROUTE_NO_PATH;
-    if (m == ROUTE_NO_PATH) {
-        resp_problem(r, 404, "not_found", "No such endpoint.", NULL);
+    if (resp_route_miss(r, m, allowed))
         return;
-    }
-    if (m == ROUTE_BAD_METHOD) {
-        char allow[96];
-        router_allow_header(allowed, allow, sizeof allow);
-        resp_header(r, "Allow", allow);
-        resp_problem(r, 405, "method_not_allowed", "This endpoint does not take that method.",
-                     NULL);
-        return;
-    }
     r->who = &c->who;
     rt->fn(r);
     r->who = NULL;

@@ -54,8 +54,7 @@ void web_users_create(req_t *r, web_ctx *c)
     verrs errs = {0};
     if (!web_email_normalize(web_json_str(body, "email"), email))
         verrs_add(&errs, "email", "Enter an email address like name@example.com.");
-    if (pwlen < PASSWORD_MIN_LEN || pwlen > PASSWORD_MAX_LEN)
-        verrs_add(&errs, "password", "Use at least %d characters.", PASSWORD_MIN_LEN);
+    web_new_password_check(&errs, "password", pwlen);
     if (errs.n) {
         json_decref(body);
         resp_validation(r, &errs);
@@ -102,8 +101,7 @@ void web_account_password(req_t *r, web_ctx *c)
     verrs errs = {0};
     if (!cur || !password_verify(hash, cur, strlen(cur)))
         verrs_add(&errs, "current_password", "That is not your current password.");
-    if (nlen < PASSWORD_MIN_LEN || nlen > PASSWORD_MAX_LEN)
-        verrs_add(&errs, "new_password", "Use at least %d characters.", PASSWORD_MIN_LEN);
+    web_new_password_check(&errs, "new_password", nlen);
     if (errs.n) {
         json_decref(body);
         resp_validation(r, &errs);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "auth/password.h"
 #include "http/response.h"
 #include "web/internal.h"
 
@@ -61,4 +62,10 @@ void web_field_error(req_t *r, const char *field, const char *message)
     verrs errs = {0};
     verrs_add(&errs, field, "%s", message);
     resp_validation(r, &errs);
+}
+
+void web_new_password_check(verrs *errs, const char *field, size_t len)
+{
+    if (len < PASSWORD_MIN_LEN || len > PASSWORD_MAX_LEN)
+        verrs_add(errs, field, "Use at least %d characters.", PASSWORD_MIN_LEN);
 }

@@ -131,18 +131,8 @@ void web_dispatch(req_t *r)
     const route_t *rt = NULL;
     unsigned allowed = 0;
     route_match_result m = router_match(mirror, NROUTES, r->method, r->path, &rt, &r->id, &allowed);
-    if (m == ROUTE_NO_PATH) {
-        resp_problem(r, 404, "not_found", "No such endpoint.", NULL);
+    if (resp_route_miss(r, m, allowed))
         return;
-    }
-    if (m == ROUTE_BAD_METHOD) {
-        char allow[96];
-        router_allow_header(allowed, allow, sizeof allow);
-        resp_header(r, "Allow", allow);
-        resp_problem(r, 405, "method_not_allowed", "This endpoint does not take that method.",
-                     NULL);
-        return;
-    }
     const web_route *w = &routes[rt - mirror];
     if (w->public_) {
         w->pub(r);
