@@ -30,6 +30,18 @@ const char *http_status_title(int status)
     return "Error";
 }
 
+void resp_header_add(req_t *r, const char *name, const char *value)
+{
+    if (r->nheaders >= REQ_MAX_HEADERS)
+        return;
+    char *v = strdup(value);
+    if (!v)
+        return;
+    r->headers[r->nheaders].name = name;
+    r->headers[r->nheaders].value = v;
+    r->nheaders++;
+}
+
 void resp_header(req_t *r, const char *name, const char *value)
 {
     for (int i = 0; i < r->nheaders; i++) {
@@ -42,26 +54,7 @@ void resp_header(req_t *r, const char *name, const char *value)
             return;
         }
     }
-    if (r->nheaders >= REQ_MAX_HEADERS)
-        return;
-    char *v = strdup(value);
-    if (!v)
-        return;
-    r->headers[r->nheaders].name = name;
-    r->headers[r->nheaders].value = v;
-    r->nheaders++;
-}
-
-void resp_header_add(req_t *r, const char *name, const char *value)
-{
-    if (r->nheaders >= REQ_MAX_HEADERS)
-        return;
-    char *v = strdup(value);
-    if (!v)
-        return;
-    r->headers[r->nheaders].name = name;
-    r->headers[r->nheaders].value = v;
-    r->nheaders++;
+    resp_header_add(r, name, value);
 }
 
 void resp_raw(req_t *r, int status, const char *content_type, const char *data, size_t len)
