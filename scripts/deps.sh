@@ -11,7 +11,7 @@ build_pkgs=(build-essential cmake pkg-config ca-certificates git
     libcmocka-dev libhiredis-dev libpq-dev)
 # chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
 # from npm driving Debian's Chromium; never a downloaded browser).
-test_pkgs=(nodejs npm chromium curl python3 python3-requests procps prometheus)  # prometheus: promtool checks /metrics
+test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps prometheus)  # prometheus: promtool checks /metrics; golang-go: the seed's Go example
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;
