@@ -32,8 +32,21 @@ int64_t clock_mono_ns(void)
            atomic_load_explicit(&offset_s, memory_order_relaxed) * 1000000000;
 }
 
+/* 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the instants that have a
+ * 20-character form. Past the end strftime needs a fifth year digit, fails
+ * on the 21-byte buffer and leaves it unterminated. */
+#define CLOCK_FIRST INT64_C(0)
+#define CLOCK_LAST INT64_C(253402300799)
+
+/* Clamps into [CLOCK_FIRST, CLOCK_LAST], so the output is always a complete,
+ * terminated RFC 3339 string whatever t a caller computed (an expiry of
+ * now + a huge duration, say). */
 void clock_fmt_rfc3339(int64_t t, char out[RFC3339_LEN])
 {
+    if (t < CLOCK_FIRST)
+        t = CLOCK_FIRST;
+    if (t > CLOCK_LAST)
+        t = CLOCK_LAST;
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);
@@ -104,6 +117,12 @@ bool clock_parse_rfc3339(const char *s, int64_t *out)
             return false;
         }
     }
-    *out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+    /* An offset or a leap second can carry a date at either end of the
+     * year range out of it (1970-01-01T00:00:00+01:00 is in 1969); refuse
+     * what clock_fmt_rfc3339 could not write back. */
+    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+    if (t < CLOCK_FIRST || t > CLOCK_LAST)
+        return false;
+    *out = t;
     return true;
 }
