@@ -3,7 +3,8 @@
 # build/ and runs the unit tests (CTest + cmocka) and the black-box suite
 # (node:test against build/piora) and the browser suite (tests/browser, Debian's
 # Chromium through playwright-core), then does all of it again on an
-# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/. Ends
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, and
+# fuzzes the input parsers for a few seconds each (scripts/fuzz.sh). Ends
 # with one line "N passed, N failed, N skipped" and exits non-zero when
 # anything failed or did not build.
 set -uo pipefail
@@ -59,6 +60,22 @@ count_node() { # log rc label
     skipped=$((skipped + ${s:-0}))
     if [ $((${f:-0} + ${c:-0})) -ne 0 ]; then problems+=("$3: $((${f:-0} + ${c:-0})) failed"); fi
     if [ "$2" -ne 0 ] && [ $((${f:-0} + ${c:-0})) -eq 0 ]; then note_failure "$3: exit $2"; fi
+}
+
+# Adds the counts of a log that ends with "N passed, N failed" (scripts/fuzz.sh).
+count_pf() { # log rc label
+    local line p f
+    line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+    if [ -z "$line" ]; then
+        note_failure "$3: no summary (exit $2)"
+        return
+    fi
+    p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -eq 0 ] || problems+=("$3: $f failed")
+    if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then note_failure "$3: exit $2"; fi
 }
 
 # One build directory: configure, build, CTest, black-box suite.
@@ -129,6 +146,13 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=ON
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# A short coverage-guided run of every parser that reads outside input
+# (fuzz/, docs/fuzzing.md): clang + libFuzzer, 10 s per target in build-fuzz/.
+echo "=== fuzz: scripts/fuzz.sh 10 (libFuzzer, ASan + UBSan)"
+timeout "$STAGE_TIMEOUT" bash scripts/fuzz.sh 10 2>&1 | tee "$LOGS/fuzz.log"
+rc=${PIPESTATUS[0]}
+count_pf "$LOGS/fuzz.log" "$rc" "fuzz"
 
 echo
 echo "=== summary ($(($(date +%s) - start)) s)"
