@@ -77,6 +77,8 @@ void router_allow_header(unsigned methods, char *out, size_t outlen)
                  {HTTP_PUT, "PUT"},       {HTTP_PATCH, "PATCH"},   {HTTP_DELETE, "DELETE"},
                  {HTTP_OPTIONS, "OPTIONS"}};
     size_t len = 0;
+    if (!outlen)
+        return;
     out[0] = '\0';
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!(methods & names[i].m))
