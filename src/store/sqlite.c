@@ -233,6 +233,20 @@ static int schema_current(sq_store *s, char *msg, size_t msglen)
     return v;
 }
 
+/* 1 when version is in schema_migrations, 0 when not, -1 on error. */
+static int migration_recorded(sq_store *s, int version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM schema_migrations WHERE version = ?1", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, version);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* One migration in its own write transaction. The version is checked again
  * under the write lock: two processes opening a new file at once must not
  * both apply it. */
@@ -307,11 +321,22 @@ static int migrations_run(sq_store *s, char *msg, size_t msglen)
                  cur, latest);
         return -1;
     }
-    /* Migrations are ordered by file name, i.e. by their zero-padded number. */
+    /* Migrations are ordered by file name, i.e. by their zero-padded number.
+     * One numbered below the newest applied is still applied when it is
+     * missing (a branch merged after a later one ran); that check is a read,
+     * so opening an up-to-date file writes nothing. */
     for (int i = 0; i < piora_migrations_count; i++) {
-        if (piora_migrations[i].version <= cur)
-            continue;
-        if (migration_apply(s, &piora_migrations[i], msg, msglen) != 0)
+        const migration_t *m = &piora_migrations[i];
+        if (m->version <= cur) {
+            int applied = migration_recorded(s, m->version);
+            if (applied < 0) {
+                snprintf(msg, msglen, "cannot read the schema version: %s", sqlite3_errmsg(s->db));
+                return -1;
+            }
+            if (applied)
+                continue;
+        }
+        if (migration_apply(s, m, msg, msglen) != 0)
             return -1;
     }
     s->schema_version = schema_current(s, msg, msglen);
