@@ -91,46 +91,37 @@ void resp_json(req_t *r, int status, json_t *body)
     r->content_type = "application/json";
 }
 
-/* Without extra members the document is written straight into the
- * response buffer: rejections are the hot path of a flood of bad tokens,
- * and jansson would allocate a node per member. */
-static void problem_direct(req_t *r, int status, const char *code, const char *detail)
-{
-    buf_reset(&r->out);
-    buf_printf(&r->out, "{\"type\":\"https://piora.dev/problems/%s\",\"title\":\"%s\",\"status\":%d,"
-               "\"detail\":", code, http_status_title(status), status);
-    json_put_str(&r->out, detail ? detail : http_status_title(status));
-    buf_printf(&r->out, ",\"code\":\"%s\"}", code);
-    r->status = status;
-    r->content_type = "application/problem+json";
-}
-
+/* One writer for every problem document: the five members straight into
+ * the response buffer (rejections are the hot path of a flood of bad
+ * tokens, and jansson would allocate a node per member), then any extra
+ * members (required_scopes, errors, ...) serialized by jansson. */
 void resp_problem(req_t *r, int status, const char *code, const char *detail, json_t *extra)
 {
-    if (!extra) {
-        problem_direct(r, status, code, detail);
-        if (!r->out.failed)
-            return;
-    }
-    json_t *p = json_object();
-    char type[128];
-    snprintf(type, sizeof type, "https://piora.dev/problems/%s", code);
-    json_object_set_new(p, "type", json_string(type));
-    json_object_set_new(p, "title", json_string(http_status_title(status)));
-    json_object_set_new(p, "status", json_integer(status));
-    json_object_set_new(p, "detail", json_string(detail ? detail : http_status_title(status)));
-    json_object_set_new(p, "code", json_string(code));
+    buf_t *b = &r->out;
+    buf_reset(b);
+    buf_printf(b, "{\"type\":\"https://piora.dev/problems/%s\",\"title\":\"%s\",\"status\":%d,"
+               "\"detail\":", code, http_status_title(status), status);
+    json_put_str(b, detail ? detail : http_status_title(status));
+    buf_printf(b, ",\"code\":\"%s\"", code);
     if (extra) {
-        json_object_update(p, extra);
+        const char *key;
+        json_t *value;
+        json_object_foreach(extra, key, value)
+        {
+            buf_putc(b, ',');
+            json_put_str(b, key);
+            buf_putc(b, ':');
+            if (json_dump_callback(value, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+                b->failed = true;
+        }
         json_decref(extra);
     }
-    buf_reset(&r->out);
-    if (json_dump_callback(p, dump_cb, &r->out, JSON_COMPACT) != 0 || r->out.failed) {
-        buf_reset(&r->out);
-        buf_puts(&r->out, "{\"status\":500,\"code\":\"internal_error\"}");
+    buf_putc(b, '}');
+    if (b->failed) {
+        buf_reset(b);
+        buf_puts(b, "{\"status\":500,\"code\":\"internal_error\"}");
         status = 500;
     }
-    json_decref(p);
     r->status = status;
     r->content_type = "application/problem+json";
 }
