@@ -221,8 +221,12 @@ static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r, const char *
     }
     if (r->content_type && len)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    /* libmicrohttpd refuses empty header values; an empty list (e.g.
+     * X-Accepted-OAuth-Scopes of a route any token may call, as GitHub's
+     * /user) goes out as one space, which clients trim to "". */
     for (int i = 0; i < r->nheaders; i++)
-        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+        MHD_add_response_header(resp, r->headers[i].name,
+                                r->headers[i].value[0] ? r->headers[i].value : " ");
     /* Added here, not through resp_header(), so that no handler's headers
      * can crowd it out: every answer carries it. */
     MHD_add_response_header(resp, "X-Request-Id", rid);
@@ -304,10 +308,7 @@ static void set_scope_headers(req_t *r, const principal_t *who, const route_t *r
     scopes_format(who->scopes, ", ", v, sizeof v);
     resp_header(r, "X-OAuth-Scopes", v);
     scopes_format(rt->scopes, ", ", v, sizeof v);
-    /* An empty list (routes any valid token may call, as GitHub's /user)
-     * is sent as one space: libmicrohttpd refuses empty header values and
-     * clients trim it to "". */
-    resp_header(r, "X-Accepted-OAuth-Scopes", v[0] ? v : " ");
+    resp_header(r, "X-Accepted-OAuth-Scopes", v);
 }
 
 static void set_rate_headers(req_t *r, const ratelimit_result *rl)
