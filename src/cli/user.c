@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/user.h"
 #include "core/audit.h"
+#include "core/users.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -49,63 +50,6 @@ static const char password_usage[] =
     "Usage: piora user password --email E --password-stdin [--database PATH_OR_URL]\n"
     "\n"
     "Sets the user's password to the line read from standard input.\n";
-
-bool cli_email_normalize(const char *in, char out[EMAIL_MAX + 1])
-{
-    size_t n = strlen(in);
-    if (n < 3 || n > EMAIL_MAX)
-        return false;
-    const char *at = strchr(in, '@');
-    if (!at || at == in || strchr(at + 1, '@') || at - in > 64)
-        return false;
-    for (const char *p = in; p < at; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= 0x20 || c >= 0x7f || strchr("\"(),:;<>[\\]", c))
-            return false;
-    }
-    if (in[0] == '.' || at[-1] == '.' || strstr(in, ".."))
-        return false;
-    /* The domain: dot-separated labels of letters, digits and hyphens. */
-    const char *d = at + 1;
-    size_t label = 0;
-    if (!*d)
-        return false;
-    for (const char *p = d; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '.') {
-            if (label == 0 || p[-1] == '-')
-                return false;
-            label = 0;
-        } else if (isalnum(c) || c == '-') {
-            if (label == 0 && c == '-')
-                return false;
-            if (++label > 63)
-                return false;
-        } else {
-            return false;
-        }
-    }
-    if (label == 0 || d[strlen(d) - 1] == '-')
-        return false;
-    for (size_t i = 0; i <= n; i++)
-        out[i] = (char)tolower((unsigned char)in[i]);
-    return true;
-}
-
-bool cli_team_valid(const char *t)
-{
-    size_t n = strlen(t);
-    if (n == 0 || n > TEAM_NAME_MAX || !utf8_valid(t, n))
-        return false;
-    const unsigned char *p = (const unsigned char *)t;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < 0x20 || p[i] == 0x7f)
-            return false;
-        if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
-            return false;
-    }
-    return true;
-}
 
 int cli_read_password(FILE *in, char *out, size_t outlen, size_t *len)
 {
@@ -153,7 +97,7 @@ static int hash_stdin_password(char hash[PASSWORD_HASH_MAX])
 
 int cli_email_flag(const char *path, const char *value, char out[EMAIL_MAX + 1])
 {
-    if (!cli_email_normalize(value, out)) {
+    if (!users_email_normalize(value, out)) {
         char q[64];
         flags_quote(value, q, sizeof q);
         return cli_usage_error(path, "invalid --email '%s'", q);
@@ -188,7 +132,7 @@ static int user_add(int argc, char **argv)
         return rc;
     if (!defs[F_TEAM].value)
         return cli_usage_error(path, "--team is required");
-    if (!cli_team_valid(defs[F_TEAM].value))
+    if (!users_team_valid(defs[F_TEAM].value))
         return cli_usage_error(path, "invalid --team: 1-64 characters, no control characters");
     if (!defs[F_STDIN].given)
         return cli_usage_error(path, "--password-stdin is required");

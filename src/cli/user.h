@@ -8,14 +8,9 @@
 
 #include "store/store.h"
 
-/* A sane email (local@domain, <= 254 bytes, domain of letters, digits,
- * hyphens and dots), lower-cased into out. */
-bool cli_email_normalize(const char *in, char out[EMAIL_MAX + 1]);
 /* Checks an --email value into out (normalized); EXIT_OK, or the usage
  * error's status after printing "invalid --email". */
 int cli_email_flag(const char *path, const char *value, char out[EMAIL_MAX + 1]);
-/* 1-64 bytes of UTF-8 without control characters. */
-bool cli_team_valid(const char *t);
 /* Reads one line (the trailing \n or \r\n dropped) into out; EXIT_OK, or
  * EXIT_FAIL after a message (empty, too long, NUL byte). */
 int cli_read_password(FILE *in, char *out, size_t outlen, size_t *len);

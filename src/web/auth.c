@@ -14,6 +14,7 @@
 #include "auth/ratelimit.h"
 #include "authn/authn.h"
 #include "core/audit.h"
+#include "core/users.h"
 #include "http/response.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -267,9 +268,9 @@ void web_setup(req_t *r)
         setup_link_invalid(r);
         return;
     }
-    if (!web_email_normalize(web_json_str(body, "email"), email))
+    if (!users_email_normalize(web_json_str(body, "email"), email))
         verrs_add(&errs, "email", "Enter an email address like name@example.com.");
-    if (!team || !web_team_valid(team))
+    if (!team || !users_team_valid(team))
         verrs_add(&errs, "team", "Enter a team name of 1 to 64 characters.");
     size_t pwlen = pw ? strlen(pw) : 0;
     web_new_password_check(&errs, "password", pwlen);
@@ -350,7 +351,7 @@ void web_signin(req_t *r)
         return;
     }
     char email[EMAIL_MAX + 1];
-    bool shaped = web_email_normalize(raw_email, email);
+    bool shaped = users_email_normalize(raw_email, email);
     if (!shaped)
         snprintf(email, sizeof email, "%.*s", EMAIL_MAX, raw_email);
     uint64_t akey = authn_addr_key(r->client_addr ? r->client_addr : "");

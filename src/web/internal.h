@@ -73,10 +73,6 @@ bool web_request_secure(req_t *r);
 /* ---- helpers (web/util.c) ----------------------------------------------- */
 /* A string member of a JSON object, or NULL. */
 const char *web_json_str(const json_t *o, const char *key);
-/* A sane email (local@domain, <= 254 bytes), lower-cased into out. */
-bool web_email_normalize(const char *in, char out[EMAIL_MAX + 1]);
-/* 1-64 bytes of UTF-8 without control characters. */
-bool web_team_valid(const char *t);
 /* The new-password rule (PASSWORD_MIN_LEN..PASSWORD_MAX_LEN bytes) as a
  * field error on field, the one message setup, members and account use. */
 void web_new_password_check(verrs *errs, const char *field, size_t len);

@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "auth/password.h"
 #include "core/audit.h"
+#include "core/users.h"
 #include "http/response.h"
 #include "util/clock.h"
 #include "web/internal.h"
@@ -52,7 +53,7 @@ void web_users_create(req_t *r, web_ctx *c)
     size_t pwlen = pw ? strlen(pw) : 0;
     bool admin = json_is_true(json_object_get(body, "is_admin"));
     verrs errs = {0};
-    if (!web_email_normalize(web_json_str(body, "email"), email))
+    if (!users_email_normalize(web_json_str(body, "email"), email))
         verrs_add(&errs, "email", "Enter an email address like name@example.com.");
     web_new_password_check(&errs, "password", pwlen);
     if (errs.n) {

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/flags.h"
 #include "cli/user.h"
+#include "core/users.h"
 
 enum { F_EMAIL, F_DB, F_JSON, F_COUNT };
 
@@ -232,21 +233,21 @@ static void test_email(void **st)
 {
     (void)st;
     char out[EMAIL_MAX + 1];
-    assert_true(cli_email_normalize("Alice@Example.COM", out));
+    assert_true(users_email_normalize("Alice@Example.COM", out));
     assert_string_equal(out, "alice@example.com");
-    assert_true(cli_email_normalize("a.b+tag@sub.example-x.org", out));
-    assert_true(cli_email_normalize("root@localhost", out));
+    assert_true(users_email_normalize("a.b+tag@sub.example-x.org", out));
+    assert_true(users_email_normalize("root@localhost", out));
     const char *bad[] = {"", "a", "@example.com", "alice@", "alice", "a@b@c", "a b@c.d",
                          "a@b c.d", "a@-b.c", "a@b-.c", "a@b..c", "a@.b", "a@b.", ".a@b.c",
                          "a.@b.c", "a..b@c.d", "a@b_c.d", "a\n@b.c", "a@b.c\n", "<a>@b.c",
                          "\xc3\xa9@b.c"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (cli_email_normalize(bad[i], out))
+        if (users_email_normalize(bad[i], out))
             fail_msg("accepted \"%s\"", bad[i]);
     char local[80], big[300];
     memset(local, 'a', 65);
     strcpy(local + 65, "@b.c");
-    assert_false(cli_email_normalize(local, out)); /* local part over 64 */
+    assert_false(users_email_normalize(local, out)); /* local part over 64 */
     /* "a@" + 63.63.63.60 = 254 bytes: the longest accepted. */
     strcpy(big, "a@");
     for (int l = 0; l < 4; l++) {
@@ -257,26 +258,26 @@ static void test_email(void **st)
             strcat(big, ".");
     }
     assert_int_equal(strlen(big), 254);
-    assert_true(cli_email_normalize(big, out));
+    assert_true(users_email_normalize(big, out));
     strcat(big, "b");
-    assert_false(cli_email_normalize(big, out)); /* 255 bytes */
+    assert_false(users_email_normalize(big, out)); /* 255 bytes */
 }
 
 static void test_team(void **st)
 {
     (void)st;
-    assert_true(cli_team_valid("Acme Corp"));
-    assert_true(cli_team_valid("équipe ✓"));
-    assert_false(cli_team_valid(""));
-    assert_false(cli_team_valid("a\tb"));
-    assert_false(cli_team_valid("a\xc2\x85"));
-    assert_false(cli_team_valid("\xff"));
+    assert_true(users_team_valid("Acme Corp"));
+    assert_true(users_team_valid("équipe ✓"));
+    assert_false(users_team_valid(""));
+    assert_false(users_team_valid("a\tb"));
+    assert_false(users_team_valid("a\xc2\x85"));
+    assert_false(users_team_valid("\xff"));
     char t[70];
     memset(t, 'x', 64);
     t[64] = '\0';
-    assert_true(cli_team_valid(t));
+    assert_true(users_team_valid(t));
     t[64] = 'x', t[65] = '\0';
-    assert_false(cli_team_valid(t));
+    assert_false(users_team_valid(t));
 }
 
 static int read_pw(const char *input, size_t inlen, char *out, size_t outlen, size_t *len)
