@@ -200,6 +200,31 @@ describe('servers', () => {
     assertProblem(r4, 405);
     await s.stop();
   });
+
+  it('HEAD answers like GET without a body', async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const get = await s.get('/api/v1/servers', { token: TOK });
+    const head = await s.req('HEAD', '/api/v1/servers', { token: TOK });
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    assert.equal(head.h('content-type'), get.h('content-type'));
+    assert.equal(head.h('x-accepted-oauth-scopes'), 'servers:read');
+    const denied = await s.req('HEAD', '/api/v1/servers');
+    assert.equal(denied.status, 401);
+    assert.equal(denied.h('www-authenticate'), 'Bearer realm="piora"');
+    assert.equal(denied.text, '');
+    await s.stop();
+  });
+
+  it('a JSON body is read whatever Content-Type says (curl -d sends form-urlencoded)', async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const body = JSON.stringify({ name: 'curl-d', ip_address: '10.0.0.7' });
+    for (const ct of ['application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8']) {
+      const r = await s.req('POST', '/api/v1/servers', { token: TOK, body, headers: { 'Content-Type': ct } });
+      assert.equal(r.status, 201, `${ct}: ${r.text}`);
+    }
+    await s.stop();
+  });
 });
 
 describe('applications and deployments', () => {
