@@ -229,7 +229,10 @@ async function remove(ctx, obj) {
   const what = obj.name ? `${kind.singular} ${obj.name}` : `${kind.singular} #${obj.id}`;
   const extra = { servers: ' Servers still used by applications or databases cannot be deleted.',
     applications: ' Its deployment history goes with it.', databases: ' Its backups go with it.', backups: '' }[key];
-  if (!await confirmDialog({ title: `Delete ${what}?`, body: `This cannot be undone.${extra}`, action: 'Delete' })) return;
+  // A backup has no name to type; the others are typed, as GitHub asks for
+  // a repository's name, so a mistaken row is not deleted on reflex.
+  const typeName = key === 'backups' ? null : obj.name;
+  if (!await confirmDialog({ title: `Delete ${what}?`, body: `This cannot be undone.${extra}`, action: 'Delete', typeName })) return;
   try {
     await del(`/v1/${key}/${obj.id}`);
     toast(`Deleted ${what}.`);

@@ -122,30 +122,51 @@ function generateDialog() {
 }
 
 // The secret, once: a Copy button and the warning that it will not be
-// shown again. The page never stores it.
+// shown again. The page never stores it. Until it has been copied (the
+// button, or a copy from the field), Done, Escape and a click outside ask
+// first, since closing loses the secret for good.
 function showSecret(tok, title) {
-  return openDialog((close) => {
+  let copied = false;
+  let asking = false;
+  const leave = async (close) => {
+    if (copied) { close(true); return; }
+    if (asking) return;
+    asking = true;
+    const sure = await confirmDialog({ title: 'Close without copying?',
+      body: 'You have not copied the token. Once this window closes it cannot be shown again; you would have to regenerate it.',
+      action: 'Close without copying', cancelLabel: 'Keep it open' });
+    asking = false;
+    if (sure) close(true);
+  };
+  return openDialog((close, dismiss) => {
     const input = h('input', { class: 'input', readonly: true, 'aria-label': 'New token', id: 'new-token', value: tok.token });
     const copy = h('button', { type: 'button', class: 'btn primary', onclick: async () => {
       try {
         await navigator.clipboard.writeText(tok.token);
+        copied = true;
       } catch {
+        input.focus();
         input.select();
-        document.execCommand('copy');
+        copied = document.execCommand('copy');
+      }
+      if (!copied) {
+        toast('Copying was refused: select the token and press Ctrl+C.', 'error');
+        return;
       }
       copy.textContent = 'Copied';
       toast('Token copied to the clipboard.');
       setTimeout(() => { copy.textContent = 'Copy'; }, 2000);
     } }, 'Copy');
     input.addEventListener('focus', () => input.select());
+    input.addEventListener('copy', () => { copied = true; });
     return [
       h('h2', {}, title),
       h('div', { class: 'notice warn', role: 'alert' }, 'Copy this token now. It will not be shown again.'),
       h('div', { class: 'secret-box' }, input, copy),
       h('p', { class: 'hint' }, 'Scopes: ', tok.scopes.join(', '), ' · Expires: ', tok.expires_at ? new Date(tok.expires_at).toUTCString() : 'never'),
-      h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close(true) }, 'Done')),
+      h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: dismiss }, 'Done')),
     ];
-  }, { label: title });
+  }, { label: title, onDismiss: leave, backdrop: true });
 }
 
 async function revoke(k) {
