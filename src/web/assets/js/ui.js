@@ -155,13 +155,31 @@ export function confirmDialog({ title, body, action, danger = true, typeName, ca
   }, { label: title, backdrop: true }).then((v) => v === true);
 }
 
+// Rows per dashboard list page (the API allows up to 100).
+export const PER_PAGE = 50;
+
+// The page number in the address (?page=N), 1 when absent or not a number.
+export function pageParam() {
+  const n = Number(new URLSearchParams(location.search).get('page'));
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+// The address of page n of the current page, other query parameters kept.
+export function pageHref(n) {
+  const q = new URLSearchParams(location.search);
+  if (n === 1) q.delete('page'); else q.set('page', String(n));
+  const qs = q.toString();
+  return `${location.pathname}${qs ? `?${qs}` : ''}`;
+}
+
 // The list pager: "51–100 of 123" with Previous and Next. href(n) is the
 // address of page n; a page past the end says so and links to the last.
-export function pager({ page, perPage, total, href }) {
+export function pager({ page, perPage = PER_PAGE, total, href = pageHref }) {
   const pages = Math.max(1, Math.ceil(total / perPage));
   const from = (page - 1) * perPage + 1;
   const to = Math.min(total, page * perPage);
-  const text = from > total ? `Page ${page} is past the end: ${total} in all` : `${from}–${to} of ${total}`;
+  let text = from === to ? `${from} of ${total}` : `${from}–${to} of ${total}`;
+  if (from > total) text = `Page ${page} is past the end: ${total} in all`;
   const prevPage = Math.min(page - 1, pages);
   const link = (n, label, rel) => (n >= 1 && n <= pages && n !== page
     ? h('a', { class: 'btn small', href: href(n), rel }, label)
