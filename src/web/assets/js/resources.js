@@ -25,7 +25,7 @@ const KINDS = {
     columns: (ctx) => [
       { label: 'Name', cell: (s) => h('div', {}, h('div', { class: 'cell-main' }, s.name), h('div', { class: 'cell-sub mono' }, s.ip_address)) },
       { label: 'Provider', cell: (s) => [s.provider, s.region].filter(Boolean).join(' · ') || h('span', { class: 'muted' }, '—') },
-      { label: 'SSH', cell: (s) => h('span', { class: 'mono' }, `${s.ssh_user}@:${s.ssh_port}`) },
+      { label: 'SSH', cell: (s) => sshTarget(s) },
       { label: 'Status', cell: (s) => badge(s.status) },
       { label: 'Created', cell: (s) => timeEl(s.created_at) },
       { label: 'Actions', cell: (s) => rowActions(ctx, s) },
@@ -93,6 +93,17 @@ const KINDS = {
     ],
   },
 };
+
+// How Piora reaches a server: user@address:port (an IPv6 address in
+// brackets), leaving out a user or port that is not set; "—" without an
+// address, where user@:port would mean nothing.
+function sshTarget(s) {
+  if (!s.ip_address) return h('span', { class: 'muted' }, '—');
+  const host = s.ip_address.includes(':') ? `[${s.ip_address}]` : s.ip_address;
+  const user = s.ssh_user ? `${s.ssh_user}@` : '';
+  const port = s.ssh_port ? `:${s.ssh_port}` : '';
+  return h('span', { class: 'mono' }, `${user}${host}${port}`);
+}
 
 function rowActions(ctx, obj, ...extra) {
   const k = ctx.kind;
