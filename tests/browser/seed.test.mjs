@@ -160,11 +160,14 @@ test('"Regenerate" asks for confirmation and shows a new secret once; the old on
   await dlg.getByRole('checkbox', { name: 'applications:read', exact: true }).check();
   await dlg.getByRole('button', { name: 'Create', exact: true }).click();
   const first = await page.getByLabel('New token', { exact: true }).inputValue();
+  // Copy first: Done before a copy asks "Close without copying?" (issue 13).
+  await page.getByRole('button', { name: 'Copy', exact: true }).click();
   await page.getByRole('button', { name: 'Done' }).click();
   await page.getByRole('row', { name: /deploy-bot/ }).getByRole('button', { name: 'Regenerate' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Regenerate' }).click();
   const second = await page.getByLabel('New token', { exact: true }).inputValue();
   assert.notEqual(first, second);
+  await page.getByRole('button', { name: 'Copy', exact: true }).click();
   await page.getByRole('button', { name: 'Done' }).click();
   assert.equal((await apiCall(srv, first, '/api/v1/applications')).status, 401);
   assert.equal((await apiCall(srv, second, '/api/v1/applications')).status, 200);

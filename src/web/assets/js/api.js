@@ -14,6 +14,8 @@ export class ApiError extends Error {
   }
 }
 
+export const UNREACHABLE = 'Piora is not answering. Check that piora serve is running and reachable, then retry.';
+
 let onSignedOut = () => {};
 export function setSignedOutHandler(fn) { onSignedOut = fn; }
 
@@ -23,10 +25,17 @@ export async function api(method, path, body, { raw = false, quiet401 = false } 
     headers['X-CSRF-Token'] = session.csrf || '';
   }
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`/web/api${path}`, {
-    method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(`/web/api${path}`, {
+      method, headers, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    // fetch rejects only when no answer came at all (server down, network
+    // gone): say that in words rather than the browser's "Failed to fetch".
+    throw new ApiError(0, { code: 'unreachable', detail: UNREACHABLE });
+  }
   if (raw && res.ok) return res;
   let data = null;
   const text = await res.text();

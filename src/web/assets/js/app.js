@@ -1,7 +1,7 @@
 // The dashboard's entry: session, routing by path (history API), the shell
 // with its left navigation, and the setup and sign-in pages.
 import { api, get, post, session, setSignedOutHandler } from './api.js';
-import { h, icon, field, showFormErrors, clearFormErrors } from './ui.js';
+import { h, icon, field, showFormErrors, clearFormErrors, clearToasts } from './ui.js';
 import { resourcePage, applicationPage } from './resources.js';
 import { tokensPage, tokenUsagePage, accountPage, membersPage, auditPage } from './settings.js';
 
@@ -46,10 +46,58 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', () => render());
 
+// The sign-in address that brings the user back to where they were
+// (?next=/settings/tokens), or plain /signin from the start page.
+function signinHref() {
+  const here = location.pathname + location.search;
+  if (location.pathname === '/' || location.pathname === '/signin' || location.pathname === '/setup') return '/signin';
+  return `/signin?${new URLSearchParams({ next: here })}`;
+}
+
+// Where to go after signing in: ?next when it is a dashboard page of this
+// origin (never another host, the API, or sign-in itself), else Servers.
+function afterSignin() {
+  const next = new URLSearchParams(location.search).get('next');
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/servers';
+  const url = new URL(next, location.origin);
+  if (url.origin !== location.origin || /^\/(signin|setup|web\/api\/|api\/)/.test(url.pathname)) return '/servers';
+  return url.pathname + url.search;
+}
+
 setSignedOutHandler((code) => {
   flash = code === 'session_expired' ? 'Your session expired. Sign in again.' : 'Sign in to continue.';
-  navigate('/signin', { replace: true });
+  navigate(signinHref(), { replace: true });
 });
+
+// Shown instead of a page when the server gave no answer at all; Retry
+// renders the same address again.
+function unreachable(inShell) {
+  const retry = h('button', { type: 'button', class: 'btn primary', onclick: () => render() }, 'Retry');
+  const box = h('div', { class: 'card empty', role: 'alert' },
+    h('h2', {}, 'Piora is not answering'),
+    h('p', {}, 'The dashboard could not reach the Piora server. Check that piora serve is running and that this computer can reach it, then retry.'),
+    retry);
+  if (inShell) return box;
+  app.className = '';
+  app.replaceChildren(h('main', { class: 'auth' }, box));
+  document.title = 'Piora is not answering · Piora';
+  retry.focus();
+  return box;
+}
+
+// The dashboard's 404: no route for this address, or the API has no such
+// object (an application or token that was deleted).
+function notFound() {
+  return [
+    h('div', { class: 'card empty not-found' },
+      h('div', { class: 'icon' }, icon('audit')),
+      h('h1', {}, 'Page not found'),
+      h('p', {}, 'There is nothing at ', h('code', {}, location.pathname), '. The link may be wrong, or what it showed was deleted.'),
+      h('div', { class: 'actions center' },
+        history.length > 1 ? h('button', { type: 'button', class: 'btn', onclick: () => history.back() }, 'Go back') : null,
+        h('a', { class: 'btn primary', href: '/servers' }, 'Go to Servers'))),
+  ];
+}
 
 async function loadSession() {
   try {
@@ -66,30 +114,36 @@ async function loadSession() {
 }
 
 let renderSeq = 0;
+let shownPath = null; // the page the toasts on screen belong to
 async function render() {
   const seq = ++renderSeq;
   const path = location.pathname;
+  if (path !== shownPath) clearToasts();
+  shownPath = path;
   let st;
   try {
     st = await loadSession();
   } catch (e) {
-    app.replaceChildren(h('div', { class: 'auth' }, h('div', { class: 'card' }, h('p', { class: 'form-error' }, `The server did not answer: ${e.message}`))));
+    if (seq !== renderSeq) return;
+    if (e.status === 0) { unreachable(false); return; }
+    app.replaceChildren(h('main', { class: 'auth' }, h('div', { class: 'card' }, h('p', { class: 'form-error', role: 'alert' }, `The server did not answer: ${e.message}`))));
     return;
   }
   if (seq !== renderSeq) return;
   if (path === '/setup') return setupPage(st);
   if (!st.signedIn) {
     if (st.code === 'session_expired' && !flash) flash = 'Your session expired. Sign in again.';
-    if (path !== '/signin') history.replaceState(null, '', '/signin');
+    if (path !== '/signin') history.replaceState(null, '', signinHref());
     return signinPage(st);
   }
-  if (path === '/signin' || path === '/') return navigate('/servers', { replace: true });
+  if (path === '/signin' || path === '/') return navigate(path === '/signin' ? afterSignin() : '/servers', { replace: true });
   const route = ROUTES.find(([re]) => re.test(path));
   const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
   app.replaceChildren(shell(path, main));
   app.className = '';
   if (!route) {
-    main.append(h('h1', {}, 'Not found'), h('p', { class: 'muted' }, 'There is no page here. '), h('a', { href: '/servers' }, 'Go to Servers'));
+    main.append(...notFound());
+    document.title = 'Page not found · Piora';
     return;
   }
   main.append(h('p', { class: 'muted' }, 'Loading…'));
@@ -98,8 +152,10 @@ async function render() {
     if (seq !== renderSeq) return;
     main.replaceChildren(...[content].flat(Infinity).filter(Boolean));
   } catch (e) {
-    if (e.status === 401) return;
-    main.replaceChildren(h('div', { class: 'form-error', role: 'alert' }, e.message));
+    if (seq !== renderSeq || e.status === 401) return;
+    if (e.status === 404) main.replaceChildren(...notFound());
+    else if (e.status === 0) main.replaceChildren(unreachable(true));
+    else main.replaceChildren(h('div', { class: 'form-error', role: 'alert' }, e.message));
   }
   document.title = `${(main.querySelector('h1') || {}).textContent || 'Piora'} · Piora`;
 }
@@ -160,7 +216,7 @@ function signinPage(st) {
       const s = await post('/signin', { email: form.email.value, password: form.password.value });
       session.user = s.user;
       session.csrf = s.csrf;
-      navigate('/servers', { replace: true });
+      navigate(afterSignin(), { replace: true });
     } catch (err) {
       showFormErrors(form, err.status === 401 || err.status === 429 ? { detail: err.detail } : err);
       form.password.value = '';
@@ -175,15 +231,24 @@ async function setupPage(st) {
   const secret = location.hash.slice(1);
   if (st.signedIn) return navigate('/servers', { replace: true });
   let ok = false;
-  let why = 'This setup link is not valid.';
+  let failure = null;
   if (secret) {
     try {
       await post('/setup/check', { secret });
       ok = true;
-    } catch (e) { why = e.detail || why; }
+    } catch (e) { failure = e; }
   }
   if (!ok) {
-    authCard('Setup link used', 'First-run setup', h('div', { class: 'form-error', role: 'alert' }, why),
+    // The server answers one 404 for a used and a wrong link; whether an
+    // account exists yet tells them apart: none means this link is wrong.
+    if (failure && failure.status === 0) { unreachable(false); return; }
+    if (st.setupRequired) {
+      authCard('Setup link not valid', 'First-run setup',
+        h('div', { class: 'form-error', role: 'alert' }, 'This setup link is wrong or incomplete. Copy the whole link that piora serve printed, with everything after the #; each start of piora serve on an empty database prints a new one and the older links stop working.'));
+      return;
+    }
+    authCard('Setup link used', 'First-run setup',
+      h('div', { class: 'notice info', role: 'alert' }, 'This setup link was already used: the first admin exists. Sign in instead.'),
       h('a', { class: 'btn block', href: '/signin' }, 'Go to sign in'));
     return;
   }
@@ -202,7 +267,7 @@ async function setupPage(st) {
       history.replaceState(null, '', '/servers'); // drop the secret from the address bar
       render();
     } catch (err) {
-      if (err.code === 'setup_link_invalid') { setupPage({ signedIn: false }); return; }
+      if (err.code === 'setup_link_invalid') { render(); return; }
       showFormErrors(form, err);
     }
   });

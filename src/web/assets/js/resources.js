@@ -2,7 +2,7 @@
 // delete (with confirmation) through /web/api/v1/..., the same handlers as
 // the REST API. Field errors from the API appear next to their fields.
 import { get, post, patch, del, getAll } from './api.js';
-import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, fmtBytes } from './ui.js';
+import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, fmtBytes, pager, pageParam, PER_PAGE } from './ui.js';
 import { render } from './app.js';
 
 const ENGINES = ['postgresql', 'mysql', 'mariadb', 'redis', 'mongodb'];
@@ -25,7 +25,7 @@ const KINDS = {
     columns: (ctx) => [
       { label: 'Name', cell: (s) => h('div', {}, h('div', { class: 'cell-main' }, s.name), h('div', { class: 'cell-sub mono' }, s.ip_address)) },
       { label: 'Provider', cell: (s) => [s.provider, s.region].filter(Boolean).join(' · ') || h('span', { class: 'muted' }, '—') },
-      { label: 'SSH', cell: (s) => h('span', { class: 'mono' }, `${s.ssh_user}@:${s.ssh_port}`) },
+      { label: 'SSH', cell: (s) => sshTarget(s) },
       { label: 'Status', cell: (s) => badge(s.status) },
       { label: 'Created', cell: (s) => timeEl(s.created_at) },
       { label: 'Actions', cell: (s) => rowActions(ctx, s) },
@@ -94,6 +94,17 @@ const KINDS = {
   },
 };
 
+// How Piora reaches a server: user@address:port (an IPv6 address in
+// brackets), leaving out a user or port that is not set; "—" without an
+// address, where user@:port would mean nothing.
+function sshTarget(s) {
+  if (!s.ip_address) return h('span', { class: 'muted' }, '—');
+  const host = s.ip_address.includes(':') ? `[${s.ip_address}]` : s.ip_address;
+  const user = s.ssh_user ? `${s.ssh_user}@` : '';
+  const port = s.ssh_port ? `:${s.ssh_port}` : '';
+  return h('span', { class: 'mono' }, `${user}${host}${port}`);
+}
+
 function rowActions(ctx, obj, ...extra) {
   const k = ctx.kind;
   return h('div', { class: 'actions' }, extra,
@@ -107,9 +118,9 @@ async function nameMap(key) {
   return m;
 }
 
-export async function resourcePage(key, page = Number(new URLSearchParams(location.search).get('page')) || 1) {
+export async function resourcePage(key, page = pageParam()) {
   const kind = KINDS[key];
-  const list = await get(`/v1/${key}?page=${page}&per_page=20`);
+  const list = await get(`/v1/${key}?page=${page}&per_page=${PER_PAGE}`);
   const ctx = { key, kind, names: {} };
   if (key === 'applications' || key === 'databases') ctx.names.servers = await nameMap('servers');
   if (key === 'backups') ctx.names.databases = await nameMap('databases');
@@ -128,14 +139,8 @@ export async function resourcePage(key, page = Number(new URLSearchParams(locati
     }
     return [head, emptyState({ iconName: kind.icon, title: `No ${key} yet`, text, action })];
   }
-  const pages = Math.max(1, Math.ceil(list.meta.total / list.meta.per_page));
   const t = table(kind.columns(ctx), list.data, { caption: kind.title });
-  if (pages > 1) {
-    t.append(h('div', { class: 'pager' }, `Page ${page} of ${pages} · ${list.meta.total} ${key}`,
-      h('div', { class: 'actions' },
-        page > 1 ? h('a', { class: 'btn small', href: `/${key}?page=${page - 1}` }, 'Previous') : null,
-        page < pages ? h('a', { class: 'btn small', href: `/${key}?page=${page + 1}` }, 'Next') : null)));
-  }
+  t.append(pager({ page, perPage: list.meta.per_page, total: list.meta.total }));
   return [head, t];
 }
 
@@ -229,7 +234,10 @@ async function remove(ctx, obj) {
   const what = obj.name ? `${kind.singular} ${obj.name}` : `${kind.singular} #${obj.id}`;
   const extra = { servers: ' Servers still used by applications or databases cannot be deleted.',
     applications: ' Its deployment history goes with it.', databases: ' Its backups go with it.', backups: '' }[key];
-  if (!await confirmDialog({ title: `Delete ${what}?`, body: `This cannot be undone.${extra}`, action: 'Delete' })) return;
+  // A backup has no name to type; the others are typed, as GitHub asks for
+  // a repository's name, so a mistaken row is not deleted on reflex.
+  const typeName = key === 'backups' ? null : obj.name;
+  if (!await confirmDialog({ title: `Delete ${what}?`, body: `This cannot be undone.${extra}`, action: 'Delete', typeName })) return;
   try {
     await del(`/v1/${key}/${obj.id}`);
     toast(`Deleted ${what}.`);
@@ -263,7 +271,8 @@ async function restore(b, ctx) {
 export async function applicationPage(id) {
   const a = await get(`/v1/applications/${id}`);
   const server = await get(`/v1/servers/${a.server_id}`).catch(() => null);
-  const deps = await get(`/v1/applications/${id}/deployments?per_page=50`);
+  const page = pageParam();
+  const deps = await get(`/v1/applications/${id}/deployments?page=${page}&per_page=${PER_PAGE}`);
   const ctx = { key: 'applications', kind: KINDS.applications, names: {} };
   const head = h('div', {},
     h('div', { class: 'crumbs' }, h('a', { href: '/applications' }, 'Applications'), ' / ', a.name),
@@ -276,7 +285,7 @@ export async function applicationPage(id) {
     h('dt', {}, 'Branch'), h('dd', { class: 'mono' }, a.branch),
     h('dt', {}, 'Domain'), h('dd', {}, a.domain || '—'),
     h('dt', {}, 'Created'), h('dd', {}, timeEl(a.created_at))));
-  const hist = deps.data.length === 0
+  const hist = deps.meta.total === 0
     ? emptyState({ iconName: 'rocket', title: 'No deployments yet', text: 'Press Deploy to run the deploy script on the server; each run is listed here with its log.' })
     : table([
       { label: 'Deployment', cell: (d) => h('span', { class: 'cell-main' }, `#${d.id}`) },
@@ -285,7 +294,9 @@ export async function applicationPage(id) {
       { label: 'Started', cell: (d) => timeEl(d.started_at, '—') },
       { label: 'Finished', cell: (d) => timeEl(d.finished_at, '—') },
       { label: 'Log', cell: (d) => h('button', { type: 'button', class: 'btn small', onclick: () => showLog(d) }, 'View log') },
-    ], [...deps.data].reverse(), { caption: 'Deployment history' });
+    ], [...deps.data].sort((x, y) => y.id - x.id), { caption: 'Deployment history' });
+  // Newest first within a page, whichever order the API pages in.
+  if (deps.meta.total > 0) hist.append(pager({ page, perPage: deps.meta.per_page, total: deps.meta.total }));
   return [head, facts, h('h2', { class: 'section' }, 'Deployment history'), hist];
 }
 

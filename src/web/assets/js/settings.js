@@ -1,7 +1,7 @@
 // Settings > API Tokens (the seed's steps, word for word), a token's usage
 // log, Settings > Account and Members, and the team's audit log.
 import { get, post } from './api.js';
-import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast } from './ui.js';
+import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, pager, pageParam, PER_PAGE } from './ui.js';
 import { render } from './app.js';
 import { session } from './api.js';
 
@@ -23,6 +23,13 @@ const FLAG_TEXT = {
   expiring: ['Expires soon', 'Expires within 7 days.'],
 };
 
+// /web/api/tokens and /web/api/users answer the whole list (no paging on
+// the server yet): the dashboard pages them itself, as the API pages.
+function pageOf(all) {
+  const page = pageParam();
+  return { page, rows: all.slice((page - 1) * PER_PAGE, page * PER_PAGE), total: all.length };
+}
+
 function settingsTabs(current) {
   const tabs = [['/settings/tokens', 'API Tokens'], ['/settings/account', 'Account'], ['/settings/members', 'Members']];
   return h('nav', { class: 'tabs', 'aria-label': 'Settings' },
@@ -43,6 +50,7 @@ export async function tokensPage() {
     const again = h('button', { type: 'button', class: 'btn primary', onclick: generateDialog }, icon('key'), 'Generate New Token');
     return [head, emptyState({ iconName: 'key', title: 'No API tokens yet', text: 'Generate a token for each script or pipeline, with only the scopes it needs.', action: again }), usage];
   }
+  const shown = pageOf(data);
   const t = table([
     { label: 'Name', cell: (k) => h('div', {}, h('a', { class: 'cell-main', href: `/settings/tokens/${k.id}` }, k.name), h('div', { class: 'cell-sub mono' }, k.hint)) },
     { label: 'Scopes', cell: (k) => h('div', { class: 'chips' }, k.scopes.map((s) => h('span', { class: 'chip' }, s))) },
@@ -55,7 +63,8 @@ export async function tokensPage() {
       h('a', { class: 'btn small', href: `/settings/tokens/${k.id}`, 'aria-label': `Usage of ${k.name}` }, 'Usage'),
       k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small', onclick: () => regenerate(k) }, 'Regenerate'),
       k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small danger-ghost', onclick: () => revoke(k) }, 'Revoke')) },
-  ], data, { caption: 'API Tokens' });
+  ], shown.rows, { caption: 'API Tokens' });
+  t.append(pager({ page: shown.page, total: shown.total }));
   return [head, t, h('p', {}), usage];
 }
 
@@ -122,30 +131,51 @@ function generateDialog() {
 }
 
 // The secret, once: a Copy button and the warning that it will not be
-// shown again. The page never stores it.
+// shown again. The page never stores it. Until it has been copied (the
+// button, or a copy from the field), Done, Escape and a click outside ask
+// first, since closing loses the secret for good.
 function showSecret(tok, title) {
-  return openDialog((close) => {
+  let copied = false;
+  let asking = false;
+  const leave = async (close) => {
+    if (copied) { close(true); return; }
+    if (asking) return;
+    asking = true;
+    const sure = await confirmDialog({ title: 'Close without copying?',
+      body: 'You have not copied the token. Once this window closes it cannot be shown again; you would have to regenerate it.',
+      action: 'Close without copying', cancelLabel: 'Keep it open' });
+    asking = false;
+    if (sure) close(true);
+  };
+  return openDialog((close, dismiss) => {
     const input = h('input', { class: 'input', readonly: true, 'aria-label': 'New token', id: 'new-token', value: tok.token });
     const copy = h('button', { type: 'button', class: 'btn primary', onclick: async () => {
       try {
         await navigator.clipboard.writeText(tok.token);
+        copied = true;
       } catch {
+        input.focus();
         input.select();
-        document.execCommand('copy');
+        copied = document.execCommand('copy');
+      }
+      if (!copied) {
+        toast('Copying was refused: select the token and press Ctrl+C.', 'error');
+        return;
       }
       copy.textContent = 'Copied';
       toast('Token copied to the clipboard.');
       setTimeout(() => { copy.textContent = 'Copy'; }, 2000);
     } }, 'Copy');
     input.addEventListener('focus', () => input.select());
+    input.addEventListener('copy', () => { copied = true; });
     return [
       h('h2', {}, title),
       h('div', { class: 'notice warn', role: 'alert' }, 'Copy this token now. It will not be shown again.'),
       h('div', { class: 'secret-box' }, input, copy),
       h('p', { class: 'hint' }, 'Scopes: ', tok.scopes.join(', '), ' · Expires: ', tok.expires_at ? new Date(tok.expires_at).toUTCString() : 'never'),
-      h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close(true) }, 'Done')),
+      h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: dismiss }, 'Done')),
     ];
-  }, { label: title });
+  }, { label: title, onDismiss: leave, backdrop: true });
 }
 
 async function revoke(k) {
@@ -176,8 +206,8 @@ async function regenerate(k) {
 
 export async function tokenUsagePage(id) {
   const q = new URLSearchParams(location.search);
-  const page = Number(q.get('page')) || 1;
-  const params = new URLSearchParams({ page, per_page: 50 });
+  const page = pageParam();
+  const params = new URLSearchParams({ page, per_page: PER_PAGE });
   if (q.get('since')) params.set('since', q.get('since'));
   if (q.get('status')) params.set('status', q.get('status'));
   const r = await get(`/tokens/${id}/usage?${params}`);
@@ -216,14 +246,11 @@ export async function tokenUsagePage(id) {
       { label: 'User agent', cell: (u) => h('span', { class: 'cell-sub' }, u.user_agent || '—') },
       { label: 'Requests', cell: (u) => String(u.count || 1) },
     ], r.data, { caption: 'Usage log' });
-  const pages = Math.max(1, Math.ceil(r.meta.total / r.meta.per_page));
-  const pager = pages > 1 ? h('div', { class: 'pager' }, `Page ${page} of ${pages}`, h('div', { class: 'actions' },
-    page > 1 ? h('a', { class: 'btn small', href: `/settings/tokens/${id}?${new URLSearchParams({ ...Object.fromEntries(q), page: page - 1 })}` }, 'Previous') : null,
-    page < pages ? h('a', { class: 'btn small', href: `/settings/tokens/${id}?${new URLSearchParams({ ...Object.fromEntries(q), page: page + 1 })}` }, 'Next') : null)) : null;
+  const more = r.meta.total > 0 ? pager({ page, perPage: r.meta.per_page, total: r.meta.total }) : null;
   return [
     h('div', { class: 'crumbs' }, h('a', { href: '/settings/tokens' }, 'Settings / API Tokens'), ' / ', k.name),
     pageHead(k.name, 'Token usage log: every authenticated or denied request made with this token.'),
-    facts, h('h2', { class: 'section' }, 'Usage log'), filters, list, pager];
+    facts, h('h2', { class: 'section' }, 'Usage log'), filters, list, more];
 }
 
 export async function accountPage() {
@@ -252,12 +279,14 @@ export async function accountPage() {
 
 export async function membersPage() {
   const { data } = await get('/users');
+  const shown = pageOf(data);
   const add = session.user.is_admin ? h('button', { type: 'button', class: 'btn primary', onclick: addMember }, icon('plus'), 'Add member') : null;
   const t = table([
     { label: 'Email', cell: (u) => h('span', { class: 'cell-main' }, u.email) },
     { label: 'Role', cell: (u) => badge(u.is_admin ? 'admin' : 'member', u.is_admin ? 'info' : '') },
     { label: 'Added', cell: (u) => timeEl(u.created_at) },
-  ], data, { caption: 'Members' });
+  ], shown.rows, { caption: 'Members' });
+  t.append(pager({ page: shown.page, total: shown.total }));
   return [...settingsHead('/settings/members', `The people in ${session.user.team}.`, ...(add ? [add] : [])),
     session.user.is_admin ? null : h('div', { class: 'notice' }, 'Only an admin can add members.'), t];
 }
@@ -291,10 +320,10 @@ const ACTION_TEXT = {
 };
 
 export async function auditPage() {
-  const page = Number(new URLSearchParams(location.search).get('page')) || 1;
-  const r = await get(`/audit?page=${page}&per_page=50`);
+  const page = pageParam();
+  const r = await get(`/audit?page=${page}&per_page=${PER_PAGE}`);
   const head = pageHead('Audit log', 'Sign-ins, token changes and new users in your team, newest first.');
-  if (r.data.length === 0) return [head, emptyState({ iconName: 'audit', title: 'Nothing recorded yet', text: 'Sign-ins and token changes appear here.' })];
+  if (r.meta.total === 0) return [head, emptyState({ iconName: 'audit', title: 'Nothing recorded yet', text: 'Sign-ins and token changes appear here.' })];
   const tone = (a) => (a.endsWith('failed') || a.endsWith('revoked') ? 'danger' : a.startsWith('token') ? 'info' : 'ok');
   const t = table([
     { label: 'Time', cell: (e) => timeEl(e.time) },
@@ -303,11 +332,6 @@ export async function auditPage() {
     { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? `token #${e.token_id}` : null, e.subject_user_id && e.email ? e.email : null, `via ${e.via}`].filter(Boolean).join(' · ')) },
     { label: 'Address', cell: (e) => h('span', { class: 'mono' }, e.addr || '—') },
   ], r.data, { caption: 'Audit log' });
-  const pages = Math.max(1, Math.ceil(r.meta.total / r.meta.per_page));
-  if (pages > 1) {
-    t.append(h('div', { class: 'pager' }, `Page ${page} of ${pages}`, h('div', { class: 'actions' },
-      page > 1 ? h('a', { class: 'btn small', href: `/audit?page=${page - 1}` }, 'Previous') : null,
-      page < pages ? h('a', { class: 'btn small', href: `/audit?page=${page + 1}` }, 'Next') : null)));
-  }
+  t.append(pager({ page, perPage: r.meta.per_page, total: r.meta.total }));
   return [head, t];
 }

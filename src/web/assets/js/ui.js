@@ -97,8 +97,11 @@ export function toast(msg, kind = '') {
 }
 
 // A modal <dialog>: Escape and "Cancel" close it; the promise resolves with
-// the value passed to close(), or null.
-export function openDialog(build, { wide = false, label } = {}) {
+// the value passed to close(), or null. onDismiss, when given, decides what
+// Escape and a click on the backdrop do (the one-time token asks first);
+// backdrop: true lets a click outside dismiss it at all (never for forms,
+// where a stray click would lose what was typed).
+export function openDialog(build, { wide = false, label, onDismiss, backdrop = false } = {}) {
   return new Promise((resolve) => {
     const dlg = h('dialog', { class: wide ? 'wide' : '', 'aria-label': label });
     let settled = false;
@@ -109,24 +112,87 @@ export function openDialog(build, { wide = false, label } = {}) {
       dlg.remove();
       resolve(value);
     };
-    dlg.addEventListener('cancel', (e) => { e.preventDefault(); close(null); });
-    dlg.append(h('div', { class: 'dialog-body' }, build(close)));
+    const dismiss = () => (onDismiss ? onDismiss(close) : close(null));
+    dlg.addEventListener('cancel', (e) => { e.preventDefault(); dismiss(); });
+    // The body fills the dialog, so only a press and release on the
+    // backdrop itself target the <dialog> element.
+    let downOutside = false;
+    dlg.addEventListener('pointerdown', (e) => { downOutside = e.target === dlg; });
+    dlg.addEventListener('click', (e) => {
+      if (backdrop && downOutside && e.target === dlg) dismiss();
+      downOutside = false;
+    });
+    dlg.append(h('div', { class: 'dialog-body' }, build(close, dismiss)));
     document.body.append(dlg);
     dlg.showModal();
-    const first = dlg.querySelector('[autofocus], input:not([type=hidden]), select, textarea, button.primary, button.danger');
+    const first = dlg.querySelector('[autofocus]') || dlg.querySelector('input:not([type=hidden]), select, textarea, button.primary, button.danger');
     if (first) first.focus();
   });
 }
 
 // "Revoke token ci?" with Cancel and the named action; true when confirmed.
-export function confirmDialog({ title, body, action, danger = true }) {
-  return openDialog((close) => [
-    h('h2', {}, title),
-    h('p', { class: 'lead' }, body),
-    h('div', { class: 'actions dialog-actions' },
-      h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
-      h('button', { type: 'button', class: `btn ${danger ? 'danger' : 'primary'}`, autofocus: true, onclick: () => close(true) }, action)),
-  ], { label: title }).then((v) => v === true);
+// Cancel has the focus, so Enter on the button that opened it and Enter
+// again does nothing harmful. typeName: the action stays disabled until
+// that name is typed (deleting a server, application or database).
+export function confirmDialog({ title, body, action, danger = true, typeName, cancelLabel = 'Cancel' }) {
+  return openDialog((close) => {
+    const go = h('button', { type: 'button', class: `btn ${danger ? 'danger' : 'primary'}`, disabled: !!typeName, onclick: () => close(true) }, action);
+    let typed = null;
+    if (typeName) {
+      typed = field({ label: `Type ${typeName} to confirm`, name: 'confirm_name', attrs: { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' } });
+      const input = typed.querySelector('input');
+      input.addEventListener('input', () => { go.disabled = input.value !== typeName; });
+      input.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !go.disabled) { e.preventDefault(); close(true); } });
+    }
+    return [
+      h('h2', {}, title),
+      h('p', { class: 'lead' }, body),
+      typed,
+      h('div', { class: 'actions dialog-actions' },
+        h('button', { type: 'button', class: 'btn', autofocus: true, onclick: () => close(false) }, cancelLabel),
+        go),
+    ];
+  }, { label: title, backdrop: true }).then((v) => v === true);
+}
+
+// Rows per dashboard list page (the API allows up to 100).
+export const PER_PAGE = 50;
+
+// The page number in the address (?page=N), 1 when absent or not a number.
+export function pageParam() {
+  const n = Number(new URLSearchParams(location.search).get('page'));
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+// The address of page n of the current page, other query parameters kept.
+export function pageHref(n) {
+  const q = new URLSearchParams(location.search);
+  if (n === 1) q.delete('page'); else q.set('page', String(n));
+  const qs = q.toString();
+  return `${location.pathname}${qs ? `?${qs}` : ''}`;
+}
+
+// The list pager: "51–100 of 123" with Previous and Next. href(n) is the
+// address of page n; a page past the end says so and links to the last.
+export function pager({ page, perPage = PER_PAGE, total, href = pageHref }) {
+  const pages = Math.max(1, Math.ceil(total / perPage));
+  const from = (page - 1) * perPage + 1;
+  const to = Math.min(total, page * perPage);
+  let text = from === to ? `${from} of ${total}` : `${from}–${to} of ${total}`;
+  if (from > total) text = `Page ${page} is past the end: ${total} in all`;
+  const prevPage = Math.min(page - 1, pages);
+  const link = (n, label, rel) => (n >= 1 && n <= pages && n !== page
+    ? h('a', { class: 'btn small', href: href(n), rel }, label)
+    : h('button', { type: 'button', class: 'btn small', disabled: true }, label));
+  return h('nav', { class: 'pager', 'aria-label': 'Pages' },
+    h('span', { class: 'pager-range' }, text),
+    pages > 1 || from > total ? h('div', { class: 'actions' }, link(prevPage, 'Previous', 'prev'), link(page + 1, 'Next', 'next')) : null);
+}
+
+// Removes every toast: they belong to the page that showed them.
+export function clearToasts() {
+  const box = document.querySelector('.toasts');
+  if (box) box.replaceChildren();
 }
 
 export function emptyState({ iconName = 'app', title, text, action }) {
