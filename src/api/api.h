@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/model.h"
+#include "schema/model.h"
 #include "core/paging.h"
 #include "http/request.h"
 #include "http/router.h"

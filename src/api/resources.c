@@ -1,5 +1,5 @@
 /* One implementation of list / get / create / update / delete for every
- * resource, driven by its descriptor (core/model.c). The per-resource
+ * resource, driven by its descriptor (schema/model.c). The per-resource
  * handlers at the bottom only bind a descriptor to the generic code. */
 #include "api/api.h"
 

@@ -8,7 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/model.h"
+#include "schema/check.h"
+#include "schema/model.h"
 #include "util/err.h"
 
 #define VERRS_MAX 16
@@ -35,15 +36,5 @@ void verrs_add(verrs *e, const char *field, const char *fmt, ...)
  * PIORA_EINVALID (or EBADREQ when body is not an object) with errs filled. */
 piora_err validate_object(const resource_desc *desc, const json_t *body, bool create,
                           json_t **values, verrs *errs);
-
-/* Field checks used by the descriptors; each returns NULL or a message. */
-const char *check_name(const char *v);       /* 1-64 of A-Za-z0-9._- */
-const char *check_ip(const char *v);         /* IPv4 or IPv6 literal */
-const char *check_hostname(const char *v);   /* RFC 1123 host name */
-const char *check_ssh_user(const char *v);   /* POSIX portable user name */
-const char *check_branch(const char *v);     /* git check-ref-format rules */
-const char *check_repository(const char *v); /* https URL, ssh URL, git@host:path, owner/repo */
-const char *check_version(const char *v);    /* 1-32 of A-Za-z0-9._- */
-const char *check_label(const char *v);      /* free text: no control chars */
 
 #endif

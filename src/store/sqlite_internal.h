@@ -68,7 +68,7 @@ typedef enum sq_stmt_id {
 #define SQ_FILTERS_MAX 4 /* list filters per descriptor */
 
 /* Statements of one resource table, built from its descriptor's column
- * list (compile-time names from core/model.c, never user input). */
+ * list (compile-time names from schema/model.c, never user input). */
 typedef struct sq_res_stmts {
     sqlite3_stmt *get, *insert, *update, *del, *exists, *list, *count;
     sqlite3_stmt *list_by[SQ_FILTERS_MAX], *count_by[SQ_FILTERS_MAX];

@@ -1,6 +1,6 @@
 /* The resource objects on SQLite, driven by their descriptors. Each
  * statement is built once per connection from the descriptor's column list
- * (names are compile-time constants of core/model.c, never user input) and
+ * (names are compile-time constants of schema/model.c, never user input) and
  * cached; every value is bound. */
 #include <string.h>
 

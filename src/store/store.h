@@ -19,7 +19,7 @@
 
 #include "auth/scopes.h"
 #include "auth/token.h"
-#include "core/model.h"
+#include "schema/model.h"
 #include "util/err.h"
 
 typedef struct store store_t;
