@@ -220,3 +220,67 @@ piora_err validate_object(const resource_desc *desc, const json_t *body, bool cr
     *values = out;
     return PIORA_OK;
 }
+
+/* Field i of desc for key, or -1. */
+static int field_index(const resource_desc *desc, const char *key)
+{
+    for (size_t i = 0; i < desc->nfields && i < OBJ_FIELDS_MAX; i++)
+        if (strcmp(desc->fields[i].name, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* One JSON value into its typed slot; false when the JSON type is wrong for
+ * the field (or out of memory: *oom set). */
+static bool value_from_json(const field_desc *f, const json_t *v, obj_value *out, bool *oom)
+{
+    if (json_is_null(v)) {
+        obj_value_set_null(out);
+        return true;
+    }
+    switch (f->kind) {
+    case FK_STRING:
+    case FK_ENUM:
+        if (!json_is_string(v))
+            return false;
+        if (!obj_value_set_text(out, json_string_value(v), json_string_length(v))) {
+            *oom = true;
+            return false;
+        }
+        return true;
+    case FK_INT:
+    case FK_REF:
+        if (!json_is_integer(v))
+            return false;
+        obj_value_set_int(out, json_integer_value(v));
+        return true;
+    case FK_TIME: {
+        int64_t t;
+        if (json_is_integer(v))
+            t = json_integer_value(v);
+        else if (!json_is_string(v) || !clock_parse_rfc3339(json_string_value(v), &t))
+            return false;
+        obj_value_set_int(out, t);
+        return true;
+    }
+    }
+    return false;
+}
+
+piora_err validate_to_values(const resource_desc *desc, const json_t *values, obj_values *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(values) || !schema_row_fits(desc))
+        return PIORA_EINVALID;
+    const char *key;
+    json_t *v;
+    bool oom = false;
+    json_object_foreach((json_t *)values, key, v) {
+        int i = field_index(desc, key);
+        if (i < 0 || !value_from_json(&desc->fields[i], v, &out->v[i], &oom)) {
+            obj_values_clear(out);
+            return oom ? PIORA_ENOMEM : PIORA_EINVALID;
+        }
+    }
+    return PIORA_OK;
+}

@@ -10,6 +10,7 @@
 
 #include "schema/check.h"
 #include "schema/model.h"
+#include "schema/row.h"
 #include "util/err.h"
 
 #define VERRS_MAX 16
@@ -36,5 +37,14 @@ void verrs_add(verrs *e, const char *field, const char *fmt, ...)
  * PIORA_EINVALID (or EBADREQ when body is not an object) with errs filled. */
 piora_err validate_object(const resource_desc *desc, const json_t *body, bool create,
                           json_t **values, verrs *errs);
+
+/* The typed values (schema/row.h) for a JSON object of columns, such as
+ * validate_object's output: null -> OV_NULL, strings for FK_STRING and
+ * FK_ENUM -> OV_TEXT, integers for FK_INT and FK_REF -> OV_INT, FK_TIME as
+ * an integer or an RFC 3339 string -> OV_INT; fields not named stay
+ * OV_ABSENT. EINVALID (out cleared) for a key that is not a field of desc
+ * or a value of the wrong JSON type; ENOMEM. Ranges, lengths and enum words
+ * are checked by validate_object and again by the store. */
+piora_err validate_to_values(const resource_desc *desc, const json_t *values, obj_values *out);
 
 #endif

@@ -232,6 +232,8 @@ fail:
 piora_err sq_token_touch(store_t *base, const token_touch *v, size_t n)
 {
     sq_store *s = sq(base);
+    if (n == 0)
+        return PIORA_OK;
     sqlite3_stmt *st = sq_stmt(
         s, ST_TOKEN_TOUCH,
         "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2), "
