@@ -339,6 +339,109 @@ static void test_values_bound_verbatim(void **state)
     }
 }
 
+/* The typed rows themselves, as every backend must return them: the team,
+ * both stamps, absent values filled with the descriptor's defaults (or
+ * NULL), text with its length, times as epoch seconds; and the store's own
+ * bounds on values of the wrong kind, whoever the caller. */
+static void test_typed_rows(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "rows@example.com", "rows");
+    clock_set_offset(0);
+    int64_t before = clock_now();
+
+    obj_values v = {0};
+    assert_true(obj_value_set_text(&v.v[0], "web-1", 5));      /* name */
+    assert_true(obj_value_set_text(&v.v[1], "10.0.0.1", 8));   /* ip_address */
+    obj_value_set_null(&v.v[2]);                                /* provider */
+    obj_row srv;
+    assert_int_equal(store_obj_create(fx->s, &RES_SERVERS, a.team_id, &v, &srv), PIORA_OK);
+    obj_values_clear(&v);
+    assert_true(srv.id > 0);
+    assert_int_equal(srv.team_id, a.team_id);
+    assert_true(srv.created_at >= before && srv.updated_at == srv.created_at);
+    assert_int_equal(srv.v[0].kind, OV_TEXT);
+    assert_string_equal(srv.v[0].text, "web-1");
+    assert_int_equal(srv.v[0].len, 5);
+    assert_int_equal(srv.v[2].kind, OV_NULL); /* provider given as null */
+    assert_int_equal(srv.v[3].kind, OV_NULL); /* region absent, no default */
+    assert_int_equal(srv.v[4].kind, OV_INT);  /* ssh_port default */
+    assert_int_equal(srv.v[4].i, 22);
+    assert_string_equal(srv.v[5].text, "root"); /* ssh_user default */
+    assert_string_equal(srv.v[6].text, "unknown");
+
+    /* a PATCH leaves absent values alone */
+    obj_values p = {0};
+    obj_value_set_int(&p.v[4], 2222);
+    obj_row upd;
+    assert_int_equal(store_obj_update(fx->s, &RES_SERVERS, a.team_id, srv.id, &p, &upd), PIORA_OK);
+    assert_int_equal(upd.v[4].i, 2222);
+    assert_string_equal(upd.v[0].text, "web-1");
+    obj_row_clear(&upd);
+
+    /* FK_TIME travels as epoch seconds; NULL stays NULL */
+    obj_values app = {0};
+    assert_true(obj_value_set_text(&app.v[0], "shop", 4));
+    obj_value_set_int(&app.v[1], srv.id);
+    assert_true(obj_value_set_text(&app.v[2], "acme/shop", 9));
+    obj_row ar;
+    assert_int_equal(store_obj_create(fx->s, &RES_APPLICATIONS, a.team_id, &app, &ar), PIORA_OK);
+    obj_values_clear(&app);
+    obj_values dep = {0};
+    obj_value_set_int(&dep.v[0], ar.id);
+    obj_value_set_int(&dep.v[2], 1700000000);
+    obj_row dr;
+    assert_int_equal(store_obj_create(fx->s, &RES_DEPLOYMENTS, a.team_id, &dep, &dr), PIORA_OK);
+    assert_int_equal(dr.v[2].kind, OV_INT);
+    assert_int_equal(dr.v[2].i, 1700000000);
+    assert_int_equal(dr.v[3].kind, OV_NULL);
+    assert_string_equal(dr.v[1].text, "queued");
+    obj_row_clear(&dr);
+
+    /* the list hands back the same rows */
+    obj_row *rows = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    obj_filter f = {.field = "application_id", .value = ar.id};
+    assert_int_equal(
+        store_obj_list(fx->s, &RES_DEPLOYMENTS, a.team_id, &f, 0, 10, &rows, &n, &total),
+        PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 1);
+    assert_int_equal(rows[0].v[2].i, 1700000000);
+    obj_rows_free(rows, n);
+
+    /* wrong kinds, ranges, words and lengths: EINVALID, nothing written */
+    obj_values bad = {0};
+    assert_true(obj_value_set_text(&bad.v[4], "22", 2)); /* ssh_port as text */
+    assert_int_equal(store_obj_update(fx->s, &RES_SERVERS, a.team_id, srv.id, &bad, &upd),
+                     PIORA_EINVALID);
+    obj_values_clear(&bad);
+    obj_value_set_int(&bad.v[4], 70000); /* out of range */
+    assert_int_equal(store_obj_update(fx->s, &RES_SERVERS, a.team_id, srv.id, &bad, &upd),
+                     PIORA_EINVALID);
+    obj_values_clear(&bad);
+    assert_true(obj_value_set_text(&bad.v[6], "gone", 4)); /* not a status */
+    assert_int_equal(store_obj_update(fx->s, &RES_SERVERS, a.team_id, srv.id, &bad, &upd),
+                     PIORA_EINVALID);
+    obj_values_clear(&bad);
+    assert_true(obj_value_set_text(&bad.v[0], "a\0b", 3)); /* NUL inside */
+    assert_int_equal(store_obj_update(fx->s, &RES_SERVERS, a.team_id, srv.id, &bad, &upd),
+                     PIORA_EINVALID);
+    obj_values_clear(&bad);
+    obj_value_set_int(&bad.v[1], 0); /* application server_id: not an id */
+    assert_int_equal(store_obj_update(fx->s, &RES_APPLICATIONS, a.team_id, ar.id, &bad, &upd),
+                     PIORA_EINVALID);
+    obj_values_clear(&bad);
+    obj_row got;
+    assert_int_equal(store_obj_get(fx->s, &RES_SERVERS, a.team_id, srv.id, &got), PIORA_OK);
+    assert_int_equal(got.v[4].i, 2222);
+    assert_string_equal(got.v[6].text, "unknown");
+    obj_row_clear(&got);
+    obj_row_clear(&ar);
+    obj_row_clear(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_kinds_and_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_team_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_values_bound_verbatim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_typed_rows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
