@@ -83,7 +83,7 @@ void api_list(req_t *r, const resource_desc *d, const obj_filter *filter, const 
     json_t *items = NULL;
     int64_t total = 0;
     piora_err e = objects_list(r->store, d, r->who->team_id, filter, p.offset, p.per_page,
-                                 &items, &total);
+                               &items, &total);
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;
