@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "store/sql/builder.h"
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"

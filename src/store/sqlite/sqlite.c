@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "store/migrate.h"
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
 #include "util/log.h"
 

@@ -1,5 +1,6 @@
-/* Private to the SQLite backend (store/sqlite*.c): the connection struct,
- * its statement cache and the small helpers every query uses. */
+/* Private to the SQLite backend (the files of store/sqlite/): the
+ * connection struct, its statement cache and the small helpers every query
+ * uses. */
 #ifndef PIORA_STORE_SQLITE_INTERNAL_H
 #define PIORA_STORE_SQLITE_INTERNAL_H
 

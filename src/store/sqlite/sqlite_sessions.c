@@ -3,7 +3,7 @@
  * generation: no in-memory cache holds sessions. */
 #include <string.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 
 #define SESSION_COLS "id, user_id, csrf, created_at, last_seen_at, expires_at"
 

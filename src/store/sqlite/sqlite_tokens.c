@@ -2,7 +2,7 @@
  * digest moves to token_old_secrets so it still answers "revoked". */
 #include <string.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
 
 #define TOKEN_COLS                                                                               \
