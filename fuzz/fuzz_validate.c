@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "core/model.h"
+#include "schema/model.h"
 #include "core/validate.h"
 #include "util/json.h"
 

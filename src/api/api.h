@@ -8,10 +8,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/model.h"
 #include "core/paging.h"
 #include "http/request.h"
 #include "http/router.h"
+#include "schema/model.h"
 
 #define API_PREFIX "/api/v1"
 

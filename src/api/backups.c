@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/objects.h"
 #include "http/response.h"
 #include "util/num.h"
 
@@ -43,7 +44,7 @@ void backups_delete(req_t *r) { api_delete(r, &RES_BACKUPS); }
 void backups_restore(req_t *r)
 {
     json_t *backup = NULL;
-    piora_err e = store_obj_get(r->store, &RES_BACKUPS, r->who->team_id, r->id, &backup);
+    piora_err e = objects_get(r->store, &RES_BACKUPS, r->who->team_id, r->id, &backup);
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;
@@ -56,7 +57,7 @@ void backups_restore(req_t *r)
         return;
     }
     json_t *job = NULL;
-    e = store_obj_create(r->store, &RES_RESTORES, r->who->team_id, values, &job);
+    e = objects_create(r->store, &RES_RESTORES, r->who->team_id, values, &job);
     json_decref(values);
     if (e == PIORA_EINVALID)
         e = PIORA_ENOTFOUND; /* the backup went away meanwhile */

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "core/objects.h"
 #include "http/response.h"
 
 /* The application must be the team's: 404 otherwise, before anything is
@@ -12,7 +13,7 @@
 void applications_deploy(req_t *r)
 {
     json_t *app = NULL;
-    piora_err e = store_obj_get(r->store, &RES_APPLICATIONS, r->who->team_id, r->id, &app);
+    piora_err e = objects_get(r->store, &RES_APPLICATIONS, r->who->team_id, r->id, &app);
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;
@@ -25,7 +26,7 @@ void applications_deploy(req_t *r)
         return;
     }
     json_t *dep = NULL;
-    e = store_obj_create(r->store, &RES_DEPLOYMENTS, r->who->team_id, values, &dep);
+    e = objects_create(r->store, &RES_DEPLOYMENTS, r->who->team_id, values, &dep);
     json_decref(values);
     if (e == PIORA_EINVALID)
         e = PIORA_ENOTFOUND; /* the application went away meanwhile */
@@ -40,7 +41,7 @@ void applications_deploy(req_t *r)
 void applications_deployments(req_t *r)
 {
     json_t *app = NULL;
-    piora_err e = store_obj_get(r->store, &RES_APPLICATIONS, r->who->team_id, r->id, &app);
+    piora_err e = objects_get(r->store, &RES_APPLICATIONS, r->who->team_id, r->id, &app);
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;

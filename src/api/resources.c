@@ -1,11 +1,12 @@
 /* One implementation of list / get / create / update / delete for every
- * resource, driven by its descriptor (core/model.c). The per-resource
+ * resource, driven by its descriptor (schema/model.c). The per-resource
  * handlers at the bottom only bind a descriptor to the generic code. */
 #include "api/api.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "core/objects.h"
 #include "core/validate.h"
 #include "http/response.h"
 
@@ -81,8 +82,8 @@ void api_list(req_t *r, const resource_desc *d, const obj_filter *filter, const 
         return;
     json_t *items = NULL;
     int64_t total = 0;
-    piora_err e = store_obj_list(r->store, d, r->who->team_id, filter, p.offset, p.per_page,
-                                 &items, &total);
+    piora_err e = objects_list(r->store, d, r->who->team_id, filter, p.offset, p.per_page,
+                               &items, &total);
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;
@@ -102,7 +103,7 @@ void api_list(req_t *r, const resource_desc *d, const obj_filter *filter, const 
 void api_get(req_t *r, const resource_desc *d)
 {
     json_t *obj = NULL;
-    piora_err e = store_obj_get(r->store, d, r->who->team_id, r->id, &obj);
+    piora_err e = objects_get(r->store, d, r->who->team_id, r->id, &obj);
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;
@@ -116,7 +117,7 @@ void api_create(req_t *r, const resource_desc *d, int status)
     if (!values)
         return;
     json_t *obj = NULL;
-    piora_err e = store_obj_create(r->store, d, r->who->team_id, values, &obj);
+    piora_err e = objects_create(r->store, d, r->who->team_id, values, &obj);
     if (e != PIORA_OK) {
         api_store_error(r, e, d, values);
         json_decref(values);
@@ -133,7 +134,7 @@ void api_update(req_t *r, const resource_desc *d)
     if (!values)
         return;
     json_t *obj = NULL;
-    piora_err e = store_obj_update(r->store, d, r->who->team_id, r->id, values, &obj);
+    piora_err e = objects_update(r->store, d, r->who->team_id, r->id, values, &obj);
     if (e != PIORA_OK) {
         api_store_error(r, e, d, values);
         json_decref(values);
@@ -145,7 +146,7 @@ void api_update(req_t *r, const resource_desc *d)
 
 void api_delete(req_t *r, const resource_desc *d)
 {
-    piora_err e = store_obj_delete(r->store, d, r->who->team_id, r->id);
+    piora_err e = objects_delete(r->store, d, r->who->team_id, r->id);
     if (e != PIORA_OK) {
         api_store_error(r, e, d, NULL);
         return;

@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/model.h"
+#include "schema/check.h"
+#include "schema/model.h"
+#include "schema/row.h"
 #include "util/err.h"
 
 #define VERRS_MAX 16
@@ -36,14 +38,13 @@ void verrs_add(verrs *e, const char *field, const char *fmt, ...)
 piora_err validate_object(const resource_desc *desc, const json_t *body, bool create,
                           json_t **values, verrs *errs);
 
-/* Field checks used by the descriptors; each returns NULL or a message. */
-const char *check_name(const char *v);       /* 1-64 of A-Za-z0-9._- */
-const char *check_ip(const char *v);         /* IPv4 or IPv6 literal */
-const char *check_hostname(const char *v);   /* RFC 1123 host name */
-const char *check_ssh_user(const char *v);   /* POSIX portable user name */
-const char *check_branch(const char *v);     /* git check-ref-format rules */
-const char *check_repository(const char *v); /* https URL, ssh URL, git@host:path, owner/repo */
-const char *check_version(const char *v);    /* 1-32 of A-Za-z0-9._- */
-const char *check_label(const char *v);      /* free text: no control chars */
+/* The typed values (schema/row.h) for a JSON object of columns, such as
+ * validate_object's output: null -> OV_NULL, strings for FK_STRING and
+ * FK_ENUM -> OV_TEXT, integers for FK_INT and FK_REF -> OV_INT, FK_TIME as
+ * an integer or an RFC 3339 string -> OV_INT; fields not named stay
+ * OV_ABSENT. EINVALID (out cleared) for a key that is not a field of desc
+ * or a value of the wrong JSON type; ENOMEM. Ranges, lengths and enum words
+ * are checked by validate_object and again by the store. */
+piora_err validate_to_values(const resource_desc *desc, const json_t *values, obj_values *out);
 
 #endif

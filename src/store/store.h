@@ -1,6 +1,12 @@
 /* The one storage interface. Handlers and the CLI call these functions and
- * never see SQL; each backend (store/sqlite.c now, store/postgres.c later)
- * builds its own statements, with bound parameters only.
+ * never see SQL or JSON: every function takes and returns typed records,
+ * and core/ renders them (core/objects.c, core/usage.c) once for every
+ * backend. Each backend (store/sqlite/ now, store/postgres/ later) builds
+ * its statements with store/sql/ and binds every value.
+ *
+ * The functions themselves are declared once, in store/store_fns.h (their
+ * doc comments are there); this header holds the record types and the
+ * connection functions that do not go through a backend's table.
  *
  * Connections: a store_t is one connection and is used by one thread at a
  * time. The server opens one per worker thread (store_thread()); the CLI
@@ -12,17 +18,20 @@
 #ifndef PIORA_STORE_STORE_H
 #define PIORA_STORE_STORE_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "auth/scopes.h"
 #include "auth/token.h"
-#include "core/model.h"
+#include "schema/model.h"
+#include "schema/row.h"
 #include "util/err.h"
 
 typedef struct store store_t;
+/* The audit log is still listed as JSON (store_audit_list) until it moves
+ * to typed rows; naming the type here keeps jansson out of this header. */
+typedef struct json_t json_t;
 
 #define EMAIL_MAX 254
 #define TEAM_NAME_MAX 64
@@ -44,13 +53,6 @@ void store_thread_init(const char *url);
 store_t *store_thread(void);
 void store_thread_release(void);
 
-/* Has any *other* connection (another thread, another process such as the
- * CLI, or later another node) committed a change since this connection last
- * asked? The first call on a connection answers true. Caches of database
- * state (tokens, list pages) are trusted only while this answers false.
- * SQLite: PRAGMA data_version. Cheap enough to call on every request. */
-piora_err store_changed(store_t *s, bool *changed);
-
 /* A process-wide counter that every committed write through any store_t of
  * this process increments after its commit (the backends call
  * store_generation_bump()). With store_changed() for writes by others, it
@@ -68,12 +70,6 @@ void store_generation_bump(void);
 #define STORE_POLL_NS 1000000
 void store_change_barrier(void);
 
-/* Answers PIORA_OK when the database answers a trivial query (readiness). */
-piora_err store_ping(store_t *s);
-
-/* The schema version after migrations (the highest applied number). */
-int store_schema_version(store_t *s);
-
 /* ---- teams and users --------------------------------------------------- */
 
 typedef struct user_rec {
@@ -84,20 +80,6 @@ typedef struct user_rec {
     bool is_admin;
     int64_t created_at;
 } user_rec;
-
-/* Creates the user, and the team named team_name if it does not exist yet
- * (else the user joins it). ECONFLICT when the email is taken. Emails are
- * compared case-insensitively (stored lower-cased by the caller). */
-piora_err store_user_create(store_t *s, const char *email, const char *team_name, bool is_admin,
-                            const char *password_hash, user_rec *out);
-piora_err store_user_by_email(store_t *s, const char *email, user_rec *out);
-piora_err store_user_by_id(store_t *s, int64_t id, user_rec *out);
-/* The Argon2id string of the user's password. */
-piora_err store_user_password_hash(store_t *s, int64_t user_id, char *out, size_t outlen);
-piora_err store_user_set_password(store_t *s, int64_t user_id, const char *password_hash);
-/* All users ordered by id; *out is malloc'd (free()), *n its length. */
-piora_err store_user_list(store_t *s, user_rec **out, size_t *n);
-piora_err store_user_count(store_t *s, int64_t *n);
 
 /* ---- tokens ------------------------------------------------------------- */
 
@@ -119,7 +101,10 @@ typedef struct token_rec {
     char owner_email[EMAIL_MAX + 1];
 } token_rec;
 
-/* Derived from the record and now; the one definition of a token's status. */
+/* Derived from the record and now; the one definition of a token's status.
+ * A rule on the record alone, the same for every backend (store_common.c):
+ * it stays beside the record rather than in core/ so that the CLI, the
+ * dashboard and the token pipeline read one definition. */
 token_status token_rec_status(const token_rec *t, int64_t now);
 const char *token_status_name(token_status st); /* "active" "expired" "revoked" */
 
@@ -132,71 +117,19 @@ typedef struct token_new {
     const char *hint;
 } token_new;
 
-/* team_id is the user's team. *out receives the stored record. */
-piora_err store_token_insert(store_t *s, const token_new *t, token_rec *out);
-
-/* The token whose current secret has this digest. A secret replaced by a
- * regeneration is still found, with revoked_at set to the time it was
- * replaced, so that it answers "revoked" rather than "invalid".
- * ENOTFOUND when no token ever had this digest. */
-piora_err store_token_by_digest(store_t *s, const uint8_t digest[TOKEN_DIGEST_LEN],
-                                token_rec *out);
-piora_err store_token_by_id(store_t *s, int64_t id, token_rec *out);
-
-/* Tokens of one user (user_id > 0) or of everyone (user_id == 0), ordered by
- * id; *out is malloc'd. */
-piora_err store_token_list(store_t *s, int64_t user_id, token_rec **out, size_t *n);
-
-/* Sets revoked_at = now unless already revoked (then OK, unchanged).
- * ENOTFOUND when there is no such token. */
-piora_err store_token_revoke(store_t *s, int64_t id, int64_t now);
-
-/* Replaces the secret of an active or expired, not revoked token: new
- * digest and hint, the old digest kept as revoked (see by_digest).
- * ENOTFOUND if missing, ECONFLICT if revoked. */
-piora_err store_token_regenerate(store_t *s, int64_t id, const uint8_t digest[TOKEN_DIGEST_LEN],
-                                 const char *hint, int64_t new_expires_at, int64_t now,
-                                 token_rec *out);
-
 typedef struct token_touch {
     int64_t token_id;
     int64_t used_at;
     char addr[ADDR_MAX];
 } token_touch;
 
-/* Writes a batch of last-used times in one transaction; a row's time only
- * moves forward. */
-piora_err store_token_touch(store_t *s, const token_touch *v, size_t n);
+/* ---- objects: rows are obj_row / obj_values (schema/row.h) ------------- */
 
-/* ---- resources (servers, applications, databases, deployments, backups) --
-
- * Objects travel as jansson objects holding the descriptor's fields plus
- * "id", "created_at" and "updated_at" (times as RFC 3339 strings, FK_TIME
- * fields likewise or null). Returned objects are new references. */
-
+/* A list filter: objects whose FK_REF field equals value. */
 typedef struct obj_filter {
     const char *field; /* an FK_REF field of the descriptor, or NULL */
     int64_t value;
 } obj_filter;
-
-/* One page, ordered by id; *items is a new JSON array, *total the number of
- * objects matching the filter. */
-piora_err store_obj_list(store_t *s, const resource_desc *d, int64_t team_id,
-                         const obj_filter *f, int64_t offset, int64_t limit, json_t **items,
-                         int64_t *total);
-piora_err store_obj_get(store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
-                        json_t **obj);
-/* values: the output of validate_object (every column to write). FK_REF
- * values must name an object of the same team, else EINVALID. */
-piora_err store_obj_create(store_t *s, const resource_desc *d, int64_t team_id,
-                           const json_t *values, json_t **obj);
-/* values: a subset of the writable columns. ENOTFOUND if missing. */
-piora_err store_obj_update(store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
-                           const json_t *values, json_t **obj);
-/* ECONFLICT when other objects still refer to it (a server with
- * applications or databases); deployments go with their application,
- * backups (and restores) with their database. */
-piora_err store_obj_delete(store_t *s, const resource_desc *d, int64_t team_id, int64_t id);
 
 /* ---- monitoring: the audit log and the usage log (SPEC 6) ------------- */
 
@@ -213,16 +146,6 @@ typedef struct audit_new {
     const char *email;
     const char *addr;
 } audit_new;
-
-piora_err store_audit_insert(store_t *s, const audit_new *e);
-
-/* Newest first. team_id 0: every team. email (may be NULL): only entries
- * whose email, actor or subject user has this email (case-insensitive).
- * *items: a new JSON array of {id, time, action, via, team_id, actor:
- * {id, email} | null, token_id, subject_user_id, email, addr}; absent ids
- * and strings are null, time is RFC 3339. */
-piora_err store_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
-                           int64_t limit, json_t **items, int64_t *total);
 
 #define USAGE_METHOD_MAX 8
 #define USAGE_PATH_MAX 512 /* longer paths are cut (on a character boundary) */
@@ -241,22 +164,6 @@ typedef struct usage_entry {
     int64_t count; /* identical requests in this second this row stands for; 0 means 1 */
 } usage_entry;
 
-/* Writes a batch in one transaction. */
-piora_err store_usage_insert(store_t *s, const usage_entry *v, size_t n);
-
-/* Newest first; since 0 / status 0: no bound. *items: a new JSON array of
- * {time, method, path, status, addr, user_agent, count} (time RFC 3339;
- * count >= 1 identical requests in that second). *total counts rows. */
-piora_err store_usage_list(store_t *s, int64_t token_id, int64_t since, int status,
-                           int64_t offset, int64_t limit, json_t **items, int64_t *total);
-
-/* Retention: deletes rows older than `before` (0: none), and for each of
- * the n token ids (or every token when token_ids is NULL) all but the
- * newest max_rows rows (max_rows 0: no cap). *deleted (may be NULL) gets
- * the number of rows removed. */
-piora_err store_usage_prune(store_t *s, int64_t before, int64_t max_rows,
-                            const int64_t *token_ids, size_t n, int64_t *deleted);
-
 /* ---- dashboard sessions and first-run setup (web/) --------------------- */
 
 #define SESSION_DIGEST_LEN 32 /* SHA-256 of the session id / setup secret */
@@ -271,31 +178,8 @@ typedef struct session_rec {
     int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
 } session_rec;
 
-/* Stores a new session under the digest of its id. Session writes do not
- * bump store_generation(): no cache depends on them. */
-piora_err store_session_insert(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN],
-                               int64_t user_id, const char *csrf, int64_t now,
-                               int64_t expires_at, const char *addr, session_rec *out);
-/* ENOTFOUND when no session has this digest. */
-piora_err store_session_by_digest(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN],
-                                  session_rec *out);
-piora_err store_session_touch(store_t *s, int64_t id, int64_t now);
-piora_err store_session_delete(store_t *s, int64_t id);
-/* Deletes every session of the user except keep_id (0: all of them). */
-piora_err store_session_delete_user(store_t *s, int64_t user_id, int64_t keep_id);
-/* Deletes sessions past their absolute end or idle since idle_before. */
-piora_err store_session_prune(store_t *s, int64_t now, int64_t idle_before);
-
-/* Replaces any unused setup secret with this one. */
-piora_err store_setup_put(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], int64_t now);
-/* OK when this secret exists, is unused and no user exists yet; else
- * ENOTFOUND. */
-piora_err store_setup_check(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN]);
-/* In one transaction: marks the secret used (ENOTFOUND when it is unknown
- * or used, or when a user exists already), creates the team and its first
- * user as an admin. ECONFLICT never happens on an empty database. */
-piora_err store_setup_complete(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN],
-                               const char *email, const char *team_name,
-                               const char *password_hash, int64_t now, user_rec *out);
+/* Every store function: ret store_<name>(params), from store_fns.h. */
+#define STORE_FN(ret, name, params, args) ret store_##name params;
+#include "store/store_fns.h"
 
 #endif

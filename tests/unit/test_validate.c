@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "core/model.h"
+#include "schema/model.h"
 #include "core/validate.h"
 
 #define GOOD(fn, v) assert_null_msg(fn(v), v)

@@ -2,11 +2,14 @@
  * append-mostly tables read newest first. A usage batch is a commit like
  * any other: the serving threads' caches notice it (data_version) and
  * refill once, which at one batch per second costs one lookup per hot
- * token and thread (measured in docs/performance.md). */
+ * token and thread (measured in docs/performance.md). The audit list is
+ * still rendered to JSON here until it moves to typed rows; the usage log
+ * returns usage_entry rows that core/usage.c renders. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -14,6 +17,16 @@
 static int bind_text0(sqlite3_stmt *st, int idx, const char *v)
 {
     return v && *v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
+}
+
+/* A time column as RFC 3339 text; JSON null for SQL NULL ("never"). */
+static json_t *sq_col_json_time(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    char t[RFC3339_LEN];
+    clock_fmt_rfc3339(sqlite3_column_int64(st, col), t);
+    return json_string(t);
 }
 
 static json_t *col_json_id(sqlite3_stmt *st, int col)
@@ -164,6 +177,8 @@ piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64
 piora_err sq_usage_insert(store_t *base, const usage_entry *v, size_t n)
 {
     sq_store *s = sq(base);
+    if (n == 0)
+        return PIORA_OK;
     sqlite3_stmt *st = sq_stmt(s, ST_USAGE_INSERT,
                                "INSERT INTO usage_log(token_id, time, method, path, status, addr, "
                                "user_agent, count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -201,11 +216,25 @@ piora_err sq_usage_insert(store_t *base, const usage_entry *v, size_t n)
 
 #define USAGE_WHERE "WHERE token_id = ?1 AND time >= ?2 AND (?3 = 0 OR status = ?3) "
 
+static void usage_row(sqlite3_stmt *st, void *out)
+{
+    usage_entry *u = out;
+    memset(u, 0, sizeof *u);
+    u->time = sqlite3_column_int64(st, 0);
+    sq_col_copy(st, 1, u->method, sizeof u->method);
+    sq_col_copy(st, 2, u->path, sizeof u->path);
+    u->status = sqlite3_column_int(st, 3);
+    sq_col_copy(st, 4, u->addr, sizeof u->addr);
+    sq_col_copy(st, 5, u->user_agent, sizeof u->user_agent);
+    u->count = sqlite3_column_int64(st, 6);
+}
+
 piora_err sq_usage_list(store_t *base, int64_t token_id, int64_t since, int status, int64_t offset,
-                        int64_t limit, json_t **items, int64_t *total)
+                        int64_t limit, usage_entry **rows, size_t *n, int64_t *total)
 {
     sq_store *s = sq(base);
-    *items = NULL;
+    *rows = NULL;
+    *n = 0;
     *total = 0;
     if (offset < 0 || limit < 0 || status < 0)
         return PIORA_EINVALID;
@@ -228,30 +257,22 @@ piora_err sq_usage_list(store_t *base, int64_t token_id, int64_t since, int stat
     }
     sqlite3_bind_int64(list, 4, limit);
     sqlite3_bind_int64(list, 5, offset);
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
-        json_t *o = json_object();
-        json_object_set_new(o, "time", sq_col_json_time(list, 0));
-        json_object_set_new(o, "method", col_json_text(list, 1));
-        json_object_set_new(o, "path", col_json_text(list, 2));
-        json_object_set_new(o, "status", json_integer(sqlite3_column_int(list, 3)));
-        json_object_set_new(o, "addr", col_json_text(list, 4));
-        json_object_set_new(o, "user_agent", col_json_text(list, 5));
-        json_object_set_new(o, "count", json_integer(sqlite3_column_int64(list, 6)));
-        json_array_append_new(arr, o);
-    }
-    if (rc != SQLITE_DONE)
-        e = sq_fail(s, rc, "usage list");
-    sqlite3_reset(list);
+    void *v = NULL;
+    size_t len = 0;
+    e = sq_fetch_rows(s, list, sizeof(usage_entry), usage_row, &v, &len, "usage list");
     if (e == PIORA_OK)
         e = count_of(s, count, total);
     sq_end_read(s);
     if (e != PIORA_OK) {
-        json_decref(arr);
+        free(v);
+        *total = 0;
         return e;
     }
-    *items = arr;
+    usage_entry *u = v;
+    for (size_t i = 0; i < len; i++)
+        u[i].token_id = token_id;
+    *rows = u;
+    *n = len;
     return PIORA_OK;
 }
 
@@ -283,6 +304,8 @@ piora_err sq_usage_prune(store_t *base, int64_t before, int64_t max_rows,
                          const int64_t *token_ids, size_t n, int64_t *deleted)
 {
     sq_store *s = sq(base);
+    if (deleted)
+        *deleted = 0;
     int64_t gone = 0;
     piora_err e = sq_begin(s);
     if (e != PIORA_OK)

@@ -1,10 +1,12 @@
 /* The resource objects on SQLite, driven by their descriptors. Each
- * statement is built once per connection from the descriptor's column list
- * (names are compile-time constants of core/model.c, never user input) and
- * cached; every value is bound. */
+ * statement's text comes from the SQL builder (store/sql/builder.h) in the
+ * SQLite dialect, is prepared once per connection and cached; every value
+ * is bound. Rows travel as obj_row / obj_values (schema/row.h). */
+#include <stdlib.h>
 #include <string.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sql/builder.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -29,17 +31,8 @@ static sq_res_stmts *res_stmts(sq_store *s, const resource_desc *d)
     return &s->res[i];
 }
 
-/* "id, f1, ..., fn, created_at, updated_at": the row shape obj_from_row reads. */
-static void put_cols(buf_t *b, const resource_desc *d)
-{
-    buf_puts(b, "id");
-    for (size_t i = 0; i < d->nfields; i++)
-        buf_printf(b, ", %s", d->fields[i].name);
-    buf_puts(b, ", created_at, updated_at");
-}
-
 /* Writes one statement's SQL for descriptor d (filter: see stmt_list). */
-typedef void (*sql_build_fn)(buf_t *b, const resource_desc *d, int filter);
+typedef bool (*sql_build_fn)(buf_t *b, const resource_desc *d, int filter);
 
 /* The statement cached in *slot, built by build() and prepared on first
  * use: one place for the cache check, the buffer and the length limit. */
@@ -50,9 +43,8 @@ static sqlite3_stmt *stmt_cached(sq_store *s, sqlite3_stmt **slot, sql_build_fn 
         return *slot;
     buf_t b;
     buf_init(&b, SQL_MAX);
-    build(&b, d, filter);
     sqlite3_stmt *st = NULL;
-    if (b.failed)
+    if (!build(&b, d, filter))
         log_error("store: statement too long");
     else
         st = sq_prepare_into(s, slot, b.data);
@@ -60,71 +52,47 @@ static sqlite3_stmt *stmt_cached(sq_store *s, sqlite3_stmt **slot, sql_build_fn 
     return st;
 }
 
-static void build_get(buf_t *b, const resource_desc *d, int filter)
+/* The builder's statements in the SQLite dialect, in the one shape
+ * stmt_cached() takes. */
+static bool build_get(buf_t *b, const resource_desc *d, int filter)
 {
     (void)filter;
-    buf_puts(b, "SELECT ");
-    put_cols(b, d);
-    buf_printf(b, " FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
+    return sql_obj_get(b, &SQL_DIALECT_SQLITE, d);
 }
 
-static void build_exists(buf_t *b, const resource_desc *d, int filter)
+static bool build_exists(buf_t *b, const resource_desc *d, int filter)
 {
     (void)filter;
-    buf_printf(b, "SELECT 1 FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
+    return sql_obj_exists(b, &SQL_DIALECT_SQLITE, d);
 }
 
 /* filter < 0: no filter; else the index in d->filters. */
-static void build_list(buf_t *b, const resource_desc *d, int filter)
+static bool build_list(buf_t *b, const resource_desc *d, int filter)
 {
-    buf_puts(b, "SELECT ");
-    put_cols(b, d);
-    buf_printf(b, " FROM %s WHERE team_id = ?1", d->name);
-    if (filter >= 0)
-        buf_printf(b, " AND %s = ?4", d->filters[filter]);
-    buf_puts(b, " ORDER BY id LIMIT ?2 OFFSET ?3");
+    return sql_obj_list(b, &SQL_DIALECT_SQLITE, d, filter >= 0 ? d->filters[filter] : NULL);
 }
 
-static void build_count(buf_t *b, const resource_desc *d, int filter)
+static bool build_count(buf_t *b, const resource_desc *d, int filter)
 {
-    buf_printf(b, "SELECT count(*) FROM %s WHERE team_id = ?1", d->name);
-    if (filter >= 0)
-        buf_printf(b, " AND %s = ?2", d->filters[filter]);
+    return sql_obj_count(b, &SQL_DIALECT_SQLITE, d, filter >= 0 ? d->filters[filter] : NULL);
 }
 
-/* ?1 team_id, ?2..?(n+1) the fields, ?(n+2) the time for both stamps. */
-static void build_insert(buf_t *b, const resource_desc *d, int filter)
+static bool build_insert(buf_t *b, const resource_desc *d, int filter)
 {
     (void)filter;
-    buf_printf(b, "INSERT INTO %s(team_id", d->name);
-    for (size_t i = 0; i < d->nfields; i++)
-        buf_printf(b, ", %s", d->fields[i].name);
-    buf_puts(b, ", created_at, updated_at) VALUES(?1");
-    for (size_t i = 0; i < d->nfields; i++)
-        buf_printf(b, ", ?%zu", i + 2);
-    buf_printf(b, ", ?%zu, ?%zu)", d->nfields + 2, d->nfields + 2);
+    return sql_obj_insert(b, &SQL_DIALECT_SQLITE, d);
 }
 
-/* One statement serves every PATCH: field i is written only when its flag
- * ?(2i+1) is 1, with the value ?(2i+2). Then ?(2n+1) updated_at,
- * ?(2n+2) id, ?(2n+3) team_id. */
-static void build_update(buf_t *b, const resource_desc *d, int filter)
+static bool build_update(buf_t *b, const resource_desc *d, int filter)
 {
     (void)filter;
-    buf_printf(b, "UPDATE %s SET ", d->name);
-    for (size_t i = 0; i < d->nfields; i++) {
-        const char *c = d->fields[i].name;
-        buf_printf(b, "%s = CASE WHEN ?%zu THEN ?%zu ELSE %s END, ", c, 2 * i + 1, 2 * i + 2, c);
-    }
-    size_t n = d->nfields;
-    buf_printf(b, "updated_at = ?%zu WHERE id = ?%zu AND team_id = ?%zu", 2 * n + 1, 2 * n + 2,
-               2 * n + 3);
+    return sql_obj_update(b, &SQL_DIALECT_SQLITE, d);
 }
 
-static void build_delete(buf_t *b, const resource_desc *d, int filter)
+static bool build_delete(buf_t *b, const resource_desc *d, int filter)
 {
     (void)filter;
-    buf_printf(b, "DELETE FROM %s WHERE id = ?1 AND team_id = ?2", d->name);
+    return sql_obj_delete(b, &SQL_DIALECT_SQLITE, d);
 }
 
 /* The cached statements of descriptor d, one accessor per slot. */
@@ -192,36 +160,33 @@ void sq_obj_finalize(sq_store *s)
     }
 }
 
-/* ---- rows to JSON -------------------------------------------------------- */
+/* ---- rows ---------------------------------------------------------------- */
 
-static json_t *obj_from_row(sqlite3_stmt *st, const resource_desc *d)
+/* Decodes the current row (the builder's row shape) into out, which the
+ * caller has zeroed. false when out of memory (out is then cleared). */
+static bool row_read(sqlite3_stmt *st, const resource_desc *d, obj_row *out)
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+    out->id = sqlite3_column_int64(st, SQL_COL_ID);
+    out->team_id = sqlite3_column_int64(st, SQL_COL_TEAM);
     for (size_t i = 0; i < d->nfields; i++) {
         const field_desc *f = &d->fields[i];
-        int col = (int)i + 1;
-        json_t *v;
-        if (sqlite3_column_type(st, col) == SQLITE_NULL)
-            v = json_null();
-        else if (f->kind == FK_TIME)
-            v = sq_col_json_time(st, col);
-        else if (f->kind == FK_INT || f->kind == FK_REF)
-            v = json_integer(sqlite3_column_int64(st, col));
-        else
-            v = json_stringn((const char *)sqlite3_column_text(st, col),
-                             (size_t)sqlite3_column_bytes(st, col));
-        if (!v || json_object_set_new(o, f->name, v) != 0) {
-            json_decref(o);
-            return NULL;
+        int col = SQL_COL_FIELD(i);
+        obj_value *v = &out->v[i];
+        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+            obj_value_set_null(v);
+        } else if (f->kind == FK_STRING || f->kind == FK_ENUM) {
+            const char *txt = (const char *)sqlite3_column_text(st, col);
+            if (!txt || !obj_value_set_text(v, txt, (size_t)sqlite3_column_bytes(st, col))) {
+                obj_row_clear(out);
+                return false;
+            }
+        } else {
+            obj_value_set_int(v, sqlite3_column_int64(st, col));
         }
     }
-    int c = (int)d->nfields + 1;
-    json_object_set_new(o, "created_at", sq_col_json_time(st, c));
-    json_object_set_new(o, "updated_at", sq_col_json_time(st, c + 1));
-    return o;
+    out->created_at = sqlite3_column_int64(st, SQL_COL_CREATED(d));
+    out->updated_at = sqlite3_column_int64(st, SQL_COL_UPDATED(d));
+    return true;
 }
 
 /* ---- values to bindings -------------------------------------------------- */
@@ -236,97 +201,74 @@ static bool enum_has(const char *const *vals, const char *v)
     return false;
 }
 
-/* Binds one value (NULL: the descriptor's default on create, else SQL
- * NULL). The API validated it already; these checks keep the store safe
- * for internal callers too. */
-static piora_err bind_value(sqlite3_stmt *st, int idx, const field_desc *f, const json_t *v,
+/* Binds one value (absent on create: the descriptor's default, else SQL
+ * NULL). core validated it already; these checks keep the store safe for
+ * every caller. */
+static piora_err bind_value(sqlite3_stmt *st, int idx, const field_desc *f, const obj_value *v,
                             bool use_default)
 {
-    if (!v || json_is_null(v)) {
-        if (use_default && !v && f->def_text)
+    if (v->kind == OV_ABSENT && use_default) {
+        if (f->def_text)
             return sqlite3_bind_text(st, idx, f->def_text, -1, SQLITE_STATIC) == SQLITE_OK
                        ? PIORA_OK
                        : PIORA_EDB;
-        if (use_default && !v && f->has_def_int)
+        if (f->has_def_int)
             return sqlite3_bind_int64(st, idx, f->def_int) == SQLITE_OK ? PIORA_OK : PIORA_EDB;
+    }
+    if (v->kind == OV_ABSENT || v->kind == OV_NULL) {
         /* NULL in a NOT NULL column fails as a constraint: EINVALID. */
         sqlite3_bind_null(st, idx);
         return PIORA_OK;
     }
     switch (f->kind) {
     case FK_STRING:
-    case FK_ENUM: {
-        if (!json_is_string(v))
+    case FK_ENUM:
+        if (v->kind != OV_TEXT || !v->text)
             return PIORA_EINVALID;
-        const char *str = json_string_value(v);
-        size_t n = json_string_length(v);
-        if (memchr(str, '\0', n) || (f->max_len && n > f->max_len))
+        if (memchr(v->text, '\0', v->len) || (f->max_len && v->len > f->max_len))
             return PIORA_EINVALID;
-        if (f->kind == FK_ENUM && !enum_has(f->enum_values, str))
+        if (f->kind == FK_ENUM && !enum_has(f->enum_values, v->text))
             return PIORA_EINVALID;
-        sqlite3_bind_text(st, idx, str, (int)n, SQLITE_STATIC);
+        sqlite3_bind_text(st, idx, v->text, (int)v->len, SQLITE_STATIC);
         return PIORA_OK;
-    }
-    case FK_INT: {
-        if (!json_is_integer(v))
+    case FK_INT:
+        if (v->kind != OV_INT)
             return PIORA_EINVALID;
-        int64_t x = json_integer_value(v);
-        if (f->min < f->max && (x < f->min || x > f->max))
+        if (f->min < f->max && (v->i < f->min || v->i > f->max))
             return PIORA_EINVALID;
-        sqlite3_bind_int64(st, idx, x);
+        sqlite3_bind_int64(st, idx, v->i);
         return PIORA_OK;
-    }
     case FK_REF:
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        if (v->kind != OV_INT || v->i <= 0)
             return PIORA_EINVALID;
-        sqlite3_bind_int64(st, idx, json_integer_value(v));
+        sqlite3_bind_int64(st, idx, v->i);
         return PIORA_OK;
-    case FK_TIME: {
-        int64_t t;
-        if (json_is_integer(v))
-            t = json_integer_value(v);
-        else if (!json_is_string(v) || !clock_parse_rfc3339(json_string_value(v), &t))
+    case FK_TIME:
+        if (v->kind != OV_INT)
             return PIORA_EINVALID;
-        sqlite3_bind_int64(st, idx, t);
+        sqlite3_bind_int64(st, idx, v->i);
         return PIORA_OK;
-    }
     }
     return PIORA_EINVALID;
-}
-
-/* Every key must be a column of the descriptor. */
-static piora_err values_check_keys(const resource_desc *d, const json_t *values)
-{
-    if (!json_is_object(values))
-        return PIORA_EINVALID;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)values, k, v) {
-        if (!resource_field(d, k))
-            return PIORA_EINVALID;
-    }
-    return PIORA_OK;
 }
 
 /* FK_REF values must name an object of the same team. Runs inside the
  * caller's write transaction, so the target cannot vanish before commit
  * (and the foreign key backs it up). */
 static piora_err refs_check(sq_store *s, const resource_desc *d, int64_t team_id,
-                            const json_t *values)
+                            const obj_values *values)
 {
     for (size_t i = 0; i < d->nfields; i++) {
         const field_desc *f = &d->fields[i];
-        if (f->kind != FK_REF)
+        const obj_value *v = &values->v[i];
+        if (f->kind != FK_REF || v->kind == OV_ABSENT || v->kind == OV_NULL)
             continue;
-        json_t *v = json_object_get(values, f->name);
-        if (!v)
-            continue;
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+        if (v->kind != OV_INT || v->i <= 0)
             return PIORA_EINVALID;
         sqlite3_stmt *st = stmt_exists(s, f->ref);
         if (!st)
             return PIORA_EDB;
-        sqlite3_bind_int64(st, 1, json_integer_value(v));
+        sqlite3_bind_int64(st, 1, v->i);
         sqlite3_bind_int64(st, 2, team_id);
         piora_err e = sq_exists(s, st, "reference check");
         if (e != PIORA_OK)
@@ -338,7 +280,7 @@ static piora_err refs_check(sq_store *s, const resource_desc *d, int64_t team_id
 /* ---- operations ---------------------------------------------------------- */
 
 static piora_err obj_fetch(sq_store *s, const resource_desc *d, int64_t team_id, int64_t id,
-                           json_t **obj)
+                           obj_row *out)
 {
     sqlite3_stmt *st = stmt_get(s, d);
     if (!st)
@@ -348,8 +290,7 @@ static piora_err obj_fetch(sq_store *s, const resource_desc *d, int64_t team_id,
     int rc = sqlite3_step(st);
     piora_err e = PIORA_OK;
     if (rc == SQLITE_ROW) {
-        *obj = obj_from_row(st, d);
-        if (!*obj)
+        if (!row_read(st, d, out))
             e = PIORA_ENOMEM;
     } else {
         e = rc == SQLITE_DONE ? PIORA_ENOTFOUND : sq_fail(s, rc, "get");
@@ -359,10 +300,12 @@ static piora_err obj_fetch(sq_store *s, const resource_desc *d, int64_t team_id,
 }
 
 piora_err sq_obj_get(store_t *base, const resource_desc *d, int64_t team_id, int64_t id,
-                     json_t **obj)
+                     obj_row *out)
 {
-    *obj = NULL;
-    return obj_fetch(sq(base), d, team_id, id, obj);
+    memset(out, 0, sizeof *out);
+    if (!schema_row_fits(d))
+        return PIORA_EINVALID;
+    return obj_fetch(sq(base), d, team_id, id, out);
 }
 
 static int filter_index(const resource_desc *d, const char *field)
@@ -377,13 +320,52 @@ static int filter_index(const resource_desc *d, const char *field)
     return -1;
 }
 
+/* Steps every row of the list statement into a growing array. */
+static piora_err rows_read(sq_store *s, sqlite3_stmt *list, const resource_desc *d,
+                           obj_row **rows, size_t *n)
+{
+    obj_row *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    piora_err e = PIORA_OK;
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            obj_row *nv = realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                e = PIORA_ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        memset(&v[len], 0, sizeof v[len]);
+        if (!row_read(list, d, &v[len])) {
+            e = PIORA_ENOMEM;
+            break;
+        }
+        len++;
+    }
+    if (e == PIORA_OK && rc != SQLITE_DONE)
+        e = sq_fail(s, rc, "list");
+    sqlite3_reset(list);
+    if (e != PIORA_OK) {
+        obj_rows_free(v, len);
+        return e;
+    }
+    *rows = v;
+    *n = len;
+    return PIORA_OK;
+}
+
 piora_err sq_obj_list(store_t *base, const resource_desc *d, int64_t team_id, const obj_filter *f,
-                      int64_t offset, int64_t limit, json_t **items, int64_t *total)
+                      int64_t offset, int64_t limit, obj_row **rows, size_t *n, int64_t *total)
 {
     sq_store *s = sq(base);
-    *items = NULL;
+    *rows = NULL;
+    *n = 0;
     *total = 0;
-    if (offset < 0 || limit < 0)
+    if (offset < 0 || limit < 0 || !schema_row_fits(d))
         return PIORA_EINVALID;
     int fi = -1;
     if (f && f->field) {
@@ -395,16 +377,11 @@ piora_err sq_obj_list(store_t *base, const resource_desc *d, int64_t team_id, co
     sqlite3_stmt *list = stmt_list(s, d, fi);
     if (!count || !list)
         return PIORA_EDB;
-    json_t *arr = json_array();
-    if (!arr)
-        return PIORA_ENOMEM;
 
     /* The count and the page come from one snapshot. */
     piora_err e = sq_begin_read(s);
-    if (e != PIORA_OK) {
-        json_decref(arr);
+    if (e != PIORA_OK)
         return e;
-    }
     sqlite3_bind_int64(count, 1, team_id);
     if (fi >= 0)
         sqlite3_bind_int64(count, 2, f->value);
@@ -421,25 +398,12 @@ piora_err sq_obj_list(store_t *base, const resource_desc *d, int64_t team_id, co
         sqlite3_bind_int64(list, 3, offset);
         if (fi >= 0)
             sqlite3_bind_int64(list, 4, f->value);
-        while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
-            json_t *o = obj_from_row(list, d);
-            if (!o || json_array_append_new(arr, o) != 0) {
-                e = PIORA_ENOMEM;
-                break;
-            }
-        }
-        if (e == PIORA_OK && rc != SQLITE_DONE)
-            e = sq_fail(s, rc, "list");
-        sqlite3_reset(list);
+        e = rows_read(s, list, d, rows, n);
     }
     sq_end_read(s);
-    if (e != PIORA_OK) {
-        json_decref(arr);
+    if (e != PIORA_OK)
         *total = 0;
-        return e;
-    }
-    *items = arr;
-    return PIORA_OK;
+    return e;
 }
 
 /* A foreign key failing on a write means a reference the check above did
@@ -451,25 +415,39 @@ static piora_err write_fail(sq_store *s, int rc, const char *what)
     return sq_fail(s, rc, what);
 }
 
+/* Reads the written object back and commits; on failure *out is cleared and
+ * the transaction rolled back. */
+static piora_err fetch_commit(sq_store *s, const resource_desc *d, int64_t team_id, int64_t id,
+                              obj_row *out)
+{
+    piora_err e = obj_fetch(s, d, team_id, id, out);
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    if ((e = sq_commit(s)) != PIORA_OK)
+        obj_row_clear(out);
+    return e;
+}
+
 piora_err sq_obj_create(store_t *base, const resource_desc *d, int64_t team_id,
-                        const json_t *values, json_t **obj)
+                        const obj_values *values, obj_row *out)
 {
     sq_store *s = sq(base);
-    *obj = NULL;
-    piora_err e = values_check_keys(d, values);
-    if (e != PIORA_OK)
-        return e;
+    memset(out, 0, sizeof *out);
+    if (!schema_row_fits(d))
+        return PIORA_EINVALID;
     sqlite3_stmt *st = stmt_insert(s, d);
     if (!st || !stmt_get(s, d))
         return PIORA_EDB;
-    if ((e = sq_begin(s)) != PIORA_OK)
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
         return e;
     if ((e = refs_check(s, d, team_id, values)) != PIORA_OK)
         goto fail;
     sqlite3_bind_int64(st, 1, team_id);
     for (size_t i = 0; i < d->nfields; i++) {
-        const field_desc *f = &d->fields[i];
-        e = bind_value(st, (int)i + 2, f, json_object_get(values, f->name), true);
+        e = bind_value(st, (int)i + 2, &d->fields[i], &values->v[i], true);
         if (e != PIORA_OK) {
             sqlite3_clear_bindings(st);
             goto fail;
@@ -482,32 +460,25 @@ piora_err sq_obj_create(store_t *base, const resource_desc *d, int64_t team_id,
         e = write_fail(s, rc, "insert");
         goto fail;
     }
-    int64_t id = sqlite3_last_insert_rowid(s->db);
-    if ((e = obj_fetch(s, d, team_id, id, obj)) != PIORA_OK)
-        goto fail;
-    if ((e = sq_commit(s)) != PIORA_OK) {
-        json_decref(*obj);
-        *obj = NULL;
-    }
-    return e;
+    return fetch_commit(s, d, team_id, sqlite3_last_insert_rowid(s->db), out);
 fail:
     sq_rollback(s);
     return e;
 }
 
 piora_err sq_obj_update(store_t *base, const resource_desc *d, int64_t team_id, int64_t id,
-                        const json_t *values, json_t **obj)
+                        const obj_values *values, obj_row *out)
 {
     sq_store *s = sq(base);
-    *obj = NULL;
-    piora_err e = values_check_keys(d, values);
-    if (e != PIORA_OK)
-        return e;
+    memset(out, 0, sizeof *out);
+    if (!schema_row_fits(d))
+        return PIORA_EINVALID;
     sqlite3_stmt *st = stmt_update(s, d);
     sqlite3_stmt *ex = stmt_exists(s, d);
     if (!st || !ex || !stmt_get(s, d))
         return PIORA_EDB;
-    if ((e = sq_begin(s)) != PIORA_OK)
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
         return e;
     /* Another team's object is missing before anything else is said. */
     sqlite3_bind_int64(ex, 1, id);
@@ -518,11 +489,11 @@ piora_err sq_obj_update(store_t *base, const resource_desc *d, int64_t team_id, 
         goto fail;
     size_t n = d->nfields;
     for (size_t i = 0; i < n; i++) {
-        const field_desc *f = &d->fields[i];
-        json_t *v = json_object_get(values, f->name);
-        sqlite3_bind_int(st, (int)(2 * i + 1), v ? 1 : 0);
-        e = v ? bind_value(st, (int)(2 * i + 2), f, v, false)
-              : (sqlite3_bind_null(st, (int)(2 * i + 2)), PIORA_OK);
+        const obj_value *v = &values->v[i];
+        bool given = v->kind != OV_ABSENT;
+        sqlite3_bind_int(st, (int)(2 * i + 1), given ? 1 : 0);
+        e = given ? bind_value(st, (int)(2 * i + 2), &d->fields[i], v, false)
+                  : (sqlite3_bind_null(st, (int)(2 * i + 2)), PIORA_OK);
         if (e != PIORA_OK) {
             sqlite3_clear_bindings(st);
             goto fail;
@@ -537,13 +508,7 @@ piora_err sq_obj_update(store_t *base, const resource_desc *d, int64_t team_id, 
         e = write_fail(s, rc, "update");
         goto fail;
     }
-    if ((e = obj_fetch(s, d, team_id, id, obj)) != PIORA_OK)
-        goto fail;
-    if ((e = sq_commit(s)) != PIORA_OK) {
-        json_decref(*obj);
-        *obj = NULL;
-    }
-    return e;
+    return fetch_commit(s, d, team_id, id, out);
 fail:
     sq_rollback(s);
     return e;

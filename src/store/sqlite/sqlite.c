@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "store/migrate.h"
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -72,15 +72,6 @@ void sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
 {
     const char *v = (const char *)sqlite3_column_text(st, col);
     store_copy(dst, dstlen, v);
-}
-
-json_t *sq_col_json_time(sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    char t[RFC3339_LEN];
-    clock_fmt_rfc3339(sqlite3_column_int64(st, col), t);
-    return json_string(t);
 }
 
 piora_err sq_fetch_row(sq_store *s, sqlite3_stmt *st, sq_row_fn row, void *out,
@@ -413,7 +404,7 @@ void sqlite_store_set_busy_timeout(store_t *s, int ms)
 
 /* data_version changes when another connection commits; this connection's
  * own commits leave it alone (those bump store_generation instead). */
-static piora_err sq_changed(store_t *base, bool *changed)
+piora_err sq_changed(store_t *base, bool *changed)
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, ST_DATA_VERSION, "PRAGMA data_version");
@@ -436,7 +427,7 @@ static piora_err sq_changed(store_t *base, bool *changed)
  * page, so I/O errors and corruption show), and the file still being where
  * it was opened: a connection to a deleted or replaced file would keep
  * "working" on a copy nobody else sees. */
-static piora_err sq_ping(store_t *base)
+piora_err sq_ping(store_t *base)
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, ST_PING, "SELECT 1 FROM schema_migrations LIMIT 1");
@@ -455,44 +446,10 @@ static piora_err sq_ping(store_t *base)
     return PIORA_OK;
 }
 
-static int sq_schema_version(store_t *base) { return sq(base)->schema_version; }
+int sq_schema_version(store_t *base) { return sq(base)->schema_version; }
 
 const store_ops sq_ops = {
     .close = sq_close,
-    .changed = sq_changed,
-    .ping = sq_ping,
-    .schema_version = sq_schema_version,
-    .user_create = sq_user_create,
-    .user_by_email = sq_user_by_email,
-    .user_by_id = sq_user_by_id,
-    .user_password_hash = sq_user_password_hash,
-    .user_set_password = sq_user_set_password,
-    .user_list = sq_user_list,
-    .user_count = sq_user_count,
-    .token_insert = sq_token_insert,
-    .token_by_digest = sq_token_by_digest,
-    .token_by_id = sq_token_by_id,
-    .token_list = sq_token_list,
-    .token_revoke = sq_token_revoke,
-    .token_regenerate = sq_token_regenerate,
-    .token_touch = sq_token_touch,
-    .obj_list = sq_obj_list,
-    .obj_get = sq_obj_get,
-    .obj_create = sq_obj_create,
-    .obj_update = sq_obj_update,
-    .obj_delete = sq_obj_delete,
-    .audit_insert = sq_audit_insert,
-    .audit_list = sq_audit_list,
-    .usage_insert = sq_usage_insert,
-    .usage_list = sq_usage_list,
-    .usage_prune = sq_usage_prune,
-    .session_insert = sq_session_insert,
-    .session_by_digest = sq_session_by_digest,
-    .session_touch = sq_session_touch,
-    .session_delete = sq_session_delete,
-    .session_delete_user = sq_session_delete_user,
-    .session_prune = sq_session_prune,
-    .setup_put = sq_setup_put,
-    .setup_check = sq_setup_check,
-    .setup_complete = sq_setup_complete,
+#define STORE_FN(ret, name, params, args) .name = sq_##name,
+#include "store/store_fns.h"
 };

@@ -1,5 +1,6 @@
-/* Private to the SQLite backend (store/sqlite*.c): the connection struct,
- * its statement cache and the small helpers every query uses. */
+/* Private to the SQLite backend (the files of store/sqlite/): the
+ * connection struct, its statement cache and the small helpers every query
+ * uses. */
 #ifndef PIORA_STORE_SQLITE_INTERNAL_H
 #define PIORA_STORE_SQLITE_INTERNAL_H
 
@@ -68,7 +69,7 @@ typedef enum sq_stmt_id {
 #define SQ_FILTERS_MAX 4 /* list filters per descriptor */
 
 /* Statements of one resource table, built from its descriptor's column
- * list (compile-time names from core/model.c, never user input). */
+ * list (compile-time names from schema/model.c, never user input). */
 typedef struct sq_res_stmts {
     sqlite3_stmt *get, *insert, *update, *del, *exists, *list, *count;
     sqlite3_stmt *list_by[SQ_FILTERS_MAX], *count_by[SQ_FILTERS_MAX];
@@ -112,8 +113,6 @@ void sq_end_read(sq_store *s);
 int sq_exec_stmt(sqlite3_stmt *st);
 
 void sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
-/* A time column as RFC 3339 text; JSON null for SQL NULL ("never"). */
-json_t *sq_col_json_time(sqlite3_stmt *st, int col);
 
 /* Decodes the current row of a statement into the record at out. */
 typedef void (*sq_row_fn)(sqlite3_stmt *st, void *out);
@@ -147,68 +146,22 @@ static inline int sq_bind_time0(sqlite3_stmt *st, int idx, int64_t v)
 
 extern const store_ops sq_ops;
 
-/* users, tokens, objects: sqlite_users.c, sqlite_tokens.c, sqlite_obj.c */
-piora_err sq_user_create(store_t *s, const char *email, const char *team_name, bool is_admin,
-                         const char *password_hash, user_rec *out);
-piora_err sq_user_by_email(store_t *s, const char *email, user_rec *out);
-piora_err sq_user_by_id(store_t *s, int64_t id, user_rec *out);
-piora_err sq_user_password_hash(store_t *s, int64_t user_id, char *out, size_t outlen);
-piora_err sq_user_set_password(store_t *s, int64_t user_id, const char *password_hash);
-piora_err sq_user_list(store_t *s, user_rec **out, size_t *n);
-piora_err sq_user_count(store_t *s, int64_t *n);
+/* The backend's half of every store function: sq_<name>(params), one per
+ * entry of store_fns.h, in sqlite.c and sqlite_{users,tokens,obj,monitor,
+ * sessions}.c. */
+#define STORE_FN(ret, name, params, args) ret sq_##name params;
+#include "store/store_fns.h"
+
 /* Inside the caller's write transaction: finds or creates the team by its
  * exact name, then inserts the user into it; *uid is the new user's id. The
  * caller rolls back on failure. */
 piora_err sq_user_insert_tx(sq_store *s, const char *email, const char *team_name, bool is_admin,
                             const char *password_hash, int64_t now, int64_t *uid);
 
-piora_err sq_token_insert(store_t *s, const token_new *t, token_rec *out);
-piora_err sq_token_by_digest(store_t *s, const uint8_t digest[TOKEN_DIGEST_LEN], token_rec *out);
-piora_err sq_token_by_id(store_t *s, int64_t id, token_rec *out);
-piora_err sq_token_list(store_t *s, int64_t user_id, token_rec **out, size_t *n);
-piora_err sq_token_revoke(store_t *s, int64_t id, int64_t now);
-piora_err sq_token_regenerate(store_t *s, int64_t id, const uint8_t digest[TOKEN_DIGEST_LEN],
-                              const char *hint, int64_t new_expires_at, int64_t now,
-                              token_rec *out);
-piora_err sq_token_touch(store_t *s, const token_touch *v, size_t n);
-
-piora_err sq_obj_list(store_t *s, const resource_desc *d, int64_t team_id, const obj_filter *f,
-                      int64_t offset, int64_t limit, json_t **items, int64_t *total);
-piora_err sq_obj_get(store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
-                     json_t **obj);
-piora_err sq_obj_create(store_t *s, const resource_desc *d, int64_t team_id,
-                        const json_t *values, json_t **obj);
-piora_err sq_obj_update(store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
-                        const json_t *values, json_t **obj);
-piora_err sq_obj_delete(store_t *s, const resource_desc *d, int64_t team_id, int64_t id);
 void sq_obj_finalize(sq_store *s);
 
 /* COMMIT without bumping store_generation(): for writes no cache depends
  * on (other connections still see data_version move). */
 piora_err sq_commit_quiet(sq_store *s);
-
-/* the audit and usage logs: sqlite_monitor.c */
-piora_err sq_audit_insert(store_t *s, const audit_new *e);
-piora_err sq_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
-                        int64_t limit, json_t **items, int64_t *total);
-piora_err sq_usage_insert(store_t *s, const usage_entry *v, size_t n);
-piora_err sq_usage_list(store_t *s, int64_t token_id, int64_t since, int status, int64_t offset,
-                        int64_t limit, json_t **items, int64_t *total);
-piora_err sq_usage_prune(store_t *s, int64_t before, int64_t max_rows, const int64_t *token_ids,
-                         size_t n, int64_t *deleted);
-
-/* dashboard sessions and the setup secret: sqlite_sessions.c */
-piora_err sq_session_insert(store_t *s, const uint8_t *digest, int64_t user_id, const char *csrf,
-                            int64_t now, int64_t expires_at, const char *addr, session_rec *out);
-piora_err sq_session_by_digest(store_t *s, const uint8_t *digest, session_rec *out);
-piora_err sq_session_touch(store_t *s, int64_t id, int64_t now);
-piora_err sq_session_delete(store_t *s, int64_t id);
-piora_err sq_session_delete_user(store_t *s, int64_t user_id, int64_t keep_id);
-piora_err sq_session_prune(store_t *s, int64_t now, int64_t idle_before);
-piora_err sq_setup_put(store_t *s, const uint8_t *digest, int64_t now);
-piora_err sq_setup_check(store_t *s, const uint8_t *digest);
-piora_err sq_setup_complete(store_t *s, const uint8_t *digest, const char *email,
-                            const char *team_name, const char *password_hash, int64_t now,
-                            user_rec *out);
 
 #endif

@@ -1,8 +1,8 @@
-#include "core/model.h"
+#include "schema/model.h"
 
 #include <string.h>
 
-#include "core/validate.h"
+#include "schema/check.h"
 
 const char *const SERVER_STATUSES[] = {"unknown", "active", "unreachable", NULL};
 const char *const APP_STATUSES[] = {"created", "deploying", "running", "failed", NULL};

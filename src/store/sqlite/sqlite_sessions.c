@@ -3,7 +3,7 @@
  * generation: no in-memory cache holds sessions. */
 #include <string.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 
 #define SESSION_COLS "id, user_id, csrf, created_at, last_seen_at, expires_at"
 
@@ -29,9 +29,9 @@ static piora_err exec_write(sq_store *s, sqlite3_stmt *st, const char *what, int
     return sq_commit_quiet(s);
 }
 
-piora_err sq_session_insert(store_t *base, const uint8_t *digest, int64_t user_id,
-                            const char *csrf, int64_t now, int64_t expires_at, const char *addr,
-                            session_rec *out)
+piora_err sq_session_insert(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN],
+                            int64_t user_id, const char *csrf, int64_t now, int64_t expires_at,
+                            const char *addr, session_rec *out)
 {
     sq_store *s = sq(base);
     if (!digest || user_id <= 0 || !sq_text_ok(csrf, CSRF_TOKEN_MAX))
@@ -66,7 +66,8 @@ piora_err sq_session_insert(store_t *base, const uint8_t *digest, int64_t user_i
     return PIORA_OK;
 }
 
-piora_err sq_session_by_digest(store_t *base, const uint8_t *digest, session_rec *out)
+piora_err sq_session_by_digest(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN],
+                               session_rec *out)
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, ST_SESSION_BY_DIGEST,
@@ -138,7 +139,7 @@ piora_err sq_session_prune(store_t *base, int64_t now, int64_t idle_before)
     return exec_write(s, st, "session prune", NULL);
 }
 
-piora_err sq_setup_put(store_t *base, const uint8_t *digest, int64_t now)
+piora_err sq_setup_put(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN], int64_t now)
 {
     sq_store *s = sq(base);
     sqlite3_stmt *clear =
@@ -164,7 +165,7 @@ piora_err sq_setup_put(store_t *base, const uint8_t *digest, int64_t now)
     return sq_commit_quiet(s);
 }
 
-piora_err sq_setup_check(store_t *base, const uint8_t *digest)
+piora_err sq_setup_check(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN])
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, ST_SETUP_CHECK,
@@ -179,9 +180,9 @@ piora_err sq_setup_check(store_t *base, const uint8_t *digest)
 /* The claim and the first user share one write transaction, so two
  * browsers racing on the same link cannot both become the first admin, and
  * a failed user insert leaves the link usable. */
-piora_err sq_setup_complete(store_t *base, const uint8_t *digest, const char *email,
-                            const char *team_name, const char *password_hash, int64_t now,
-                            user_rec *out)
+piora_err sq_setup_complete(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN],
+                            const char *email, const char *team_name, const char *password_hash,
+                            int64_t now, user_rec *out)
 {
     sq_store *s = sq(base);
     if (!sq_text_ok(email, EMAIL_MAX) || !sq_text_ok(team_name, TEAM_NAME_MAX) ||

@@ -2,14 +2,13 @@
  * resource drives validation (core/validate.c), storage (each backend builds
  * its statements from the column list; values are always bound) and JSON
  * output, so adding a field is a one-line change here plus a migration. */
-#ifndef PIORA_CORE_MODEL_H
-#define PIORA_CORE_MODEL_H
+#ifndef PIORA_SCHEMA_MODEL_H
+#define PIORA_SCHEMA_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/scopes.h"
 
 typedef enum field_kind {
     FK_STRING, /* TEXT; validated by max_len and the optional check fn */

@@ -1,7 +1,7 @@
 /* Teams and users on SQLite. */
 #include <string.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
 
 #define USER_COLS                                                                                \

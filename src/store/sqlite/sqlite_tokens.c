@@ -2,7 +2,7 @@
  * digest moves to token_old_secrets so it still answers "revoked". */
 #include <string.h>
 
-#include "store/sqlite_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
 
 #define TOKEN_COLS                                                                               \
@@ -232,6 +232,8 @@ fail:
 piora_err sq_token_touch(store_t *base, const token_touch *v, size_t n)
 {
     sq_store *s = sq(base);
+    if (n == 0)
+        return PIORA_OK;
     sqlite3_stmt *st = sq_stmt(
         s, ST_TOKEN_TOUCH,
         "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?2), "

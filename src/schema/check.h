@@ -1,0 +1,16 @@
+/* Field syntax checks named by the resource descriptors (schema/model.c).
+ * Each takes a NUL-terminated value and returns NULL when it is good, else
+ * the message of the 422 field error. */
+#ifndef PIORA_SCHEMA_CHECK_H
+#define PIORA_SCHEMA_CHECK_H
+
+const char *check_name(const char *v);       /* 1-64 of A-Za-z0-9._- */
+const char *check_ip(const char *v);         /* IPv4 or IPv6 literal */
+const char *check_hostname(const char *v);   /* RFC 1123 host name */
+const char *check_ssh_user(const char *v);   /* POSIX portable user name */
+const char *check_branch(const char *v);     /* git check-ref-format rules */
+const char *check_repository(const char *v); /* https URL, ssh URL, git@host:path, owner/repo */
+const char *check_version(const char *v);    /* 1-32 of A-Za-z0-9._- */
+const char *check_label(const char *v);      /* free text: no control chars */
+
+#endif

@@ -1,0 +1,235 @@
+#include "store/sql/builder.h"
+
+const sql_dialect SQL_DIALECT_SQLITE = {
+    .name = "sqlite", .placeholder = '?', .returning = false, .quote = '"',
+    .upsert = SQL_UPSERT_ON_CONFLICT};
+
+const sql_dialect SQL_DIALECT_POSTGRES = {
+    .name = "postgres", .placeholder = '$', .returning = true, .quote = '"',
+    .upsert = SQL_UPSERT_ON_CONFLICT};
+
+/* A quoted identifier; a quote inside the name is doubled, as every SQL
+ * dialect reads it. */
+static void put_ident(buf_t *b, const sql_dialect *dl, const char *name)
+{
+    buf_putc(b, dl->quote);
+    for (const char *p = name; *p; p++) {
+        if (*p == dl->quote)
+            buf_putc(b, dl->quote);
+        buf_putc(b, *p);
+    }
+    buf_putc(b, dl->quote);
+}
+
+static void put_param(buf_t *b, const sql_dialect *dl, size_t n)
+{
+    buf_printf(b, "%c%zu", dl->placeholder, n);
+}
+
+/* "id, team_id, f1, ..., fn, created_at, updated_at" */
+static void put_row(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    put_ident(b, dl, "id");
+    buf_puts(b, ", ");
+    put_ident(b, dl, "team_id");
+    for (size_t i = 0; i < d->nfields; i++) {
+        buf_puts(b, ", ");
+        put_ident(b, dl, d->fields[i].name);
+    }
+    buf_puts(b, ", ");
+    put_ident(b, dl, "created_at");
+    buf_puts(b, ", ");
+    put_ident(b, dl, "updated_at");
+}
+
+/* " WHERE id = P1 AND team_id = P2" */
+static void put_where_id_team(buf_t *b, const sql_dialect *dl)
+{
+    buf_puts(b, " WHERE ");
+    put_ident(b, dl, "id");
+    buf_puts(b, " = ");
+    put_param(b, dl, 1);
+    buf_puts(b, " AND ");
+    put_ident(b, dl, "team_id");
+    buf_puts(b, " = ");
+    put_param(b, dl, 2);
+}
+
+static void put_returning(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    if (!dl->returning)
+        return;
+    buf_puts(b, " RETURNING ");
+    put_row(b, dl, d);
+}
+
+bool sql_obj_get(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    buf_puts(b, "SELECT ");
+    put_row(b, dl, d);
+    buf_puts(b, " FROM ");
+    put_ident(b, dl, d->name);
+    put_where_id_team(b, dl);
+    return !b->failed;
+}
+
+bool sql_obj_exists(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    buf_puts(b, "SELECT 1 FROM ");
+    put_ident(b, dl, d->name);
+    put_where_id_team(b, dl);
+    return !b->failed;
+}
+
+/* " WHERE team_id = P1 [AND filter = P<fparam>]" */
+static void put_where_team(buf_t *b, const sql_dialect *dl, const char *filter, size_t fparam)
+{
+    buf_puts(b, " WHERE ");
+    put_ident(b, dl, "team_id");
+    buf_puts(b, " = ");
+    put_param(b, dl, 1);
+    if (filter) {
+        buf_puts(b, " AND ");
+        put_ident(b, dl, filter);
+        buf_puts(b, " = ");
+        put_param(b, dl, fparam);
+    }
+}
+
+bool sql_obj_list(buf_t *b, const sql_dialect *dl, const resource_desc *d, const char *filter)
+{
+    buf_puts(b, "SELECT ");
+    put_row(b, dl, d);
+    buf_puts(b, " FROM ");
+    put_ident(b, dl, d->name);
+    put_where_team(b, dl, filter, 4);
+    buf_puts(b, " ORDER BY ");
+    put_ident(b, dl, "id");
+    buf_puts(b, " LIMIT ");
+    put_param(b, dl, 2);
+    buf_puts(b, " OFFSET ");
+    put_param(b, dl, 3);
+    return !b->failed;
+}
+
+bool sql_obj_count(buf_t *b, const sql_dialect *dl, const resource_desc *d, const char *filter)
+{
+    buf_puts(b, "SELECT count(*) FROM ");
+    put_ident(b, dl, d->name);
+    put_where_team(b, dl, filter, 2);
+    return !b->failed;
+}
+
+bool sql_obj_insert(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    buf_puts(b, "INSERT INTO ");
+    put_ident(b, dl, d->name);
+    buf_putc(b, '(');
+    put_ident(b, dl, "team_id");
+    for (size_t i = 0; i < d->nfields; i++) {
+        buf_puts(b, ", ");
+        put_ident(b, dl, d->fields[i].name);
+    }
+    buf_puts(b, ", ");
+    put_ident(b, dl, "created_at");
+    buf_puts(b, ", ");
+    put_ident(b, dl, "updated_at");
+    buf_puts(b, ") VALUES(");
+    put_param(b, dl, 1);
+    for (size_t i = 0; i <= d->nfields; i++) {
+        buf_puts(b, ", ");
+        put_param(b, dl, i + 2);
+    }
+    buf_puts(b, ", ");
+    put_param(b, dl, d->nfields + 2); /* one time for both stamps */
+    buf_putc(b, ')');
+    put_returning(b, dl, d);
+    return !b->failed;
+}
+
+bool sql_obj_update(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    buf_puts(b, "UPDATE ");
+    put_ident(b, dl, d->name);
+    buf_puts(b, " SET ");
+    for (size_t i = 0; i < d->nfields; i++) {
+        const char *c = d->fields[i].name;
+        put_ident(b, dl, c);
+        buf_puts(b, " = CASE WHEN ");
+        put_param(b, dl, 2 * i + 1);
+        buf_puts(b, " THEN ");
+        put_param(b, dl, 2 * i + 2);
+        buf_puts(b, " ELSE ");
+        put_ident(b, dl, c);
+        buf_puts(b, " END, ");
+    }
+    size_t n = d->nfields;
+    put_ident(b, dl, "updated_at");
+    buf_puts(b, " = ");
+    put_param(b, dl, 2 * n + 1);
+    buf_puts(b, " WHERE ");
+    put_ident(b, dl, "id");
+    buf_puts(b, " = ");
+    put_param(b, dl, 2 * n + 2);
+    buf_puts(b, " AND ");
+    put_ident(b, dl, "team_id");
+    buf_puts(b, " = ");
+    put_param(b, dl, 2 * n + 3);
+    put_returning(b, dl, d);
+    return !b->failed;
+}
+
+bool sql_obj_delete(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    buf_puts(b, "DELETE FROM ");
+    put_ident(b, dl, d->name);
+    put_where_id_team(b, dl);
+    return !b->failed;
+}
+
+bool sql_upsert(buf_t *b, const sql_dialect *dl, const char *table, const char *const *cols,
+                size_t ncols, size_t nkey)
+{
+    if (nkey == 0 || nkey >= ncols)
+        return false;
+    buf_puts(b, "INSERT INTO ");
+    put_ident(b, dl, table);
+    buf_putc(b, '(');
+    for (size_t i = 0; i < ncols; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        put_ident(b, dl, cols[i]);
+    }
+    buf_puts(b, ") VALUES(");
+    for (size_t i = 0; i < ncols; i++) {
+        if (i)
+            buf_puts(b, ", ");
+        put_param(b, dl, i + 1);
+    }
+    buf_putc(b, ')');
+    if (dl->upsert == SQL_UPSERT_ON_DUPLICATE_KEY) {
+        buf_puts(b, " ON DUPLICATE KEY UPDATE ");
+    } else {
+        buf_puts(b, " ON CONFLICT(");
+        for (size_t i = 0; i < nkey; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            put_ident(b, dl, cols[i]);
+        }
+        buf_puts(b, ") DO UPDATE SET ");
+    }
+    for (size_t i = nkey; i < ncols; i++) {
+        if (i > nkey)
+            buf_puts(b, ", ");
+        put_ident(b, dl, cols[i]);
+        if (dl->upsert == SQL_UPSERT_ON_DUPLICATE_KEY) {
+            buf_puts(b, " = VALUES(");
+            put_ident(b, dl, cols[i]);
+            buf_putc(b, ')');
+        } else {
+            buf_puts(b, " = excluded.");
+            put_ident(b, dl, cols[i]);
+        }
+    }
+    return !b->failed;
+}

@@ -1,0 +1,185 @@
+/* Every store function, declared once. Each entry is
+ *   STORE_FN(return type, name, (parameters), (arguments))
+ * and the includer defines STORE_FN to make of it what it needs:
+ *   store.h          the public declaration  ret store_<name>(params);
+ *   store_backend.h  the ops member          ret (*<name>)(params);
+ *   store_common.c   the forwarder           store_<name>() -> s->ops-><name>()
+ *   sqlite/          the backend's functions sq_<name>() and its ops table
+ * so adding a function is one entry here plus its implementation in each
+ * backend. The first parameter is always the connection `s`. This file has
+ * no include guard on purpose and undefines STORE_FN at its end.
+ *
+ * Rules every backend keeps: bound parameters only; a row of another team
+ * answers PIORA_ENOTFOUND exactly as a missing one; strings returned in
+ * fixed buffers are cut, never overrun; arrays returned through **out are
+ * malloc'd (free() them, obj_rows_free() for objects) and NULL with *n 0 on
+ * failure. */
+
+/* ---- connection ---------------------------------------------------------- */
+
+/* Has any *other* connection (another thread, another process such as the
+ * CLI, or later another node) committed a change since this connection last
+ * asked? The first call on a connection answers true. Caches of database
+ * state (tokens, list pages) are trusted only while this answers false.
+ * SQLite: PRAGMA data_version. Cheap enough to call on every request. */
+STORE_FN(piora_err, changed, (store_t *s, bool *changed), (s, changed))
+/* Answers PIORA_OK when the database answers a trivial query (readiness). */
+STORE_FN(piora_err, ping, (store_t *s), (s))
+/* The schema version after migrations (the highest applied number). */
+STORE_FN(int, schema_version, (store_t *s), (s))
+
+/* ---- users --------------------------------------------------------------- */
+
+/* Creates the user, and the team named team_name if it does not exist yet
+ * (else the user joins it). ECONFLICT when the email is taken. Emails are
+ * compared case-insensitively (stored lower-cased by the caller). */
+STORE_FN(piora_err, user_create,
+         (store_t *s, const char *email, const char *team_name, bool is_admin,
+          const char *password_hash, user_rec *out),
+         (s, email, team_name, is_admin, password_hash, out))
+STORE_FN(piora_err, user_by_email, (store_t *s, const char *email, user_rec *out),
+         (s, email, out))
+STORE_FN(piora_err, user_by_id, (store_t *s, int64_t id, user_rec *out), (s, id, out))
+/* The Argon2id string of the user's password. */
+STORE_FN(piora_err, user_password_hash, (store_t *s, int64_t user_id, char *out, size_t outlen),
+         (s, user_id, out, outlen))
+STORE_FN(piora_err, user_set_password, (store_t *s, int64_t user_id, const char *password_hash),
+         (s, user_id, password_hash))
+/* All users ordered by id; *out is malloc'd (free()), *n its length. */
+STORE_FN(piora_err, user_list, (store_t *s, user_rec **out, size_t *n), (s, out, n))
+STORE_FN(piora_err, user_count, (store_t *s, int64_t *n), (s, n))
+
+/* ---- tokens -------------------------------------------------------------- */
+
+/* team_id is the user's team. *out receives the stored record. */
+STORE_FN(piora_err, token_insert, (store_t *s, const token_new *t, token_rec *out), (s, t, out))
+/* The token whose current secret has this digest. A secret replaced by a
+ * regeneration is still found, with revoked_at set to the time it was
+ * replaced, so that it answers "revoked" rather than "invalid".
+ * ENOTFOUND when no token ever had this digest. */
+STORE_FN(piora_err, token_by_digest,
+         (store_t *s, const uint8_t digest[TOKEN_DIGEST_LEN], token_rec *out), (s, digest, out))
+STORE_FN(piora_err, token_by_id, (store_t *s, int64_t id, token_rec *out), (s, id, out))
+/* Tokens of one user (user_id > 0) or of everyone (user_id == 0), ordered by
+ * id; *out is malloc'd. */
+STORE_FN(piora_err, token_list, (store_t *s, int64_t user_id, token_rec **out, size_t *n),
+         (s, user_id, out, n))
+/* Sets revoked_at = now unless already revoked (then OK, unchanged).
+ * ENOTFOUND when there is no such token. */
+STORE_FN(piora_err, token_revoke, (store_t *s, int64_t id, int64_t now), (s, id, now))
+/* Replaces the secret of an active or expired, not revoked token: new
+ * digest and hint, the old digest kept as revoked (see by_digest).
+ * ENOTFOUND if missing, ECONFLICT if revoked. */
+STORE_FN(piora_err, token_regenerate,
+         (store_t *s, int64_t id, const uint8_t digest[TOKEN_DIGEST_LEN], const char *hint,
+          int64_t new_expires_at, int64_t now, token_rec *out),
+         (s, id, digest, hint, new_expires_at, now, out))
+/* Writes a batch of last-used times in one transaction; a row's time only
+ * moves forward. n == 0 is OK and touches nothing. */
+STORE_FN(piora_err, token_touch, (store_t *s, const token_touch *v, size_t n), (s, v, n))
+
+/* ---- objects (servers, applications, databases, deployments, backups,
+ * restores), driven by their descriptors (schema/model.c) ----------------- */
+
+/* One page ordered by id: *rows (malloc'd, obj_rows_free()) holds *n rows,
+ * *total the number of objects matching the filter; both from one
+ * snapshot. EINVALID for a negative offset or limit, or a filter the
+ * descriptor does not list. */
+STORE_FN(piora_err, obj_list,
+         (store_t *s, const resource_desc *d, int64_t team_id, const obj_filter *f,
+          int64_t offset, int64_t limit, obj_row **rows, size_t *n, int64_t *total),
+         (s, d, team_id, f, offset, limit, rows, n, total))
+/* *out (obj_row_clear() it) is the object; ENOTFOUND if missing. */
+STORE_FN(piora_err, obj_get,
+         (store_t *s, const resource_desc *d, int64_t team_id, int64_t id, obj_row *out),
+         (s, d, team_id, id, out))
+/* values: every column to write (absent ones get the descriptor's default,
+ * else NULL). A value of the wrong kind, out of range or not one of an
+ * enum's words is EINVALID (core validated it already; the store keeps its
+ * own bounds for every caller). FK_REF values must name an object of the
+ * same team, else EINVALID. *out is the stored object. */
+STORE_FN(piora_err, obj_create,
+         (store_t *s, const resource_desc *d, int64_t team_id, const obj_values *values,
+          obj_row *out),
+         (s, d, team_id, values, out))
+/* values: the columns to change (OV_ABSENT ones are kept). ENOTFOUND if
+ * missing, then as for create. */
+STORE_FN(piora_err, obj_update,
+         (store_t *s, const resource_desc *d, int64_t team_id, int64_t id,
+          const obj_values *values, obj_row *out),
+         (s, d, team_id, id, values, out))
+/* ECONFLICT when other objects still refer to it (a server with
+ * applications or databases); deployments go with their application,
+ * backups (and restores) with their database. */
+STORE_FN(piora_err, obj_delete, (store_t *s, const resource_desc *d, int64_t team_id, int64_t id),
+         (s, d, team_id, id))
+
+/* ---- monitor: the audit log and the usage log (SPEC 6) ------------------- */
+
+STORE_FN(piora_err, audit_insert, (store_t *s, const audit_new *e), (s, e))
+/* Newest first. team_id 0: every team. email (may be NULL): only entries
+ * whose email, actor or subject user has this email (case-insensitive).
+ * *items: a new JSON array of {id, time, action, via, team_id, actor:
+ * {id, email} | null, token_id, subject_user_id, email, addr}; absent ids
+ * and strings are null, time is RFC 3339. */
+STORE_FN(piora_err, audit_list,
+         (store_t *s, int64_t team_id, const char *email, int64_t offset, int64_t limit,
+          json_t **items, int64_t *total),
+         (s, team_id, email, offset, limit, items, total))
+/* Writes a batch in one transaction; n == 0 writes nothing. */
+STORE_FN(piora_err, usage_insert, (store_t *s, const usage_entry *v, size_t n), (s, v, n))
+/* One token's rows, newest first; since 0 / status 0: no bound. *rows
+ * (malloc'd, free()) holds *n entries with count >= 1; *total counts every
+ * matching row. */
+STORE_FN(piora_err, usage_list,
+         (store_t *s, int64_t token_id, int64_t since, int status, int64_t offset, int64_t limit,
+          usage_entry **rows, size_t *n, int64_t *total),
+         (s, token_id, since, status, offset, limit, rows, n, total))
+/* Retention: deletes rows older than `before` (0: none), and for each of
+ * the n token ids (or every token when token_ids is NULL) all but the
+ * newest max_rows rows (max_rows 0: no cap). *deleted (may be NULL) gets
+ * the number of rows removed. */
+STORE_FN(piora_err, usage_prune,
+         (store_t *s, int64_t before, int64_t max_rows, const int64_t *token_ids, size_t n,
+          int64_t *deleted),
+         (s, before, max_rows, token_ids, n, deleted))
+
+/* ---- sessions: the dashboard's sessions and first-run setup (web/) ------- */
+
+/* Stores a new session under the digest of its id. Session writes do not
+ * bump store_generation(): no cache depends on them. */
+STORE_FN(piora_err, session_insert,
+         (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], int64_t user_id, const char *csrf,
+          int64_t now, int64_t expires_at, const char *addr, session_rec *out),
+         (s, digest, user_id, csrf, now, expires_at, addr, out))
+/* ENOTFOUND when no session has this digest. */
+STORE_FN(piora_err, session_by_digest,
+         (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], session_rec *out),
+         (s, digest, out))
+STORE_FN(piora_err, session_touch, (store_t *s, int64_t id, int64_t now), (s, id, now))
+STORE_FN(piora_err, session_delete, (store_t *s, int64_t id), (s, id))
+/* Deletes every session of the user except keep_id (0: all of them). */
+STORE_FN(piora_err, session_delete_user, (store_t *s, int64_t user_id, int64_t keep_id),
+         (s, user_id, keep_id))
+/* Deletes sessions past their absolute end or idle since idle_before. */
+STORE_FN(piora_err, session_prune, (store_t *s, int64_t now, int64_t idle_before),
+         (s, now, idle_before))
+/* Replaces any unused setup secret with this one. */
+STORE_FN(piora_err, setup_put, (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], int64_t now),
+         (s, digest, now))
+/* OK when this secret exists, is unused and no user exists yet; else
+ * ENOTFOUND. */
+STORE_FN(piora_err, setup_check, (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN]),
+         (s, digest))
+/* In one transaction: marks the secret used (ENOTFOUND when it is unknown
+ * or used, or when a user exists already), creates the team and its first
+ * user as an admin. ECONFLICT never happens on an empty database. */
+STORE_FN(piora_err, setup_complete,
+         (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], const char *email,
+          const char *team_name, const char *password_hash, int64_t now, user_rec *out),
+         (s, digest, email, team_name, password_hash, now, out))
+
+/* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
+ * log) goes here, with its entries in every backend. ---------------------- */
+
+#undef STORE_FN

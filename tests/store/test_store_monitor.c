@@ -1,0 +1,110 @@
+/* Conformance, monitor section: the usage log as typed rows (newest
+ * first, filters, paging, counts of identical requests, empty batches) and
+ * its retention; audit entries written and listed. */
+#include "store_fixture.h"
+
+static usage_entry entry(int64_t token_id, int64_t time, int status, const char *path)
+{
+    usage_entry u = {.token_id = token_id, .time = time, .status = status};
+    snprintf(u.method, sizeof u.method, "GET");
+    snprintf(u.path, sizeof u.path, "%s", path);
+    snprintf(u.addr, sizeof u.addr, "192.0.2.7");
+    snprintf(u.user_agent, sizeof u.user_agent, "curl/8");
+    return u;
+}
+
+static void test_usage_rows(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "usage@example.com", "usage");
+    token_rec t = make_token(fx->s, a.id, 1, 0);
+    token_rec other = make_token(fx->s, a.id, 2, 0);
+    usage_entry batch[4] = {entry(t.id, 1000, 200, "/api/v1/servers"),
+                            entry(t.id, 1001, 404, "/api/v1/servers/9"),
+                            entry(t.id, 1002, 200, "/api/v1/databases"),
+                            entry(other.id, 1003, 200, "/api/v1/servers")};
+    batch[2].count = 3;
+    assert_int_equal(store_usage_insert(fx->s, batch, 4), PIORA_OK);
+    assert_int_equal(store_usage_insert(fx->s, batch, 0), PIORA_OK);
+
+    usage_entry *rows = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 0, 0, 10, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(total, 3);
+    assert_int_equal(rows[0].time, 1002); /* newest first */
+    assert_int_equal(rows[0].count, 3);
+    assert_int_equal(rows[1].count, 1); /* 0 in the batch means 1 */
+    assert_int_equal(rows[0].token_id, t.id);
+    assert_string_equal(rows[0].method, "GET");
+    assert_string_equal(rows[0].path, "/api/v1/databases");
+    assert_string_equal(rows[0].addr, "192.0.2.7");
+    assert_string_equal(rows[0].user_agent, "curl/8");
+    assert_int_equal(rows[1].status, 404);
+    free(rows);
+
+    /* status and since filters, then a page */
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 404, 0, 10, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].path, "/api/v1/servers/9");
+    free(rows);
+    assert_int_equal(store_usage_list(fx->s, t.id, 1001, 0, 0, 10, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(total, 2);
+    free(rows);
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 0, 2, 10, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 3);
+    assert_int_equal(rows[0].time, 1000);
+    free(rows);
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 0, -1, 10, &rows, &n, &total),
+                     PIORA_EINVALID);
+    assert_null(rows);
+    assert_int_equal(n, 0);
+
+    /* retention: by age, then by rows per token */
+    int64_t gone = -1;
+    assert_int_equal(store_usage_prune(fx->s, 1001, 0, NULL, 0, &gone), PIORA_OK);
+    assert_int_equal(gone, 1);
+    assert_int_equal(store_usage_prune(fx->s, 0, 1, NULL, 0, &gone), PIORA_OK);
+    assert_int_equal(gone, 1);
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 0, 0, 10, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].time, 1002);
+    free(rows);
+    assert_int_equal(store_usage_list(fx->s, other.id, 0, 0, 0, 10, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 1);
+    free(rows);
+}
+
+static void test_audit_entries(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "audit@example.com", "audit");
+    audit_new e = {.time = 1700000000, .action = "token.revoked", .via = "cli",
+                   .team_id = a.team_id, .actor_user_id = a.id, .email = "audit@example.com",
+                   .addr = "192.0.2.1"};
+    assert_int_equal(store_audit_insert(fx->s, &e), PIORA_OK);
+    json_t *items = NULL;
+    int64_t total = 0;
+    assert_int_equal(store_audit_list(fx->s, a.team_id, NULL, 0, 10, &items, &total), PIORA_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(json_array_size(items), 1);
+    json_t *it = json_array_get(items, 0);
+    assert_string_equal(str_of(it, "action"), "token.revoked");
+    assert_string_equal(str_of(it, "time"), "2023-11-14T22:13:20Z");
+    json_decref(items);
+    assert_int_equal(store_audit_list(fx->s, a.team_id + 1, NULL, 0, 10, &items, &total),
+                     PIORA_OK);
+    assert_int_equal(total, 0);
+    json_decref(items);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_usage_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_entries, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
