@@ -124,6 +124,7 @@ void settings_write_markdown(FILE *out)
         fputc('|', out);
         md_cell(out, flag, true);
         md_cell(out, s->env, true);
+        /* An empty default reads "none", as a word rather than a value. */
         md_cell(out, def, s->def_text == NULL || s->def_text[0] != '\0');
         md_cell(out, values, false);
         md_cell(out, s->doc, false);
@@ -214,7 +215,11 @@ static int apply(piora_config *cfg, const config_setting *s, const flag_def *f)
 bool settings_parse(int argc, char **argv, piora_config *cfg, int *exit_code)
 {
     flag_def defs[SETTINGS_MAX];
-    size_t n = config_settings_count < SETTINGS_MAX ? config_settings_count : SETTINGS_MAX;
+    size_t n = config_settings_count;
+    if (n > SETTINGS_MAX) { /* a row added past the cap: fail, never ignore it */
+        *exit_code = cli_fail("too many settings for the flag parser (%zu)", n);
+        return false;
+    }
     memset(defs, 0, sizeof defs);
     for (size_t i = 0; i < n; i++)
         defs[i] = (flag_def){.name = config_settings[i].flag,
