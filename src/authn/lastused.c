@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "util/flusher.h"
+#include "util/bgwriter.h"
 #include "util/log.h"
 
 #define STRIPES 32
@@ -20,10 +20,15 @@ typedef struct note {
 
 static note_t *table;
 static uint32_t nslots; /* power of two */
-static pthread_mutex_t locks[STRIPES];
+/* Statically initialised: notes may race a start or stop, and a lock must
+ * never be re-initialised under a thread holding it. */
+#define L PTHREAD_MUTEX_INITIALIZER
+static pthread_mutex_t locks[STRIPES] = {L, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,
+                                         L, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L};
+#undef L
 static _Atomic uint64_t dropped;
 
-static flusher_t writer = FLUSHER_INIT;
+static bgwriter writer = BGWRITER_INIT;
 static store_t *wstore;
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -50,8 +55,9 @@ void lastused_note(int64_t token_id, int64_t now, const char *addr)
             if (now >= n->used_at) {
                 n->used_at = now;
                 if (addr && strcmp(n->addr, addr) != 0) {
-                    strncpy(n->addr, addr, ADDR_MAX - 1);
-                    n->addr[ADDR_MAX - 1] = '\0';
+                    size_t len = strnlen(addr, ADDR_MAX - 1);
+                    memcpy(n->addr, addr, len);
+                    n->addr[len] = '\0';
                 }
             }
             pthread_mutex_unlock(m);
@@ -114,41 +120,59 @@ piora_err lastused_flush(void)
     return e;
 }
 
-static void writer_run(void *arg)
+static void writer_tick(void *arg, void *conn)
 {
-    (void)arg;
+    (void)arg, (void)conn;
     lastused_flush();
 }
 
-piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots)
+static void *writer_open(void *arg, char *msg, size_t msglen)
 {
-    char msg[256] = "";
-    wstore = store_open(db_url, msg, sizeof msg);
-    if (!wstore) {
-        log_error("last-used writer cannot open the database: %s", msg);
-        return PIORA_EDB;
-    }
-    nslots = 1;
-    while (nslots < slots)
-        nslots <<= 1;
-    table = calloc(nslots, sizeof *table);
+    return store_open(arg, msg, msglen);
+}
+
+static void writer_close(void *arg, void *conn)
+{
+    (void)arg;
+    store_close(conn);
+}
+
+/* The note table, sized by lastused_start (nslots). */
+static piora_err writer_setup(void *arg, void *conn)
+{
+    (void)arg;
+    table = bgwriter_calloc(nslots, sizeof *table);
     if (!table)
         return PIORA_ENOMEM;
-    for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&locks[i], NULL);
-    int64_t interval_ms = (int64_t)(interval_s ? interval_s : 15) * 1000;
-    if (!flusher_start(&writer, interval_ms, writer_run, NULL))
-        return PIORA_EINTERNAL;
+    wstore = conn;
     return PIORA_OK;
 }
 
-void lastused_stop(void)
+static void writer_teardown(void *arg, void *conn)
 {
-    flusher_stop(&writer);
-    lastused_flush();
-    if (wstore)
-        store_close(wstore);
+    (void)arg, (void)conn;
     wstore = NULL;
     free(table);
     table = NULL;
 }
+
+piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots)
+{
+    nslots = 1;
+    while (nslots < slots)
+        nslots <<= 1;
+    const bgwriter_conf conf = {
+        .name = "last-used",
+        .period_ms = (int64_t)(interval_s ? interval_s : 15) * 1000,
+        .arg = (void *)db_url,
+        .conn_open = writer_open,
+        .conn_close = writer_close,
+        .setup = writer_setup,
+        .teardown = writer_teardown,
+        .tick = writer_tick,
+        .final = writer_tick,
+    };
+    return bgwriter_start(&writer, &conf);
+}
+
+void lastused_stop(void) { bgwriter_stop(&writer); }

@@ -9,7 +9,9 @@
 
 #include "util/err.h"
 
-/* Starts the writer thread with its own connection to db_url. */
+/* Starts the writer (util/bgwriter.h) with its own connection to db_url
+ * and a table of at least slots notes. PIORA_EDB, PIORA_ENOMEM or
+ * PIORA_EINTERNAL leave nothing behind; a later start may succeed. */
 piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots);
 /* Cheap: one striped lock and a slot write. Drops (and counts) the note
  * when the table is full of other tokens' unwritten notes. */

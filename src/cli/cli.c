@@ -1,4 +1,5 @@
-/* argv -> one command. Top-level dispatch and the helpers that give every
+/* argv -> one command (app/ runs `piora serve` before this is reached:
+ * cli/ may not see the layers the server is made of). Top-level dispatch and the helpers that give every
  * command the same exit statuses and the same one-line error shape. */
 #include "cli/cli.h"
 
@@ -14,7 +15,6 @@
 const char *cli_version = "unknown";
 
 static const cli_cmd commands[] = {
-    {"serve", cmd_serve, "run the HTTP API server"},
     {"user", cmd_user, "add, list users; set a user's password"},
     {"token", cmd_token, "create, list and revoke API tokens"},
     {"audit", cmd_audit, "show the audit log"},
@@ -187,9 +187,9 @@ int cli_main(int argc, char **argv, const char *version)
         return cli_fail("cannot initialise libsodium");
     if (argc >= 2 && strcmp(argv[1], "--version") == 0)
         return cmd_version(argc - 1, argv + 1);
-    /* Operational log lines are for the server. The other commands answer
-     * with their own single line, which a log line must not multiply. */
-    if (argc < 2 || strcmp(argv[1], "serve") != 0)
-        log_set_level((log_level)(LOG_ERROR + 1));
+    /* Operational log lines are for the server (app/serve.c). These
+     * commands answer with their own single line, which a log line must
+     * not multiply. */
+    log_set_level((log_level)(LOG_ERROR + 1));
     return cli_dispatch("piora", commands, top_usage, argc, argv);
 }

@@ -28,11 +28,11 @@ typedef struct cli_cmd {
     const char *summary;
 } cli_cmd;
 
-/* Entry point from main(); version is PIORA_VERSION. */
+/* Entry point from app_main() for every command but serve; version is
+ * PIORA_VERSION. */
 int cli_main(int argc, char **argv, const char *version);
 extern const char *cli_version;
 
-int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_version(int argc, char **argv);

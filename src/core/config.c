@@ -1,29 +1,186 @@
+/* The settings table: the one list of `piora serve` settings. */
 #include "core/config.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#define FIELD(f) offsetof(piora_config, f), sizeof(((piora_config *)0)->f)
+#define INT(fl, env, mv, lo, hi, def, f, help, doc)                                             \
+    {fl, env, CONFIG_INT, mv, lo, hi, def, NULL, FIELD(f), 0, help, doc}
+#define SWITCH(fl, env, def, f, help, doc)                                                      \
+    {fl, env, CONFIG_SWITCH, "on|off", 0, 1, def, NULL, FIELD(f), 0, help, doc}
+
+const config_setting config_settings[] = {
+    {"listen", "PIORA_LISTEN", CONFIG_LISTEN, "HOST:PORT", 1, 65535, 8080, "127.0.0.1",
+     FIELD(listen_host), offsetof(piora_config, listen_port),
+     "address to listen on; [v6]:port for IPv6",
+     "Address and port to listen on. IPv6 literals in brackets: `[::1]:8080`, `[::]:8080`. "
+     "`HOST` may be a name (resolved at start)."},
+    {"database", "PIORA_DATABASE", CONFIG_TEXT, "PATH_OR_URL", 0, 0, 0, "./piora.db",
+     FIELD(database), 0, "SQLite file, created on first start",
+     "The SQLite database file, created (with its schema) on first start; migrations run "
+     "forward automatically. Later: a `postgres://` URL."},
+    INT("rate-limit", "PIORA_RATE_LIMIT", "N", 0, 1000000000, 1000, rate_limit,
+        "requests per minute per token, 0 = off",
+        "Requests per minute per token, with a burst of the whole minute's quota (GCRA). `0` "
+        "turns the limit off. Over it: 429 with `Retry-After`. 1000/min is meant to be "
+        "generous for CI."),
+    INT("auth-fail-limit", "PIORA_AUTH_FAIL_LIMIT", "N", 0, 1000000000, 30, auth_fail_limit,
+        "failed authentications per minute per client address, 0 = off",
+        "Failed authentications per minute per client address before that address gets 429. "
+        "`0` turns it off."),
+    INT("revoke-limit", "PIORA_REVOKE_LIMIT", "N", 0, 1000000000, 10, revoke_limit,
+        "POST /credentials/revoke calls per minute per address, 0 = off",
+        "Calls per minute per client address to `POST /api/v1/credentials/revoke` (which "
+        "needs no token). `0` turns it off."),
+    INT("threads", "PIORA_THREADS", "N", 0, 1024, 0, threads, "worker threads, 0 = one per core",
+        "HTTP worker threads; `0` means one per CPU core."),
+    INT("max-connections", "PIORA_MAX_CONNECTIONS", "N", 1, 1000000, 1024, max_connections,
+        "open connections at most",
+        "Open connections at most; further ones are refused until some close."),
+    INT("idle-timeout", "PIORA_IDLE_TIMEOUT", "SECONDS", 1, 86400, 30, idle_timeout_s,
+        "close a connection idle this long",
+        "A connection idle this long (including a client that stalls mid-request) is closed."),
+    INT("max-header-bytes", "PIORA_MAX_HEADER_BYTES", "N", 4096, 1048576, 16384,
+        max_header_bytes, "memory per connection for the request line and headers",
+        "Memory per connection for the request line and headers; a request whose headers do "
+        "not fit is refused (431)."),
+    INT("last-used-interval", "PIORA_LAST_USED_INTERVAL", "SECONDS", 1, 60, 15,
+        touch_interval_s, "how often last-used times are written, 1-60",
+        "How often buffered last-used times are written to the database, so `last_used_at` "
+        "is never more than 60 s behind. Everything buffered is also written on a graceful "
+        "stop."),
+    INT("session-idle-timeout", "PIORA_SESSION_IDLE_TIMEOUT", "SECONDS", 1, 2592000, 1800,
+        session_idle_s, "dashboard sessions end after this long without a request",
+        "A dashboard session ends after this long without a request (docs/dashboard.md)."),
+    INT("session-lifetime", "PIORA_SESSION_LIFETIME", "SECONDS", 1, 2592000, 43200,
+        session_lifetime_s, "dashboard sessions end this long after sign-in",
+        "A dashboard session ends this long after its sign-in, however busy."),
+    INT("secure-cookies", "PIORA_SECURE_COOKIES", "0|1", 0, 1, 0, secure_cookies,
+        "mark the session cookie Secure (serve behind HTTPS)",
+        "`1` always marks the session cookie `Secure` (serve behind HTTPS). With `0` it is "
+        "marked when a trusted proxy sends `X-Forwarded-Proto: https`."),
+    INT("signin-limit", "PIORA_SIGNIN_LIMIT", "N", 0, 1000000, 10, signin_limit,
+        "failed dashboard sign-ins per minute per address and per account, 0 = off",
+        "Failed dashboard sign-ins per minute per client address and per account before "
+        "further tries get 429. `0` turns it off."),
+    SWITCH("usage-log", "PIORA_USAGE_LOG", 1, usage_log,
+           "record every request of a known token in the usage log",
+           "The per-token usage log: every request of a known token (also 401 revoked or "
+           "expired, 403, 429) with time, method, path without the query string, status, "
+           "client address and user agent (first 256 bytes). Written in batches by a "
+           "background thread; a full queue drops entries and counts them "
+           "(`piora_usage_log_dropped_total`) rather than slow a request."),
+    INT("usage-retention-days", "PIORA_USAGE_RETENTION_DAYS", "N", 0, 36500, 90,
+        usage_retention_days, "delete usage rows older than N days, 0 = keep",
+        "Usage rows older than this are deleted (checked at start and every minute). `0` "
+        "keeps them."),
+    INT("usage-max-rows", "PIORA_USAGE_MAX_ROWS", "N", 0, 1000000000, 10000, usage_max_rows,
+        "usage rows kept per token, 0 = no cap",
+        "Usage rows kept per token (the newest); `0` means no cap. Identical requests of one "
+        "second written in the same batch share a row with a count, so a polling script "
+        "costs about one row per second."),
+    INT("usage-flush-interval", "PIORA_USAGE_FLUSH_INTERVAL", "SECONDS", 1, 60, 1,
+        usage_flush_s, "how often queued usage rows are written, 1-60",
+        "How often queued usage rows are written (sooner when the queue is half full)."),
+    SWITCH("last-used", "PIORA_LAST_USED", 1, last_used,
+           "track last_used_at (off only to measure its cost)",
+           "Tracking of `last_used_at` and the last client address. Only for measuring its "
+           "cost (`bench/monitoring.sh`); leave it on."),
+    SWITCH("access-log", "PIORA_ACCESS_LOG", 1, access_log,
+           "one JSON line per request on standard output",
+           "One JSON line per request on standard output (see below)."),
+    {"trusted-proxies", "PIORA_TRUSTED_PROXIES", CONFIG_ADDR_LIST, "LIST", 0, 0, 0, "",
+     FIELD(trusted_proxies), 0,
+     "comma-separated IPs or CIDR blocks whose X-Forwarded-For is believed",
+     "Comma-separated IP addresses or CIDR blocks (`127.0.0.1,10.0.0.0/8,fd00::/8`) of "
+     "reverse proxies. Only when the connection comes from one of them is `X-Forwarded-For` "
+     "believed, and then the client is its right-most address that is not a listed proxy. "
+     "The client address is what rate limits, the usage log, the audit log and the access "
+     "log see."},
+};
+
+const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];
+
+void config_set_int(piora_config *c, const config_setting *s, int64_t v)
+{
+    char *p = (char *)c + s->offset;
+    /* Ranges stay far below every field's limit, so narrowing keeps v. */
+    switch (s->size) {
+    case sizeof(int8_t): {
+        int8_t x = (int8_t)v;
+        memcpy(p, &x, sizeof x);
+        break;
+    }
+    case sizeof(int16_t): {
+        int16_t x = (int16_t)v;
+        memcpy(p, &x, sizeof x);
+        break;
+    }
+    case sizeof(int32_t): {
+        int32_t x = (int32_t)v;
+        memcpy(p, &x, sizeof x);
+        break;
+    }
+    default:
+        memcpy(p, &v, sizeof v);
+        break;
+    }
+}
+
+/* Copies text into a char[] field of the given size; the table's defaults
+ * always fit. */
+static void set_text(piora_config *c, size_t offset, size_t size, const char *text)
+{
+    size_t n = strlen(text);
+    if (n >= size)
+        n = size - 1;
+    memcpy((char *)c + offset, text, n);
+    ((char *)c)[offset + n] = '\0';
+}
 
 void config_defaults(piora_config *c)
 {
     memset(c, 0, sizeof *c);
-    strcpy(c->listen_host, "127.0.0.1");
-    c->listen_port = 8080;
-    strcpy(c->database, "./piora.db");
-    c->rate_limit = 1000;
-    c->auth_fail_limit = 30;
-    c->revoke_limit = 10;
-    c->threads = 0;
-    c->max_connections = 1024;
-    c->idle_timeout_s = 30;
-    c->max_header_bytes = 16384;
-    c->touch_interval_s = 15;
-    c->session_idle_s = 1800;
-    c->session_lifetime_s = 43200;
-    c->secure_cookies = 0;
-    c->signin_limit = 10;
-    c->usage_log = 1;
-    c->usage_retention_days = 90;
-    c->usage_max_rows = 10000;
-    c->usage_flush_s = 1;
-    c->last_used = 1;
-    c->access_log = 1;
+    for (size_t i = 0; i < config_settings_count; i++) {
+        const config_setting *s = &config_settings[i];
+        switch (s->kind) {
+        case CONFIG_INT:
+        case CONFIG_SWITCH:
+            config_set_int(c, s, s->def_num);
+            break;
+        case CONFIG_LISTEN: {
+            uint16_t port = (uint16_t)s->def_num;
+            memcpy((char *)c + s->port_offset, &port, sizeof port);
+            set_text(c, s->offset, s->size, s->def_text);
+            break;
+        }
+        case CONFIG_TEXT:
+        case CONFIG_ADDR_LIST:
+            set_text(c, s->offset, s->size, s->def_text);
+            break;
+        }
+    }
+}
+
+void config_default_text(const config_setting *s, char *out, size_t outlen)
+{
+    switch (s->kind) {
+    case CONFIG_INT:
+        snprintf(out, outlen, "%lld", (long long)s->def_num);
+        break;
+    case CONFIG_SWITCH:
+        snprintf(out, outlen, "%s", s->def_num ? "on" : "off");
+        break;
+    case CONFIG_LISTEN:
+        if (strchr(s->def_text, ':'))
+            snprintf(out, outlen, "[%s]:%lld", s->def_text, (long long)s->def_num);
+        else
+            snprintf(out, outlen, "%s:%lld", s->def_text, (long long)s->def_num);
+        break;
+    case CONFIG_TEXT:
+    case CONFIG_ADDR_LIST:
+        snprintf(out, outlen, "%s", s->def_text[0] ? s->def_text : "none");
+        break;
+    }
 }

@@ -1,5 +1,5 @@
 /* Access-log lines: formatted by the worker (no allocation), appended to a
- * double buffer, written by one flusher thread. See accesslog.h for why. */
+ * double buffer, written by one background writer. See accesslog.h for why. */
 #include "monitor/accesslog.h"
 
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 #include "monitor/usagelog.h"
 #include "util/clock.h"
-#include "util/flusher.h"
+#include "util/bgwriter.h"
 
 #define BUF_BYTES (1u << 20)
 #define FLUSH_MS 50
@@ -27,7 +27,7 @@ static int out_fd = -1;
 static _Atomic bool running;
 static _Atomic uint64_t dropped;
 
-static flusher_t flusher = FLUSHER_INIT;
+static bgwriter writer = BGWRITER_INIT;
 
 bool accesslog_running(void) { return atomic_load_explicit(&running, memory_order_relaxed); }
 uint64_t accesslog_dropped(void) { return atomic_load(&dropped); }
@@ -71,7 +71,7 @@ static void flush_now(void)
     active = spare;
     spare = full;
     used = 0;
-    flusher_rearm(&flusher);
+    bgwriter_rearm(&writer);
     pthread_mutex_unlock(&mu);
     if (n)
         write_all(full, n);
@@ -127,45 +127,64 @@ void accesslog_write(const access_entry *e)
     bool half = used > BUF_BYTES / 2;
     pthread_mutex_unlock(&mu);
     if (half)
-        flusher_kick(&flusher);
+        bgwriter_kick(&writer);
 }
 
-static void flusher_run(void *arg)
+static void writer_tick(void *arg, void *conn)
 {
-    (void)arg;
+    (void)arg, (void)conn;
     flush_now();
+}
+
+/* The two buffers; fd is where lines go. */
+static piora_err writer_setup(void *arg, void *conn)
+{
+    (void)conn;
+    char *a = bgwriter_malloc(BUF_BYTES);
+    char *b = a ? bgwriter_malloc(BUF_BYTES) : NULL;
+    if (!b) {
+        free(a);
+        return PIORA_ENOMEM;
+    }
+    pthread_mutex_lock(&mu);
+    active = a;
+    spare = b;
+    used = 0;
+    out_fd = *(const int *)arg;
+    pthread_mutex_unlock(&mu);
+    return PIORA_OK;
+}
+
+static void writer_teardown(void *arg, void *conn)
+{
+    (void)arg, (void)conn;
+    pthread_mutex_lock(&mu);
+    free(active);
+    free(spare);
+    active = spare = NULL;
+    used = 0;
+    pthread_mutex_unlock(&mu);
 }
 
 bool accesslog_start(int fd)
 {
-    active = malloc(BUF_BYTES);
-    spare = malloc(BUF_BYTES);
-    if (!active || !spare) {
-        free(active);
-        free(spare);
-        active = spare = NULL;
+    const bgwriter_conf conf = {
+        .name = "access log",
+        .period_ms = FLUSH_MS,
+        .arg = &fd,
+        .setup = writer_setup,
+        .teardown = writer_teardown,
+        .tick = writer_tick,
+        .final = writer_tick,
+    };
+    if (bgwriter_start(&writer, &conf) != PIORA_OK)
         return false;
-    }
-    used = 0;
-    out_fd = fd;
     atomic_store(&running, true);
-    if (!flusher_start(&flusher, FLUSH_MS, flusher_run, NULL)) {
-        atomic_store(&running, false);
-        return false;
-    }
     return true;
 }
 
 void accesslog_stop(void)
 {
     atomic_store(&running, false);
-    flusher_stop(&flusher);
-    if (active) {
-        flush_now();
-        pthread_mutex_lock(&mu);
-        free(active);
-        free(spare);
-        active = spare = NULL;
-        pthread_mutex_unlock(&mu);
-    }
+    bgwriter_stop(&writer);
 }

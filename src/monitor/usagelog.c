@@ -13,7 +13,7 @@
 
 #include "monitor/metrics.h"
 #include "util/clock.h"
-#include "util/flusher.h"
+#include "util/bgwriter.h"
 #include "util/log.h"
 
 #define SHARDS 8
@@ -36,7 +36,11 @@ typedef struct shard {
     size_t count;
 } shard_t;
 
-static shard_t shards[SHARDS];
+/* Locks statically initialised: a note may race a start or stop, and a
+ * lock must never be re-initialised under a thread holding it. */
+#define S {.mu = PTHREAD_MUTEX_INITIALIZER}
+static shard_t shards[SHARDS] = {S, S, S, S, S, S, S, S};
+#undef S
 static size_t shard_cap;
 static _Atomic bool running;
 static _Atomic uint64_t dropped, written, depth, next_seq;
@@ -44,7 +48,7 @@ static _Atomic unsigned next_shard;
 
 static store_t *wstore;
 static usagelog_opts opts;
-static flusher_t writer = FLUSHER_INIT;
+static bgwriter writer = BGWRITER_INIT;
 static int64_t last_prune; /* clock_mono_ns() of the last retention run (writer only) */
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 static usage_entry *batch; /* BATCH_MAX, used under flush_mu */
@@ -193,7 +197,7 @@ void usagelog_note(int64_t token_id, int64_t time, const char *method, const cha
     atomic_fetch_add_explicit(&depth, 1, memory_order_relaxed);
     /* Past half full, wake the writer early (once per flush). */
     if (half)
-        flusher_kick(&writer);
+        bgwriter_kick(&writer);
 }
 
 static void seen_add(int64_t id)
@@ -334,7 +338,7 @@ piora_err usagelog_flush(void)
     if (!wstore || !batch)
         return PIORA_OK;
     pthread_mutex_lock(&flush_mu);
-    flusher_rearm(&writer);
+    bgwriter_rearm(&writer);
     char *full[SHARDS];
     size_t used[SHARDS], total = 0;
     for (int k = 0; k < SHARDS; k++) {
@@ -417,9 +421,9 @@ static void prune(bool all)
 
 /* One writer tick: the queue every flush_ms, retention every
  * prune_interval_s. */
-static void writer_run(void *arg)
+static void writer_tick(void *arg, void *conn)
 {
-    (void)arg;
+    (void)arg, (void)conn;
     usagelog_flush();
     if (clock_mono_ns() - last_prune >= (int64_t)opts.prune_interval_s * 1000000000) {
         prune(false);
@@ -427,16 +431,76 @@ static void writer_run(void *arg)
     }
 }
 
+static void writer_final(void *arg, void *conn)
+{
+    (void)arg, (void)conn;
+    usagelog_flush();
+}
+
+static void *writer_open(void *arg, char *msg, size_t msglen)
+{
+    (void)arg;
+    return store_open(opts.db_url, msg, msglen);
+}
+
+static void writer_close(void *arg, void *conn)
+{
+    (void)arg;
+    store_close(conn);
+}
+
 static void free_shards(void)
 {
     for (int k = 0; k < SHARDS; k++) {
+        pthread_mutex_lock(&shards[k].mu);
         free(shards[k].active);
         free(shards[k].spare);
         shards[k].active = shards[k].spare = NULL;
         shards[k].used = shards[k].count = 0;
+        pthread_mutex_unlock(&shards[k].mu);
     }
     free(batch);
     batch = NULL;
+}
+
+/* The batch and each shard's two arenas (together queue_bytes), then the
+ * first retention run on the new connection. */
+static piora_err writer_setup(void *arg, void *conn)
+{
+    (void)arg;
+    shard_cap = opts.queue_bytes / (2 * SHARDS);
+    if (shard_cap < 4096)
+        shard_cap = 4096;
+    batch = bgwriter_malloc(BATCH_MAX * sizeof *batch);
+    bool ok = batch != NULL;
+    for (int k = 0; k < SHARDS && ok; k++) {
+        char *a = bgwriter_malloc(shard_cap);
+        char *b = a ? bgwriter_malloc(shard_cap) : NULL;
+        pthread_mutex_lock(&shards[k].mu);
+        shards[k].active = a;
+        shards[k].spare = b;
+        shards[k].used = shards[k].count = 0;
+        pthread_mutex_unlock(&shards[k].mu);
+        ok = b != NULL;
+    }
+    if (!ok) {
+        free_shards();
+        return PIORA_ENOMEM;
+    }
+    wstore = conn;
+    memset(seen, 0, sizeof seen);
+    nseen = 0;
+    seen_overflow = false;
+    prune(true);
+    last_prune = clock_mono_ns();
+    return PIORA_OK;
+}
+
+static void writer_teardown(void *arg, void *conn)
+{
+    (void)arg, (void)conn;
+    wstore = NULL;
+    free_shards();
 }
 
 piora_err usagelog_start(const usagelog_opts *o)
@@ -448,48 +512,24 @@ piora_err usagelog_start(const usagelog_opts *o)
         opts.queue_bytes = 16u << 20;
     if (!opts.prune_interval_s)
         opts.prune_interval_s = 60;
-    char msg[256] = "";
-    wstore = store_open(opts.db_url, msg, sizeof msg);
-    if (!wstore) {
-        log_error("usage log writer cannot open the database: %s", msg);
-        return PIORA_EDB;
-    }
-    /* Each shard holds two arenas; together they come to queue_bytes. */
-    shard_cap = opts.queue_bytes / (2 * SHARDS);
-    if (shard_cap < 4096)
-        shard_cap = 4096;
-    batch = malloc(BATCH_MAX * sizeof *batch);
-    for (int k = 0; k < SHARDS; k++) {
-        pthread_mutex_init(&shards[k].mu, NULL);
-        shards[k].active = malloc(shard_cap);
-        shards[k].spare = malloc(shard_cap);
-        if (!shards[k].active || !shards[k].spare || !batch) {
-            free_shards();
-            store_close(wstore);
-            wstore = NULL;
-            return PIORA_ENOMEM;
-        }
-    }
-    memset(seen, 0, sizeof seen);
-    nseen = 0;
-    seen_overflow = false;
-    prune(true);
-    atomic_store(&running, true);
-    last_prune = clock_mono_ns();
-    if (!flusher_start(&writer, opts.flush_ms, writer_run, NULL)) {
-        atomic_store(&running, false);
-        return PIORA_EINTERNAL;
-    }
-    return PIORA_OK;
+    const bgwriter_conf conf = {
+        .name = "usage log",
+        .period_ms = opts.flush_ms,
+        .conn_open = writer_open,
+        .conn_close = writer_close,
+        .setup = writer_setup,
+        .teardown = writer_teardown,
+        .tick = writer_tick,
+        .final = writer_final,
+    };
+    piora_err e = bgwriter_start(&writer, &conf);
+    if (e == PIORA_OK)
+        atomic_store(&running, true);
+    return e;
 }
 
 void usagelog_stop(void)
 {
     atomic_store(&running, false);
-    flusher_stop(&writer);
-    usagelog_flush();
-    if (wstore)
-        store_close(wstore);
-    wstore = NULL;
-    free_shards();
+    bgwriter_stop(&writer);
 }

@@ -26,7 +26,9 @@ typedef struct usagelog_opts {
     unsigned prune_interval_s; /* how often retention runs; default 60 */
 } usagelog_opts;
 
-/* Opens the writer's own connection and starts its thread. */
+/* Opens the writer's own connection, allocates the queue and starts the
+ * thread (util/bgwriter.h). PIORA_EDB, PIORA_ENOMEM or PIORA_EINTERNAL
+ * leave nothing behind; a later start may succeed. */
 piora_err usagelog_start(const usagelog_opts *o);
 /* True between start and stop: notes are being taken. */
 bool usagelog_running(void);
