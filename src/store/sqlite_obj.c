@@ -485,7 +485,7 @@ piora_err sq_obj_create(store_t *base, const resource_desc *d, int64_t team_id,
     int64_t id = sqlite3_last_insert_rowid(s->db);
     if ((e = obj_fetch(s, d, team_id, id, obj)) != PIORA_OK)
         goto fail;
-    if ((e = sq_commit(s)) != PIORA_OK) {
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_OBJECTS))) != PIORA_OK) {
         json_decref(*obj);
         *obj = NULL;
     }
@@ -539,7 +539,7 @@ piora_err sq_obj_update(store_t *base, const resource_desc *d, int64_t team_id, 
     }
     if ((e = obj_fetch(s, d, team_id, id, obj)) != PIORA_OK)
         goto fail;
-    if ((e = sq_commit(s)) != PIORA_OK) {
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_OBJECTS))) != PIORA_OK) {
         json_decref(*obj);
         *obj = NULL;
     }
@@ -577,5 +577,5 @@ piora_err sq_obj_delete(store_t *base, const resource_desc *d, int64_t team_id, 
         sq_rollback(s);
         return e;
     }
-    return sq_commit(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_OBJECTS));
 }

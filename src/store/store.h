@@ -20,6 +20,7 @@
 #include "auth/scopes.h"
 #include "auth/token.h"
 #include "core/model.h"
+#include "store/change.h" /* change detection: generations per kind of write */
 #include "util/err.h"
 
 typedef struct store store_t;
@@ -43,30 +44,6 @@ void store_close(store_t *s);
 void store_thread_init(const char *url);
 store_t *store_thread(void);
 void store_thread_release(void);
-
-/* Has any *other* connection (another thread, another process such as the
- * CLI, or later another node) committed a change since this connection last
- * asked? The first call on a connection answers true. Caches of database
- * state (tokens, list pages) are trusted only while this answers false.
- * SQLite: PRAGMA data_version. Cheap enough to call on every request. */
-piora_err store_changed(store_t *s, bool *changed);
-
-/* A process-wide counter that every committed write through any store_t of
- * this process increments after its commit (the backends call
- * store_generation_bump()). With store_changed() for writes by others, it
- * tells in-memory caches when to drop what they hold. */
-uint64_t store_generation(void);
-void store_generation_bump(void);
-
-/* Serving threads ask store_changed() at most once per STORE_POLL_NS: it
- * costs a read transaction, a handful of fcntl() calls, and was ~20% of a
- * rejected request when asked every time. So a change that must be seen at
- * once by every process (a revocation) is not reported done until every
- * serving thread is due to ask again: store_change_barrier() sleeps that
- * long (~1.5 ms) after the commit. Both sides use CLOCK_MONOTONIC, which
- * all processes on a machine share. */
-#define STORE_POLL_NS 1000000
-void store_change_barrier(void);
 
 /* Answers PIORA_OK when the database answers a trivial query (readiness). */
 piora_err store_ping(store_t *s);
@@ -271,8 +248,8 @@ typedef struct session_rec {
     int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
 } session_rec;
 
-/* Stores a new session under the digest of its id. Session writes do not
- * bump store_generation(): no cache depends on them. */
+/* Stores a new session under the digest of its id. Session writes are
+ * changes of kind CHANGE_SESSIONS only (change.h). */
 piora_err store_session_insert(store_t *s, const uint8_t digest[SESSION_DIGEST_LEN],
                                int64_t user_id, const char *csrf, int64_t now,
                                int64_t expires_at, const char *addr, session_rec *out);

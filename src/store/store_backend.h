@@ -16,7 +16,8 @@ struct store {
 
 typedef struct store_ops {
     void (*close)(store_t *s);
-    piora_err (*changed)(store_t *s, bool *changed);
+    piora_err (*change_poll)(store_t *s, unsigned *moved); /* change.h */
+    void (*change_wait_visible)(store_t *s);
     piora_err (*ping)(store_t *s);
     int (*schema_version)(store_t *s);
 
