@@ -1,7 +1,7 @@
 /* The SQLite backend: opening a connection (WAL, pragmas, busy timeout),
  * forward migrations, the statement cache and the transaction helpers.
  * Users, tokens and objects live in sqlite_users.c, sqlite_tokens.c and
- * sqlite_obj.c. */
+ * sqlite_obj.c; the change feed that sq_commit() moves in sqlite_change.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
