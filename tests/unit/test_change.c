@@ -310,9 +310,8 @@ static void test_data_version_alone_moves_nothing(void **state)
     assert_int_equal(gens_moved(before, gens_now()), 0);
 }
 
-/* Polls are bounded: right after a look, a second one does not ask the
- * database again, and change_wait_visible() is what makes the next look
- * certain. */
+/* change_wait_visible() waits a short, bounded time, after which the next
+ * poll is certain to see another process's write. */
 static void test_wait_visible_bounds_the_poll(void **state)
 {
     fx *f = *state;
