@@ -51,8 +51,9 @@ uint64_t change_generation(unsigned kinds);
 piora_err change_poll(store_t *s, unsigned *moved);
 
 /* Called after a committed write that every reader must see at once (a
- * revocation): returns when every change_poll() that starts afterwards, on
- * any connection of any process, notices the write. */
+ * revocation): returns when every reader will see it, i.e. once any
+ * change_poll() that starts afterwards, on any connection of any process,
+ * leaves that process's generations moved past the write. */
 void change_wait_visible(store_t *s);
 
 /* The name of a kind, as backends store it ("tokens", "users", ...). */
