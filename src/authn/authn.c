@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "auth/token.h"
 #include "authn/tokencache.h"
@@ -32,30 +31,18 @@ void authn_shutdown(void)
     tokencache_free();
 }
 
-static int64_t mono_raw_ns(void)
+/* change_poll() bounds its own cost (a backend may answer from a recent
+ * look); what it cannot see, change_wait_visible() on the writer's side
+ * waits out, so a request that starts after a revocation was reported done
+ * finds the tokens generation already moved. */
+authn_gens authn_sync(store_t *s)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Each thread asks the store at most once per STORE_POLL_NS, and a
- * revocation is reported done only after store_change_barrier() (see
- * store.h). A request that starts after that report is served by a thread
- * whose last poll is either older than the interval (so it polls now, after
- * the commit) or was itself made after the commit. The clock is
- * CLOCK_MONOTONIC, never the tests' offset clock. */
-uint64_t authn_sync(store_t *s)
-{
-    static _Thread_local int64_t last_poll;
-    int64_t now = mono_raw_ns();
-    if (last_poll == 0 || now - last_poll >= STORE_POLL_NS) {
-        last_poll = now;
-        bool changed = true;
-        if (store_changed(s, &changed) != PIORA_OK || changed)
-            store_generation_bump();
-    }
-    return store_generation();
+    change_poll(s, NULL); /* a failure moves every generation: nothing cached is trusted */
+    authn_gens g = {
+        .tokens = change_generation(AUTHN_TOKENS_DEPEND),
+        .pages = change_generation(AUTHN_PAGES_DEPEND),
+    };
+    return g;
 }
 
 uint64_t authn_addr_key(const char *addr)
@@ -102,7 +89,7 @@ static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_a
     return o;
 }
 
-authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authorization,
+authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *authorization,
                                  bool url_token, uint64_t addr_key, principal_t *who,
                                  int64_t *retry_after)
 {
@@ -118,7 +105,7 @@ authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authoriza
     uint8_t digest[TOKEN_DIGEST_LEN];
     token_digest(tok, len, digest);
     tokencache_entry e;
-    if (!tokencache_get(digest, gen, &e)) {
+    if (!tokencache_get(digest, tokens_gen, &e)) {
         /* An address already over its failure budget gets no lookups. */
         ratelimit_result r = ratelimit_peek(fail_rl, addr_key, clock_mono_ns());
         if (!r.allowed) {
@@ -143,7 +130,7 @@ authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authoriza
             log_error("token lookup failed: %s", piora_strerror(err));
             return AUTHN_UNAVAILABLE;
         }
-        tokencache_put(digest, gen, &e);
+        tokencache_put(digest, tokens_gen, &e);
     }
     if (!e.known)
         return failed(AUTHN_INVALID, addr_key, retry_after);

@@ -12,6 +12,7 @@
 #include "auth/ratelimit.h"
 #include "authn/principal.h"
 #include "core/config.h"
+#include "store/change.h"
 #include "store/store.h"
 
 typedef enum authn_outcome {
@@ -28,10 +29,22 @@ typedef enum authn_outcome {
 void authn_init(const piora_config *cfg);
 void authn_shutdown(void);
 
-/* Brings the token cache up to date with the store: called once per
- * request before any cached decision (see tokencache.h). Returns the
- * generation the request's cached decisions must match. */
-uint64_t authn_sync(store_t *s);
+/* What each cache of a request depends on (store/change.h): a cached
+ * token on tokens and on their owners (user, team); a cached page
+ * (ROUTE_CACHEABLE) on resource objects only. Monitoring and session
+ * writes are in neither. */
+#define AUTHN_TOKENS_DEPEND (CHANGE_BIT(CHANGE_TOKENS) | CHANGE_BIT(CHANGE_USERS))
+#define AUTHN_PAGES_DEPEND CHANGE_BIT(CHANGE_OBJECTS)
+
+/* The generations a request's cached decisions must match. */
+typedef struct authn_gens {
+    uint64_t tokens; /* the token cache (tokencache.h) */
+    uint64_t pages;  /* the response cache (http/respcache.h) */
+} authn_gens;
+
+/* Brings the caches up to date with the store: called once per request
+ * before any cached decision. */
+authn_gens authn_sync(store_t *s);
 
 
 /* Steps 1-3. authorization: the header value or NULL; url_token: the
@@ -40,7 +53,7 @@ uint64_t authn_sync(store_t *s);
  * AUTHN_REVOKED and AUTHN_EXPIRED (and AUTHN_THROTTLED reached through
  * them) who->token_id names the refused token and the rest of *who is zero;
  * on other failures *who is untouched. */
-authn_outcome authn_authenticate(store_t *s, uint64_t gen, const char *authorization,
+authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *authorization,
                                  bool url_token, uint64_t addr_key, principal_t *who,
                                  int64_t *retry_after);
 

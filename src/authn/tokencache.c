@@ -9,7 +9,7 @@
 
 typedef struct slot {
     uint8_t digest[TOKEN_DIGEST_LEN];
-    uint64_t gen; /* store generation + 1; 0: empty */
+    uint64_t gen; /* tokens generation + 1; 0: empty */
     tokencache_entry e;
 } slot_t;
 

@@ -3,11 +3,14 @@
  * token", so a repeated unknown token costs no lookup either).
  *
  * Immediate revocation rests on one rule: an entry is trusted only while
- * the store generation it was filled under is still current. Every write in
- * this process bumps the generation after commit; a write by another process
- * is noticed through store_changed() at the start of each request, which
- * bumps it too. The filler reads the generation *before* its database read,
- * so a revocation that lands in between leaves a stale entry already dead. */
+ * the tokens generation it was filled under (store/change.h: changes of
+ * tokens, users and teams; authn_sync()) is still current. A write in this
+ * process moves it as it commits; a write by another process is noticed by
+ * change_poll() at the start of each request. The filler reads the
+ * generation *before* its database read, so a revocation that lands in
+ * between leaves a stale entry already dead. Monitoring writes (usage log,
+ * last-used times) and sessions move other generations and leave the
+ * cache alone. */
 #ifndef PIORA_AUTHN_TOKENCACHE_H
 #define PIORA_AUTHN_TOKENCACHE_H
 

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "core/audit.h"
+#include "store/change.h"
 #include "util/clock.h"
 #include "util/json.h"
 
@@ -163,7 +164,7 @@ piora_err tokens_revoke(store_t *s, int64_t id, int64_t user_id)
         return PIORA_OK;
     e = store_token_revoke(s, id, clock_now());
     if (e == PIORA_OK)
-        store_change_barrier(); /* every serving process sees it before we return */
+        change_wait_visible(s); /* every serving process sees it before we return */
     return e;
 }
 
@@ -198,7 +199,7 @@ piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
         token_rec tmp;
         e = store_token_regenerate(s, id, digest, hint, expires_at, now, out ? out : &tmp);
         if (e == PIORA_OK)
-            store_change_barrier(); /* the old secret is dead everywhere first */
+            change_wait_visible(s); /* the old secret is dead everywhere first */
     }
     if (e != PIORA_OK)
         sodium_memzero(secret, TOKEN_LEN + 1);
@@ -249,7 +250,7 @@ piora_err tokens_revoke_leaked_from(store_t *s, const char *const *tokens, size_
     if (revoked)
         *revoked = count;
     if (count)
-        store_change_barrier();
+        change_wait_visible(s);
     return result;
 }
 

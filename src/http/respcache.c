@@ -10,7 +10,7 @@
 #define URI_MAX 512
 
 typedef struct centry {
-    uint64_t gen; /* store generation + 1; 0: empty */
+    uint64_t gen; /* pages generation + 1; 0: empty */
     uint64_t hash;
     int64_t team_id;
     char uri[URI_MAX];

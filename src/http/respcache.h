@@ -1,8 +1,11 @@
 /* Replays of cacheable GET answers (route flag ROUTE_CACHEABLE). The key
- * is (team, raw request URI); an entry is good only while the store
- * generation it was made under is current (see authn/tokencache.h for why
- * that is enough), so a write anywhere drops every page at once. Fixed
- * number of slots and a cap on body size bound the memory. */
+ * is (team, raw request URI); an entry is good only while the generation
+ * it was made under is current: the caller's pages generation, which moves
+ * with every change of resource objects and nothing else (authn_sync(),
+ * store/change.h; see authn/tokencache.h for why that is enough). So a
+ * write of an object drops every page at once, and a usage-log batch or a
+ * sign-in drops none. Fixed number of slots and a cap on body size bound
+ * the memory. */
 #ifndef PIORA_HTTP_RESPCACHE_H
 #define PIORA_HTTP_RESPCACHE_H
 

@@ -461,9 +461,9 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     }
 
     /* 1-3: authenticate */
-    uint64_t gen = authn_sync(r.store);
+    authn_gens gen = authn_sync(r.store);
     int64_t retry_after = 0;
-    authn_outcome o = authn_authenticate(r.store, gen, authorization_header(c), url_has_token(c),
+    authn_outcome o = authn_authenticate(r.store, gen.tokens, authorization_header(c), url_has_token(c),
                                          addr_key, &who, &retry_after);
     if (o != AUTHN_OK) {
         if (o == AUTHN_THROTTLED)
@@ -497,13 +497,13 @@ static enum MHD_Result dispatch(struct MHD_Connection *c, conn_ctx *x, const cha
     lastused_note(who.token_id, clock_now(), addr);
     r.who = &who;
     /* 6: the handler (team isolation is the handlers' and the store's) */
-    if ((rt->flags & ROUTE_CACHEABLE) && respcache_get(who.team_id, x->uri, gen, &r))
+    if ((rt->flags & ROUTE_CACHEABLE) && respcache_get(who.team_id, x->uri, gen.pages, &r))
         goto authenticated;
     int64_t h0 = clock_mono_ns();
     rt->fn(&r);
     metrics_db(MD_HANDLER, clock_mono_ns() - h0);
     if (rt->flags & ROUTE_CACHEABLE)
-        respcache_put(who.team_id, x->uri, gen, &r);
+        respcache_put(who.team_id, x->uri, gen.pages, &r);
 
 authenticated:
     set_scope_headers(&r, &who, rt);

@@ -26,6 +26,7 @@
 #include "auth/token.h"
 #include "schema/model.h"
 #include "schema/row.h"
+#include "store/change.h" /* change detection: generations per kind of write */
 #include "util/err.h"
 
 typedef struct store store_t;
@@ -53,22 +54,6 @@ void store_thread_init(const char *url);
 store_t *store_thread(void);
 void store_thread_release(void);
 
-/* A process-wide counter that every committed write through any store_t of
- * this process increments after its commit (the backends call
- * store_generation_bump()). With store_changed() for writes by others, it
- * tells in-memory caches when to drop what they hold. */
-uint64_t store_generation(void);
-void store_generation_bump(void);
-
-/* Serving threads ask store_changed() at most once per STORE_POLL_NS: it
- * costs a read transaction, a handful of fcntl() calls, and was ~20% of a
- * rejected request when asked every time. So a change that must be seen at
- * once by every process (a revocation) is not reported done until every
- * serving thread is due to ask again: store_change_barrier() sleeps that
- * long (~1.5 ms) after the commit. Both sides use CLOCK_MONOTONIC, which
- * all processes on a machine share. */
-#define STORE_POLL_NS 1000000
-void store_change_barrier(void);
 
 /* ---- teams and users --------------------------------------------------- */
 

@@ -17,6 +17,9 @@ struct store {
 
 typedef struct store_ops {
     void (*close)(store_t *s);
+    /* the change feed's backend half (change.h) */
+    piora_err (*change_poll)(store_t *s, unsigned *moved);
+    void (*change_wait_visible)(store_t *s);
 #define STORE_FN(ret, name, params, args) ret(*name) params;
 #include "store/store_fns.h"
 } store_ops;

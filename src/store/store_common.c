@@ -1,14 +1,11 @@
 /* The backend-independent half of store.h: choosing a backend by URL,
  * forwarding each call to it (see store_backend.h for why a table of
- * function pointers; the forwarders are generated from store_fns.h), the
- * per-thread connections, the process-wide write generation and the token
- * status rules. */
+ * function pointers), the per-thread connections and the token status
+ * rules. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "store/store_backend.h"
 #include "util/log.h"
@@ -112,33 +109,6 @@ void store_thread_release(void)
     pthread_setspecific(thread_key, NULL);
     store_close(thread_store);
     thread_store = NULL;
-}
-
-/* ---- change detection --------------------------------------------------- */
-
-static atomic_uint_fast64_t generation = 1;
-
-void store_change_barrier(void)
-{
-    struct timespec now, step = {0, 200000};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t until = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + STORE_POLL_NS * 3 / 2;
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec >= until)
-            return;
-        nanosleep(&step, NULL);
-    }
-}
-
-uint64_t store_generation(void)
-{
-    return atomic_load_explicit(&generation, memory_order_acquire);
-}
-
-void store_generation_bump(void)
-{
-    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
 }
 
 /* ---- token status rules ------------------------------------------------- */

@@ -17,12 +17,6 @@
 
 /* ---- connection ---------------------------------------------------------- */
 
-/* Has any *other* connection (another thread, another process such as the
- * CLI, or later another node) committed a change since this connection last
- * asked? The first call on a connection answers true. Caches of database
- * state (tokens, list pages) are trusted only while this answers false.
- * SQLite: PRAGMA data_version. Cheap enough to call on every request. */
-STORE_FN(piora_err, changed, (store_t *s, bool *changed), (s, changed))
 /* Answers PIORA_OK when the database answers a trivial query (readiness). */
 STORE_FN(piora_err, ping, (store_t *s), (s))
 /* The schema version after migrations (the highest applied number). */
@@ -147,7 +141,7 @@ STORE_FN(piora_err, usage_prune,
 /* ---- sessions: the dashboard's sessions and first-run setup (web/) ------- */
 
 /* Stores a new session under the digest of its id. Session writes do not
- * bump store_generation(): no cache depends on them. */
+ * are changes of kind CHANGE_SESSIONS only (change.h). */
 STORE_FN(piora_err, session_insert,
          (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], int64_t user_id, const char *csrf,
           int64_t now, int64_t expires_at, const char *addr, session_rec *out),

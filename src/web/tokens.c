@@ -1,7 +1,8 @@
 /* Settings > API Tokens: the session-authenticated endpoints the seed's
  * steps walk through. A user manages their own tokens; every change goes
- * through the token service (core/tokens.h), which commits and bumps the
- * store generation, so a revoked secret gets 401 on its very next use. */
+ * through the token service (core/tokens.h), which commits and moves the
+ * tokens generation (store/change.h), so a revoked secret gets 401 on its
+ * very next use. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

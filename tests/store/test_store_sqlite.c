@@ -53,15 +53,15 @@ static void test_migrations(void **state)
     /* applying migrations to a new file is a write like any other */
     char second[160];
     snprintf(second, sizeof second, "%s/second.db", fx->dir);
-    uint64_t g = store_generation();
+    uint64_t g = change_generation(CHANGE_ALL);
     store_t *s3 = store_open(second, msg, sizeof msg);
     assert_non_null(s3);
-    assert_true(store_generation() > g);
-    g = store_generation();
+    assert_true(change_generation(CHANGE_ALL) > g);
+    g = change_generation(CHANGE_ALL);
     store_close(s3);
     s3 = store_open(second, msg, sizeof msg); /* nothing to apply: no bump */
     assert_non_null(s3);
-    assert_int_equal(store_generation(), g);
+    assert_int_equal(change_generation(CHANGE_ALL), g);
     store_close(s3);
     const char *sfx[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < 3; i++) {
@@ -132,65 +132,6 @@ static void test_open_errors(void **state)
     assert_non_null(strstr(msg, "not a database"));
     unlink(path);
     rmdir(dir);
-}
-
-static void test_changed_and_generation(void **state)
-{
-    fixture *fx = *state;
-    bool changed = false;
-    assert_int_equal(store_changed(fx->s, &changed), PIORA_OK);
-    assert_true(changed);
-    assert_int_equal(store_changed(fx->s, &changed), PIORA_OK);
-    assert_false(changed);
-
-    /* our own write bumps the generation, not data_version */
-    uint64_t g0 = store_generation();
-    user_rec a = make_user(fx->s, "alice@example.com", "acme");
-    uint64_t g1 = store_generation();
-    assert_true(g1 > g0);
-    assert_int_equal(store_changed(fx->s, &changed), PIORA_OK);
-    assert_false(changed);
-
-    /* another connection's commit is seen once */
-    char msg[256];
-    store_t *other = store_open(fx->path, msg, sizeof msg);
-    assert_non_null(other);
-    token_rec t = make_token(other, a.id, 3, 0);
-    assert_int_equal(store_changed(fx->s, &changed), PIORA_OK);
-    assert_true(changed);
-    assert_int_equal(store_changed(fx->s, &changed), PIORA_OK);
-    assert_false(changed);
-
-    /* and a different process (a raw connection) is seen as well */
-    sqlite3 *db = raw_open(fx);
-    assert_int_equal(sqlite3_exec(db, "UPDATE tokens SET revoked_at = 1", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    assert_int_equal(store_changed(fx->s, &changed), PIORA_OK);
-    assert_true(changed);
-    assert_int_equal(store_changed(fx->s, &changed), PIORA_OK);
-    assert_false(changed);
-
-    /* every kind of write bumps the generation */
-    uint64_t g = store_generation();
-    token_touch tt = {.token_id = t.id, .used_at = clock_now()};
-    assert_int_equal(store_token_touch(other, &tt, 1), PIORA_OK);
-    assert_true(store_generation() > g);
-    g = store_generation();
-    assert_int_equal(store_token_revoke(fx->s, t.id, clock_now()), PIORA_OK);
-    assert_true(store_generation() > g);
-    g = store_generation();
-    json_t *srv = create(fx->s, &RES_SERVERS, a.team_id, "{\"name\":\"web\",\"ip_address\":\"10.0.0.1\"}");
-    assert_true(store_generation() > g);
-    g = store_generation();
-    assert_int_equal(try_update(fx->s, &RES_SERVERS, a.team_id, id_of(srv), "{\"name\":\"w2\"}", NULL),
-                     PIORA_OK);
-    assert_true(store_generation() > g);
-    g = store_generation();
-    assert_int_equal(objects_delete(fx->s, &RES_SERVERS, a.team_id, id_of(srv)), PIORA_OK);
-    assert_true(store_generation() > g);
-    json_decref(srv);
-    store_close(other);
 }
 
 /* ---- busy handling ------------------------------------------------------------ */
@@ -309,7 +250,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_mode, setup, teardown),
         cmocka_unit_test(test_open_errors),
-        cmocka_unit_test_setup_teardown(test_changed_and_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_waits_then_succeeds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_connections, setup, teardown),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -90,6 +91,29 @@ static inline bool fixture_user(store_t *s, const char *email, const char *team,
     user_rec u;
     return store_user_create(s, email, team, is_admin, FIXTURE_FAKE_HASH, out ? out : &u) ==
            PIORA_OK;
+}
+
+/* Runs fn on a connection of its own in a child process: another process
+ * writing to the same file, as the CLI does while the server runs. True
+ * when the child opened the store and fn answered true. */
+static inline bool fixture_in_child(const char *path, bool (*fn)(store_t *s, void *arg),
+                                    void *arg)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        char msg[256] = "";
+        store_t *s = store_open(path, msg, sizeof msg);
+        bool ok = s && fn(s, arg);
+        store_close(s);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid)
+        return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 #endif

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "auth/token.h"
 #include "authn/authn.h"
 #include "core/tokens.h"
+#include "store/change.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "fixture.h"
@@ -87,10 +89,11 @@ static authn_outcome call(fx *f, const char *authz, bool url_token, uint64_t add
                           principal_t *who)
 {
     int64_t retry = 0;
-    /* Wait out the poll interval, as any request after a CLI write would. */
-    usleep(STORE_POLL_NS / 1000 + 200);
-    uint64_t gen = authn_sync(f->server);
-    return authn_authenticate(f->server, gen, authz, url_token, addr, who, &retry);
+    /* Start after the other connection's writes are visible everywhere, as
+     * any request after a CLI write does. */
+    change_wait_visible(f->cli);
+    authn_gens gen = authn_sync(f->server);
+    return authn_authenticate(f->server, gen.tokens, authz, url_token, addr, who, &retry);
 }
 
 static void test_steps_in_order(void **st)
@@ -158,6 +161,99 @@ static void test_revocation_by_another_process_is_seen(void **st)
     /* The other connection revokes (what `piora token revoke` does). */
     assert_int_equal(store_token_revoke(f->cli, rec.id, clock_now()), PIORA_OK);
     assert_int_equal(call(f, h, false, 4, &who), AUTHN_REVOKED);
+}
+
+/* Revokes a token behind the feed's back (a raw connection that moves no
+ * counter): a cache that re-reads the token from now on answers REVOKED,
+ * one that keeps its entry answers OK. That tells which writes drop it. */
+static void revoke_unannounced(fx *f, int64_t token_id)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE tokens SET revoked_at = 1 WHERE id = %lld",
+             (long long)token_id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static bool write_usage(store_t *s, void *arg)
+{
+    const token_rec *t = arg;
+    usage_entry u = {.token_id = t->id, .time = clock_now(), .status = 200};
+    memcpy(u.method, "GET", 4);
+    memcpy(u.path, "/api/v1/servers", 16);
+    token_touch touch = {.token_id = t->id, .used_at = clock_now()};
+    audit_new a = {.action = "token.created", .via = "cli", .team_id = t->team_id,
+                   .token_id = t->id};
+    uint8_t d[SESSION_DIGEST_LEN] = {9};
+    pid_t pid = getpid(); /* one session per process that calls this */
+    memcpy(d + 1, &pid, sizeof pid);
+    session_rec sr;
+    return store_usage_insert(s, &u, 1) == PIORA_OK && store_token_touch(s, &touch, 1) == PIORA_OK &&
+           store_audit_insert(s, &a) == PIORA_OK &&
+           store_session_insert(s, d, t->user_id, "csrf", clock_now(), clock_now() + 60, NULL,
+                                &sr) == PIORA_OK;
+}
+
+static bool write_token(store_t *s, void *arg)
+{
+    const token_rec *t = arg;
+    token_new tn = {.user_id = t->user_id, .name = "other", .scopes = SCOPE_SERVERS_READ,
+                    .hint = "piora_token_abcd\xe2\x80\xa6wxyz"};
+    memset(tn.digest, 0x5a, sizeof tn.digest);
+    token_rec out;
+    return store_token_insert(s, &tn, &out) == PIORA_OK;
+}
+
+/* The usage log, last-used times, the audit log and sessions are written
+ * all the time by other connections and processes; none of them empties
+ * the token cache. A token write does. */
+static void test_monitoring_writes_keep_the_cache(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, h, &rec);
+    assert_int_equal(call(f, h, false, 8, &who), AUTHN_OK); /* now cached */
+    revoke_unannounced(f, rec.id);
+    assert_int_equal(call(f, h, false, 8, &who), AUTHN_OK);
+    /* the same writes by another connection of this process (the writer
+     * threads), then by another process */
+    assert_true(write_usage(f->cli, &rec));
+    assert_int_equal(call(f, h, false, 8, &who), AUTHN_OK);
+    assert_true(fixture_in_child(f->path, write_usage, &rec));
+    assert_int_equal(call(f, h, false, 8, &who), AUTHN_OK);
+    /* another process creates a token: every cached token is read again */
+    assert_true(fixture_in_child(f->path, write_token, &rec));
+    assert_int_equal(call(f, h, false, 8, &who), AUTHN_REVOKED);
+}
+
+/* `piora token revoke` is another process: its revocation is seen by the
+ * very next request. */
+static bool revoke_in_child(store_t *s, void *arg)
+{
+    const token_rec *t = arg;
+    return tokens_revoke(s, t->id, t->user_id) == PIORA_OK;
+}
+
+static void test_revocation_by_a_child_process_is_seen(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, h, &rec);
+    assert_int_equal(call(f, h, false, 9, &who), AUTHN_OK);
+    assert_int_equal(call(f, h, false, 9, &who), AUTHN_OK);
+    assert_true(fixture_in_child(f->path, revoke_in_child, &rec));
+    /* no wait here: tokens_revoke returned only once it was visible */
+    int64_t retry = 0;
+    authn_gens gen = authn_sync(f->server);
+    assert_int_equal(authn_authenticate(f->server, gen.tokens, h, false, 9, &who, &retry),
+                     AUTHN_REVOKED);
 }
 
 static void test_regenerated_secret_answers_revoked(void **st)
@@ -241,6 +337,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_steps_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scheme_and_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revocation_by_another_process_is_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_monitoring_writes_keep_the_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revocation_by_a_child_process_is_seen, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_regenerated_secret_answers_revoked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_is_checked_on_every_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_per_address_turn_into_429, setup, teardown),

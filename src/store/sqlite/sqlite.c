@@ -1,12 +1,13 @@
 /* The SQLite backend: opening a connection (WAL, pragmas, busy timeout),
  * forward migrations, the statement cache and the transaction helpers.
  * Users, tokens and objects live in sqlite_users.c, sqlite_tokens.c and
- * sqlite_obj.c. */
+ * sqlite_obj.c; the change feed that sq_commit() moves in sqlite_change.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/change_backend.h"
 #include "store/migrate.h"
 #include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
@@ -148,23 +149,18 @@ piora_err sq_begin(sq_store *s)
     return tx_run(s, ST_BEGIN_WRITE, "BEGIN IMMEDIATE", "begin");
 }
 
-piora_err sq_commit(sq_store *s)
+piora_err sq_commit(sq_store *s, unsigned kinds)
 {
-    piora_err e = tx_run(s, ST_COMMIT, "COMMIT", "commit");
+    int64_t counters[CHANGE__COUNT];
+    piora_err e = sq_change_note(s, kinds, counters);
+    if (e == PIORA_OK)
+        e = tx_run(s, ST_COMMIT, "COMMIT", "commit");
     if (e != PIORA_OK) {
         sq_rollback(s);
         return e;
     }
-    store_generation_bump();
+    sq_change_publish(kinds, counters);
     return PIORA_OK;
-}
-
-piora_err sq_commit_quiet(sq_store *s)
-{
-    piora_err e = tx_run(s, ST_COMMIT, "COMMIT", "commit");
-    if (e != PIORA_OK)
-        sq_rollback(s);
-    return e;
 }
 
 void sq_rollback(sq_store *s)
@@ -293,7 +289,7 @@ static int migration_apply(sq_store *s, const migration_t *m, char *msg, size_t 
         return -1;
     }
     if (!applied) {
-        store_generation_bump();
+        change_bump(CHANGE_ALL); /* a new schema: nothing cached before it holds */
         log_info("store: applied migration %s", m->name);
     }
     return 0;
@@ -402,27 +398,6 @@ void sqlite_store_set_busy_timeout(store_t *s, int ms)
 
 /* ---- small queries -------------------------------------------------------- */
 
-/* data_version changes when another connection commits; this connection's
- * own commits leave it alone (those bump store_generation instead). */
-piora_err sq_changed(store_t *base, bool *changed)
-{
-    sq_store *s = sq(base);
-    sqlite3_stmt *st = sq_stmt(s, ST_DATA_VERSION, "PRAGMA data_version");
-    if (!st)
-        return PIORA_EDB;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return sq_fail(s, rc, "data_version");
-    }
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    *changed = !s->dv_known || v != s->dv;
-    s->dv_known = true;
-    s->dv = v;
-    return PIORA_OK;
-}
-
 /* Readiness: a read of a real table (it takes the shared lock and reads a
  * page, so I/O errors and corruption show), and the file still being where
  * it was opened: a connection to a deleted or replaced file would keep
@@ -450,6 +425,8 @@ int sq_schema_version(store_t *base) { return sq(base)->schema_version; }
 
 const store_ops sq_ops = {
     .close = sq_close,
+    .change_poll = sq_change_poll,
+    .change_wait_visible = sq_change_wait_visible,
 #define STORE_FN(ret, name, params, args) .name = sq_##name,
 #include "store/store_fns.h"
 };

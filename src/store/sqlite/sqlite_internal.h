@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "store/change.h"
 #include "store/store_backend.h"
 
 /* Fixed statements, prepared on first use and kept for the connection's
@@ -18,6 +19,8 @@ typedef enum sq_stmt_id {
     ST_COMMIT,
     ST_ROLLBACK,
     ST_DATA_VERSION,
+    ST_CHANGE_BUMP,
+    ST_CHANGE_READ,
     ST_PING,
     ST_TEAM_INSERT,
     ST_TEAM_ID,
@@ -81,8 +84,9 @@ typedef struct sq_store {
     sqlite3_stmt *st[ST__COUNT];
     sq_res_stmts res[SQ_RES_MAX];
     int schema_version;
-    bool dv_known; /* store_changed: data_version seen at least once */
+    bool dv_known;     /* sq_change_poll: data_version seen at least once */
     int64_t dv;
+    int64_t polled_ns; /* when sq_change_poll last asked (CLOCK_MONOTONIC) */
 } sq_store;
 
 static inline sq_store *sq(store_t *s) { return (sq_store *)s; }
@@ -100,10 +104,13 @@ sqlite3_stmt *sq_prepare_into(sq_store *s, sqlite3_stmt **slot, const char *sql)
 piora_err sq_fail(sq_store *s, int rc, const char *what);
 
 /* Write transactions take the write lock up front (BEGIN IMMEDIATE) so the
- * busy timeout applies to it, instead of failing on a lock upgrade. A
- * successful sq_commit() bumps store_generation(). */
+ * busy timeout applies to it, instead of failing on a lock upgrade.
+ * sq_commit() names the kinds of change (CHANGE_BIT mask, change.h) the
+ * transaction made: it moves their change_feed counters inside the
+ * transaction, commits, then moves this process's generations. A failed
+ * commit rolls back. */
 piora_err sq_begin(sq_store *s);
-piora_err sq_commit(sq_store *s);
+piora_err sq_commit(sq_store *s, unsigned kinds);
 void sq_rollback(sq_store *s);
 /* A read snapshot spanning several statements (a list and its count). */
 piora_err sq_begin_read(sq_store *s);
@@ -160,8 +167,13 @@ piora_err sq_user_insert_tx(sq_store *s, const char *email, const char *team_nam
 
 void sq_obj_finalize(sq_store *s);
 
-/* COMMIT without bumping store_generation(): for writes no cache depends
- * on (other connections still see data_version move). */
-piora_err sq_commit_quiet(sq_store *s);
+/* the change feed: sqlite_change.c. sq_change_note() moves the counters of
+ * kinds inside the open write transaction (counters[k]: the new value, -1
+ * for a kind the feed has no row for); sq_change_publish() hands them to
+ * change.c once the transaction committed. */
+piora_err sq_change_note(sq_store *s, unsigned kinds, int64_t counters[CHANGE__COUNT]);
+void sq_change_publish(unsigned kinds, const int64_t counters[CHANGE__COUNT]);
+piora_err sq_change_poll(store_t *s, unsigned *moved);
+void sq_change_wait_visible(store_t *s);
 
 #endif

@@ -1,10 +1,9 @@
 /* The audit log and the per-token usage log on SQLite (SPEC 6). Both are
- * append-mostly tables read newest first. A usage batch is a commit like
- * any other: the serving threads' caches notice it (data_version) and
- * refill once, which at one batch per second costs one lookup per hot
- * token and thread (measured in docs/performance.md). The audit list is
- * still rendered to JSON here until it moves to typed rows; the usage log
- * returns usage_entry rows that core/usage.c renders. */
+ * append-mostly tables read newest first. Their writes are changes of kind
+ * CHANGE_MONITOR only: the serving threads see data_version move, read the
+ * change feed once, and keep their cached tokens and pages. The audit list
+ * is still rendered to JSON here until it moves to typed rows; the usage
+ * log returns usage_entry rows that core/usage.c renders. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +74,20 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
     sq_bind_time0(st, 7, e->subject_user_id);
     bind_text0(st, 8, e->email);
     bind_text0(st, 9, e->addr);
-    /* A single statement is its own transaction; a busy database waits
-     * for busy_timeout like any other write. */
+    /* Its own transaction, so that the change feed moves with it. */
+    piora_err err = sq_begin(s);
+    if (err != PIORA_OK) {
+        sqlite3_clear_bindings(st);
+        return err;
+    }
     int rc = sq_exec_stmt(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, rc, "audit insert");
-    store_generation_bump();
-    return PIORA_OK;
+    if (rc != SQLITE_DONE) {
+        err = sq_fail(s, rc, "audit insert");
+        sq_rollback(s);
+        return err;
+    }
+    return sq_commit(s, CHANGE_BIT(CHANGE_MONITOR));
 }
 
 #define AUDIT_COLS                                                                              \
@@ -211,7 +216,7 @@ piora_err sq_usage_insert(store_t *base, const usage_entry *v, size_t n)
         }
     }
     sqlite3_clear_bindings(st);
-    return sq_commit(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_MONITOR));
 }
 
 #define USAGE_WHERE "WHERE token_id = ?1 AND time >= ?2 AND (?3 = 0 OR status = ?3) "
@@ -348,7 +353,7 @@ piora_err sq_usage_prune(store_t *base, int64_t before, int64_t max_rows,
     }
     if (e != PIORA_OK)
         goto fail;
-    if ((e = sq_commit(s)) != PIORA_OK)
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_MONITOR))) != PIORA_OK)
         return e;
     if (deleted)
         *deleted = gone;

@@ -425,7 +425,7 @@ static piora_err fetch_commit(sq_store *s, const resource_desc *d, int64_t team_
         sq_rollback(s);
         return e;
     }
-    if ((e = sq_commit(s)) != PIORA_OK)
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_OBJECTS))) != PIORA_OK)
         obj_row_clear(out);
     return e;
 }
@@ -542,5 +542,5 @@ piora_err sq_obj_delete(store_t *base, const resource_desc *d, int64_t team_id, 
         sq_rollback(s);
         return e;
     }
-    return sq_commit(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_OBJECTS));
 }

@@ -1,16 +1,13 @@
 /* Dashboard sessions and the first-run setup secret on SQLite. Only
- * digests are stored. Session writes commit without bumping the store
- * generation: no in-memory cache holds sessions. */
+ * digests are stored. Session writes are changes of kind CHANGE_SESSIONS
+ * only: a sign-in leaves the token and response caches alone. */
 #include <string.h>
 
 #include "store/sqlite/sqlite_internal.h"
 
 #define SESSION_COLS "id, user_id, csrf, created_at, last_seen_at, expires_at"
 
-/* One statement that changes rows, in its own write transaction. Session
- * writes commit quietly (sq_commit_quiet): sessions are in no cache, and a
- * generation bump would empty the token and response caches on every
- * sign-in. */
+/* One statement that changes rows, in its own write transaction. */
 static piora_err exec_write(sq_store *s, sqlite3_stmt *st, const char *what, int *changes)
 {
     piora_err e = sq_begin(s);
@@ -26,7 +23,7 @@ static piora_err exec_write(sq_store *s, sqlite3_stmt *st, const char *what, int
     }
     if (changes)
         *changes = sqlite3_changes(s->db);
-    return sq_commit_quiet(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_SESSIONS));
 }
 
 piora_err sq_session_insert(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN],
@@ -162,7 +159,7 @@ piora_err sq_setup_put(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN], 
         sq_rollback(s);
         return e;
     }
-    return sq_commit_quiet(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_SESSIONS));
 }
 
 piora_err sq_setup_check(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN])
@@ -210,7 +207,7 @@ piora_err sq_setup_complete(store_t *base, const uint8_t digest[SESSION_DIGEST_L
     int64_t uid = 0;
     if ((e = sq_user_insert_tx(s, email, team_name, true, password_hash, now, &uid)) != PIORA_OK)
         goto fail;
-    if ((e = sq_commit(s)) != PIORA_OK)
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_USERS) | CHANGE_BIT(CHANGE_SESSIONS))) != PIORA_OK)
         return e;
     return out ? sq_user_by_id(base, uid, out) : PIORA_OK;
 fail:

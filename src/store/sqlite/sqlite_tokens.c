@@ -69,7 +69,7 @@ piora_err sq_token_insert(store_t *base, const token_new *t, token_rec *out)
         return e;
     }
     int64_t id = sqlite3_last_insert_rowid(s->db);
-    if ((e = sq_commit(s)) != PIORA_OK)
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_TOKENS))) != PIORA_OK)
         return e;
     return out ? sq_token_by_id(base, id, out) : PIORA_OK;
 }
@@ -158,7 +158,7 @@ piora_err sq_token_revoke(store_t *base, int64_t id, int64_t now)
         sq_rollback(s);
         return e;
     }
-    return sq_commit(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_TOKENS));
 }
 
 /* Moving the digest and writing the new one share one transaction: at no
@@ -219,7 +219,7 @@ piora_err sq_token_regenerate(store_t *base, int64_t id, const uint8_t digest[TO
         e = sq_fail(s, rc, "token regenerate");
         goto fail;
     }
-    if ((e = sq_commit(s)) != PIORA_OK)
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_TOKENS))) != PIORA_OK)
         return e;
     return out ? sq_token_by_id(base, id, out) : PIORA_OK;
 fail:
@@ -228,7 +228,9 @@ fail:
 }
 
 /* A batch from the last-used queue: one transaction, and a time that only
- * moves forward even when batches arrive out of order. */
+ * moves forward even when batches arrive out of order. Last-used times are
+ * monitoring facts (CHANGE_MONITOR): no cache holds them, so the writer's
+ * batch every second leaves the cached tokens alone. */
 piora_err sq_token_touch(store_t *base, const token_touch *v, size_t n)
 {
     sq_store *s = sq(base);
@@ -261,5 +263,5 @@ piora_err sq_token_touch(store_t *base, const token_touch *v, size_t n)
             return e;
         }
     }
-    return sq_commit(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_MONITOR));
 }

@@ -80,7 +80,7 @@ piora_err sq_user_create(store_t *base, const char *email, const char *team_name
         sq_rollback(s);
         return e;
     }
-    if ((e = sq_commit(s)) != PIORA_OK)
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_USERS))) != PIORA_OK)
         return e;
     return out ? sq_user_by_id(base, uid, out) : PIORA_OK;
 }
@@ -156,7 +156,7 @@ piora_err sq_user_set_password(store_t *base, int64_t user_id, const char *passw
         sq_rollback(s);
         return e;
     }
-    return sq_commit(s);
+    return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
 }
 
 piora_err sq_user_list(store_t *base, user_rec **out, size_t *n)
