@@ -49,8 +49,8 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(s, ST_AUDIT_INSERT,
                                "INSERT INTO audit_log(time, action, via, team_id, actor_user_id, "
-                               "token_id, subject_user_id, email, addr) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                               "token_id, subject_user_id, email, addr, token_name) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (!st)
         return PIORA_EDB;
     sqlite3_bind_int64(st, 1, e->time > 0 ? e->time : clock_now());
@@ -62,6 +62,7 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
     sq_bind_time0(st, 7, e->subject_user_id);
     bind_text0(st, 8, e->email);
     bind_text0(st, 9, e->addr);
+    bind_text0(st, 10, e->token_name);
     /* A single statement is its own transaction; a busy database waits
      * for busy_timeout like any other write. */
     int rc = sq_exec_stmt(st);
@@ -74,7 +75,7 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
 
 #define AUDIT_COLS                                                                              \
     "SELECT a.id, a.time, a.action, a.via, a.team_id, a.actor_user_id, act.email, a.token_id, " \
-    "a.subject_user_id, a.email, a.addr FROM audit_log a "                                      \
+    "a.subject_user_id, a.email, a.addr, a.token_name FROM audit_log a "                        \
     "LEFT JOIN users act ON act.id = a.actor_user_id "
 #define AUDIT_EMAIL_WHERE                                                                       \
     "WHERE (?1 = 0 OR a.team_id = ?1) AND (a.email = ?2 COLLATE NOCASE "                        \
@@ -96,6 +97,7 @@ static json_t *audit_row(sqlite3_stmt *st)
                                                   (json_int_t)sqlite3_column_int64(st, 5), "email",
                                                   col_json_text(st, 6)));
     json_object_set_new(o, "token_id", col_json_id(st, 7));
+    json_object_set_new(o, "token_name", col_json_text(st, 11));
     json_object_set_new(o, "subject_user_id", col_json_id(st, 8));
     json_object_set_new(o, "email", col_json_text(st, 9));
     json_object_set_new(o, "addr", col_json_text(st, 10));

@@ -209,6 +209,7 @@ typedef struct audit_new {
     int64_t team_id;
     int64_t actor_user_id;
     int64_t token_id;
+    const char *token_name; /* the token's name when the entry was written */
     int64_t subject_user_id;
     const char *email;
     const char *addr;
@@ -219,8 +220,8 @@ piora_err store_audit_insert(store_t *s, const audit_new *e);
 /* Newest first. team_id 0: every team. email (may be NULL): only entries
  * whose email, actor or subject user has this email (case-insensitive).
  * *items: a new JSON array of {id, time, action, via, team_id, actor:
- * {id, email} | null, token_id, subject_user_id, email, addr}; absent ids
- * and strings are null, time is RFC 3339. */
+ * {id, email} | null, token_id, token_name, subject_user_id, email, addr};
+ * absent ids and strings are null, time is RFC 3339. */
 piora_err store_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
                            int64_t limit, json_t **items, int64_t *total);
 

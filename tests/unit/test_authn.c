@@ -78,7 +78,9 @@ static void make_token(fx *f, const char *scopes, int64_t expires_in, char secre
     token_create_req rq = {.user_id = f->user, .name = "ci", .scopes = scopes,
                            .expires_in = expires_in};
     verrs errs = {0};
-    assert_int_equal(tokens_create(f->cli, &rq, secret, rec, &errs), PIORA_OK);
+    assert_int_equal(tokens_create(f->cli, &(actor){.channel = CHANNEL_CLI}, &rq, secret, rec,
+                                   &errs),
+                     PIORA_OK);
     snprintf(bearer, 96, "Bearer %s", secret);
 }
 
@@ -168,7 +170,9 @@ static void test_regenerated_secret_answers_revoked(void **st)
     principal_t who;
     make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, h, &rec);
     assert_int_equal(call(f, h, false, 5, &who), AUTHN_OK);
-    assert_int_equal(tokens_regenerate(f->cli, rec.id, 0, fresh, &rec2), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->cli, &(actor){.channel = CHANNEL_CLI}, rec.id, 0, fresh,
+                                       &rec2),
+                     PIORA_OK);
     assert_int_equal(call(f, h, false, 5, &who), AUTHN_REVOKED);
     snprintf(h, sizeof h, "Bearer %s", fresh);
     assert_int_equal(call(f, h, false, 5, &who), AUTHN_OK);

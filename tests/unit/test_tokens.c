@@ -17,6 +17,9 @@
 #include "util/log.h"
 #include "fixture.h"
 
+/* The services record from an actor; these tests act as the CLI. */
+static const actor cli_actor = {.channel = CHANNEL_CLI};
+
 typedef struct fx {
     char dir[FIXTURE_DIR_MAX];
     char path[FIXTURE_PATH_MAX];
@@ -57,7 +60,7 @@ static piora_err create(fx *f, int64_t user, const char *name, const char *scope
 {
     token_create_req rq = {.user_id = user, .name = name, .scopes = scopes,
                            .expires_in = expires_in};
-    return tokens_create(f->s, &rq, secret, t, errs);
+    return tokens_create(f->s, &cli_actor, &rq, secret, t, errs);
 }
 
 static size_t count_tokens(fx *f)
@@ -154,7 +157,7 @@ static void test_create_expiry(void **st)
     /* A custom date wins over expires_in. */
     token_create_req rq = {.user_id = f->alice, .name = "custom", .scopes = "backups:read",
                            .expires_in = 30, .expires_at = now + 3 * 86400};
-    assert_int_equal(tokens_create(f->s, &rq, secret, &t, &e), PIORA_OK);
+    assert_int_equal(tokens_create(f->s, &cli_actor, &rq, secret, &t, &e), PIORA_OK);
     assert_int_equal(t.expires_at, now + 3 * 86400);
 
     /* A short one: active now, expired once its time has passed. */
@@ -178,7 +181,7 @@ static void refused(fx *f, int64_t user, const char *name, const char *scopes,
     verrs e;
     token_create_req rq = {.user_id = user, .name = name, .scopes = scopes,
                            .expires_in = expires_in, .expires_at = expires_at};
-    assert_int_equal(tokens_create(f->s, &rq, secret, &t, &e), PIORA_EINVALID);
+    assert_int_equal(tokens_create(f->s, &cli_actor, &rq, secret, &t, &e), PIORA_EINVALID);
     assert_string_equal(secret, "");
     assert_true(e.n >= 1);
     bool seen = false;
@@ -242,14 +245,14 @@ static void test_revoke(void **st)
     token_rec t, got;
     verrs e;
     assert_int_equal(create(f, f->alice, "r", "servers:read", 0, secret, &t, &e), PIORA_OK);
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     assert_true(got.revoked_at > 0);
     assert_int_equal(token_rec_status(&got, clock_now()), TOKEN_REVOKED);
     int64_t first = got.revoked_at;
     /* Idempotent: a second revoke answers OK and changes nothing. */
     clock_set_offset(5);
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     assert_int_equal(got.revoked_at, first);
     clock_set_offset(0);
@@ -259,9 +262,9 @@ static void test_revoke(void **st)
     assert_int_equal(store_token_by_digest(f->s, d, &got), PIORA_OK);
     assert_int_equal(token_rec_status(&got, clock_now()), TOKEN_REVOKED);
 
-    assert_int_equal(tokens_revoke(f->s, 999999, 0), PIORA_ENOTFOUND);
-    assert_int_equal(tokens_revoke(f->s, 0, 0), PIORA_ENOTFOUND);
-    assert_int_equal(tokens_revoke(f->s, -1, 0), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, 999999, 0), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, 0, 0), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, -1, 0), PIORA_ENOTFOUND);
 }
 
 static void test_regenerate(void **st)
@@ -274,7 +277,7 @@ static void test_regenerate(void **st)
                             &t, &e),
                      PIORA_OK);
     clock_set_offset(100);
-    assert_int_equal(tokens_regenerate(f->s, t.id, f->alice, fresh, &r), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, f->alice, fresh, &r), PIORA_OK);
     assert_true(token_well_formed(fresh, strlen(fresh)));
     assert_string_not_equal(fresh, old);
     assert_int_equal(r.id, t.id);
@@ -299,15 +302,15 @@ static void test_regenerate(void **st)
     assert_int_equal(token_rec_status(&got, clock_now()), TOKEN_REVOKED);
 
     /* A revoked token cannot be brought back. */
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
-    assert_int_equal(tokens_regenerate(f->s, t.id, 0, fresh, &r), PIORA_ECONFLICT);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, 0, fresh, &r), PIORA_ECONFLICT);
     assert_string_equal(fresh, "");
-    assert_int_equal(tokens_regenerate(f->s, 999999, 0, fresh, &r), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, 999999, 0, fresh, &r), PIORA_ENOTFOUND);
 
     /* A token without expiry keeps none. */
     assert_int_equal(create(f, f->alice, "forever", "servers:read", EXPIRES_NEVER, old, &t, &e),
                      PIORA_OK);
-    assert_int_equal(tokens_regenerate(f->s, t.id, 0, fresh, &r), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, 0, fresh, &r), PIORA_OK);
     assert_int_equal(r.expires_at, 0);
 }
 
@@ -319,14 +322,14 @@ static void test_ownership(void **st)
     verrs e;
     assert_int_equal(create(f, f->alice, "mine", "servers:read", 0, secret, &t, &e), PIORA_OK);
     /* Bob (same team, other user) sees alice's token as missing. */
-    assert_int_equal(tokens_revoke(f->s, t.id, f->bob), PIORA_ENOTFOUND);
-    assert_int_equal(tokens_regenerate(f->s, t.id, f->bob, fresh, &r), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, f->bob), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, f->bob, fresh, &r), PIORA_ENOTFOUND);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     assert_int_equal(got.revoked_at, 0);
     assert_string_equal(got.hint, t.hint);
     /* The owner may. */
-    assert_int_equal(tokens_regenerate(f->s, t.id, f->alice, fresh, &r), PIORA_OK);
-    assert_int_equal(tokens_revoke(f->s, t.id, f->alice), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, f->alice, fresh, &r), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, f->alice), PIORA_OK);
 }
 
 static void test_revoke_leaked(void **st)
@@ -338,7 +341,7 @@ static void test_revoke_leaked(void **st)
     assert_int_equal(create(f, f->alice, "a", "servers:read", 0, a, &ta, &e), PIORA_OK);
     assert_int_equal(create(f, f->bob, "b", "servers:read", 0, b, &tb, &e), PIORA_OK);
     assert_int_equal(create(f, f->bob, "c", "servers:read", 0, c, &tc, &e), PIORA_OK);
-    assert_int_equal(tokens_revoke(f->s, tb.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, tb.id, 0), PIORA_OK);
     assert_int_equal(token_generate(unknown), PIORA_OK);
     char badsum[TOKEN_LEN + 1];
     memcpy(badsum, c, sizeof badsum);
@@ -346,7 +349,7 @@ static void test_revoke_leaked(void **st)
 
     const char *list[] = {a, b, unknown, badsum, "garbage", "", NULL, a};
     size_t n = 99;
-    assert_int_equal(tokens_revoke_leaked(f->s, list, sizeof list / sizeof list[0], &n),
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, list, sizeof list / sizeof list[0], &n),
                      PIORA_OK);
     assert_int_equal(n, 1); /* a only: b was already revoked, a listed twice */
     assert_int_equal(store_token_by_id(f->s, ta.id, &got), PIORA_OK);
@@ -355,13 +358,13 @@ static void test_revoke_leaked(void **st)
     assert_int_equal(store_token_by_id(f->s, tc.id, &got), PIORA_OK);
     assert_int_equal(got.revoked_at, 0);
 
-    assert_int_equal(tokens_revoke_leaked(f->s, list, sizeof list / sizeof list[0], &n),
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, list, sizeof list / sizeof list[0], &n),
                      PIORA_OK);
     assert_int_equal(n, 0);
     const char *one[] = {c};
-    assert_int_equal(tokens_revoke_leaked(f->s, one, 1, &n), PIORA_OK);
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, one, 1, &n), PIORA_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(tokens_revoke_leaked(f->s, NULL, 0, &n), PIORA_OK);
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, NULL, 0, &n), PIORA_OK);
     assert_int_equal(n, 0);
 }
 
@@ -406,7 +409,7 @@ static void test_to_json(void **st)
     assert_string_equal(json_string_value(json_object_get(j, "last_used_addr")), "192.0.2.7");
     json_decref(j);
 
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     j = tokens_to_json(&got, clock_now());
     assert_string_equal(json_string_value(json_object_get(j, "status")), "revoked");
