@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/audit.h"
 #include "core/tokens.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -443,6 +444,128 @@ static void test_parse_duration(void **st)
     assert_false(tokens_parse_duration(NULL, &v));
 }
 
+/* The whole audit log, newest first; the caller decrefs. */
+static json_t *audit_all(fx *f, int64_t *total)
+{
+    json_t *items = NULL;
+    assert_int_equal(audit_list(f->s, 0, 0, 100, &items, total), PIORA_OK);
+    return items;
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static int64_t int_of(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* Every change writes one entry with the actor's channel, user and address
+ * and the token's id, name and owner; a no-op or a refusal writes none. */
+static void test_audit_entries(void **st)
+{
+    fx *f = *st;
+    actor alice = {.channel = CHANNEL_DASHBOARD, .user_id = f->alice, .email = "alice@example.com",
+                   .addr = "192.0.2.10"};
+    char secret[TOKEN_LEN + 1];
+    token_rec t;
+    verrs e;
+    token_create_req rq = {.user_id = f->alice, .name = "deploy-bot", .scopes = "servers:read"};
+    assert_int_equal(tokens_create(f->s, &alice, &rq, secret, &t, &e), PIORA_OK);
+    int64_t total = 0;
+    json_t *items = audit_all(f, &total);
+    assert_int_equal(total, 1);
+    json_t *o = json_array_get(items, 0);
+    assert_string_equal(str_of(o, "action"), "token.created");
+    assert_string_equal(str_of(o, "via"), "dashboard");
+    assert_int_equal(int_of(o, "token_id"), t.id);
+    assert_string_equal(str_of(o, "token_name"), "deploy-bot");
+    assert_int_equal(int_of(o, "subject_user_id"), f->alice);
+    assert_int_equal(int_of(json_object_get(o, "actor"), "id"), f->alice);
+    assert_string_equal(str_of(o, "addr"), "192.0.2.10");
+    assert_string_equal(str_of(o, "email"), "alice@example.com");
+    assert_int_equal(int_of(o, "team_id"), t.team_id);
+    json_decref(items);
+
+    /* A refused create records nothing. */
+    token_create_req badrq = {.user_id = f->alice, .name = "", .scopes = "servers:read"};
+    assert_int_equal(tokens_create(f->s, &alice, &badrq, secret, NULL, &e), PIORA_EINVALID);
+
+    char fresh[TOKEN_LEN + 1];
+    assert_int_equal(tokens_regenerate(f->s, &alice, t.id, f->alice, fresh, NULL), PIORA_OK);
+
+    /* The API: the token revokes itself; its name comes from the record. */
+    actor api = {.channel = CHANNEL_API, .user_id = f->alice, .token_id = t.id,
+                 .addr = "198.51.100.4"};
+    assert_int_equal(tokens_revoke(f->s, &api, t.id, f->alice), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &api, t.id, f->alice), PIORA_OK); /* no-op */
+
+    items = audit_all(f, &total);
+    assert_int_equal(total, 3);
+    o = json_array_get(items, 0);
+    assert_string_equal(str_of(o, "action"), "token.revoked");
+    assert_string_equal(str_of(o, "via"), "api");
+    assert_string_equal(str_of(o, "token_name"), "deploy-bot");
+    assert_string_equal(str_of(o, "addr"), "198.51.100.4");
+    assert_true(json_is_null(json_object_get(o, "email")));
+    o = json_array_get(items, 1);
+    assert_string_equal(str_of(o, "action"), "token.regenerated");
+    assert_string_equal(str_of(o, "via"), "dashboard");
+    assert_int_equal(int_of(o, "token_id"), t.id);
+    assert_string_equal(str_of(o, "token_name"), "deploy-bot");
+    json_decref(items);
+
+    /* The CLI: no user, no address; the owner is the subject. */
+    token_rec tb;
+    rq = (token_create_req){.user_id = f->bob, .name = "bob-ci", .scopes = "servers:read"};
+    assert_int_equal(tokens_create(f->s, &cli_actor, &rq, secret, &tb, &e), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, tb.id, 0), PIORA_OK);
+    items = audit_all(f, &total);
+    assert_int_equal(total, 5);
+    o = json_array_get(items, 0);
+    assert_string_equal(str_of(o, "action"), "token.revoked");
+    assert_string_equal(str_of(o, "via"), "cli");
+    assert_string_equal(str_of(o, "token_name"), "bob-ci");
+    assert_int_equal(int_of(o, "subject_user_id"), f->bob);
+    assert_true(json_is_null(json_object_get(o, "actor")));
+    assert_true(json_is_null(json_object_get(o, "addr")));
+    json_decref(items);
+}
+
+/* A leak report: one entry per token revoked, from the reporter's address. */
+static void test_audit_leak_report(void **st)
+{
+    fx *f = *st;
+    char a[TOKEN_LEN + 1], b[TOKEN_LEN + 1];
+    token_rec ta, tb;
+    verrs e;
+    assert_int_equal(create(f, f->alice, "leaked-a", "servers:read", 0, a, &ta, &e), PIORA_OK);
+    assert_int_equal(create(f, f->bob, "leaked-b", "servers:read", 0, b, &tb, &e), PIORA_OK);
+    int64_t before = 0;
+    json_decref(audit_all(f, &before));
+    actor reporter = {.channel = CHANNEL_LEAK_REPORT, .addr = "203.0.113.50"};
+    const char *list[] = {a, b, a, "garbage"};
+    size_t n = 0;
+    assert_int_equal(tokens_revoke_leaked(f->s, &reporter, list, 4, &n), PIORA_OK);
+    assert_int_equal(n, 2);
+    int64_t total = 0;
+    json_t *items = audit_all(f, &total);
+    assert_int_equal(total, before + 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = json_array_get(items, i);
+        assert_string_equal(str_of(o, "action"), "token.revoked");
+        assert_string_equal(str_of(o, "via"), "leak_report");
+        assert_string_equal(str_of(o, "addr"), "203.0.113.50");
+        assert_true(json_is_null(json_object_get(o, "actor")));
+    }
+    assert_string_equal(str_of(json_array_get(items, 0), "token_name"), "leaked-b");
+    assert_int_equal(int_of(json_array_get(items, 0), "subject_user_id"), f->bob);
+    assert_string_equal(str_of(json_array_get(items, 1), "token_name"), "leaked-a");
+    json_decref(items);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -456,6 +579,8 @@ int main(void)
         T(test_ownership),
         T(test_revoke_leaked),
         T(test_to_json),
+        T(test_audit_entries),
+        T(test_audit_leak_report),
         cmocka_unit_test(test_parse_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
