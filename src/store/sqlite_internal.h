@@ -190,7 +190,7 @@ piora_err sq_commit_quiet(sq_store *s);
 /* the audit and usage logs: sqlite_monitor.c */
 piora_err sq_audit_insert(store_t *s, const audit_new *e);
 piora_err sq_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
-                        int64_t limit, json_t **items, int64_t *total);
+                        int64_t limit, audit_row **rows, size_t *n, int64_t *total);
 piora_err sq_usage_insert(store_t *s, const usage_entry *v, size_t n);
 piora_err sq_usage_list(store_t *s, int64_t token_id, int64_t since, int status, int64_t offset,
                         int64_t limit, json_t **items, int64_t *total);

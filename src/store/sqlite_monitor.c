@@ -16,12 +16,6 @@ static int bind_text0(sqlite3_stmt *st, int idx, const char *v)
     return v && *v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
 }
 
-static json_t *col_json_id(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
-                                                       : json_integer(sqlite3_column_int64(st, col));
-}
-
 static json_t *col_json_text(sqlite3_stmt *st, int col)
 {
     const char *v = (const char *)sqlite3_column_text(st, col);
@@ -82,33 +76,29 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
     "OR a.actor_user_id IN (SELECT id FROM users WHERE email = ?2) "                           \
     "OR a.subject_user_id IN (SELECT id FROM users WHERE email = ?2)) "
 
-static json_t *audit_row(sqlite3_stmt *st)
+static void audit_read(sqlite3_stmt *st, audit_row *o)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-    json_object_set_new(o, "time", sq_col_json_time(st, 1));
-    json_object_set_new(o, "action", col_json_text(st, 2));
-    json_object_set_new(o, "via", col_json_text(st, 3));
-    json_object_set_new(o, "team_id", col_json_id(st, 4));
-    if (sqlite3_column_type(st, 5) == SQLITE_NULL)
-        json_object_set_new(o, "actor", json_null());
-    else
-        json_object_set_new(o, "actor", json_pack("{s:I,s:o}", "id",
-                                                  (json_int_t)sqlite3_column_int64(st, 5), "email",
-                                                  col_json_text(st, 6)));
-    json_object_set_new(o, "token_id", col_json_id(st, 7));
-    json_object_set_new(o, "token_name", col_json_text(st, 11));
-    json_object_set_new(o, "subject_user_id", col_json_id(st, 8));
-    json_object_set_new(o, "email", col_json_text(st, 9));
-    json_object_set_new(o, "addr", col_json_text(st, 10));
-    return o;
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(st, 0);
+    o->time = sqlite3_column_int64(st, 1);
+    sq_col_copy(st, 2, o->action, sizeof o->action);
+    sq_col_copy(st, 3, o->via, sizeof o->via);
+    o->team_id = sqlite3_column_int64(st, 4);
+    o->actor_user_id = sqlite3_column_int64(st, 5);
+    sq_col_copy(st, 6, o->actor_email, sizeof o->actor_email);
+    o->token_id = sqlite3_column_int64(st, 7);
+    sq_col_copy(st, 11, o->token_name, sizeof o->token_name);
+    o->subject_user_id = sqlite3_column_int64(st, 8);
+    sq_col_copy(st, 9, o->email, sizeof o->email);
+    sq_col_copy(st, 10, o->addr, sizeof o->addr);
 }
 
 piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64_t offset,
-                        int64_t limit, json_t **items, int64_t *total)
+                        int64_t limit, audit_row **rows, size_t *n, int64_t *total)
 {
     sq_store *s = sq(base);
-    *items = NULL;
+    *rows = NULL;
+    *n = 0;
     *total = 0;
     if (offset < 0 || limit < 0)
         return PIORA_EINVALID;
@@ -141,11 +131,23 @@ piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64
     }
     sqlite3_bind_int64(list, 3, limit);
     sqlite3_bind_int64(list, 4, offset);
-    json_t *arr = json_array();
+    audit_row *v = NULL;
+    size_t len = 0, cap = 0;
     int rc;
-    while ((rc = sqlite3_step(list)) == SQLITE_ROW)
-        json_array_append_new(arr, audit_row(list));
-    if (rc != SQLITE_DONE)
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            audit_row *nv = realloc(v, ncap * sizeof *v);
+            if (!nv) {
+                e = PIORA_ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        audit_read(list, &v[len++]);
+    }
+    if (e == PIORA_OK && rc != SQLITE_DONE)
         e = sq_fail(s, rc, "audit list");
     sqlite3_reset(list);
     sqlite3_clear_bindings(list);
@@ -154,10 +156,12 @@ piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64
     sqlite3_clear_bindings(count);
     sq_end_read(s);
     if (e != PIORA_OK) {
-        json_decref(arr);
+        free(v);
+        *total = 0;
         return e;
     }
-    *items = arr;
+    *rows = v;
+    *n = len;
     return PIORA_OK;
 }
 

@@ -217,13 +217,29 @@ typedef struct audit_new {
 
 piora_err store_audit_insert(store_t *s, const audit_new *e);
 
+#define AUDIT_WORD_MAX 31 /* an action or channel name: "token.regenerated" */
+
+/* One audit entry as read back. Absent ids are 0 and absent strings empty. */
+typedef struct audit_row {
+    int64_t id;
+    int64_t time;
+    char action[AUDIT_WORD_MAX + 1];
+    char via[AUDIT_WORD_MAX + 1];
+    int64_t team_id;
+    int64_t actor_user_id;
+    char actor_email[EMAIL_MAX + 1]; /* the actor's current email, if they still exist */
+    int64_t token_id;
+    char token_name[TOKEN_NAME_MAX + 1];
+    int64_t subject_user_id;
+    char email[EMAIL_MAX + 1];
+    char addr[ADDR_MAX];
+} audit_row;
+
 /* Newest first. team_id 0: every team. email (may be NULL): only entries
  * whose email, actor or subject user has this email (case-insensitive).
- * *items: a new JSON array of {id, time, action, via, team_id, actor:
- * {id, email} | null, token_id, token_name, subject_user_id, email, addr};
- * absent ids and strings are null, time is RFC 3339. */
+ * *rows: a new array of *n entries (free() it), *total: all that match. */
 piora_err store_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
-                           int64_t limit, json_t **items, int64_t *total);
+                           int64_t limit, audit_row **rows, size_t *n, int64_t *total);
 
 #define USAGE_METHOD_MAX 8
 #define USAGE_PATH_MAX 512 /* longer paths are cut (on a character boundary) */

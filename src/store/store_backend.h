@@ -53,7 +53,7 @@ typedef struct store_ops {
 
     piora_err (*audit_insert)(store_t *s, const audit_new *e);
     piora_err (*audit_list)(store_t *s, int64_t team_id, const char *email, int64_t offset,
-                            int64_t limit, json_t **items, int64_t *total);
+                            int64_t limit, audit_row **rows, size_t *n, int64_t *total);
     piora_err (*usage_insert)(store_t *s, const usage_entry *v, size_t n);
     piora_err (*usage_list)(store_t *s, int64_t token_id, int64_t since, int status,
                             int64_t offset, int64_t limit, json_t **items, int64_t *total);

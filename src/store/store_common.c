@@ -280,9 +280,9 @@ piora_err store_audit_insert(store_t *s, const audit_new *e)
 }
 
 piora_err store_audit_list(store_t *s, int64_t team_id, const char *email, int64_t offset,
-                           int64_t limit, json_t **items, int64_t *total)
+                           int64_t limit, audit_row **rows, size_t *n, int64_t *total)
 {
-    return s->ops->audit_list(s, team_id, email, offset, limit, items, total);
+    return s->ops->audit_list(s, team_id, email, offset, limit, rows, n, total);
 }
 
 piora_err store_usage_insert(store_t *s, const usage_entry *v, size_t n)
