@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core/audit.h"
+#include "store/migrate.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "fixture.h"
@@ -206,6 +209,65 @@ static void test_rejects_bad_input(void **state)
                      PIORA_EINVALID);
 }
 
+/* Migration 0006 gives the entries of a database from before it the name of
+ * their token where the token still exists, and null where it is gone. */
+static void test_migration_names_old_entries(void **state)
+{
+    (void)state;
+    char dir[FIXTURE_DIR_MAX], path[FIXTURE_PATH_MAX];
+    snprintf(dir, sizeof dir, "/tmp/piora-test-audit-mig-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/piora.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                                  " name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < piora_migrations_count; i++) {
+        const migration_t *m = &piora_migrations[i];
+        if (m->version >= 6)
+            continue;
+        assert_int_equal(sqlite3_exec(db, m->sql, NULL, NULL, NULL), SQLITE_OK);
+        char rec[160];
+        snprintf(rec, sizeof rec, "INSERT INTO schema_migrations VALUES(%d, 'm', 1)", m->version);
+        assert_int_equal(sqlite3_exec(db, rec, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO teams VALUES(1, 'red', 1);"
+                     "INSERT INTO users(id, team_id, email, password_hash, created_at, updated_at)"
+                     " VALUES(1, 1, 'old@example.com', 'x', 1, 1);"
+                     "INSERT INTO tokens(id, user_id, team_id, name, digest, hint, scopes,"
+                     " created_at, updated_at) VALUES(5, 1, 1, 'old-bot', zeroblob(32), 'h', 1, 1, 1);"
+                     "INSERT INTO audit_log(time, action, via, team_id, token_id)"
+                     " VALUES(10, 'token.created', 'cli', 1, 5);"
+                     "INSERT INTO audit_log(time, action, via, team_id, token_id)"
+                     " VALUES(11, 'token.revoked', 'cli', 1, 77);"
+                     "INSERT INTO audit_log(time, action, via, team_id, email)"
+                     " VALUES(12, 'signin.failed', 'dashboard', 1, 'old@example.com');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    char msg[256] = "";
+    store_t *s = store_open(path, msg, sizeof msg);
+    assert_non_null(s);
+    json_t *items = NULL;
+    int64_t total = 0;
+    assert_int_equal(audit_list(s, 0, 0, 10, &items, &total), PIORA_OK);
+    assert_int_equal(total, 3);
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "token_name")));
+    assert_true(json_is_null(json_object_get(json_array_get(items, 1), "token_name")));
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 1), "token_id")), 77);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 2), "token_name")),
+                        "old-bot");
+    json_decref(items);
+    store_close(s);
+    fixture_db_remove(dir, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_team_scope_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_email_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_input, setup, teardown),
+        cmocka_unit_test(test_migration_names_old_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
