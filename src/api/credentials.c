@@ -64,8 +64,9 @@ void credentials_revoke(req_t *r)
     for (size_t i = 0; i < n; i++)
         tokens[i] = json_string_value(json_array_get(list, i));
     size_t revoked = 0;
-    piora_err e = tokens_revoke_leaked_from(r->store, tokens, n, &revoked,
-                                            r->client_addr ? r->client_addr : "");
+    /* The reporter is nobody we know: only their address is recorded. */
+    actor who = {.channel = CHANNEL_LEAK_REPORT, .addr = r->client_addr};
+    piora_err e = tokens_revoke_leaked(r->store, &who, tokens, n, &revoked);
     free(tokens);
     json_decref(body);
     if (e != PIORA_OK) {

@@ -2,7 +2,6 @@
  * itself. Any valid token may call these (the route needs no scope). */
 #include "api/api.h"
 
-#include "core/audit.h"
 #include "core/tokens.h"
 #include "http/response.h"
 #include "util/clock.h"
@@ -34,19 +33,18 @@ void token_self_get(req_t *r)
     resp_json(r, 200, o);
 }
 
-/* The token revokes itself; once this answers, the same token gets 401. */
+/* The token revokes itself; once this answers, the same token gets 401.
+ * Only an active token gets here, so the service always records the
+ * change (via api, the token's owner as the actor). */
 void token_self_delete(req_t *r)
 {
-    piora_err e = tokens_revoke(r->store, r->who->token_id, r->who->user_id);
+    actor who = {.channel = CHANNEL_API, .user_id = r->who->user_id,
+                 .team_id = r->who->team_id, .token_id = r->who->token_id,
+                 .addr = r->client_addr};
+    piora_err e = tokens_revoke(r->store, &who, r->who->token_id, r->who->user_id);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
     }
-    /* Only an active token gets here, so this is always a real change. */
-    audit_event ev = {.action = AUDIT_TOKEN_REVOKED, .via = AUDIT_VIA_API,
-                      .team_id = r->who->team_id, .actor_user_id = r->who->user_id,
-                      .token_id = r->who->token_id, .subject_user_id = r->who->user_id,
-                      .addr = r->client_addr};
-    audit_record(r->store, &ev);
     resp_empty(r, 204);
 }

@@ -17,13 +17,14 @@ static const char audit_usage[] =
     "address), sign-outs, tokens created, regenerated and revoked, users created\n"
     "and passwords changed, each with who did it and how (dashboard, cli, api\n"
     "for a token revoking itself, leak_report for POST /credentials/revoke,\n"
-    "setup for the first-run page).\n"
+    "setup for the first-run page). TOKEN is the token's id and, in\n"
+    "parentheses, its name when the entry was written.\n"
     "\n"
     "  --email E    only entries about E: as the actor, the user concerned, or\n"
     "               the email tried at sign-in\n"
     "  --limit N    at most N entries (1-100000, default 100)\n"
     "  --json       a JSON array of {id, time, action, via, team_id, actor,\n"
-    "               token_id, subject_user_id, email, addr}\n";
+    "               token_id, token_name, subject_user_id, email, addr}\n";
 
 static const char *text_or(json_t *o, const char *key, const char *none)
 {
@@ -38,6 +39,20 @@ static void id_or(json_t *o, const char *key, char *out, size_t len)
         snprintf(out, len, "%lld", (long long)json_integer_value(v));
     else
         snprintf(out, len, "-");
+}
+
+/* "12 (deploy-bot)": the id and the name the token had at the time; an
+ * entry whose token was gone before names were kept shows the id alone. */
+static void token_cell(json_t *o, char *out, size_t len)
+{
+    const char *name = json_string_value(json_object_get(o, "token_name"));
+    json_t *id = json_object_get(o, "token_id");
+    if (!json_is_integer(id))
+        snprintf(out, len, "-");
+    else if (name && *name)
+        snprintf(out, len, "%lld (%s)", (long long)json_integer_value(id), name);
+    else
+        snprintf(out, len, "%lld", (long long)json_integer_value(id));
 }
 
 int cmd_audit(int argc, char **argv)
@@ -81,7 +96,7 @@ int cmd_audit(int argc, char **argv)
     static const char *const header[NC] = {"TIME",  "ACTION", "VIA",   "TEAM",
                                            "ACTOR", "TOKEN",  "EMAIL", "ADDRESS"};
     typedef struct row {
-        char team[24], token[24];
+        char team[24], token[24 + TOKEN_NAME_MAX + 4];
     } row;
     size_t n = json_array_size(items);
     const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
@@ -95,7 +110,7 @@ int cmd_audit(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(items, i);
         id_or(o, "team_id", rows[i].team, sizeof rows[i].team);
-        id_or(o, "token_id", rows[i].token, sizeof rows[i].token);
+        token_cell(o, rows[i].token, sizeof rows[i].token);
         const char **c = cells + i * NC;
         c[0] = text_or(o, "time", "-");
         c[1] = text_or(o, "action", "-");

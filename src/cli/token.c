@@ -9,7 +9,6 @@
 
 #include "cli/cli.h"
 #include "cli/user.h"
-#include "core/audit.h"
 #include "core/tokens.h"
 #include "core/usage.h"
 #include "util/clock.h"
@@ -139,12 +138,8 @@ static int token_create(int argc, char **argv)
     char secret[TOKEN_LEN + 1];
     token_rec t;
     verrs errs;
-    piora_err e = tokens_create(s, &rq, secret, &t, &errs);
-    if (e == PIORA_OK) {
-        audit_event ev = {.action = AUDIT_TOKEN_CREATED, .via = AUDIT_VIA_CLI,
-                          .team_id = t.team_id, .token_id = t.id, .subject_user_id = u.id};
-        audit_record(s, &ev);
-    }
+    const actor who = {.channel = CHANNEL_CLI};
+    piora_err e = tokens_create(s, &who, &rq, secret, &t, &errs);
     store_close(s);
     if (e == PIORA_EINVALID) {
         char msg[400] = "";
@@ -367,16 +362,8 @@ static int token_revoke(int argc, char **argv)
     store_t *s = cli_open_store(defs[0].value);
     if (!s)
         return EXIT_FAIL;
-    token_rec before;
-    piora_err e = store_token_by_id(s, id, &before);
-    if (e == PIORA_OK)
-        e = tokens_revoke(s, id, 0);
-    if (e == PIORA_OK && before.revoked_at == 0) {
-        audit_event ev = {.action = AUDIT_TOKEN_REVOKED, .via = AUDIT_VIA_CLI,
-                          .team_id = before.team_id, .token_id = id,
-                          .subject_user_id = before.user_id};
-        audit_record(s, &ev);
-    }
+    const actor who = {.channel = CHANNEL_CLI};
+    piora_err e = tokens_revoke(s, &who, id, 0); /* records only a real change */
     store_close(s);
     if (e == PIORA_ENOTFOUND)
         return cli_fail("no token with id %lld", (long long)id);

@@ -1,7 +1,10 @@
-/* The audit log of SPEC 6: names for actions and channels, and the one
- * write path. An audit write never undoes the change it records: a failure
- * is logged (without secrets: the entry holds none) and returned. */
+/* The audit log of SPEC 6: names for actions, the one write path and the
+ * one JSON rendering of entries (the store returns typed rows). An audit
+ * write never undoes the change it records: a failure is logged (without
+ * secrets: the entry holds none) and returned. */
 #include "core/audit.h"
+
+#include <stdlib.h>
 
 #include "util/clock.h"
 #include "util/log.h"
@@ -21,32 +24,24 @@ const char *audit_action_name(audit_action a)
     return "unknown";
 }
 
-const char *audit_via_name(audit_via v)
+/* An entry about no particular token still says which token made the
+ * change when the actor holds one, so an API change is traceable to it. */
+piora_err audit_record(store_t *s, const actor *who, const audit_event *e)
 {
-    switch (v) {
-    case AUDIT_VIA_DASHBOARD: return "dashboard";
-    case AUDIT_VIA_CLI: return "cli";
-    case AUDIT_VIA_API: return "api";
-    case AUDIT_VIA_LEAK_REPORT: return "leak_report";
-    case AUDIT_VIA_SETUP: return "setup";
-    }
-    return "unknown";
-}
-
-piora_err audit_record(store_t *s, const audit_event *e)
-{
-    if (!s || !e)
+    if (!s || !who || !e)
         return PIORA_EINVALID;
+    bool own = e->token_id == 0;
     audit_new n = {
         .time = clock_now(),
         .action = audit_action_name(e->action),
-        .via = audit_via_name(e->via),
+        .via = actor_channel_name(who->channel),
         .team_id = e->team_id,
-        .actor_user_id = e->actor_user_id,
-        .token_id = e->token_id,
+        .actor_user_id = who->user_id,
+        .token_id = own ? who->token_id : e->token_id,
+        .token_name = own ? who->token_name : e->token_name,
         .subject_user_id = e->subject_user_id,
         .email = e->email,
-        .addr = e->addr,
+        .addr = who->addr,
     };
     piora_err err = store_audit_insert(s, &n);
     if (err != PIORA_OK)
@@ -54,14 +49,61 @@ piora_err audit_record(store_t *s, const audit_event *e)
     return err;
 }
 
-piora_err audit_list(store_t *s, int64_t team_id, int64_t offset, int64_t limit, json_t **items,
-                     int64_t *total)
+static json_t *id_or_null(int64_t id) { return id ? json_integer(id) : json_null(); }
+
+static json_t *text_or_null(const char *v) { return v[0] ? json_string(v) : json_null(); }
+
+/* The one rendering of an entry, whichever backend read it: absent ids and
+ * strings are null, time is RFC 3339. */
+static json_t *audit_row_json(const audit_row *r)
 {
-    return store_audit_list(s, team_id, NULL, offset, limit, items, total);
+    char ts[RFC3339_LEN];
+    clock_fmt_rfc3339(r->time, ts);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(r->id));
+    json_object_set_new(o, "time", json_string(ts));
+    json_object_set_new(o, "action", json_string(r->action));
+    json_object_set_new(o, "via", json_string(r->via));
+    json_object_set_new(o, "team_id", id_or_null(r->team_id));
+    json_object_set_new(o, "actor",
+                        r->actor_user_id ? json_pack("{s:I,s:o}", "id",
+                                                     (json_int_t)r->actor_user_id, "email",
+                                                     text_or_null(r->actor_email))
+                                         : json_null());
+    json_object_set_new(o, "token_id", id_or_null(r->token_id));
+    json_object_set_new(o, "token_name", r->token_id ? text_or_null(r->token_name) : json_null());
+    json_object_set_new(o, "subject_user_id", id_or_null(r->subject_user_id));
+    json_object_set_new(o, "email", text_or_null(r->email));
+    json_object_set_new(o, "addr", text_or_null(r->addr));
+    return o;
 }
 
 piora_err audit_list_email(store_t *s, int64_t team_id, const char *email, int64_t offset,
                            int64_t limit, json_t **items, int64_t *total)
 {
-    return store_audit_list(s, team_id, email, offset, limit, items, total);
+    *items = NULL;
+    audit_row *rows = NULL;
+    size_t n = 0;
+    piora_err e = store_audit_list(s, team_id, email, offset, limit, &rows, &n, total);
+    if (e != PIORA_OK)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *o = audit_row_json(&rows[i]);
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    free(rows);
+    if (!arr)
+        return PIORA_ENOMEM;
+    *items = arr;
+    return PIORA_OK;
+}
+
+piora_err audit_list(store_t *s, int64_t team_id, int64_t offset, int64_t limit, json_t **items,
+                     int64_t *total)
+{
+    return audit_list_email(s, team_id, NULL, offset, limit, items, total);
 }

@@ -1,12 +1,14 @@
 /* The audit log of SPEC 6: who did what to accounts and tokens, and how.
- * Callers record after the change has committed; a failed audit write is
- * logged and does not undo the change. Never pass a password or token. */
+ * Only the services of core/ record (users, tokens, signin), after the
+ * change has committed; a failed audit write is logged and does not undo
+ * the change. Never pass a password or token. */
 #ifndef PIORA_CORE_AUDIT_H
 #define PIORA_CORE_AUDIT_H
 
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/actor.h"
 #include "store/store.h"
 
 typedef enum audit_action {
@@ -20,34 +22,25 @@ typedef enum audit_action {
     AUDIT_PASSWORD_CHANGED
 } audit_action;
 
-typedef enum audit_via {
-    AUDIT_VIA_DASHBOARD,
-    AUDIT_VIA_CLI,
-    AUDIT_VIA_API,          /* the token revoking itself: DELETE /api/v1/token */
-    AUDIT_VIA_LEAK_REPORT,  /* POST /api/v1/credentials/revoke */
-    AUDIT_VIA_SETUP         /* the first-run setup page */
-} audit_via;
-
+/* What happened; who did it comes from the actor. */
 typedef struct audit_event {
     audit_action action;
-    audit_via via;
     int64_t team_id;         /* 0 when unknown (a failed sign-in of an unknown email) */
-    int64_t actor_user_id;   /* who did it; 0 for none (CLI, leak report) */
-    int64_t token_id;        /* the token concerned, or 0 */
+    int64_t token_id;        /* the token concerned; 0: the actor's token, if any */
+    const char *token_name;  /* its name at the time of the event; NULL with token_id 0 */
     int64_t subject_user_id; /* the user concerned (created, password changed), or 0 */
     const char *email;       /* the email concerned or tried (sign-ins); may be NULL */
-    const char *addr;        /* client address; NULL from the CLI */
 } audit_event;
 
 const char *audit_action_name(audit_action a); /* "token.revoked", "signin.failed", ... */
-const char *audit_via_name(audit_via v);       /* "dashboard", "cli", "api", "leak_report", "setup" */
 
-/* Writes one entry (time = clock_now()). */
-piora_err audit_record(store_t *s, const audit_event *e);
+/* Writes one entry (time = clock_now()): actor user, channel (via) and
+ * address from who; the token from e, else the one who holds. */
+piora_err audit_record(store_t *s, const actor *who, const audit_event *e);
 
 /* Newest first. team_id 0: every team (the CLI). *items: a new JSON array
  * of {id, time, action, via, team_id, actor: {id, email} | null, token_id,
- * subject_user_id, email, addr}. */
+ * token_name, subject_user_id, email, addr}. */
 piora_err audit_list(store_t *s, int64_t team_id, int64_t offset, int64_t limit, json_t **items,
                      int64_t *total);
 

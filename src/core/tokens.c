@@ -83,8 +83,17 @@ static piora_err make_secret(char secret[TOKEN_LEN + 1], uint8_t digest[TOKEN_DI
     return PIORA_OK;
 }
 
-piora_err tokens_create(store_t *s, const token_create_req *rq, char secret[TOKEN_LEN + 1],
-                        token_rec *out, verrs *errs)
+/* The entry of a change to token t: its owner is the user concerned. */
+static void audit_token(store_t *s, const actor *who, audit_action a, const token_rec *t)
+{
+    audit_event ev = {.action = a, .team_id = t->team_id, .token_id = t->id,
+                      .token_name = t->name, .subject_user_id = t->user_id,
+                      .email = who->email};
+    audit_record(s, who, &ev);
+}
+
+piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq,
+                        char secret[TOKEN_LEN + 1], token_rec *out, verrs *errs)
 {
     verrs local;
     if (!errs)
@@ -130,14 +139,19 @@ piora_err tokens_create(store_t *s, const token_create_req *rq, char secret[TOKE
                     .expires_at = expires_at};
     char hint[TOKEN_HINT_MAX];
     e = make_secret(secret, tn.digest, hint);
+    token_rec t;
     if (e == PIORA_OK) {
         tn.hint = hint;
-        token_rec tmp;
-        e = store_token_insert(s, &tn, out ? out : &tmp);
+        e = store_token_insert(s, &tn, &t);
     }
-    if (e != PIORA_OK)
+    if (e != PIORA_OK) {
         sodium_memzero(secret, TOKEN_LEN + 1);
-    return e;
+        return e;
+    }
+    audit_token(s, who, AUDIT_TOKEN_CREATED, &t);
+    if (out)
+        *out = t;
+    return PIORA_OK;
 }
 
 /* A caller acting as a user (user_id > 0) sees another user's token exactly
@@ -154,7 +168,7 @@ static piora_err load_owned(store_t *s, int64_t id, int64_t user_id, token_rec *
     return PIORA_OK;
 }
 
-piora_err tokens_revoke(store_t *s, int64_t id, int64_t user_id)
+piora_err tokens_revoke(store_t *s, const actor *who, int64_t id, int64_t user_id)
 {
     token_rec t;
     piora_err e = load_owned(s, id, user_id, &t);
@@ -163,15 +177,17 @@ piora_err tokens_revoke(store_t *s, int64_t id, int64_t user_id)
     if (t.revoked_at != 0)
         return PIORA_OK;
     e = store_token_revoke(s, id, clock_now());
-    if (e == PIORA_OK)
-        change_wait_visible(s); /* every serving process sees it before we return */
-    return e;
+    if (e != PIORA_OK)
+        return e;
+    change_wait_visible(s); /* every serving process sees it before we return */
+    audit_token(s, who, AUDIT_TOKEN_REVOKED, &t);
+    return PIORA_OK;
 }
 
 /* The new secret gets the lifetime the token was created with, counted
  * from now: regenerating rotates a secret without shortening or silently
  * extending what the owner chose. A token without expiry stays so. */
-piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
+piora_err tokens_regenerate(store_t *s, const actor *who, int64_t id, int64_t user_id,
                             char secret[TOKEN_LEN + 1], token_rec *out)
 {
     secret[0] = '\0';
@@ -196,23 +212,22 @@ piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
     char hint[TOKEN_HINT_MAX];
     e = make_secret(secret, digest, hint);
     if (e == PIORA_OK) {
-        token_rec tmp;
-        e = store_token_regenerate(s, id, digest, hint, expires_at, now, out ? out : &tmp);
+        e = store_token_regenerate(s, id, digest, hint, expires_at, now, &t);
         if (e == PIORA_OK)
             change_wait_visible(s); /* the old secret is dead everywhere first */
     }
-    if (e != PIORA_OK)
+    if (e != PIORA_OK) {
         sodium_memzero(secret, TOKEN_LEN + 1);
-    return e;
+        return e;
+    }
+    audit_token(s, who, AUDIT_TOKEN_REGENERATED, &t);
+    if (out)
+        *out = t;
+    return PIORA_OK;
 }
 
-piora_err tokens_revoke_leaked(store_t *s, const char *const *tokens, size_t n, size_t *revoked)
-{
-    return tokens_revoke_leaked_from(s, tokens, n, revoked, NULL);
-}
-
-piora_err tokens_revoke_leaked_from(store_t *s, const char *const *tokens, size_t n,
-                                    size_t *revoked, const char *addr)
+piora_err tokens_revoke_leaked(store_t *s, const actor *who, const char *const *tokens, size_t n,
+                               size_t *revoked)
 {
     size_t count = 0;
     piora_err result = PIORA_OK;
@@ -234,13 +249,7 @@ piora_err tokens_revoke_leaked_from(store_t *s, const char *const *tokens, size_
             e = store_token_revoke(s, t.id, now);
             if (e == PIORA_OK) {
                 count++;
-                if (addr) {
-                    audit_event ev = {.action = AUDIT_TOKEN_REVOKED,
-                                      .via = AUDIT_VIA_LEAK_REPORT, .team_id = t.team_id,
-                                      .token_id = t.id, .subject_user_id = t.user_id,
-                                      .addr = addr};
-                    audit_record(s, &ev);
-                }
+                audit_token(s, who, AUDIT_TOKEN_REVOKED, &t);
             }
         }
         /* One failure does not stop the others from being revoked. */

@@ -1,12 +1,14 @@
 /* The token service: what the CLI, the API (self-revocation, leaked
- * credentials) and later the dashboard do with tokens. It validates input,
- * makes secrets and keeps the rules of SPEC 2 in one place. */
+ * credentials) and the dashboard do with tokens. It validates input, makes
+ * secrets, keeps the rules of SPEC 2 in one place and records every change
+ * in the audit log from the actor it is given. */
 #ifndef PIORA_CORE_TOKENS_H
 #define PIORA_CORE_TOKENS_H
 
 #include <stdint.h>
 
 #include "auth/token.h"
+#include "core/actor.h"
 #include "core/validate.h"
 #include "store/store.h"
 
@@ -27,29 +29,31 @@ typedef struct token_create_req {
     int64_t expires_at; /* absolute epoch seconds (a custom date), 0: use expires_in */
 } token_create_req;
 
+/* Every change below records one audit entry from who, naming the token
+ * (id and name) and its owner (subject), only when something changed. */
+
 /* Creates a token. On PIORA_OK secret holds the plain token (shown once) and
  * *out the record. PIORA_EINVALID with errs for a bad name, scope list
  * (unknown name, or empty) or expiry (in the past). */
-piora_err tokens_create(store_t *s, const token_create_req *rq, char secret[TOKEN_LEN + 1],
-                        token_rec *out, verrs *errs);
+piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq,
+                        char secret[TOKEN_LEN + 1], token_rec *out, verrs *errs);
 
-/* Revokes by id (idempotent). ENOTFOUND when missing. When user_id > 0 the
- * token must belong to that user (else ENOTFOUND). */
-piora_err tokens_revoke(store_t *s, int64_t id, int64_t user_id);
+/* Revokes by id (idempotent: revoking a revoked token records nothing).
+ * ENOTFOUND when missing. When user_id > 0 the token must belong to that
+ * user (else ENOTFOUND). */
+piora_err tokens_revoke(store_t *s, const actor *who, int64_t id, int64_t user_id);
 
 /* Gives the token a new secret, keeping id, name and scopes; the old secret
  * answers 401 revoked from then on. When user_id > 0 the token must belong
  * to that user. */
-piora_err tokens_regenerate(store_t *s, int64_t id, int64_t user_id,
+piora_err tokens_regenerate(store_t *s, const actor *who, int64_t id, int64_t user_id,
                             char secret[TOKEN_LEN + 1], token_rec *out);
 
 /* Revokes every well-formed token in list whose digest is known (the leaked
- * credentials endpoint); unknown ones are ignored. *revoked counts them. */
-piora_err tokens_revoke_leaked(store_t *s, const char *const *tokens, size_t n, size_t *revoked);
-/* The same, recording one audit entry (via leak_report, with the reporter's
- * address) per token it revoked; addr NULL records none. */
-piora_err tokens_revoke_leaked_from(store_t *s, const char *const *tokens, size_t n,
-                                    size_t *revoked, const char *addr);
+ * credentials endpoint); unknown ones are ignored. *revoked counts them; one
+ * audit entry per token revoked. */
+piora_err tokens_revoke_leaked(store_t *s, const actor *who, const char *const *tokens, size_t n,
+                               size_t *revoked);
 
 /* The list object of SPEC 2 for one token: id, name, scopes (array), hint,
  * created_at, last_used_at, expires_at, status (times RFC 3339 or null). */

@@ -30,9 +30,6 @@
 #include "util/err.h"
 
 typedef struct store store_t;
-/* The audit log is still listed as JSON (store_audit_list) until it moves
- * to typed rows; naming the type here keeps jansson out of this header. */
-typedef struct json_t json_t;
 
 #define EMAIL_MAX 254
 #define TEAM_NAME_MAX 64
@@ -127,10 +124,30 @@ typedef struct audit_new {
     int64_t team_id;
     int64_t actor_user_id;
     int64_t token_id;
+    const char *token_name; /* the token's name when the entry was written */
     int64_t subject_user_id;
     const char *email;
     const char *addr;
 } audit_new;
+
+#define AUDIT_WORD_MAX 31 /* an action or channel name: "token.regenerated" */
+
+/* One audit entry as read back. Absent ids are 0 and absent strings empty. */
+typedef struct audit_row {
+    int64_t id;
+    int64_t time;
+    char action[AUDIT_WORD_MAX + 1];
+    char via[AUDIT_WORD_MAX + 1];
+    int64_t team_id;
+    int64_t actor_user_id;
+    char actor_email[EMAIL_MAX + 1]; /* the actor's current email, if they still exist */
+    int64_t token_id;
+    char token_name[TOKEN_NAME_MAX + 1];
+    int64_t subject_user_id;
+    char email[EMAIL_MAX + 1];
+    char addr[ADDR_MAX];
+} audit_row;
+
 
 #define USAGE_METHOD_MAX 8
 #define USAGE_PATH_MAX 512 /* longer paths are cut (on a character boundary) */

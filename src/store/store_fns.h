@@ -113,13 +113,12 @@ STORE_FN(piora_err, obj_delete, (store_t *s, const resource_desc *d, int64_t tea
 STORE_FN(piora_err, audit_insert, (store_t *s, const audit_new *e), (s, e))
 /* Newest first. team_id 0: every team. email (may be NULL): only entries
  * whose email, actor or subject user has this email (case-insensitive).
- * *items: a new JSON array of {id, time, action, via, team_id, actor:
- * {id, email} | null, token_id, subject_user_id, email, addr}; absent ids
- * and strings are null, time is RFC 3339. */
+ * *rows: a new array of *n entries (free() it), *total: all that match;
+ * core/audit.c renders them. */
 STORE_FN(piora_err, audit_list,
          (store_t *s, int64_t team_id, const char *email, int64_t offset, int64_t limit,
-          json_t **items, int64_t *total),
-         (s, team_id, email, offset, limit, items, total))
+          audit_row **rows, size_t *n, int64_t *total),
+         (s, team_id, email, offset, limit, rows, n, total))
 /* Writes a batch in one transaction; n == 0 writes nothing. */
 STORE_FN(piora_err, usage_insert, (store_t *s, const usage_entry *v, size_t n), (s, v, n))
 /* One token's rows, newest first; since 0 / status 0: no bound. *rows

@@ -1,8 +1,8 @@
 /* First-run setup, sign-in, sign-out and the per-request session check.
  *
  * Sign-in answers the same words, status and (near enough) time for an
- * unknown email and a wrong password: an unknown email is verified against
- * a dummy Argon2id hash made at start with the same parameters. Failed
+ * unknown email and a wrong password (core/signin.c verifies an unknown
+ * email against a dummy hash made at start, signin_init). Failed
  * attempts are limited per client address and per account (GCRA, see
  * auth/ratelimit.h); a throttled attempt is refused before any hashing. */
 #include <pthread.h>
@@ -10,10 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "auth/password.h"
 #include "auth/ratelimit.h"
 #include "authn/authn.h"
-#include "core/audit.h"
+#include "core/signin.h"
 #include "core/users.h"
 #include "http/response.h"
 #include "util/clock.h"
@@ -25,7 +27,6 @@
 web_settings web_cfg = {1800, 43200, false, 10};
 
 static ratelimit_t *rl_addr, *rl_account;
-static char dummy_hash[PASSWORD_HASH_MAX];
 
 void web_init(const piora_config *cfg)
 {
@@ -44,10 +45,7 @@ void webauth_init(const piora_config *cfg)
     webauth_free();
     rl_addr = ratelimit_new(web_cfg.signin_limit, 60, 4096);
     rl_account = ratelimit_new(web_cfg.signin_limit, 60, 4096);
-    char junk[SESSION_SECRET_LEN + 1];
-    session_secret(junk);
-    if (password_hash(junk, strlen(junk), dummy_hash) != PIORA_OK)
-        log_error("web: cannot make the dummy password hash");
+    signin_init();
 }
 
 void webauth_free(void)
@@ -75,25 +73,30 @@ json_t *webauth_session_json(const user_rec *u, const session_rec *s)
                      s->csrf, "expires_at", ts, "idle_timeout", (json_int_t)web_cfg.idle_s);
 }
 
-bool webauth_start_session(req_t *r, const user_rec *u, session_rec *out)
-{
-    char secret[SESSION_SECRET_LEN + 1], csrf[SESSION_SECRET_LEN + 1];
+/* A new session's secret (for the cookie only), its digest (for the store)
+ * and CSRF token, handed to the sign-in service as one. */
+typedef struct fresh_session {
+    char secret[SESSION_SECRET_LEN + 1];
+    char csrf[SESSION_SECRET_LEN + 1];
     uint8_t digest[SESSION_DIGEST_LEN];
-    session_secret(secret);
-    session_secret(csrf);
-    session_digest(secret, SESSION_SECRET_LEN, digest);
-    int64_t now = clock_now();
-    store_session_prune(r->store, now, now - web_cfg.idle_s);
-    piora_err e = store_session_insert(r->store, digest, u->id, csrf, now,
-                                       now + web_cfg.lifetime_s, r->client_addr, out);
-    if (e != PIORA_OK) {
-        resp_error(r, e, "The session could not be started.");
-        return false;
-    }
+    signin_session ss;
+} fresh_session;
+
+static void fresh_session_make(fresh_session *f)
+{
+    session_secret(f->secret);
+    session_secret(f->csrf);
+    session_digest(f->secret, SESSION_SECRET_LEN, f->digest);
+    f->ss = (signin_session){.digest = f->digest, .csrf = f->csrf,
+                             .lifetime_s = web_cfg.lifetime_s, .idle_s = web_cfg.idle_s};
+}
+
+static void cookie_set(req_t *r, fresh_session *f)
+{
     char v[SET_COOKIE_MAX];
-    session_cookie_format(v, secret, web_cfg.lifetime_s, web_request_secure(r));
+    session_cookie_format(v, f->secret, web_cfg.lifetime_s, web_request_secure(r));
     resp_header_add(r, "Set-Cookie", v);
-    return true;
+    sodium_memzero(f->secret, sizeof f->secret);
 }
 
 /* The session of this request, if any and alive; an expired one is deleted
@@ -259,32 +262,30 @@ void web_setup(req_t *r)
     if (!body)
         return;
     uint8_t digest[SESSION_DIGEST_LEN];
-    char email[EMAIL_MAX + 1];
-    const char *pw = web_json_str(body, "password");
-    const char *team = web_json_str(body, "team");
-    verrs errs = {0};
     if (!setup_digest(body, digest)) {
         json_decref(body);
         setup_link_invalid(r);
         return;
     }
-    if (!users_email_normalize(web_json_str(body, "email"), email))
-        verrs_add(&errs, "email", "Enter an email address like name@example.com.");
-    if (!team || !users_team_valid(team))
-        verrs_add(&errs, "team", "Enter a team name of 1 to 64 characters.");
-    size_t pwlen = pw ? strlen(pw) : 0;
-    web_new_password_check(&errs, "password", pwlen);
-    if (errs.n) {
-        json_decref(body);
+    const char *pw = web_json_str(body, "password");
+    user_create_req rq = {.email = web_json_str(body, "email"),
+                          .team = web_json_str(body, "team"),
+                          .is_admin = true,
+                          .password = pw,
+                          .password_len = pw ? strlen(pw) : 0,
+                          .setup_digest = digest};
+    actor who = web_actor(r, NULL);
+    who.channel = CHANNEL_SETUP;
+    user_rec u;
+    unsigned bad = 0;
+    piora_err e = users_create(r->store, &who, &rq, &u, &bad);
+    json_decref(body);
+    if (e == PIORA_EINVALID) {
+        verrs errs = {0};
+        web_users_errors(&errs, bad, "password");
         resp_validation(r, &errs);
         return;
     }
-    char hash[PASSWORD_HASH_MAX];
-    piora_err e = password_hash(pw, pwlen, hash);
-    user_rec u;
-    if (e == PIORA_OK)
-        e = store_setup_complete(r->store, digest, email, team, hash, clock_now(), &u);
-    json_decref(body);
     if (e == PIORA_ENOTFOUND) {
         setup_link_invalid(r);
         return;
@@ -293,17 +294,17 @@ void web_setup(req_t *r)
         resp_error(r, e, NULL);
         return;
     }
-    audit_event ev = {.action = AUDIT_USER_CREATED, .via = AUDIT_VIA_SETUP, .team_id = u.team_id,
-                      .actor_user_id = u.id, .subject_user_id = u.id, .email = u.email,
-                      .addr = r->client_addr};
-    audit_record(r->store, &ev);
     log_info("web: first admin created through the setup link (user %lld)", (long long)u.id);
+    fresh_session f;
+    fresh_session_make(&f);
     session_rec s;
-    if (!webauth_start_session(r, &u, &s))
+    e = signin_start(r->store, &who, &u, &f.ss, &s);
+    if (e != PIORA_OK) {
+        sodium_memzero(f.secret, sizeof f.secret);
+        resp_error(r, e, "The session could not be started.");
         return;
-    ev.action = AUDIT_SIGNIN;
-    ev.subject_user_id = 0;
-    audit_record(r->store, &ev);
+    }
+    cookie_set(r, &f);
     resp_json(r, 201, webauth_session_json(&u, &s));
 }
 
@@ -351,52 +352,44 @@ void web_signin(req_t *r)
         return;
     }
     char email[EMAIL_MAX + 1];
-    bool shaped = users_email_normalize(raw_email, email);
-    if (!shaped)
-        snprintf(email, sizeof email, "%.*s", EMAIL_MAX, raw_email);
+    signin_email(raw_email, email);
     uint64_t akey = authn_addr_key(r->client_addr ? r->client_addr : "");
     uint64_t ukey = authn_addr_key(email);
     if (throttled(r, akey, ukey)) {
         json_decref(body);
         return;
     }
+    fresh_session f;
+    fresh_session_make(&f);
+    actor who = web_actor(r, NULL);
     user_rec u;
-    bool found = shaped && store_user_by_email(r->store, email, &u) == PIORA_OK;
-    char hash[PASSWORD_HASH_MAX];
-    if (!found || store_user_password_hash(r->store, u.id, hash, sizeof hash) != PIORA_OK) {
-        found = false;
-        memcpy(hash, dummy_hash, sizeof hash);
-    }
-    bool ok = password_verify(hash, pw, pwlen) && found;
+    session_rec s;
+    piora_err e = signin_password(r->store, &who, raw_email, pw, pwlen, &f.ss, &u, &s);
     json_decref(body);
-    audit_event ev = {.action = ok ? AUDIT_SIGNIN : AUDIT_SIGNIN_FAILED,
-                      .via = AUDIT_VIA_DASHBOARD, .team_id = found ? u.team_id : 0,
-                      .actor_user_id = ok ? u.id : 0, .email = email, .addr = r->client_addr};
-    if (!ok) {
+    if (e == PIORA_EAUTH) {
+        sodium_memzero(f.secret, sizeof f.secret);
         int64_t now = clock_mono_ns();
         if (rl_addr && rl_account) {
             ratelimit_take(rl_addr, akey, now);
             ratelimit_take(rl_account, ukey, now);
         }
-        audit_record(r->store, &ev);
         resp_problem(r, 401, "invalid_credentials", "Wrong email or password.", NULL);
         return;
     }
-    session_rec s;
-    if (!webauth_start_session(r, &u, &s))
+    if (e != PIORA_OK) {
+        sodium_memzero(f.secret, sizeof f.secret);
+        resp_error(r, e, "The session could not be started.");
         return;
-    audit_record(r->store, &ev);
+    }
+    cookie_set(r, &f);
     resp_json(r, 200, webauth_session_json(&u, &s));
 }
 
 /* POST /web/api/signout */
 void web_signout(req_t *r, web_ctx *c)
 {
-    store_session_delete(r->store, c->sess.id);
+    actor who = web_actor(r, c);
+    signin_end(r->store, &who, c->sess.id); /* the cookie goes whatever the store says */
     cookie_clear(r);
-    audit_event ev = {.action = AUDIT_SIGNOUT, .via = AUDIT_VIA_DASHBOARD,
-                      .team_id = c->user.team_id, .actor_user_id = c->user.id,
-                      .email = c->user.email, .addr = r->client_addr};
-    audit_record(r->store, &ev);
     resp_empty(r, 204);
 }

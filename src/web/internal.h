@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "authn/principal.h"
+#include "core/actor.h"
 #include "core/validate.h"
 #include "core/config.h"
 #include "http/request.h"
@@ -39,8 +40,6 @@ void webauth_free(void);
 bool webauth_require(req_t *r, web_ctx *c);
 /* The security and caching headers of every dashboard answer. */
 void web_headers(req_t *r, bool api);
-/* Starts a session for user and sets its cookie; false after answering 500. */
-bool webauth_start_session(req_t *r, const user_rec *u, session_rec *out);
 json_t *webauth_session_json(const user_rec *u, const session_rec *s);
 void web_session_get(req_t *r);
 void web_setup_check(req_t *r);
@@ -73,9 +72,13 @@ bool web_request_secure(req_t *r);
 /* ---- helpers (web/util.c) ----------------------------------------------- */
 /* A string member of a JSON object, or NULL. */
 const char *web_json_str(const json_t *o, const char *key);
-/* The new-password rule (PASSWORD_MIN_LEN..PASSWORD_MAX_LEN bytes) as a
- * field error on field, the one message setup, members and account use. */
-void web_new_password_check(verrs *errs, const char *field, size_t len);
+/* The dashboard's words for the account rules core/users.c checks (its
+ * USERS_BAD_* bits), the same for setup, members and account; the new
+ * password's error goes on password_field. */
+void web_users_errors(verrs *errs, unsigned bad, const char *password_field);
+/* The actor of a dashboard request: the signed-in user (c NULL: nobody
+ * yet, as at sign-in) from the client's address. */
+actor web_actor(const req_t *r, const web_ctx *c);
 /* A 422 with one field error. */
 void web_field_error(req_t *r, const char *field, const char *message);
 

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "auth/password.h"
 #include "core/audit.h"
 #include "core/users.h"
 #include "http/response.h"
@@ -48,25 +47,23 @@ void web_users_create(req_t *r, web_ctx *c)
     json_t *body = req_json_body(r);
     if (!body)
         return;
-    char email[EMAIL_MAX + 1];
     const char *pw = web_json_str(body, "password");
-    size_t pwlen = pw ? strlen(pw) : 0;
-    bool admin = json_is_true(json_object_get(body, "is_admin"));
-    verrs errs = {0};
-    if (!users_email_normalize(web_json_str(body, "email"), email))
-        verrs_add(&errs, "email", "Enter an email address like name@example.com.");
-    web_new_password_check(&errs, "password", pwlen);
-    if (errs.n) {
-        json_decref(body);
+    user_create_req rq = {.email = web_json_str(body, "email"),
+                          .team = c->user.team_name,
+                          .is_admin = json_is_true(json_object_get(body, "is_admin")),
+                          .password = pw,
+                          .password_len = pw ? strlen(pw) : 0};
+    actor who = web_actor(r, c);
+    user_rec u;
+    unsigned bad = 0;
+    piora_err e = users_create(r->store, &who, &rq, &u, &bad);
+    json_decref(body);
+    if (e == PIORA_EINVALID) {
+        verrs errs = {0};
+        web_users_errors(&errs, bad, "password");
         resp_validation(r, &errs);
         return;
     }
-    char hash[PASSWORD_HASH_MAX];
-    piora_err e = password_hash(pw, pwlen, hash);
-    json_decref(body);
-    user_rec u;
-    if (e == PIORA_OK)
-        e = store_user_create(r->store, email, c->user.team_name, admin, hash, &u);
     if (e == PIORA_ECONFLICT) {
         web_field_error(r, "email", "A user with this email exists already.");
         return;
@@ -75,10 +72,6 @@ void web_users_create(req_t *r, web_ctx *c)
         resp_error(r, e, NULL);
         return;
     }
-    audit_event ev = {.action = AUDIT_USER_CREATED, .via = AUDIT_VIA_DASHBOARD,
-                      .team_id = c->user.team_id, .actor_user_id = c->user.id,
-                      .subject_user_id = u.id, .email = u.email, .addr = r->client_addr};
-    audit_record(r->store, &ev);
     resp_json(r, 201, user_json(&u));
 }
 
@@ -91,37 +84,26 @@ void web_account_password(req_t *r, web_ctx *c)
         return;
     const char *cur = web_json_str(body, "current_password");
     const char *nw = web_json_str(body, "new_password");
-    size_t nlen = nw ? strlen(nw) : 0;
-    char hash[PASSWORD_HASH_MAX];
-    piora_err e = store_user_password_hash(r->store, c->user.id, hash, sizeof hash);
-    if (e != PIORA_OK) {
-        json_decref(body);
-        resp_error(r, e, NULL);
-        return;
-    }
-    verrs errs = {0};
-    if (!cur || !password_verify(hash, cur, strlen(cur)))
-        verrs_add(&errs, "current_password", "That is not your current password.");
-    web_new_password_check(&errs, "new_password", nlen);
-    if (errs.n) {
-        json_decref(body);
+    password_set_req rq = {.user_id = c->user.id,
+                           .current = cur ? cur : "", /* absent: never matches */
+                           .password = nw,
+                           .password_len = nw ? strlen(nw) : 0,
+                           .end_sessions = true,
+                           .keep_session_id = c->sess.id};
+    actor who = web_actor(r, c);
+    unsigned bad = 0;
+    piora_err e = users_set_password(r->store, &who, &rq, &bad);
+    json_decref(body);
+    if (e == PIORA_EINVALID) {
+        verrs errs = {0};
+        web_users_errors(&errs, bad, "new_password");
         resp_validation(r, &errs);
         return;
     }
-    e = password_hash(nw, nlen, hash);
-    json_decref(body);
-    if (e == PIORA_OK)
-        e = store_user_set_password(r->store, c->user.id, hash);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
     }
-    store_session_delete_user(r->store, c->user.id, c->sess.id);
-    audit_event ev = {.action = AUDIT_PASSWORD_CHANGED, .via = AUDIT_VIA_DASHBOARD,
-                      .team_id = c->user.team_id, .actor_user_id = c->user.id,
-                      .subject_user_id = c->user.id, .email = c->user.email,
-                      .addr = r->client_addr};
-    audit_record(r->store, &ev);
     resp_empty(r, 204);
 }
 

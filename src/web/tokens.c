@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "core/audit.h"
 #include "core/tokens.h"
 #include "core/usage.h"
 #include "http/response.h"
@@ -42,14 +41,6 @@ static json_t *token_json(const token_rec *t, int64_t now)
         json_object_set_new(o, "last_used_addr",
                             t->last_used_addr[0] ? json_string(t->last_used_addr) : json_null());
     return o;
-}
-
-static void audit_token(req_t *r, web_ctx *c, audit_action a, int64_t token_id)
-{
-    audit_event ev = {.action = a, .via = AUDIT_VIA_DASHBOARD, .team_id = c->user.team_id,
-                      .actor_user_id = c->user.id, .token_id = token_id,
-                      .email = c->user.email, .addr = r->client_addr};
-    audit_record(r->store, &ev);
 }
 
 /* GET /web/api/tokens: the signed-in user's tokens, newest first. */
@@ -171,7 +162,8 @@ void web_tokens_create(req_t *r, web_ctx *c)
     char secret[TOKEN_LEN + 1];
     token_rec t;
     verrs errs = {0};
-    piora_err e = tokens_create(r->store, &rq, secret, &t, &errs);
+    actor who = web_actor(r, c);
+    piora_err e = tokens_create(r->store, &who, &rq, secret, &t, &errs);
     json_decref(body);
     if (e == PIORA_EINVALID) {
         resp_validation(r, &errs);
@@ -181,7 +173,6 @@ void web_tokens_create(req_t *r, web_ctx *c)
         resp_error(r, e, NULL);
         return;
     }
-    audit_token(r, c, AUDIT_TOKEN_CREATED, t.id);
     json_t *o = token_json(&t, clock_now());
     json_object_set_new(o, "token", json_string(secret));
     memset(secret, 0, sizeof secret);
@@ -194,16 +185,14 @@ void web_tokens_revoke(req_t *r, web_ctx *c)
     token_rec t;
     if (!own_token(r, c, &t))
         return;
-    bool was_revoked = t.revoked_at != 0;
-    piora_err e = tokens_revoke(r->store, t.id, c->user.id);
+    actor who = web_actor(r, c);
+    piora_err e = tokens_revoke(r->store, &who, t.id, c->user.id);
     if (e == PIORA_OK)
         e = store_token_by_id(r->store, t.id, &t);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
     }
-    if (!was_revoked)
-        audit_token(r, c, AUDIT_TOKEN_REVOKED, t.id);
     resp_json(r, 200, token_json(&t, clock_now()));
 }
 
@@ -215,7 +204,8 @@ void web_tokens_regenerate(req_t *r, web_ctx *c)
     if (!own_token(r, c, &t))
         return;
     char secret[TOKEN_LEN + 1];
-    piora_err e = tokens_regenerate(r->store, t.id, c->user.id, secret, &t);
+    actor who = web_actor(r, c);
+    piora_err e = tokens_regenerate(r->store, &who, t.id, c->user.id, secret, &t);
     if (e == PIORA_ECONFLICT) {
         resp_problem(r, 409, "conflict", "A revoked token cannot be regenerated; create a new one.",
                      NULL);
@@ -225,7 +215,6 @@ void web_tokens_regenerate(req_t *r, web_ctx *c)
         resp_error(r, e, NULL);
         return;
     }
-    audit_token(r, c, AUDIT_TOKEN_REGENERATED, t.id);
     json_t *o = token_json(&t, clock_now());
     json_object_set_new(o, "token", json_string(secret));
     memset(secret, 0, sizeof secret);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth/password.h"
+#include "core/users.h"
 #include "http/response.h"
 #include "web/internal.h"
 
@@ -20,8 +21,25 @@ void web_field_error(req_t *r, const char *field, const char *message)
     resp_validation(r, &errs);
 }
 
-void web_new_password_check(verrs *errs, const char *field, size_t len)
+void web_users_errors(verrs *errs, unsigned bad, const char *password_field)
 {
-    if (len < PASSWORD_MIN_LEN || len > PASSWORD_MAX_LEN)
-        verrs_add(errs, field, "Use at least %d characters.", PASSWORD_MIN_LEN);
+    if (bad & USERS_BAD_CURRENT)
+        verrs_add(errs, "current_password", "That is not your current password.");
+    if (bad & USERS_BAD_EMAIL)
+        verrs_add(errs, "email", "Enter an email address like name@example.com.");
+    if (bad & USERS_BAD_TEAM)
+        verrs_add(errs, "team", "Enter a team name of 1 to 64 characters.");
+    if (bad & USERS_BAD_PASSWORD)
+        verrs_add(errs, password_field, "Use at least %d characters.", PASSWORD_MIN_LEN);
+}
+
+actor web_actor(const req_t *r, const web_ctx *c)
+{
+    actor a = {.channel = CHANNEL_DASHBOARD, .addr = r->client_addr};
+    if (c) {
+        a.user_id = c->user.id;
+        a.team_id = c->user.team_id;
+        a.email = c->user.email;
+    }
+    return a;
 }

@@ -85,19 +85,26 @@ static void test_audit_entries(void **state)
                    .team_id = a.team_id, .actor_user_id = a.id, .email = "audit@example.com",
                    .addr = "192.0.2.1"};
     assert_int_equal(store_audit_insert(fx->s, &e), PIORA_OK);
-    json_t *items = NULL;
+    audit_row *rows = NULL;
+    size_t n = 0;
     int64_t total = 0;
-    assert_int_equal(store_audit_list(fx->s, a.team_id, NULL, 0, 10, &items, &total), PIORA_OK);
+    assert_int_equal(store_audit_list(fx->s, a.team_id, NULL, 0, 10, &rows, &n, &total),
+                     PIORA_OK);
     assert_int_equal(total, 1);
-    assert_int_equal(json_array_size(items), 1);
-    json_t *it = json_array_get(items, 0);
-    assert_string_equal(str_of(it, "action"), "token.revoked");
-    assert_string_equal(str_of(it, "time"), "2023-11-14T22:13:20Z");
-    json_decref(items);
-    assert_int_equal(store_audit_list(fx->s, a.team_id + 1, NULL, 0, 10, &items, &total),
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].action, "token.revoked");
+    assert_string_equal(rows[0].via, "cli");
+    assert_int_equal(rows[0].time, 1700000000);
+    assert_int_equal(rows[0].actor_user_id, a.id);
+    assert_string_equal(rows[0].actor_email, "audit@example.com");
+    assert_string_equal(rows[0].addr, "192.0.2.1");
+    free(rows);
+    rows = NULL;
+    assert_int_equal(store_audit_list(fx->s, a.team_id + 1, NULL, 0, 10, &rows, &n, &total),
                      PIORA_OK);
     assert_int_equal(total, 0);
-    json_decref(items);
+    assert_int_equal(n, 0);
+    free(rows);
 }
 
 int main(void)

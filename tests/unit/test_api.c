@@ -34,7 +34,8 @@ static void make_principal(const char *email, const char *team, principal_t *p,
                            .expires_in = EXPIRES_DEFAULT_S};
     token_rec t;
     verrs e = {0};
-    assert_int_equal(tokens_create(st, &rq, secret, &t, &e), PIORA_OK);
+    assert_int_equal(tokens_create(st, &(actor){.channel = CHANNEL_CLI}, &rq, secret, &t, &e),
+                     PIORA_OK);
     *p = (principal_t){.token_id = t.id, .user_id = u.id, .team_id = u.team_id,
                        .scopes = SCOPE_ALL, .effective = SCOPE_ALL};
 }

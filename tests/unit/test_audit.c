@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core/audit.h"
+#include "store/migrate.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "fixture.h"
@@ -57,24 +60,25 @@ static void test_names(void **state)
     assert_string_equal(audit_action_name(AUDIT_TOKEN_REVOKED), "token.revoked");
     assert_string_equal(audit_action_name(AUDIT_USER_CREATED), "user.created");
     assert_string_equal(audit_action_name(AUDIT_PASSWORD_CHANGED), "password.changed");
-    assert_string_equal(audit_via_name(AUDIT_VIA_DASHBOARD), "dashboard");
-    assert_string_equal(audit_via_name(AUDIT_VIA_CLI), "cli");
-    assert_string_equal(audit_via_name(AUDIT_VIA_API), "api");
-    assert_string_equal(audit_via_name(AUDIT_VIA_LEAK_REPORT), "leak_report");
-    assert_string_equal(audit_via_name(AUDIT_VIA_SETUP), "setup");
+    assert_string_equal(actor_channel_name(CHANNEL_DASHBOARD), "dashboard");
+    assert_string_equal(actor_channel_name(CHANNEL_CLI), "cli");
+    assert_string_equal(actor_channel_name(CHANNEL_API), "api");
+    assert_string_equal(actor_channel_name(CHANNEL_LEAK_REPORT), "leak_report");
+    assert_string_equal(actor_channel_name(CHANNEL_SETUP), "setup");
 }
 
 static void test_record_and_list(void **state)
 {
     fixture *fx = *state;
-    audit_event e1 = {.action = AUDIT_USER_CREATED, .via = AUDIT_VIA_CLI,
-                      .team_id = fx->bob.team_id, .subject_user_id = fx->bob.id,
-                      .email = "bob@example.com"};
-    audit_event e2 = {.action = AUDIT_TOKEN_REVOKED, .via = AUDIT_VIA_DASHBOARD,
-                      .team_id = fx->alice.team_id, .actor_user_id = fx->alice.id,
-                      .token_id = 42, .addr = "192.0.2.7"};
-    assert_int_equal(audit_record(fx->s, &e1), PIORA_OK);
-    assert_int_equal(audit_record(fx->s, &e2), PIORA_OK);
+    actor cli = {.channel = CHANNEL_CLI};
+    actor alice = {.channel = CHANNEL_DASHBOARD, .user_id = fx->alice.id,
+                   .team_id = fx->alice.team_id, .addr = "192.0.2.7"};
+    audit_event e1 = {.action = AUDIT_USER_CREATED, .team_id = fx->bob.team_id,
+                      .subject_user_id = fx->bob.id, .email = "bob@example.com"};
+    audit_event e2 = {.action = AUDIT_TOKEN_REVOKED, .team_id = fx->alice.team_id,
+                      .token_id = 42, .token_name = "deploy-bot"};
+    assert_int_equal(audit_record(fx->s, &cli, &e1), PIORA_OK);
+    assert_int_equal(audit_record(fx->s, &alice, &e2), PIORA_OK);
 
     json_t *items = NULL;
     int64_t total = -1;
@@ -85,6 +89,7 @@ static void test_record_and_list(void **state)
     assert_string_equal(json_string_value(json_object_get(newest, "action")), "token.revoked");
     assert_string_equal(json_string_value(json_object_get(newest, "via")), "dashboard");
     assert_int_equal(json_integer_value(json_object_get(newest, "token_id")), 42);
+    assert_string_equal(json_string_value(json_object_get(newest, "token_name")), "deploy-bot");
     assert_string_equal(json_string_value(json_object_get(newest, "addr")), "192.0.2.7");
     json_t *actor = json_object_get(newest, "actor");
     assert_true(json_is_object(actor));
@@ -101,6 +106,7 @@ static void test_record_and_list(void **state)
     assert_true(json_is_null(json_object_get(oldest, "actor")));
     assert_true(json_is_null(json_object_get(oldest, "addr")));
     assert_true(json_is_null(json_object_get(oldest, "token_id")));
+    assert_true(json_is_null(json_object_get(oldest, "token_name")));
     assert_int_equal(json_integer_value(json_object_get(oldest, "subject_user_id")), fx->bob.id);
     json_decref(items);
 }
@@ -108,18 +114,20 @@ static void test_record_and_list(void **state)
 static void test_team_scope_and_paging(void **state)
 {
     fixture *fx = *state;
+    actor alice = {.channel = CHANNEL_DASHBOARD, .user_id = fx->alice.id,
+                   .team_id = fx->alice.team_id, .addr = "198.51.100.1"};
     for (int i = 0; i < 5; i++) {
-        audit_event e = {.action = AUDIT_SIGNIN, .via = AUDIT_VIA_DASHBOARD,
-                         .team_id = fx->alice.team_id, .actor_user_id = fx->alice.id,
-                         .email = "alice@example.com", .addr = "198.51.100.1"};
-        assert_int_equal(audit_record(fx->s, &e), PIORA_OK);
+        audit_event e = {.action = AUDIT_SIGNIN, .team_id = fx->alice.team_id,
+                         .email = "alice@example.com"};
+        assert_int_equal(audit_record(fx->s, &alice, &e), PIORA_OK);
     }
-    audit_event other = {.action = AUDIT_SIGNIN_FAILED, .via = AUDIT_VIA_DASHBOARD,
-                         .team_id = fx->carol.team_id, .email = "carol@example.com"};
-    assert_int_equal(audit_record(fx->s, &other), PIORA_OK);
-    audit_event unknown = {.action = AUDIT_SIGNIN_FAILED, .via = AUDIT_VIA_DASHBOARD,
-                           .email = "nobody@example.com", .addr = "203.0.113.9"};
-    assert_int_equal(audit_record(fx->s, &unknown), PIORA_OK);
+    actor nobody = {.channel = CHANNEL_DASHBOARD};
+    audit_event other = {.action = AUDIT_SIGNIN_FAILED, .team_id = fx->carol.team_id,
+                         .email = "carol@example.com"};
+    assert_int_equal(audit_record(fx->s, &nobody, &other), PIORA_OK);
+    actor stranger = {.channel = CHANNEL_DASHBOARD, .addr = "203.0.113.9"};
+    audit_event unknown = {.action = AUDIT_SIGNIN_FAILED, .email = "nobody@example.com"};
+    assert_int_equal(audit_record(fx->s, &stranger, &unknown), PIORA_OK);
 
     json_t *items = NULL;
     int64_t total = 0;
@@ -152,16 +160,18 @@ static void test_team_scope_and_paging(void **state)
 static void test_email_filter(void **state)
 {
     fixture *fx = *state;
-    audit_event created = {.action = AUDIT_USER_CREATED, .via = AUDIT_VIA_CLI,
-                           .team_id = fx->bob.team_id, .subject_user_id = fx->bob.id};
-    audit_event by_alice = {.action = AUDIT_TOKEN_CREATED, .via = AUDIT_VIA_DASHBOARD,
-                            .team_id = fx->alice.team_id, .actor_user_id = fx->alice.id,
+    actor cli = {.channel = CHANNEL_CLI};
+    actor alice = {.channel = CHANNEL_DASHBOARD, .user_id = fx->alice.id,
+                   .team_id = fx->alice.team_id};
+    actor nobody = {.channel = CHANNEL_DASHBOARD};
+    audit_event created = {.action = AUDIT_USER_CREATED, .team_id = fx->bob.team_id,
+                           .subject_user_id = fx->bob.id};
+    audit_event by_alice = {.action = AUDIT_TOKEN_CREATED, .team_id = fx->alice.team_id,
                             .token_id = 3};
-    audit_event failed = {.action = AUDIT_SIGNIN_FAILED, .via = AUDIT_VIA_DASHBOARD,
-                          .email = "Bob@Example.com"};
-    assert_int_equal(audit_record(fx->s, &created), PIORA_OK);
-    assert_int_equal(audit_record(fx->s, &by_alice), PIORA_OK);
-    assert_int_equal(audit_record(fx->s, &failed), PIORA_OK);
+    audit_event failed = {.action = AUDIT_SIGNIN_FAILED, .email = "Bob@Example.com"};
+    assert_int_equal(audit_record(fx->s, &cli, &created), PIORA_OK);
+    assert_int_equal(audit_record(fx->s, &alice, &by_alice), PIORA_OK);
+    assert_int_equal(audit_record(fx->s, &nobody, &failed), PIORA_OK);
 
     json_t *items = NULL;
     int64_t total = 0;
@@ -193,7 +203,70 @@ static void test_rejects_bad_input(void **state)
     int64_t total = 0;
     assert_int_equal(audit_list(fx->s, 0, -1, 10, &items, &total), PIORA_EINVALID);
     assert_null(items);
-    assert_int_equal(audit_record(fx->s, NULL), PIORA_EINVALID);
+    actor cli = {.channel = CHANNEL_CLI};
+    assert_int_equal(audit_record(fx->s, &cli, NULL), PIORA_EINVALID);
+    assert_int_equal(audit_record(fx->s, NULL, &(audit_event){.action = AUDIT_SIGNOUT}),
+                     PIORA_EINVALID);
+}
+
+/* Migration 0006 gives the entries of a database from before it the name of
+ * their token where the token still exists, and null where it is gone. */
+static void test_migration_names_old_entries(void **state)
+{
+    (void)state;
+    char dir[FIXTURE_DIR_MAX], path[FIXTURE_PATH_MAX];
+    snprintf(dir, sizeof dir, "/tmp/piora-test-audit-mig-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/piora.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+                                  " name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < piora_migrations_count; i++) {
+        const migration_t *m = &piora_migrations[i];
+        if (m->version >= 6)
+            continue;
+        assert_int_equal(sqlite3_exec(db, m->sql, NULL, NULL, NULL), SQLITE_OK);
+        char rec[160];
+        snprintf(rec, sizeof rec, "INSERT INTO schema_migrations VALUES(%d, 'm', 1)", m->version);
+        assert_int_equal(sqlite3_exec(db, rec, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO teams VALUES(1, 'red', 1);"
+                     "INSERT INTO users(id, team_id, email, password_hash, created_at, updated_at)"
+                     " VALUES(1, 1, 'old@example.com', 'x', 1, 1);"
+                     "INSERT INTO tokens(id, user_id, team_id, name, digest, hint, scopes,"
+                     " created_at, updated_at)"
+                     " VALUES(5, 1, 1, 'old-bot', zeroblob(32), 'h', 1, 1, 1);"
+                     "INSERT INTO audit_log(time, action, via, team_id, token_id)"
+                     " VALUES(10, 'token.created', 'cli', 1, 5);"
+                     "INSERT INTO audit_log(time, action, via, team_id, token_id)"
+                     " VALUES(11, 'token.revoked', 'cli', 1, 77);"
+                     "INSERT INTO audit_log(time, action, via, team_id, email)"
+                     " VALUES(12, 'signin.failed', 'dashboard', 1, 'old@example.com');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    char msg[256] = "";
+    store_t *s = store_open(path, msg, sizeof msg);
+    assert_non_null(s);
+    json_t *items = NULL;
+    int64_t total = 0;
+    assert_int_equal(audit_list(s, 0, 0, 10, &items, &total), PIORA_OK);
+    assert_int_equal(total, 3);
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "token_name")));
+    assert_true(json_is_null(json_object_get(json_array_get(items, 1), "token_name")));
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 1), "token_id")), 77);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 2), "token_name")),
+                        "old-bot");
+    json_decref(items);
+    store_close(s);
+    fixture_db_remove(dir, path);
 }
 
 int main(void)
@@ -204,6 +277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_team_scope_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_email_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_input, setup, teardown),
+        cmocka_unit_test(test_migration_names_old_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,9 @@ static void make_token(fx *f, const char *scopes, int64_t expires_in, char secre
     token_create_req rq = {.user_id = f->user, .name = "ci", .scopes = scopes,
                            .expires_in = expires_in};
     verrs errs = {0};
-    assert_int_equal(tokens_create(f->cli, &rq, secret, rec, &errs), PIORA_OK);
+    assert_int_equal(tokens_create(f->cli, &(actor){.channel = CHANNEL_CLI}, &rq, secret, rec,
+                                   &errs),
+                     PIORA_OK);
     snprintf(bearer, 96, "Bearer %s", secret);
 }
 
@@ -236,7 +238,7 @@ static void test_monitoring_writes_keep_the_cache(void **st)
 static bool revoke_in_child(store_t *s, void *arg)
 {
     const token_rec *t = arg;
-    return tokens_revoke(s, t->id, t->user_id) == PIORA_OK;
+    return tokens_revoke(s, &(actor){.channel = CHANNEL_CLI}, t->id, t->user_id) == PIORA_OK;
 }
 
 static void test_revocation_by_a_child_process_is_seen(void **st)
@@ -264,7 +266,9 @@ static void test_regenerated_secret_answers_revoked(void **st)
     principal_t who;
     make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, h, &rec);
     assert_int_equal(call(f, h, false, 5, &who), AUTHN_OK);
-    assert_int_equal(tokens_regenerate(f->cli, rec.id, 0, fresh, &rec2), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->cli, &(actor){.channel = CHANNEL_CLI}, rec.id, 0, fresh,
+                                       &rec2),
+                     PIORA_OK);
     assert_int_equal(call(f, h, false, 5, &who), AUTHN_REVOKED);
     snprintf(h, sizeof h, "Bearer %s", fresh);
     assert_int_equal(call(f, h, false, 5, &who), AUTHN_OK);

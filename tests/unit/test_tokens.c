@@ -12,10 +12,14 @@
 
 #include <cmocka.h>
 
+#include "core/audit.h"
 #include "core/tokens.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "fixture.h"
+
+/* The services record from an actor; these tests act as the CLI. */
+static const actor cli_actor = {.channel = CHANNEL_CLI};
 
 typedef struct fx {
     char dir[FIXTURE_DIR_MAX];
@@ -57,7 +61,7 @@ static piora_err create(fx *f, int64_t user, const char *name, const char *scope
 {
     token_create_req rq = {.user_id = user, .name = name, .scopes = scopes,
                            .expires_in = expires_in};
-    return tokens_create(f->s, &rq, secret, t, errs);
+    return tokens_create(f->s, &cli_actor, &rq, secret, t, errs);
 }
 
 static size_t count_tokens(fx *f)
@@ -154,7 +158,7 @@ static void test_create_expiry(void **st)
     /* A custom date wins over expires_in. */
     token_create_req rq = {.user_id = f->alice, .name = "custom", .scopes = "backups:read",
                            .expires_in = 30, .expires_at = now + 3 * 86400};
-    assert_int_equal(tokens_create(f->s, &rq, secret, &t, &e), PIORA_OK);
+    assert_int_equal(tokens_create(f->s, &cli_actor, &rq, secret, &t, &e), PIORA_OK);
     assert_int_equal(t.expires_at, now + 3 * 86400);
 
     /* A short one: active now, expired once its time has passed. */
@@ -178,7 +182,7 @@ static void refused(fx *f, int64_t user, const char *name, const char *scopes,
     verrs e;
     token_create_req rq = {.user_id = user, .name = name, .scopes = scopes,
                            .expires_in = expires_in, .expires_at = expires_at};
-    assert_int_equal(tokens_create(f->s, &rq, secret, &t, &e), PIORA_EINVALID);
+    assert_int_equal(tokens_create(f->s, &cli_actor, &rq, secret, &t, &e), PIORA_EINVALID);
     assert_string_equal(secret, "");
     assert_true(e.n >= 1);
     bool seen = false;
@@ -242,14 +246,14 @@ static void test_revoke(void **st)
     token_rec t, got;
     verrs e;
     assert_int_equal(create(f, f->alice, "r", "servers:read", 0, secret, &t, &e), PIORA_OK);
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     assert_true(got.revoked_at > 0);
     assert_int_equal(token_rec_status(&got, clock_now()), TOKEN_REVOKED);
     int64_t first = got.revoked_at;
     /* Idempotent: a second revoke answers OK and changes nothing. */
     clock_set_offset(5);
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     assert_int_equal(got.revoked_at, first);
     clock_set_offset(0);
@@ -259,9 +263,9 @@ static void test_revoke(void **st)
     assert_int_equal(store_token_by_digest(f->s, d, &got), PIORA_OK);
     assert_int_equal(token_rec_status(&got, clock_now()), TOKEN_REVOKED);
 
-    assert_int_equal(tokens_revoke(f->s, 999999, 0), PIORA_ENOTFOUND);
-    assert_int_equal(tokens_revoke(f->s, 0, 0), PIORA_ENOTFOUND);
-    assert_int_equal(tokens_revoke(f->s, -1, 0), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, 999999, 0), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, 0, 0), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, -1, 0), PIORA_ENOTFOUND);
 }
 
 static void test_regenerate(void **st)
@@ -274,7 +278,7 @@ static void test_regenerate(void **st)
                             &t, &e),
                      PIORA_OK);
     clock_set_offset(100);
-    assert_int_equal(tokens_regenerate(f->s, t.id, f->alice, fresh, &r), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, f->alice, fresh, &r), PIORA_OK);
     assert_true(token_well_formed(fresh, strlen(fresh)));
     assert_string_not_equal(fresh, old);
     assert_int_equal(r.id, t.id);
@@ -299,15 +303,15 @@ static void test_regenerate(void **st)
     assert_int_equal(token_rec_status(&got, clock_now()), TOKEN_REVOKED);
 
     /* A revoked token cannot be brought back. */
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
-    assert_int_equal(tokens_regenerate(f->s, t.id, 0, fresh, &r), PIORA_ECONFLICT);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, 0, fresh, &r), PIORA_ECONFLICT);
     assert_string_equal(fresh, "");
-    assert_int_equal(tokens_regenerate(f->s, 999999, 0, fresh, &r), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, 999999, 0, fresh, &r), PIORA_ENOTFOUND);
 
     /* A token without expiry keeps none. */
     assert_int_equal(create(f, f->alice, "forever", "servers:read", EXPIRES_NEVER, old, &t, &e),
                      PIORA_OK);
-    assert_int_equal(tokens_regenerate(f->s, t.id, 0, fresh, &r), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, 0, fresh, &r), PIORA_OK);
     assert_int_equal(r.expires_at, 0);
 }
 
@@ -319,14 +323,14 @@ static void test_ownership(void **st)
     verrs e;
     assert_int_equal(create(f, f->alice, "mine", "servers:read", 0, secret, &t, &e), PIORA_OK);
     /* Bob (same team, other user) sees alice's token as missing. */
-    assert_int_equal(tokens_revoke(f->s, t.id, f->bob), PIORA_ENOTFOUND);
-    assert_int_equal(tokens_regenerate(f->s, t.id, f->bob, fresh, &r), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, f->bob), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, f->bob, fresh, &r), PIORA_ENOTFOUND);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     assert_int_equal(got.revoked_at, 0);
     assert_string_equal(got.hint, t.hint);
     /* The owner may. */
-    assert_int_equal(tokens_regenerate(f->s, t.id, f->alice, fresh, &r), PIORA_OK);
-    assert_int_equal(tokens_revoke(f->s, t.id, f->alice), PIORA_OK);
+    assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, f->alice, fresh, &r), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, f->alice), PIORA_OK);
 }
 
 static void test_revoke_leaked(void **st)
@@ -338,7 +342,7 @@ static void test_revoke_leaked(void **st)
     assert_int_equal(create(f, f->alice, "a", "servers:read", 0, a, &ta, &e), PIORA_OK);
     assert_int_equal(create(f, f->bob, "b", "servers:read", 0, b, &tb, &e), PIORA_OK);
     assert_int_equal(create(f, f->bob, "c", "servers:read", 0, c, &tc, &e), PIORA_OK);
-    assert_int_equal(tokens_revoke(f->s, tb.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, tb.id, 0), PIORA_OK);
     assert_int_equal(token_generate(unknown), PIORA_OK);
     char badsum[TOKEN_LEN + 1];
     memcpy(badsum, c, sizeof badsum);
@@ -346,7 +350,7 @@ static void test_revoke_leaked(void **st)
 
     const char *list[] = {a, b, unknown, badsum, "garbage", "", NULL, a};
     size_t n = 99;
-    assert_int_equal(tokens_revoke_leaked(f->s, list, sizeof list / sizeof list[0], &n),
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, list, sizeof list / sizeof list[0], &n),
                      PIORA_OK);
     assert_int_equal(n, 1); /* a only: b was already revoked, a listed twice */
     assert_int_equal(store_token_by_id(f->s, ta.id, &got), PIORA_OK);
@@ -355,13 +359,13 @@ static void test_revoke_leaked(void **st)
     assert_int_equal(store_token_by_id(f->s, tc.id, &got), PIORA_OK);
     assert_int_equal(got.revoked_at, 0);
 
-    assert_int_equal(tokens_revoke_leaked(f->s, list, sizeof list / sizeof list[0], &n),
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, list, sizeof list / sizeof list[0], &n),
                      PIORA_OK);
     assert_int_equal(n, 0);
     const char *one[] = {c};
-    assert_int_equal(tokens_revoke_leaked(f->s, one, 1, &n), PIORA_OK);
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, one, 1, &n), PIORA_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(tokens_revoke_leaked(f->s, NULL, 0, &n), PIORA_OK);
+    assert_int_equal(tokens_revoke_leaked(f->s, &cli_actor, NULL, 0, &n), PIORA_OK);
     assert_int_equal(n, 0);
 }
 
@@ -406,7 +410,7 @@ static void test_to_json(void **st)
     assert_string_equal(json_string_value(json_object_get(j, "last_used_addr")), "192.0.2.7");
     json_decref(j);
 
-    assert_int_equal(tokens_revoke(f->s, t.id, 0), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, 0), PIORA_OK);
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     j = tokens_to_json(&got, clock_now());
     assert_string_equal(json_string_value(json_object_get(j, "status")), "revoked");
@@ -440,6 +444,128 @@ static void test_parse_duration(void **st)
     assert_false(tokens_parse_duration(NULL, &v));
 }
 
+/* The whole audit log, newest first; the caller decrefs. */
+static json_t *audit_all(fx *f, int64_t *total)
+{
+    json_t *items = NULL;
+    assert_int_equal(audit_list(f->s, 0, 0, 100, &items, total), PIORA_OK);
+    return items;
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static int64_t int_of(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* Every change writes one entry with the actor's channel, user and address
+ * and the token's id, name and owner; a no-op or a refusal writes none. */
+static void test_audit_entries(void **st)
+{
+    fx *f = *st;
+    actor alice = {.channel = CHANNEL_DASHBOARD, .user_id = f->alice, .email = "alice@example.com",
+                   .addr = "192.0.2.10"};
+    char secret[TOKEN_LEN + 1];
+    token_rec t;
+    verrs e;
+    token_create_req rq = {.user_id = f->alice, .name = "deploy-bot", .scopes = "servers:read"};
+    assert_int_equal(tokens_create(f->s, &alice, &rq, secret, &t, &e), PIORA_OK);
+    int64_t total = 0;
+    json_t *items = audit_all(f, &total);
+    assert_int_equal(total, 1);
+    json_t *o = json_array_get(items, 0);
+    assert_string_equal(str_of(o, "action"), "token.created");
+    assert_string_equal(str_of(o, "via"), "dashboard");
+    assert_int_equal(int_of(o, "token_id"), t.id);
+    assert_string_equal(str_of(o, "token_name"), "deploy-bot");
+    assert_int_equal(int_of(o, "subject_user_id"), f->alice);
+    assert_int_equal(int_of(json_object_get(o, "actor"), "id"), f->alice);
+    assert_string_equal(str_of(o, "addr"), "192.0.2.10");
+    assert_string_equal(str_of(o, "email"), "alice@example.com");
+    assert_int_equal(int_of(o, "team_id"), t.team_id);
+    json_decref(items);
+
+    /* A refused create records nothing. */
+    token_create_req badrq = {.user_id = f->alice, .name = "", .scopes = "servers:read"};
+    assert_int_equal(tokens_create(f->s, &alice, &badrq, secret, NULL, &e), PIORA_EINVALID);
+
+    char fresh[TOKEN_LEN + 1];
+    assert_int_equal(tokens_regenerate(f->s, &alice, t.id, f->alice, fresh, NULL), PIORA_OK);
+
+    /* The API: the token revokes itself; its name comes from the record. */
+    actor api = {.channel = CHANNEL_API, .user_id = f->alice, .token_id = t.id,
+                 .addr = "198.51.100.4"};
+    assert_int_equal(tokens_revoke(f->s, &api, t.id, f->alice), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &api, t.id, f->alice), PIORA_OK); /* no-op */
+
+    items = audit_all(f, &total);
+    assert_int_equal(total, 3);
+    o = json_array_get(items, 0);
+    assert_string_equal(str_of(o, "action"), "token.revoked");
+    assert_string_equal(str_of(o, "via"), "api");
+    assert_string_equal(str_of(o, "token_name"), "deploy-bot");
+    assert_string_equal(str_of(o, "addr"), "198.51.100.4");
+    assert_true(json_is_null(json_object_get(o, "email")));
+    o = json_array_get(items, 1);
+    assert_string_equal(str_of(o, "action"), "token.regenerated");
+    assert_string_equal(str_of(o, "via"), "dashboard");
+    assert_int_equal(int_of(o, "token_id"), t.id);
+    assert_string_equal(str_of(o, "token_name"), "deploy-bot");
+    json_decref(items);
+
+    /* The CLI: no user, no address; the owner is the subject. */
+    token_rec tb;
+    rq = (token_create_req){.user_id = f->bob, .name = "bob-ci", .scopes = "servers:read"};
+    assert_int_equal(tokens_create(f->s, &cli_actor, &rq, secret, &tb, &e), PIORA_OK);
+    assert_int_equal(tokens_revoke(f->s, &cli_actor, tb.id, 0), PIORA_OK);
+    items = audit_all(f, &total);
+    assert_int_equal(total, 5);
+    o = json_array_get(items, 0);
+    assert_string_equal(str_of(o, "action"), "token.revoked");
+    assert_string_equal(str_of(o, "via"), "cli");
+    assert_string_equal(str_of(o, "token_name"), "bob-ci");
+    assert_int_equal(int_of(o, "subject_user_id"), f->bob);
+    assert_true(json_is_null(json_object_get(o, "actor")));
+    assert_true(json_is_null(json_object_get(o, "addr")));
+    json_decref(items);
+}
+
+/* A leak report: one entry per token revoked, from the reporter's address. */
+static void test_audit_leak_report(void **st)
+{
+    fx *f = *st;
+    char a[TOKEN_LEN + 1], b[TOKEN_LEN + 1];
+    token_rec ta, tb;
+    verrs e;
+    assert_int_equal(create(f, f->alice, "leaked-a", "servers:read", 0, a, &ta, &e), PIORA_OK);
+    assert_int_equal(create(f, f->bob, "leaked-b", "servers:read", 0, b, &tb, &e), PIORA_OK);
+    int64_t before = 0;
+    json_decref(audit_all(f, &before));
+    actor reporter = {.channel = CHANNEL_LEAK_REPORT, .addr = "203.0.113.50"};
+    const char *list[] = {a, b, a, "garbage"};
+    size_t n = 0;
+    assert_int_equal(tokens_revoke_leaked(f->s, &reporter, list, 4, &n), PIORA_OK);
+    assert_int_equal(n, 2);
+    int64_t total = 0;
+    json_t *items = audit_all(f, &total);
+    assert_int_equal(total, before + 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = json_array_get(items, i);
+        assert_string_equal(str_of(o, "action"), "token.revoked");
+        assert_string_equal(str_of(o, "via"), "leak_report");
+        assert_string_equal(str_of(o, "addr"), "203.0.113.50");
+        assert_true(json_is_null(json_object_get(o, "actor")));
+    }
+    assert_string_equal(str_of(json_array_get(items, 0), "token_name"), "leaked-b");
+    assert_int_equal(int_of(json_array_get(items, 0), "subject_user_id"), f->bob);
+    assert_string_equal(str_of(json_array_get(items, 1), "token_name"), "leaked-a");
+    json_decref(items);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -453,6 +579,8 @@ int main(void)
         T(test_ownership),
         T(test_revoke_leaked),
         T(test_to_json),
+        T(test_audit_entries),
+        T(test_audit_leak_report),
         cmocka_unit_test(test_parse_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

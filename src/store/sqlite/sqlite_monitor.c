@@ -1,10 +1,8 @@
 /* The audit log and the per-token usage log on SQLite (SPEC 6). Both are
  * append-mostly tables read newest first. Their writes are changes of kind
  * CHANGE_MONITOR only: the serving threads see data_version move, read the
- * change feed once, and keep their cached tokens and pages. The audit list
- * is still rendered to JSON here until it moves to typed rows; the usage
- * log returns usage_entry rows that core/usage.c renders. */
-#include <jansson.h>
+ * change feed once, and keep their cached tokens and pages. Both lists
+ * return typed rows (audit_row, usage_entry) that core/ renders. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,28 +14,6 @@
 static int bind_text0(sqlite3_stmt *st, int idx, const char *v)
 {
     return v && *v ? sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, idx);
-}
-
-/* A time column as RFC 3339 text; JSON null for SQL NULL ("never"). */
-static json_t *sq_col_json_time(sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    char t[RFC3339_LEN];
-    clock_fmt_rfc3339(sqlite3_column_int64(st, col), t);
-    return json_string(t);
-}
-
-static json_t *col_json_id(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
-                                                       : json_integer(sqlite3_column_int64(st, col));
-}
-
-static json_t *col_json_text(sqlite3_stmt *st, int col)
-{
-    const char *v = (const char *)sqlite3_column_text(st, col);
-    return v ? json_string(v) : json_null();
 }
 
 static piora_err count_of(sq_store *s, sqlite3_stmt *st, int64_t *total)
@@ -61,8 +37,8 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(s, ST_AUDIT_INSERT,
                                "INSERT INTO audit_log(time, action, via, team_id, actor_user_id, "
-                               "token_id, subject_user_id, email, addr) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                               "token_id, subject_user_id, email, addr, token_name) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (!st)
         return PIORA_EDB;
     sqlite3_bind_int64(st, 1, e->time > 0 ? e->time : clock_now());
@@ -74,6 +50,7 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
     sq_bind_time0(st, 7, e->subject_user_id);
     bind_text0(st, 8, e->email);
     bind_text0(st, 9, e->addr);
+    bind_text0(st, 10, e->token_name);
     /* Its own transaction, so that the change feed moves with it. */
     piora_err err = sq_begin(s);
     if (err != PIORA_OK) {
@@ -92,39 +69,36 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
 
 #define AUDIT_COLS                                                                              \
     "SELECT a.id, a.time, a.action, a.via, a.team_id, a.actor_user_id, act.email, a.token_id, " \
-    "a.subject_user_id, a.email, a.addr FROM audit_log a "                                      \
+    "a.subject_user_id, a.email, a.addr, a.token_name FROM audit_log a "                        \
     "LEFT JOIN users act ON act.id = a.actor_user_id "
 #define AUDIT_EMAIL_WHERE                                                                       \
     "WHERE (?1 = 0 OR a.team_id = ?1) AND (a.email = ?2 COLLATE NOCASE "                        \
     "OR a.actor_user_id IN (SELECT id FROM users WHERE email = ?2) "                           \
     "OR a.subject_user_id IN (SELECT id FROM users WHERE email = ?2)) "
 
-static json_t *audit_row(sqlite3_stmt *st)
+static void audit_read(sqlite3_stmt *st, audit_row *o)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-    json_object_set_new(o, "time", sq_col_json_time(st, 1));
-    json_object_set_new(o, "action", col_json_text(st, 2));
-    json_object_set_new(o, "via", col_json_text(st, 3));
-    json_object_set_new(o, "team_id", col_json_id(st, 4));
-    if (sqlite3_column_type(st, 5) == SQLITE_NULL)
-        json_object_set_new(o, "actor", json_null());
-    else
-        json_object_set_new(o, "actor", json_pack("{s:I,s:o}", "id",
-                                                  (json_int_t)sqlite3_column_int64(st, 5), "email",
-                                                  col_json_text(st, 6)));
-    json_object_set_new(o, "token_id", col_json_id(st, 7));
-    json_object_set_new(o, "subject_user_id", col_json_id(st, 8));
-    json_object_set_new(o, "email", col_json_text(st, 9));
-    json_object_set_new(o, "addr", col_json_text(st, 10));
-    return o;
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(st, 0);
+    o->time = sqlite3_column_int64(st, 1);
+    sq_col_copy(st, 2, o->action, sizeof o->action);
+    sq_col_copy(st, 3, o->via, sizeof o->via);
+    o->team_id = sqlite3_column_int64(st, 4);
+    o->actor_user_id = sqlite3_column_int64(st, 5);
+    sq_col_copy(st, 6, o->actor_email, sizeof o->actor_email);
+    o->token_id = sqlite3_column_int64(st, 7);
+    sq_col_copy(st, 11, o->token_name, sizeof o->token_name);
+    o->subject_user_id = sqlite3_column_int64(st, 8);
+    sq_col_copy(st, 9, o->email, sizeof o->email);
+    sq_col_copy(st, 10, o->addr, sizeof o->addr);
 }
 
 piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64_t offset,
-                        int64_t limit, json_t **items, int64_t *total)
+                        int64_t limit, audit_row **rows, size_t *n, int64_t *total)
 {
     sq_store *s = sq(base);
-    *items = NULL;
+    *rows = NULL;
+    *n = 0;
     *total = 0;
     if (offset < 0 || limit < 0)
         return PIORA_EINVALID;
@@ -157,11 +131,23 @@ piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64
     }
     sqlite3_bind_int64(list, 3, limit);
     sqlite3_bind_int64(list, 4, offset);
-    json_t *arr = json_array();
+    audit_row *v = NULL;
+    size_t len = 0, cap = 0;
     int rc;
-    while ((rc = sqlite3_step(list)) == SQLITE_ROW)
-        json_array_append_new(arr, audit_row(list));
-    if (rc != SQLITE_DONE)
+    while ((rc = sqlite3_step(list)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            audit_row *nv = realloc(v, ncap * sizeof *v);
+            if (!nv) {
+                e = PIORA_ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        audit_read(list, &v[len++]);
+    }
+    if (e == PIORA_OK && rc != SQLITE_DONE)
         e = sq_fail(s, rc, "audit list");
     sqlite3_reset(list);
     sqlite3_clear_bindings(list);
@@ -170,10 +156,12 @@ piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64
     sqlite3_clear_bindings(count);
     sq_end_read(s);
     if (e != PIORA_OK) {
-        json_decref(arr);
+        free(v);
+        *total = 0;
         return e;
     }
-    *items = arr;
+    *rows = v;
+    *n = len;
     return PIORA_OK;
 }
 

@@ -329,7 +329,7 @@ export async function auditPage() {
     { label: 'Time', cell: (e) => timeEl(e.time) },
     { label: 'Event', cell: (e) => badge(ACTION_TEXT[e.action] || e.action, tone(e.action)) },
     { label: 'Who', cell: (e) => (e.actor ? e.actor.email : (e.email || '—')) },
-    { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? `token #${e.token_id}` : null, e.subject_user_id && e.email ? e.email : null, `via ${e.via}`].filter(Boolean).join(' · ')) },
+    { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? (e.token_name ? `token ${e.token_name} (#${e.token_id})` : `token #${e.token_id}`) : null, !e.token_id && e.subject_user_id && e.email ? e.email : null, `via ${e.via}`].filter(Boolean).join(' · ')) },
     { label: 'Address', cell: (e) => h('span', { class: 'mono' }, e.addr || '—') },
   ], r.data, { caption: 'Audit log' });
   t.append(pager({ page, perPage: r.meta.per_page, total: r.meta.total }));
