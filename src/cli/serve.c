@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* app/ is the composition root and cli/ may not include it: this include
+ * stands until `piora serve` moves into app/serve.c. */
+#include "app/runtime.h"
 #include "cli/cli.h"
 #include "core/config.h"
-#include "http/server.h"
 #include "monitor/metrics.h"
 #include "monitor/proxies.h"
 
@@ -257,5 +259,5 @@ int cmd_serve(int argc, char **argv)
     if (rc != EXIT_OK)
         return rc;
     metrics_set_build(cli_version);
-    return http_server_run(&cfg);
+    return app_run(&cfg);
 }

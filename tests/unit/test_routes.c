@@ -121,7 +121,7 @@ static void test_every_route_documented(void **state)
         /* security: none for token-less routes, bearer otherwise */
         json_t *sec = json_object_get(op, "security");
         assert_true(json_is_array(sec));
-        if (rt->flags & ROUTE_NO_TOKEN)
+        if (rt->auth == ROUTE_AUTH_NONE)
             assert_int_equal(json_array_size(sec), 0);
         else
             assert_non_null(json_object_get(json_array_get(sec, 0), "bearer"));
@@ -131,7 +131,7 @@ static void test_every_route_documented(void **state)
         snprintf(st, sizeof st, "%d", rt->success_status);
         if (!json_object_get(resps, st))
             fail_msg("%s %s lacks its %s response", mkey(rt->method), rt->pattern, st);
-        if (!(rt->flags & ROUTE_NO_TOKEN)) {
+        if (rt->auth != ROUTE_AUTH_NONE) {
             assert_non_null(json_object_get(resps, "401"));
             assert_non_null(json_object_get(resps, "429"));
             if (rt->scopes)
@@ -321,15 +321,16 @@ static void test_table_contract(void **state)
     assert_int_equal(r->scopes, SCOPE_BACKUPS_WRITE);
     r = find(HTTP_GET, "/api/v1/token");
     assert_int_equal(r->scopes, 0);
-    assert_int_equal(r->flags & (ROUTE_NO_TOKEN | ROUTE_CACHEABLE), 0);
+    assert_int_equal(r->auth, ROUTE_AUTH_TOKEN);
+    assert_int_equal(r->flags & ROUTE_CACHEABLE, 0);
     r = find(HTTP_DELETE, "/api/v1/token");
     assert_int_equal(r->success_status, 204);
     r = find(HTTP_POST, "/api/v1/credentials/revoke");
-    assert_int_equal(r->flags & (ROUTE_NO_TOKEN | ROUTE_ADDR_LIMIT),
-                     ROUTE_NO_TOKEN | ROUTE_ADDR_LIMIT);
-    assert_true(find(HTTP_GET, "/api/v1/openapi.json")->flags & ROUTE_NO_TOKEN);
-    assert_true(find(HTTP_GET, "/healthz")->flags & ROUTE_NO_TOKEN);
-    assert_true(find(HTTP_GET, "/readyz")->flags & ROUTE_NO_TOKEN);
+    assert_int_equal(r->auth, ROUTE_AUTH_NONE);
+    assert_int_equal(r->limit, ROUTE_LIMIT_ADDR);
+    assert_int_equal(find(HTTP_GET, "/api/v1/openapi.json")->auth, ROUTE_AUTH_NONE);
+    assert_int_equal(find(HTTP_GET, "/healthz")->auth, ROUTE_AUTH_NONE);
+    assert_int_equal(find(HTTP_GET, "/readyz")->auth, ROUTE_AUTH_NONE);
     /* every resource has its five routes with the SPEC's scope pair */
     static const struct {
         const char *name;
