@@ -20,10 +20,26 @@
 #include "monitor/usagelog.h"
 #include "util/clock.h"
 
+/* The area a row belongs to: the first whose prefix fits its pattern, or
+ * site->nareas when none does. */
+static size_t area_owner(const route_site *site, const char *pattern)
+{
+    size_t a = 0;
+    while (a < site->nareas && !router_prefix_fits(site->areas[a].prefix, pattern))
+        a++;
+    return a;
+}
+
 bool pipeline_init(pipeline_t *p, const route_site *site, store_t *(*thread_store)(void),
                    bool secure_cookies, char *why, size_t whylen)
 {
     memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < site->nroutes; i++) {
+        if (area_owner(site, site->routes[i].pattern) == site->nareas) {
+            snprintf(why, whylen, "route %s lies in no area", site->routes[i].pattern);
+            return false;
+        }
+    }
     p->site = *site;
     p->thread_store = thread_store;
     p->secure_cookies = secure_cookies;
@@ -36,44 +52,26 @@ bool pipeline_init(pipeline_t *p, const route_site *site, store_t *(*thread_stor
         snprintf(why, whylen, "out of memory");
         return false;
     }
-    /* One array of row pointers, cut into one run per area in area order:
-     * a row belongs to the first area whose prefix fits its pattern. */
+    /* One array of row pointers, cut into one run per area in area order,
+     * each run in table order (the first matching row wins, as before). */
+    p->rows = rows;
     size_t used = 0;
     for (size_t a = 0; a < site->nareas; a++) {
         p->areas[a].area = &site->areas[a];
         p->areas[a].rows = rows + used;
-        for (size_t i = 0; i < site->nroutes; i++) {
-            size_t owner = 0;
-            while (owner < site->nareas &&
-                   !router_prefix_fits(site->areas[owner].prefix, site->routes[i].pattern))
-                owner++;
-            if (owner == a)
+        for (size_t i = 0; i < site->nroutes; i++)
+            if (area_owner(site, site->routes[i].pattern) == a)
                 rows[used++] = &site->routes[i];
-        }
         p->areas[a].nrows = (size_t)(rows + used - p->areas[a].rows);
-    }
-    if (used != site->nroutes) {
-        for (size_t i = 0; i < site->nroutes; i++) {
-            size_t owner = 0;
-            while (owner < site->nareas &&
-                   !router_prefix_fits(site->areas[owner].prefix, site->routes[i].pattern))
-                owner++;
-            if (owner == site->nareas) {
-                snprintf(why, whylen, "route %s lies in no area", site->routes[i].pattern);
-                break;
-            }
-        }
-        pipeline_free(p);
-        return false;
     }
     return true;
 }
 
 void pipeline_free(pipeline_t *p)
 {
-    if (p->areas)
-        free((void *)p->areas[0].rows);
+    free((void *)p->rows);
     free(p->areas);
+    p->rows = NULL;
     p->areas = NULL;
 }
 

@@ -24,6 +24,7 @@ typedef struct pipeline_area {
 typedef struct pipeline {
     route_site site;
     pipeline_area *areas;
+    const route_t **rows;           /* every row, area by area (the areas' runs) */
     store_t *(*thread_store)(void); /* this thread's connection, or NULL when down */
     bool secure_cookies;            /* --secure-cookies: the cleared cookie is Secure */
 } pipeline_t;
