@@ -15,6 +15,10 @@
 
 #define API_PREFIX "/api/v1"
 
+/* The API's rows of the route table (api/routes.c). */
+extern const route_t api_routes[];
+extern const size_t api_routes_count;
+
 /* ---- shared helpers (api/resources.c) ---------------------------------- */
 
 /* Generic handlers driven by a resource descriptor. */

@@ -510,7 +510,7 @@ static void operation_id(const route_t *rt, char *out, size_t len)
 
 static void scope_prose(const route_t *rt, char *out, size_t len)
 {
-    if (rt->flags & ROUTE_NO_TOKEN) {
+    if (rt->auth == ROUTE_AUTH_NONE) {
         snprintf(out, len, "No token needed.");
         return;
     }
@@ -539,7 +539,7 @@ static json_t *json_content(json_t *schema)
 static json_t *build_operation(const route_t *rt)
 {
     const op_doc *doc = doc_for(rt->fn);
-    bool token = !(rt->flags & ROUTE_NO_TOKEN);
+    bool token = rt->auth == ROUTE_AUTH_TOKEN;
     bool has_id = strstr(rt->pattern, "{id}") != NULL;
     json_t *op = json_object();
     char buf[1024];
@@ -643,7 +643,7 @@ static json_t *build_operation(const route_t *rt)
     }
     if (body || (doc && doc->list))
         json_object_set_new(resps, "422", ref("responses", "ValidationFailed"));
-    if (token || (rt->flags & ROUTE_ADDR_LIMIT))
+    if (token || rt->limit == ROUTE_LIMIT_ADDR)
         json_object_set_new(resps, "429", ref("responses", "TooManyRequests"));
     if (rt->fn == health_ready)
         json_object_set_new(resps, "503", ref("responses", "Unavailable"));

@@ -1,6 +1,8 @@
-/* The route table of SPEC 4: method, pattern, the scopes of which any one
- * suffices, flags, handler. The OpenAPI document (api/openapi.c) is built
- * from this table, and test_routes checks the two agree. */
+/* The API's rows of the route table (SPEC 4): method, pattern, how the
+ * caller authenticates, which limiter applies, the scopes of which any one
+ * suffices, flags, handler, and the OpenAPI metadata. The OpenAPI document
+ * (api/openapi.c) is built from these rows, and test_routes checks the two
+ * agree. app/ puts them first in the one table, with the dashboard's. */
 #include "api/api.h"
 
 #define S_SR SCOPE_SERVERS_READ
@@ -14,50 +16,52 @@
 #define S_BW SCOPE_BACKUPS_WRITE
 #define C ROUTE_CACHEABLE
 #define V API_PREFIX
+#define TOKEN ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN
+#define OPEN ROUTE_AUTH_NONE, ROUTE_LIMIT_NONE
 
 const route_t api_routes[] = {
-    {HTTP_GET, "/healthz", 0, ROUTE_NO_TOKEN, health_live, 200, "Liveness: the server accepts requests"},
-    {HTTP_GET, "/readyz", 0, ROUTE_NO_TOKEN, health_ready, 200, "Readiness: the database answers"},
-    {HTTP_GET, V "/openapi.json", 0, ROUTE_NO_TOKEN, openapi_serve, 200, "This OpenAPI 3.1 document"},
-    {HTTP_GET, "/metrics", 0, ROUTE_NO_TOKEN, metrics_serve, 200, "Prometheus metrics (text format 0.0.4)"},
+    {HTTP_GET, "/healthz", OPEN, 0, 0, health_live, 200, "Liveness: the server accepts requests"},
+    {HTTP_GET, "/readyz", OPEN, 0, 0, health_ready, 200, "Readiness: the database answers"},
+    {HTTP_GET, V "/openapi.json", OPEN, 0, 0, openapi_serve, 200, "This OpenAPI 3.1 document"},
+    {HTTP_GET, "/metrics", OPEN, 0, 0, metrics_serve, 200, "Prometheus metrics (text format 0.0.4)"},
 
-    {HTTP_GET, V "/servers", S_SR, C, servers_list, 200, "List servers"},
-    {HTTP_POST, V "/servers", S_SW, 0, servers_create, 201, "Create a server"},
-    {HTTP_GET, V "/servers/{id}", S_SR, C, servers_get, 200, "Get a server"},
-    {HTTP_PATCH, V "/servers/{id}", S_SW, 0, servers_update, 200, "Update a server"},
-    {HTTP_DELETE, V "/servers/{id}", S_SW, 0, servers_delete, 204,
+    {HTTP_GET, V "/servers", TOKEN, S_SR, C, servers_list, 200, "List servers"},
+    {HTTP_POST, V "/servers", TOKEN, S_SW, 0, servers_create, 201, "Create a server"},
+    {HTTP_GET, V "/servers/{id}", TOKEN, S_SR, C, servers_get, 200, "Get a server"},
+    {HTTP_PATCH, V "/servers/{id}", TOKEN, S_SW, 0, servers_update, 200, "Update a server"},
+    {HTTP_DELETE, V "/servers/{id}", TOKEN, S_SW, 0, servers_delete, 204,
      "Delete a server (409 while applications or databases use it)"},
 
-    {HTTP_GET, V "/applications", S_AR, C, applications_list, 200, "List applications"},
-    {HTTP_POST, V "/applications", S_AW, 0, applications_create, 201, "Create an application"},
-    {HTTP_GET, V "/applications/{id}", S_AR, C, applications_get, 200, "Get an application"},
-    {HTTP_PATCH, V "/applications/{id}", S_AW, 0, applications_update, 200, "Update an application"},
-    {HTTP_DELETE, V "/applications/{id}", S_AW, 0, applications_delete, 204,
+    {HTTP_GET, V "/applications", TOKEN, S_AR, C, applications_list, 200, "List applications"},
+    {HTTP_POST, V "/applications", TOKEN, S_AW, 0, applications_create, 201, "Create an application"},
+    {HTTP_GET, V "/applications/{id}", TOKEN, S_AR, C, applications_get, 200, "Get an application"},
+    {HTTP_PATCH, V "/applications/{id}", TOKEN, S_AW, 0, applications_update, 200, "Update an application"},
+    {HTTP_DELETE, V "/applications/{id}", TOKEN, S_AW, 0, applications_delete, 204,
      "Delete an application and its deployments"},
-    {HTTP_POST, V "/applications/{id}/deploy", S_AD, 0, applications_deploy, 202,
+    {HTTP_POST, V "/applications/{id}/deploy", TOKEN, S_AD, 0, applications_deploy, 202,
      "Queue a deployment of the application"},
-    {HTTP_GET, V "/applications/{id}/deployments", S_AR | S_AD, C, applications_deployments, 200,
+    {HTTP_GET, V "/applications/{id}/deployments", TOKEN, S_AR | S_AD, C, applications_deployments, 200,
      "List the application's deployments"},
-    {HTTP_GET, V "/deployments/{id}", S_AR | S_AD, C, deployments_get, 200, "Get a deployment"},
+    {HTTP_GET, V "/deployments/{id}", TOKEN, S_AR | S_AD, C, deployments_get, 200, "Get a deployment"},
 
-    {HTTP_GET, V "/databases", S_DR, C, databases_list, 200, "List databases"},
-    {HTTP_POST, V "/databases", S_DW, 0, databases_create, 201, "Create a database"},
-    {HTTP_GET, V "/databases/{id}", S_DR, C, databases_get, 200, "Get a database"},
-    {HTTP_PATCH, V "/databases/{id}", S_DW, 0, databases_update, 200, "Update a database"},
-    {HTTP_DELETE, V "/databases/{id}", S_DW, 0, databases_delete, 204,
+    {HTTP_GET, V "/databases", TOKEN, S_DR, C, databases_list, 200, "List databases"},
+    {HTTP_POST, V "/databases", TOKEN, S_DW, 0, databases_create, 201, "Create a database"},
+    {HTTP_GET, V "/databases/{id}", TOKEN, S_DR, C, databases_get, 200, "Get a database"},
+    {HTTP_PATCH, V "/databases/{id}", TOKEN, S_DW, 0, databases_update, 200, "Update a database"},
+    {HTTP_DELETE, V "/databases/{id}", TOKEN, S_DW, 0, databases_delete, 204,
      "Delete a database and its backups"},
 
-    {HTTP_GET, V "/backups", S_BR, C, backups_list, 200, "List backups (filter: database_id)"},
-    {HTTP_POST, V "/backups", S_BW, 0, backups_create, 202, "Queue a backup of a database"},
-    {HTTP_GET, V "/backups/{id}", S_BR, C, backups_get, 200, "Get a backup"},
-    {HTTP_DELETE, V "/backups/{id}", S_BW, 0, backups_delete, 204, "Delete a backup"},
-    {HTTP_POST, V "/backups/{id}/restore", S_BW, 0, backups_restore, 202,
+    {HTTP_GET, V "/backups", TOKEN, S_BR, C, backups_list, 200, "List backups (filter: database_id)"},
+    {HTTP_POST, V "/backups", TOKEN, S_BW, 0, backups_create, 202, "Queue a backup of a database"},
+    {HTTP_GET, V "/backups/{id}", TOKEN, S_BR, C, backups_get, 200, "Get a backup"},
+    {HTTP_DELETE, V "/backups/{id}", TOKEN, S_BW, 0, backups_delete, 204, "Delete a backup"},
+    {HTTP_POST, V "/backups/{id}/restore", TOKEN, S_BW, 0, backups_restore, 202,
      "Queue a restore of the backup onto its database"},
 
-    {HTTP_GET, V "/token", 0, 0, token_self_get, 200, "The calling token: name, scopes, expiry, owner"},
-    {HTTP_DELETE, V "/token", 0, 0, token_self_delete, 204, "Revoke the calling token"},
+    {HTTP_GET, V "/token", TOKEN, 0, 0, token_self_get, 200, "The calling token: name, scopes, expiry, owner"},
+    {HTTP_DELETE, V "/token", TOKEN, 0, 0, token_self_delete, 204, "Revoke the calling token"},
 
-    {HTTP_POST, V "/credentials/revoke", 0, ROUTE_NO_TOKEN | ROUTE_ADDR_LIMIT, credentials_revoke,
+    {HTTP_POST, V "/credentials/revoke", ROUTE_AUTH_NONE, ROUTE_LIMIT_ADDR, 0, 0, credentials_revoke,
      202, "Revoke leaked tokens (no token needed; rate limited per address)"},
 };
 

@@ -3,7 +3,7 @@
  * before the server starts, so a typo fails at once with a one-line reason. */
 #include "app/app.h"
 #include "app/settings.h"
-#include "http/server.h"
+#include "app/runtime.h"
 #include "monitor/metrics.h"
 
 int app_serve(int argc, char **argv, const char *version)
@@ -13,5 +13,5 @@ int app_serve(int argc, char **argv, const char *version)
     if (!settings_parse(argc, argv, &cfg, &rc))
         return rc;
     metrics_set_build(version);
-    return http_server_run(&cfg);
+    return app_run(&cfg);
 }

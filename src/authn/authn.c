@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "auth/token.h"
+#include "authn/session.h"
 #include "authn/tokencache.h"
 #include "monitor/metrics.h"
 #include "util/clock.h"
@@ -20,6 +21,7 @@ void authn_init(const piora_config *cfg)
     fail_rl = ratelimit_new(cfg->auth_fail_limit, 60, 1u << 14);
     addr_rl = ratelimit_new(cfg->revoke_limit, 60, 1u << 14);
     tokencache_init(1u << 14);
+    authn_session_configure(cfg->session_idle_s);
 }
 
 void authn_shutdown(void)

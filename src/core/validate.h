@@ -12,21 +12,7 @@
 #include "schema/model.h"
 #include "schema/row.h"
 #include "util/err.h"
-
-#define VERRS_MAX 16
-
-typedef struct verr {
-    char field[64];
-    char message[160];
-} verr;
-
-typedef struct verrs {
-    verr items[VERRS_MAX];
-    size_t n; /* kept at most VERRS_MAX; further errors are dropped */
-} verrs;
-
-void verrs_add(verrs *e, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#include "util/verrs.h"
 
 /* Checks a decoded JSON request body against desc. create: every FF_REQUIRED
  * field must be present and defaults are filled in; !create (PATCH): only

@@ -1,6 +1,5 @@
 #include "http/request.h"
 
-#include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,16 +9,16 @@
 
 const char *req_query(req_t *r, const char *key)
 {
-    if (!r->conn)
+    if (!r->src)
         return NULL;
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    return r->src->query(r->conn, key);
 }
 
 const char *req_header(req_t *r, const char *name)
 {
-    if (!r->conn)
+    if (!r->src)
         return NULL;
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    return r->src->header(r->conn, name);
 }
 
 json_t *req_json_body(req_t *r)

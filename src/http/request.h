@@ -1,7 +1,10 @@
 /* One HTTP request as the handlers see it: parsed method and path, the {id}
- * of the route, the authenticated principal, this thread's store, and the
- * accessors for query, headers and body. Handlers fill the response through
- * http/response.h and never see libmicrohttpd. */
+ * of the route, the authenticated principal (and the dashboard session),
+ * this thread's store, and the accessors for query, headers and body.
+ * Handlers fill the response through http/response.h and never see
+ * libmicrohttpd: the accessors go through a req_source, which
+ * http/server.c implements over libmicrohttpd and the unit tests over a
+ * plain list. */
 #ifndef PIORA_HTTP_REQUEST_H
 #define PIORA_HTTP_REQUEST_H
 
@@ -12,7 +15,7 @@
 
 #include "auth/scopes.h"
 #include "authn/principal.h"
-#include "store/store.h"
+#include "authn/session.h"
 #include "util/buf.h"
 
 typedef enum http_method {
@@ -29,18 +32,39 @@ typedef enum http_method {
 
 #define REQ_MAX_HEADERS 16
 
+/* Where a request's headers and query come from. conn is req_t.conn. */
+typedef struct req_source {
+    /* A header's value, or NULL. */
+    const char *(*header)(void *conn, const char *name);
+    /* Like header, but "" when the value holds a NUL byte: a value that
+     * decides authentication must be read whole. */
+    const char *(*header_whole)(void *conn, const char *name);
+    /* A query parameter's decoded value, or NULL (also for "?key" alone). */
+    const char *(*query)(void *conn, const char *key);
+    /* Whether the query names key at all ("?key" alone counts). */
+    bool (*query_has)(void *conn, const char *key);
+} req_source;
+
 typedef struct req {
     /* in */
     http_method method;
+    const char *method_text; /* the method as sent ("GET", "PROPFIND"), for the logs */
     const char *path;       /* without the query string */
+    const char *uri;        /* the raw request target, path and query, as sent */
     int64_t id;             /* the route's {id}, > 0, or 0 when it has none */
-    const principal_t *who; /* NULL on routes that take no token */
+    const principal_t *who; /* the token's or the session's; NULL on routes of neither */
+    authn_session *session; /* the dashboard's signed-in user, or NULL */
+    bool session_expired;   /* ROUTE_AUTH_SESSION_PEEK: a session just ended */
     store_t *store;         /* this thread's connection (never NULL in handlers) */
     const char *client_addr; /* the client: behind a trusted proxy, what it says */
     const char *peer_addr;   /* the socket's peer (a proxy, when there is one) */
     const char *body;       /* NULL when the request had none */
     size_t body_len;
-    void *conn;             /* the http layer's connection (opaque) */
+    bool body_too_big;      /* the body passed BODY_MAX_BYTES (answered 413) */
+    const char *request_id; /* X-Request-Id of the answer */
+    int64_t start_ns;       /* when the request line arrived: the latency's start */
+    const req_source *src;
+    void *conn;             /* the source's connection (opaque) */
 
     /* out: set through http/response.h */
     int status;
@@ -57,6 +81,9 @@ typedef struct req {
 const char *req_query(req_t *r, const char *key);
 /* A request header, or NULL. */
 const char *req_header(req_t *r, const char *name);
+/* Whether the request reached us over HTTPS: X-Forwarded-Proto: https from
+ * a trusted proxy (http/peer.c; piora itself speaks plain HTTP). */
+bool req_https(req_t *r);
 
 /* The body as a JSON value. On failure the response is already set (400
  * invalid JSON or invalid UTF-8; Content-Type is not consulted) and NULL is

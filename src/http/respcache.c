@@ -97,7 +97,7 @@ void respcache_put(int64_t team_id, const char *uri, uint64_t gen, const req_t *
     n.gen = gen + 1;
     n.hash = key_hash(team_id, uri);
     n.team_id = team_id;
-    strcpy(n.uri, uri);
+    memcpy(n.uri, uri, strlen(uri) + 1); /* shorter than URI_MAX: checked above */
     n.content_type = r->content_type;
     for (int k = 0; k < r->nheaders; k++) {
         n.hname[k] = r->headers[k].name;

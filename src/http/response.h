@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "core/validate.h"
+#include "util/verrs.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "util/err.h"

@@ -42,30 +42,73 @@ static bool match_pattern(const char *pat, const char *path, int64_t *id)
     return *path == '\0';
 }
 
-route_match_result router_match(const route_t *table, size_t n, http_method method,
-                                const char *path, const route_t **route, int64_t *id,
-                                unsigned *allowed)
+/* One row against the request: found (true), or the row's method added to
+ * *methods when only the method differs. */
+static bool match_row(const route_t *rt, http_method want, const char *path, int64_t *id,
+                      unsigned *methods)
 {
-    /* HEAD is answered by the GET route (libmicrohttpd drops the body). */
-    http_method want = method == HTTP_HEAD ? HTTP_GET : method;
-    unsigned methods = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t rid;
-        if (!match_pattern(table[i].pattern, path, &rid))
-            continue;
-        if (table[i].method == want) {
-            *route = &table[i];
-            *id = rid;
-            return ROUTE_FOUND;
-        }
-        methods |= table[i].method;
+    int64_t rid;
+    if (!match_pattern(rt->pattern, path, &rid))
+        return false;
+    if (rt->method == want) {
+        *id = rid;
+        return true;
     }
+    *methods |= rt->method;
+    return false;
+}
+
+static route_match_result match_miss(unsigned methods, unsigned *allowed)
+{
     if (!methods)
         return ROUTE_NO_PATH;
     if (methods & HTTP_GET)
         methods |= HTTP_HEAD;
     *allowed = methods;
     return ROUTE_BAD_METHOD;
+}
+
+/* HEAD is answered by the GET route (libmicrohttpd drops the body). */
+static http_method wanted(http_method method) { return method == HTTP_HEAD ? HTTP_GET : method; }
+
+route_match_result router_match(const route_t *table, size_t n, http_method method,
+                                const char *path, const route_t **route, int64_t *id,
+                                unsigned *allowed)
+{
+    http_method want = wanted(method);
+    unsigned methods = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (match_row(&table[i], want, path, id, &methods)) {
+            *route = &table[i];
+            return ROUTE_FOUND;
+        }
+    }
+    return match_miss(methods, allowed);
+}
+
+route_match_result router_match_rows(const route_t *const *rows, size_t n, http_method method,
+                                     const char *path, const route_t **route, int64_t *id,
+                                     unsigned *allowed)
+{
+    http_method want = wanted(method);
+    unsigned methods = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (match_row(rows[i], want, path, id, &methods)) {
+            *route = rows[i];
+            return ROUTE_FOUND;
+        }
+    }
+    return match_miss(methods, allowed);
+}
+
+bool router_prefix_fits(const char *prefix, const char *path)
+{
+    size_t n = strlen(prefix);
+    if (n == 0)
+        return true;
+    if (prefix[n - 1] == '/')
+        return strncmp(path, prefix, n) == 0;
+    return strcmp(path, prefix) == 0;
 }
 
 void router_allow_header(unsigned methods, char *out, size_t outlen)

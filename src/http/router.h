@@ -1,6 +1,11 @@
-/* The route table and its matcher. Patterns are literal segments and at
- * most one "{id}" segment (a positive 64-bit decimal). The table lives in
- * api/routes.c; the OpenAPI document is checked against it by a test. */
+/* The route table and its matcher. One table serves the API and the
+ * dashboard: each row says how the request authenticates, which limiter
+ * applies, the scopes, the handler and what the OpenAPI document shows of
+ * it. app/ composes the table (api/routes.c, web/web.c) and hands it to
+ * http/ with its areas; http/ never names a handler itself.
+ *
+ * Patterns are literal segments and at most one "{id}" segment (a positive
+ * 64-bit decimal). */
 #ifndef PIORA_HTTP_ROUTER_H
 #define PIORA_HTTP_ROUTER_H
 
@@ -12,16 +17,32 @@
 
 typedef void (*route_handler)(req_t *r);
 
+/* How a route's caller proves who it is (http/pipeline.c). */
+typedef enum route_auth {
+    ROUTE_AUTH_TOKEN,        /* Authorization: Bearer <token>, SPEC 3 */
+    ROUTE_AUTH_SESSION,      /* the dashboard's cookie; CSRF + origin when state-changing */
+    ROUTE_AUTH_SESSION_PEEK, /* the session when there is a live one, else none (r->session
+                                NULL, r->session_expired says whether one just ended) */
+    ROUTE_AUTH_NONE          /* anyone (health, metrics, sign-in, the leak report) */
+} route_auth;
+
+/* Which limiter spends one unit of the caller's budget before the handler. */
+typedef enum route_limit {
+    ROUTE_LIMIT_NONE,
+    ROUTE_LIMIT_TOKEN,  /* the token's requests per minute (--rate-limit) */
+    ROUTE_LIMIT_ADDR    /* the client address's (--revoke-limit) */
+} route_limit;
+
 enum route_flags {
-    ROUTE_NO_TOKEN = 1u << 0,   /* no Authorization needed (health, openapi, revoke) */
-    ROUTE_CACHEABLE = 1u << 1,  /* GET whose answer depends only on (team, URL, data):
-                                   the http layer may replay it until the data changes */
-    ROUTE_ADDR_LIMIT = 1u << 2  /* rate limited per client address (no token) */
+    ROUTE_CACHEABLE = 1u << 0 /* GET whose answer depends only on (team, URL, data):
+                                 the http layer may replay it until the data changes */
 };
 
 typedef struct route {
     http_method method;
     const char *pattern; /* "/api/v1/servers/{id}" */
+    route_auth auth;
+    route_limit limit;
     scope_set scopes;    /* any one of them suffices; 0: any valid token */
     unsigned flags;
     route_handler fn;
@@ -29,8 +50,29 @@ typedef struct route {
     const char *summary; /* one line, for the OpenAPI document */
 } route_t;
 
-extern const route_t api_routes[];
-extern const size_t api_routes_count;
+/* A part of the URL space, with what every answer in it shares. The areas
+ * are tried in order; the first whose prefix fits a path owns it, and only
+ * its rows are matched (the index that keeps one table as cheap to match
+ * as the API's alone). prefix "": every path; ending in '/': that subtree;
+ * otherwise exactly that path. */
+typedef struct route_area {
+    const char *prefix;
+    bool dashboard;              /* metrics count its answers in the dashboard slots,
+                                    except rows among route_site.metrics_rows */
+    void (*headers)(req_t *r);   /* set first on every answer of the area, or NULL */
+    route_handler miss;          /* a path that no row has: NULL answers 404 */
+} route_area;
+
+/* What app/ hands to http/. The first metrics_rows rows are the ones
+ * monitor/metrics.h counts one by one (slot = row index); rows of
+ * dashboard areas are counted per method. */
+typedef struct route_site {
+    const route_t *routes;
+    size_t nroutes;
+    const route_area *areas;
+    size_t nareas;
+    size_t metrics_rows;
+} route_site;
 
 typedef enum route_match_result {
     ROUTE_FOUND,
@@ -45,6 +87,14 @@ typedef enum route_match_result {
 route_match_result router_match(const route_t *table, size_t n, http_method method,
                                 const char *path, const route_t **route, int64_t *id,
                                 unsigned *allowed);
+
+/* The same over a list of rows (an area's index). */
+route_match_result router_match_rows(const route_t *const *rows, size_t n, http_method method,
+                                     const char *path, const route_t **route, int64_t *id,
+                                     unsigned *allowed);
+
+/* True when path lies in an area of that prefix (the rule above). */
+bool router_prefix_fits(const char *prefix, const char *path);
 
 /* Writes "GET, HEAD, POST" style text for an Allow header. */
 void router_allow_header(unsigned methods, char *out, size_t outlen);

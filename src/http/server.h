@@ -1,13 +1,45 @@
-/* `piora serve`: libmicrohttpd with an epoll thread pool, explicit bounds,
- * and a graceful stop on SIGTERM/SIGINT that lets in-flight requests finish
- * and flushes buffered last-used times before returning. */
+/* The libmicrohttpd daemon: an epoll thread pool with explicit bounds,
+ * each request read (body capped, early 413s drained) into a req_t and
+ * walked through http/pipeline.h, and a stop that lets in-flight requests
+ * finish. What it serves and with which settings, app/ hands in: http/
+ * reads no configuration and names no handler. */
 #ifndef PIORA_HTTP_SERVER_H
 #define PIORA_HTTP_SERVER_H
 
-#include "core/config.h"
+#include <stdbool.h>
+#include <stddef.h>
 
-/* Runs until SIGTERM or SIGINT. Returns the process exit status. */
-int http_server_run(const piora_config *cfg);
+#include "http/router.h"
+
+/* Everything http/ needs to know, filled by app/ (http/ cannot read
+ * core/config.h). */
+typedef struct http_options {
+    const char *listen_host;       /* numeric or a name; "::" style for IPv6 */
+    unsigned listen_port;          /* 0: any free port */
+    unsigned threads;              /* worker threads, at least 1 */
+    unsigned max_connections;
+    unsigned idle_timeout_s;
+    size_t max_header_bytes;       /* request line and headers per connection */
+    size_t body_max;               /* a larger body is answered 413 */
+    bool secure_cookies;           /* --secure-cookies */
+    store_t *(*thread_store)(void);
+    route_site site;               /* the route table and its areas (must outlive the server) */
+} http_options;
+
+typedef struct http_server http_server;
+
+/* Listens and serves on worker threads. NULL, with the reason on stderr,
+ * when the address does not resolve or cannot be bound. */
+http_server *http_server_start(const http_options *o);
+
+/* The bound port (the asked one, or the one picked for port 0). */
+unsigned http_server_port(const http_server *s);
+/* Whether it listens on IPv6 (the address is written in brackets). */
+bool http_server_ipv6(const http_server *s);
+
+/* Stops accepting, lets the requests in flight finish (at most ~10 s), then
+ * closes the rest and frees s. */
+void http_server_stop(http_server *s);
 
 /* Requests being served now (for /metrics). */
 long http_server_inflight(void);

@@ -1,4 +1,5 @@
-/* First-run setup, sign-in, sign-out and the per-request session check.
+/* First-run setup, sign-in and sign-out (the per-request session check is
+ * authn/session.c's, run by the pipeline).
  *
  * Sign-in answers the same words, status and (near enough) time for an
  * unknown email and a wrong password (core/signin.c verifies an unknown
@@ -14,6 +15,7 @@
 
 #include "auth/password.h"
 #include "auth/ratelimit.h"
+#include "auth/session.h"
 #include "authn/authn.h"
 #include "core/signin.h"
 #include "core/users.h"
@@ -21,7 +23,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "web/internal.h"
-#include "web/session.h"
 #include "web/web.h"
 
 web_settings web_cfg = {1800, 43200, false, 10};
@@ -99,41 +100,6 @@ static void cookie_set(req_t *r, fresh_session *f)
     sodium_memzero(f->secret, sizeof f->secret);
 }
 
-/* The session of this request, if any and alive; an expired one is deleted
- * and its cookie cleared. *expired tells the two "no" answers apart. */
-static piora_err session_load(req_t *r, web_ctx *c, bool *expired)
-{
-    *expired = false;
-    char secret[SESSION_SECRET_LEN + 1];
-    if (!session_cookie_get(req_header(r, "Cookie"), secret))
-        return PIORA_ENOTFOUND;
-    uint8_t digest[SESSION_DIGEST_LEN];
-    session_digest(secret, SESSION_SECRET_LEN, digest);
-    piora_err e = store_session_by_digest(r->store, digest, &c->sess);
-    if (e != PIORA_OK)
-        return e;
-    int64_t now = clock_now();
-    if (!session_live(&c->sess, now, web_cfg.idle_s)) {
-        store_session_delete(r->store, c->sess.id);
-        *expired = true;
-        return PIORA_ENOTFOUND;
-    }
-    e = store_user_by_id(r->store, c->sess.user_id, &c->user);
-    if (e == PIORA_ENOTFOUND)
-        store_session_delete(r->store, c->sess.id);
-    if (e != PIORA_OK)
-        return e;
-    if (session_needs_touch(&c->sess, now, web_cfg.idle_s) &&
-        store_session_touch(r->store, c->sess.id, now) == PIORA_OK)
-        c->sess.last_seen_at = now;
-    memset(&c->who, 0, sizeof c->who);
-    c->who.user_id = c->user.id;
-    c->who.team_id = c->user.team_id;
-    c->who.scopes = SCOPE_ALL;
-    c->who.effective = SCOPE_ALL;
-    return PIORA_OK;
-}
-
 static bool same_origin(req_t *r)
 {
     if (origin_allowed(req_header(r, "Origin"), req_header(r, "Sec-Fetch-Site"),
@@ -143,53 +109,17 @@ static bool same_origin(req_t *r)
     return false;
 }
 
-bool webauth_require(req_t *r, web_ctx *c)
-{
-    bool expired = false;
-    piora_err e = session_load(r, c, &expired);
-    if (e == PIORA_ENOTFOUND) {
-        cookie_clear(r);
-        if (expired)
-            resp_problem(r, 401, "session_expired", "Your session expired; sign in again.", NULL);
-        else
-            resp_problem(r, 401, "signed_out", "Sign in to use the dashboard.", NULL);
-        return false;
-    }
-    if (e != PIORA_OK) {
-        resp_error(r, e, NULL);
-        return false;
-    }
-    if (r->method == HTTP_GET || r->method == HTTP_HEAD)
-        return true;
-    if (!same_origin(r))
-        return false;
-    if (!csrf_matches(c->sess.csrf, req_header(r, "X-CSRF-Token"))) {
-        resp_problem(r, 403, "csrf_failed",
-                     "The request's CSRF token is missing or wrong; reload the page.", NULL);
-        return false;
-    }
-    return true;
-}
-
 /* GET /web/api/session: who is signed in (and the CSRF token for the
  * page's script), or 401 saying whether first-run setup is still open. */
 void web_session_get(req_t *r)
 {
-    web_ctx c;
-    bool expired = false;
-    piora_err e = session_load(r, &c, &expired);
-    if (e == PIORA_OK) {
-        resp_json(r, 200, webauth_session_json(&c.user, &c.sess));
-        return;
-    }
-    if (e != PIORA_ENOTFOUND) {
-        resp_error(r, e, NULL);
+    if (r->session) {
+        resp_json(r, 200, webauth_session_json(&r->session->user, &r->session->sess));
         return;
     }
     int64_t users = 1;
     store_user_count(r->store, &users);
-    if (expired)
-        cookie_clear(r);
+    bool expired = r->session_expired; /* the pipeline cleared its cookie */
     resp_problem(r, 401, expired ? "session_expired" : "signed_out",
                  expired ? "Your session expired; sign in again." : "Sign in to use the dashboard.",
                  json_pack("{s:b}", "setup_required", users == 0));

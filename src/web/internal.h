@@ -22,25 +22,18 @@ typedef struct web_settings {
 
 extern web_settings web_cfg;
 
-/* Who is signed in for this request. who acts as the user with every
- * scope: the dashboard is the user, not a token (token_id 0). */
-typedef struct web_ctx {
-    session_rec sess;
-    user_rec user;
-    principal_t who;
-} web_ctx;
-
-typedef void (*web_handler)(req_t *r, web_ctx *c);
+/* Who is signed in for this request (sess, user, who), as the pipeline
+ * verified it (authn/session.h, reached through http/request.h). who acts
+ * as the user with every scope: the dashboard is the user, not a token. */
+typedef authn_session web_ctx;
 
 /* ---- web/auth.c: setup, sign-in, sign-out, the session ------------------ */
 void webauth_init(const piora_config *cfg);
 void webauth_free(void);
-/* Answers 401/403 itself and returns false when the request has no live
- * session or (state-changing methods) fails the CSRF or origin check. */
-bool webauth_require(req_t *r, web_ctx *c);
 /* The security and caching headers of every dashboard answer. */
 void web_headers(req_t *r, bool api);
 json_t *webauth_session_json(const user_rec *u, const session_rec *s);
+/* GET /web/api/session (ROUTE_AUTH_SESSION_PEEK: r->session may be NULL). */
 void web_session_get(req_t *r);
 void web_setup_check(req_t *r);
 void web_setup(req_t *r);
@@ -61,12 +54,9 @@ void web_users_create(req_t *r, web_ctx *c);
 void web_account_password(req_t *r, web_ctx *c);
 void web_audit_list(req_t *r, web_ctx *c);
 
-/* ---- web/resources.c: the API's resource handlers behind the session ---- */
-void web_resources(req_t *r, web_ctx *c);
-
 /* ---- web/transport.c ---------------------------------------------------- */
 /* HTTPS as far as the session cookie is concerned: --secure-cookies 1, or
- * X-Forwarded-Proto: https from a trusted proxy. */
+ * X-Forwarded-Proto: https from a trusted proxy (req_https). */
 bool web_request_secure(req_t *r);
 
 /* ---- helpers (web/util.c) ----------------------------------------------- */

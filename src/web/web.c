@@ -1,69 +1,64 @@
-/* The dashboard's front door: security headers on every answer, the
- * embedded assets, the single page for every other GET, and the routing of
- * /web/api/... to its session-authenticated endpoints. */
+/* The dashboard's front door: its rows of the route table (/web/api/...,
+ * session-authenticated), the security headers of every answer, the
+ * embedded assets and the single page for every other GET. */
 #include "web/web.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include "http/response.h"
-#include "http/router.h"
 #include "web/assets.h"
 #include "web/internal.h"
 
 #define WEB_API "/web/api"
 
-enum { W_PUBLIC = 1u << 8 }; /* no session needed (route_t.flags) */
+/* The session endpoints take the signed-in context the pipeline verified
+ * (r->session); route_t's handler takes the request alone, so each gets a
+ * one-line adapter here. */
+#define SESSION_ROUTE(fn)                                                                        \
+    static void fn##_route(req_t *r) { fn(r, r->session); }
+SESSION_ROUTE(web_signout)
+SESSION_ROUTE(web_tokens_list)
+SESSION_ROUTE(web_tokens_create)
+SESSION_ROUTE(web_tokens_get)
+SESSION_ROUTE(web_tokens_revoke)
+SESSION_ROUTE(web_tokens_regenerate)
+SESSION_ROUTE(web_tokens_usage)
+SESSION_ROUTE(web_users_list)
+SESSION_ROUTE(web_users_create)
+SESSION_ROUTE(web_account_password)
+SESSION_ROUTE(web_audit_list)
 
-/* Public endpoints get the request alone; the others get the signed-in
- * context too. route_t's handler type is reused through this union-free
- * table of our own. */
-typedef struct web_route {
-    http_method method;
-    const char *pattern;
-    bool public_;
-    void (*pub)(req_t *r);
-    web_handler fn;
-} web_route;
+#define PUBLIC ROUTE_AUTH_NONE, ROUTE_LIMIT_NONE, 0, 0
+#define SESSION ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, SCOPE_ALL, 0
 
-static const web_route routes[] = {
-    {HTTP_GET, WEB_API "/session", true, web_session_get, NULL},
-    {HTTP_POST, WEB_API "/setup/check", true, web_setup_check, NULL},
-    {HTTP_POST, WEB_API "/setup", true, web_setup, NULL},
-    {HTTP_POST, WEB_API "/signin", true, web_signin, NULL},
-    {HTTP_POST, WEB_API "/signout", false, NULL, web_signout},
-    {HTTP_GET, WEB_API "/tokens", false, NULL, web_tokens_list},
-    {HTTP_POST, WEB_API "/tokens", false, NULL, web_tokens_create},
-    {HTTP_GET, WEB_API "/tokens/{id}", false, NULL, web_tokens_get},
-    {HTTP_POST, WEB_API "/tokens/{id}/revoke", false, NULL, web_tokens_revoke},
-    {HTTP_POST, WEB_API "/tokens/{id}/regenerate", false, NULL, web_tokens_regenerate},
-    {HTTP_GET, WEB_API "/tokens/{id}/usage", false, NULL, web_tokens_usage},
-    {HTTP_GET, WEB_API "/users", false, NULL, web_users_list},
-    {HTTP_POST, WEB_API "/users", false, NULL, web_users_create},
-    {HTTP_POST, WEB_API "/account/password", false, NULL, web_account_password},
-    {HTTP_GET, WEB_API "/audit", false, NULL, web_audit_list},
+/* The dashboard's own endpoints: rows of the one route table (app/ puts
+ * them after the API's). They are not in the OpenAPI document (success
+ * status 0). Sign-in and setup limit failed attempts themselves (per
+ * address and per account, web/auth.c). */
+const route_t web_routes[] = {
+    {HTTP_GET, WEB_API "/session", ROUTE_AUTH_SESSION_PEEK, ROUTE_LIMIT_NONE, 0, 0,
+     web_session_get, 0, "Who is signed in"},
+    {HTTP_POST, WEB_API "/setup/check", PUBLIC, web_setup_check, 0, "Is a setup link good"},
+    {HTTP_POST, WEB_API "/setup", PUBLIC, web_setup, 0, "Create the first admin"},
+    {HTTP_POST, WEB_API "/signin", PUBLIC, web_signin, 0, "Sign in"},
+    {HTTP_POST, WEB_API "/signout", SESSION, web_signout_route, 0, "Sign out"},
+    {HTTP_GET, WEB_API "/tokens", SESSION, web_tokens_list_route, 0, "List the user's tokens"},
+    {HTTP_POST, WEB_API "/tokens", SESSION, web_tokens_create_route, 0, "Create a token"},
+    {HTTP_GET, WEB_API "/tokens/{id}", SESSION, web_tokens_get_route, 0, "Get a token"},
+    {HTTP_POST, WEB_API "/tokens/{id}/revoke", SESSION, web_tokens_revoke_route, 0,
+     "Revoke a token"},
+    {HTTP_POST, WEB_API "/tokens/{id}/regenerate", SESSION, web_tokens_regenerate_route, 0,
+     "Regenerate a token"},
+    {HTTP_GET, WEB_API "/tokens/{id}/usage", SESSION, web_tokens_usage_route, 0,
+     "A token's usage log"},
+    {HTTP_GET, WEB_API "/users", SESSION, web_users_list_route, 0, "List the team's members"},
+    {HTTP_POST, WEB_API "/users", SESSION, web_users_create_route, 0, "Add a member"},
+    {HTTP_POST, WEB_API "/account/password", SESSION, web_account_password_route, 0,
+     "Change the password"},
+    {HTTP_GET, WEB_API "/audit", SESSION, web_audit_list_route, 0, "The team's audit log"},
 };
-#define NROUTES (sizeof routes / sizeof routes[0])
 
-/* router_match wants route_t; build the mirror table once (static data). */
-static route_t mirror[NROUTES];
-static pthread_once_t mirror_once = PTHREAD_ONCE_INIT;
-
-static void mirror_build(void)
-{
-    for (size_t i = 0; i < NROUTES; i++) {
-        mirror[i].method = routes[i].method;
-        mirror[i].pattern = routes[i].pattern;
-        mirror[i].flags = routes[i].public_ ? W_PUBLIC : 0;
-    }
-}
-
-bool web_owns(const char *path)
-{
-    return strncmp(path, "/api/", 5) != 0 && strcmp(path, "/api") != 0 &&
-           strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0 &&
-           strcmp(path, "/metrics") != 0;
-}
+const size_t web_routes_count = sizeof web_routes / sizeof web_routes[0];
 
 void web_headers(req_t *r, bool api)
 {
@@ -113,32 +108,10 @@ static void serve_page(req_t *r)
     resp_raw(r, 200, a->content_type, (const char *)a->data, a->len);
 }
 
-void web_dispatch(req_t *r)
+void web_api_headers(req_t *r) { web_headers(r, true); }
+
+void web_page(req_t *r)
 {
-    bool api = strncmp(r->path, WEB_API "/", sizeof WEB_API) == 0;
-    web_headers(r, api);
-    if (!api) {
-        serve_page(r);
-        return;
-    }
-    if (strncmp(r->path, WEB_API "/v1/", sizeof WEB_API + 3) == 0) {
-        web_ctx c;
-        if (webauth_require(r, &c))
-            web_resources(r, &c);
-        return;
-    }
-    pthread_once(&mirror_once, mirror_build);
-    const route_t *rt = NULL;
-    unsigned allowed = 0;
-    route_match_result m = router_match(mirror, NROUTES, r->method, r->path, &rt, &r->id, &allowed);
-    if (resp_route_miss(r, m, allowed))
-        return;
-    const web_route *w = &routes[rt - mirror];
-    if (w->public_) {
-        w->pub(r);
-        return;
-    }
-    web_ctx c;
-    if (webauth_require(r, &c))
-        w->fn(r, &c);
+    web_headers(r, false);
+    serve_page(r);
 }

@@ -1,6 +1,8 @@
 /* The dashboard (SPEC 5): pages, assets compiled into the binary, and its
  * JSON endpoints authenticated by session cookie + CSRF token, never by a
- * bearer token. http/server.c hands it every request whose path it owns. */
+ * bearer token. Its endpoints are rows of the one route table (app/
+ * composes it); app/ also makes the /web/api/v1/... rows that run the API's
+ * resource handlers as the signed-in user. */
 #ifndef PIORA_WEB_WEB_H
 #define PIORA_WEB_WEB_H
 
@@ -9,13 +11,21 @@
 
 #include "core/config.h"
 #include "http/request.h"
+#include "http/router.h"
 
-/* True for the paths the dashboard answers: everything except /api/...,
- * /healthz, /readyz and /metrics. */
-bool web_owns(const char *path);
+/* The prefix of the dashboard's JSON endpoints. */
+#define WEB_API_PREFIX "/web/api/"
 
-/* Answers the request (r->store is set; r->who is NULL). */
-void web_dispatch(req_t *r);
+/* The rows of /web/api/... (sign-in, setup, tokens, members, audit). */
+extern const route_t web_routes[];
+extern const size_t web_routes_count;
+
+/* The security and caching headers of every /web/api/ answer (the area's
+ * headers hook). */
+void web_api_headers(req_t *r);
+/* Every path no other area claims: the embedded assets, else the single
+ * page (index.html), with the page's security headers. */
+void web_page(req_t *r);
 
 /* Keeps the dashboard's settings and makes its sign-in limiters; call
  * before serving. web_shutdown() frees them. */

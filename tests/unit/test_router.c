@@ -12,11 +12,11 @@
 static void h(req_t *r) { (void)r; }
 
 static const route_t table[] = {
-    {HTTP_GET, "/api/v1/things", 0, 0, h, 200, ""},
-    {HTTP_POST, "/api/v1/things", 0, 0, h, 201, ""},
-    {HTTP_GET, "/api/v1/things/{id}", 0, 0, h, 200, ""},
-    {HTTP_DELETE, "/api/v1/things/{id}", 0, 0, h, 204, ""},
-    {HTTP_POST, "/api/v1/things/{id}/poke", 0, 0, h, 202, ""},
+    {HTTP_GET, "/api/v1/things", ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN, 0, 0, h, 200, ""},
+    {HTTP_POST, "/api/v1/things", ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN, 0, 0, h, 201, ""},
+    {HTTP_GET, "/api/v1/things/{id}", ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN, 0, 0, h, 200, ""},
+    {HTTP_DELETE, "/api/v1/things/{id}", ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN, 0, 0, h, 204, ""},
+    {HTTP_POST, "/api/v1/things/{id}/poke", ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN, 0, 0, h, 202, ""},
 };
 #define N (sizeof table / sizeof table[0])
 

@@ -13,6 +13,9 @@
 #include <cmocka.h>
 
 #include "api/api.h"
+#include "app/routes.h"
+#include "http/pipeline.h"
+#include "web/web.h"
 #include "http/router.h"
 
 static json_t *doc;
@@ -121,7 +124,7 @@ static void test_every_route_documented(void **state)
         /* security: none for token-less routes, bearer otherwise */
         json_t *sec = json_object_get(op, "security");
         assert_true(json_is_array(sec));
-        if (rt->flags & ROUTE_NO_TOKEN)
+        if (rt->auth == ROUTE_AUTH_NONE)
             assert_int_equal(json_array_size(sec), 0);
         else
             assert_non_null(json_object_get(json_array_get(sec, 0), "bearer"));
@@ -131,7 +134,7 @@ static void test_every_route_documented(void **state)
         snprintf(st, sizeof st, "%d", rt->success_status);
         if (!json_object_get(resps, st))
             fail_msg("%s %s lacks its %s response", mkey(rt->method), rt->pattern, st);
-        if (!(rt->flags & ROUTE_NO_TOKEN)) {
+        if (rt->auth != ROUTE_AUTH_NONE) {
             assert_non_null(json_object_get(resps, "401"));
             assert_non_null(json_object_get(resps, "429"));
             if (rt->scopes)
@@ -321,15 +324,16 @@ static void test_table_contract(void **state)
     assert_int_equal(r->scopes, SCOPE_BACKUPS_WRITE);
     r = find(HTTP_GET, "/api/v1/token");
     assert_int_equal(r->scopes, 0);
-    assert_int_equal(r->flags & (ROUTE_NO_TOKEN | ROUTE_CACHEABLE), 0);
+    assert_int_equal(r->auth, ROUTE_AUTH_TOKEN);
+    assert_int_equal(r->flags & ROUTE_CACHEABLE, 0);
     r = find(HTTP_DELETE, "/api/v1/token");
     assert_int_equal(r->success_status, 204);
     r = find(HTTP_POST, "/api/v1/credentials/revoke");
-    assert_int_equal(r->flags & (ROUTE_NO_TOKEN | ROUTE_ADDR_LIMIT),
-                     ROUTE_NO_TOKEN | ROUTE_ADDR_LIMIT);
-    assert_true(find(HTTP_GET, "/api/v1/openapi.json")->flags & ROUTE_NO_TOKEN);
-    assert_true(find(HTTP_GET, "/healthz")->flags & ROUTE_NO_TOKEN);
-    assert_true(find(HTTP_GET, "/readyz")->flags & ROUTE_NO_TOKEN);
+    assert_int_equal(r->auth, ROUTE_AUTH_NONE);
+    assert_int_equal(r->limit, ROUTE_LIMIT_ADDR);
+    assert_int_equal(find(HTTP_GET, "/api/v1/openapi.json")->auth, ROUTE_AUTH_NONE);
+    assert_int_equal(find(HTTP_GET, "/healthz")->auth, ROUTE_AUTH_NONE);
+    assert_int_equal(find(HTTP_GET, "/readyz")->auth, ROUTE_AUTH_NONE);
     /* every resource has its five routes with the SPEC's scope pair */
     static const struct {
         const char *name;
@@ -368,6 +372,79 @@ static void test_table_contract(void **state)
                      ROUTE_NO_PATH);
 }
 
+/* Token rows spend the token's budget; the others never read a token. */
+static void test_auth_and_limit_agree(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < api_routes_count; i++) {
+        const route_t *rt = &api_routes[i];
+        if (rt->auth == ROUTE_AUTH_TOKEN && rt->limit != ROUTE_LIMIT_TOKEN)
+            fail_msg("%s %s: a token route without the token limiter", mkey(rt->method),
+                     rt->pattern);
+        if (rt->auth != ROUTE_AUTH_TOKEN && rt->limit == ROUTE_LIMIT_TOKEN)
+            fail_msg("%s %s: the token limiter on a route without a token", mkey(rt->method),
+                     rt->pattern);
+    }
+    for (size_t i = 0; i < web_routes_count; i++) {
+        assert_int_not_equal(web_routes[i].auth, ROUTE_AUTH_TOKEN);
+        assert_int_equal(strncmp(web_routes[i].pattern, WEB_API_PREFIX, strlen(WEB_API_PREFIX)),
+                         0);
+    }
+}
+
+static const route_t *find_in(const route_site *s, http_method m, const char *pattern)
+{
+    for (size_t i = 0; i < s->nroutes; i++)
+        if (s->routes[i].method == m && strcmp(s->routes[i].pattern, pattern) == 0)
+            return &s->routes[i];
+    return NULL;
+}
+
+/* The one table app/ builds: the API's rows first (metrics slot i is
+ * api_routes[i]), the dashboard's, and a session row /web<pattern> for
+ * exactly the API routes that need a scope; every row in an area. */
+static void test_one_table(void **state)
+{
+    (void)state;
+    route_site s;
+    assert_true(app_routes_build(&s));
+    assert_int_equal(s.metrics_rows, api_routes_count);
+    for (size_t i = 0; i < api_routes_count; i++)
+        assert_ptr_equal(s.routes[i].fn, api_routes[i].fn);
+    size_t mirrors = 0;
+    for (size_t i = 0; i < api_routes_count; i++) {
+        const route_t *api = &api_routes[i];
+        char path[256];
+        snprintf(path, sizeof path, "/web%s", api->pattern);
+        const route_t *m = find_in(&s, api->method, path);
+        bool want = api->auth == ROUTE_AUTH_TOKEN && api->scopes != 0;
+        if (!want) {
+            assert_null(m);
+            continue;
+        }
+        mirrors++;
+        if (!m)
+            fail_msg("no dashboard row for %s %s", mkey(api->method), api->pattern);
+        assert_int_equal(m->auth, ROUTE_AUTH_SESSION);
+        assert_int_equal(m->limit, ROUTE_LIMIT_NONE);
+        assert_int_equal(m->scopes, api->scopes);
+        assert_int_equal(m->flags & ROUTE_CACHEABLE, 0);
+        assert_ptr_equal(m->fn, api->fn);
+    }
+    assert_int_equal(s.nroutes, api_routes_count + web_routes_count + mirrors);
+    assert_null(find_in(&s, HTTP_GET, "/web/api/v1/token"));
+    for (size_t i = 0; i < s.nroutes; i++)
+        for (size_t j = i + 1; j < s.nroutes; j++)
+            if (s.routes[i].method == s.routes[j].method &&
+                strcmp(s.routes[i].pattern, s.routes[j].pattern) == 0)
+                fail_msg("duplicate row %s %s", mkey(s.routes[i].method), s.routes[i].pattern);
+    pipeline_t p;
+    char why[128] = "";
+    assert_true(pipeline_init(&p, &s, NULL, false, why, sizeof why));
+    pipeline_free(&p);
+    app_routes_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_schemas_from_descriptors),
         cmocka_unit_test(test_lists_are_paginated),
         cmocka_unit_test(test_table_contract),
+        cmocka_unit_test(test_auth_and_limit_agree),
+        cmocka_unit_test(test_one_table),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

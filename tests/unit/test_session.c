@@ -15,7 +15,8 @@
 
 #include "store/store.h"
 #include "util/log.h"
-#include "web/session.h"
+#include "auth/session.h"
+#include "authn/session.h"
 #include "fixture.h"
 
 

@@ -1,24 +1,22 @@
-/* Dashboard sessions: the pieces that need no HTTP and no database, so they
- * are unit-tested alone (tests/unit/test_session.c): secrets, cookie
- * parsing and formatting, expiry, the CSRF comparison and the Origin /
- * Sec-Fetch-Site check. web/auth.c joins them to the store. */
-#ifndef PIORA_WEB_SESSION_H
-#define PIORA_WEB_SESSION_H
+/* Dashboard sessions: the primitives that need no HTTP and no database, so
+ * they are unit-tested alone (tests/unit/test_session.c): secrets, cookie
+ * parsing and formatting, the CSRF comparison and the Origin /
+ * Sec-Fetch-Site check. authn/session.c joins them to the store for every
+ * request; web/auth.c uses them to sign in, set up and sign out. */
+#ifndef PIORA_AUTH_SESSION_H
+#define PIORA_AUTH_SESSION_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/store.h"
-
 #define SESSION_COOKIE "piora_session"
 /* base64url (no padding) of 32 bytes from the CSPRNG */
 #define SESSION_SECRET_LEN 43
 #define SET_COOKIE_MAX 256
-
-/* The touch of last_seen_at is written at most this often per session, so
- * a dashboard request costs no write; idle expiry is exact to this. */
-#define SESSION_TOUCH_EVERY_S 60
+/* SHA-256: the length of what the database keeps of a secret (the store's
+ * SESSION_DIGEST_LEN, checked equal in authn/session.c) */
+#define SESSION_HASH_LEN 32
 
 /* Fills out with a new random secret (session id, CSRF token, setup
  * secret) and its NUL. */
@@ -26,7 +24,7 @@ void session_secret(char out[SESSION_SECRET_LEN + 1]);
 /* True when s has the exact shape of a secret (length and alphabet). */
 bool session_secret_valid(const char *s, size_t len);
 /* SHA-256 of the secret: what the database keeps. */
-void session_digest(const char *secret, size_t len, uint8_t out[SESSION_DIGEST_LEN]);
+void session_digest(const char *secret, size_t len, uint8_t out[SESSION_HASH_LEN]);
 
 /* Finds piora_session in a Cookie header. false when absent or not of the
  * secret's shape (a forged cookie costs no lookup). */
@@ -35,11 +33,6 @@ bool session_cookie_get(const char *cookie_header, char out[SESSION_SECRET_LEN +
  * Secure when asked. secret NULL: the cookie that clears it. */
 void session_cookie_format(char out[SET_COOKIE_MAX], const char *secret, int64_t max_age,
                            bool secure);
-
-/* Alive at now: before its absolute end and used within idle_s. */
-bool session_live(const session_rec *s, int64_t now, int64_t idle_s);
-/* Whether this request should write last_seen_at. */
-bool session_needs_touch(const session_rec *s, int64_t now, int64_t idle_s);
 
 /* Constant-time comparison of the session's CSRF token with the one the
  * request sent (NULL: false). */

@@ -1,4 +1,4 @@
-#include "web/session.h"
+#include "auth/session.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -33,7 +33,7 @@ bool session_secret_valid(const char *s, size_t len)
     return true;
 }
 
-void session_digest(const char *secret, size_t len, uint8_t out[SESSION_DIGEST_LEN])
+void session_digest(const char *secret, size_t len, uint8_t out[SESSION_HASH_LEN])
 {
     crypto_hash_sha256(out, (const unsigned char *)secret, len);
 }
@@ -75,17 +75,6 @@ void session_cookie_format(char out[SET_COOKIE_MAX], const char *secret, int64_t
     snprintf(out, SET_COOKIE_MAX, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
              SESSION_COOKIE, secret ? secret : "", secret ? (long long)max_age : 0LL,
              secure ? "; Secure" : "");
-}
-
-bool session_live(const session_rec *s, int64_t now, int64_t idle_s)
-{
-    return now < s->expires_at && now - s->last_seen_at < idle_s;
-}
-
-bool session_needs_touch(const session_rec *s, int64_t now, int64_t idle_s)
-{
-    int64_t every = idle_s / 4 < SESSION_TOUCH_EVERY_S ? idle_s / 4 : SESSION_TOUCH_EVERY_S;
-    return now - s->last_seen_at >= (every > 0 ? every : 1);
 }
 
 bool csrf_matches(const char *expected, const char *given)

@@ -1,0 +1,210 @@
+/* The start and stop order of every subsystem, in one place:
+ *   store (boot check, per-thread connections) -> authn -> web -> response
+ *   cache -> metrics -> trusted proxies -> last-used -> usage log -> access
+ *   log -> route table -> HTTP daemon -> first-run link
+ * then a signal, and the same in reverse: the daemon first (requests in
+ * flight finish), then the writers (their buffers are written), then the
+ * caches and limiters, then the store. */
+#include "app/runtime.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "app/routes.h"
+#include "authn/authn.h"
+#include "authn/lastused.h"
+#include "http/respcache.h"
+#include "http/server.h"
+#include "monitor/accesslog.h"
+#include "monitor/metrics.h"
+#include "monitor/proxies.h"
+#include "monitor/usagelog.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "web/web.h"
+
+static const char *method_name(http_method m)
+{
+    switch (m) {
+    case HTTP_GET: return "GET";
+    case HTTP_POST: return "POST";
+    case HTTP_PUT: return "PUT";
+    case HTTP_PATCH: return "PATCH";
+    case HTTP_DELETE: return "DELETE";
+    case HTTP_HEAD: return "HEAD";
+    case HTTP_OPTIONS: return "OPTIONS";
+    default: return "OTHER";
+    }
+}
+
+/* Metrics, the last-used and usage-log writers and the access log: started
+ * before the first request, stopped after the last one so that everything
+ * buffered is written (SPEC 7: a graceful stop loses nothing). On failure
+ * what was started is stopped again. */
+static bool monitoring_start(const piora_config *cfg)
+{
+    static const char *methods[256], *patterns[256];
+    size_t n = api_routes_count < 256 ? api_routes_count : 256;
+    for (size_t i = 0; i < n; i++) {
+        methods[i] = method_name(api_routes[i].method);
+        patterns[i] = api_routes[i].pattern;
+    }
+    metrics_init(methods, patterns, (int)n);
+    char why[160];
+    if (!proxies_parse(cfg->trusted_proxies, why, sizeof why)) {
+        fprintf(stderr, "piora: invalid --trusted-proxies: %s\n", why);
+        return false;
+    }
+    if (cfg->last_used &&
+        lastused_start(cfg->database, cfg->touch_interval_s, 1u << 16) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot start the last-used writer\n");
+        proxies_free();
+        return false;
+    }
+    if (cfg->usage_log) {
+        usagelog_opts uo = {
+            .db_url = cfg->database,
+            .flush_ms = cfg->usage_flush_s * 1000,
+            .retention_s = cfg->usage_retention_days * 86400,
+            .max_rows = cfg->usage_max_rows,
+        };
+        if (usagelog_start(&uo) != PIORA_OK) {
+            fprintf(stderr, "piora: cannot start the usage-log writer\n");
+            lastused_stop();
+            proxies_free();
+            return false;
+        }
+    }
+    if (cfg->access_log && !accesslog_start(STDOUT_FILENO)) {
+        fprintf(stderr, "piora: cannot start the access log\n");
+        usagelog_stop();
+        lastused_stop();
+        proxies_free();
+        return false;
+    }
+    return true;
+}
+
+static void monitoring_stop(void)
+{
+    lastused_stop();
+    usagelog_stop();
+    accesslog_stop();
+    proxies_free();
+}
+
+/* The caches and limiters that live for the whole run. */
+static void services_start(const piora_config *cfg)
+{
+    authn_init(cfg);
+    web_init(cfg);
+    respcache_init(4096);
+}
+
+static void services_stop(void)
+{
+    respcache_free();
+    authn_shutdown();
+    web_shutdown();
+}
+
+/* The one-time setup link goes to the console only, never into a log line. */
+static void first_run_link(const piora_config *cfg, unsigned port)
+{
+    log_info("no users yet: create the first with `piora user add --email E --team T "
+             "--admin --password-stdin`");
+    char link[512];
+    store_t *ls = store_thread();
+    if (ls && web_setup_link(ls, cfg->listen_host, port, link, sizeof link)) {
+        printf("First run: open %s to create the first admin (the link works once).\n", link);
+        fflush(stdout);
+    }
+}
+
+static unsigned worker_threads(const piora_config *cfg)
+{
+    if (cfg->threads)
+        return cfg->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+int app_run(const piora_config *cfg)
+{
+    char msg[512] = "";
+    store_t *boot = store_open(cfg->database, msg, sizeof msg);
+    if (!boot) {
+        fprintf(stderr, "piora: cannot open database: %s\n", msg);
+        return 1;
+    }
+    int64_t users = 0;
+    store_user_count(boot, &users);
+    store_close(boot);
+    store_thread_init(cfg->database);
+
+    /* Signals go to the main thread only, which waits for them below; the
+     * worker threads started by libmicrohttpd inherit the blocked mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    services_start(cfg);
+    if (!monitoring_start(cfg)) {
+        services_stop();
+        store_thread_release();
+        return 1;
+    }
+    route_site site;
+    memset(&site, 0, sizeof site);
+    http_server *srv = NULL;
+    unsigned threads = worker_threads(cfg);
+    if (app_routes_build(&site)) {
+        http_options o = {
+            .listen_host = cfg->listen_host,
+            .listen_port = cfg->listen_port,
+            .threads = threads,
+            .max_connections = cfg->max_connections,
+            .idle_timeout_s = cfg->idle_timeout_s,
+            .max_header_bytes = cfg->max_header_bytes,
+            .body_max = BODY_MAX_BYTES,
+            .secure_cookies = cfg->secure_cookies != 0,
+            .thread_store = store_thread,
+            .site = site,
+        };
+        srv = http_server_start(&o);
+    } else {
+        fprintf(stderr, "piora: out of memory\n");
+    }
+    if (!srv) {
+        app_routes_free(&site);
+        monitoring_stop();
+        services_stop();
+        store_thread_release();
+        return 1;
+    }
+    bool v6 = http_server_ipv6(srv);
+    log_info("piora listening on http://%s%s%s:%u (%u threads, database %s)", v6 ? "[" : "",
+             cfg->listen_host, v6 ? "]" : "", http_server_port(srv), threads, cfg->database);
+    if (users == 0)
+        first_run_link(cfg, http_server_port(srv));
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("received %s: stopping (in-flight requests finish first)",
+             sig == SIGTERM ? "SIGTERM" : "SIGINT");
+
+    http_server_stop(srv);
+    app_routes_free(&site);
+    monitoring_stop();
+    services_stop();
+    store_thread_release();
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,475 @@
+/* The phases of one request (pipeline.h): each returns false when it has
+ * answered, and pipeline_run() reads top to bottom as SPEC 3. The token
+ * path does no allocation and no lookup beyond today's (the area index
+ * keeps the table scan to the API's own rows). */
+#include "http/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/scopes.h"
+#include "auth/session.h"
+#include "authn/authn.h"
+#include "authn/lastused.h"
+#include "authn/session.h"
+#include "http/respcache.h"
+#include "http/response.h"
+#include "monitor/accesslog.h"
+#include "monitor/metrics.h"
+#include "monitor/usagelog.h"
+#include "util/clock.h"
+
+/* The area a row belongs to: the first whose prefix fits its pattern, or
+ * site->nareas when none does. */
+static size_t area_owner(const route_site *site, const char *pattern)
+{
+    size_t a = 0;
+    while (a < site->nareas && !router_prefix_fits(site->areas[a].prefix, pattern))
+        a++;
+    return a;
+}
+
+bool pipeline_init(pipeline_t *p, const route_site *site, store_t *(*thread_store)(void),
+                   bool secure_cookies, char *why, size_t whylen)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < site->nroutes; i++) {
+        if (area_owner(site, site->routes[i].pattern) == site->nareas) {
+            snprintf(why, whylen, "route %s lies in no area", site->routes[i].pattern);
+            return false;
+        }
+    }
+    p->site = *site;
+    p->thread_store = thread_store;
+    p->secure_cookies = secure_cookies;
+    p->areas = calloc(site->nareas ? site->nareas : 1, sizeof *p->areas);
+    const route_t **rows = calloc(site->nroutes ? site->nroutes : 1, sizeof *rows);
+    if (!p->areas || !rows) {
+        free(p->areas);
+        free(rows);
+        p->areas = NULL;
+        snprintf(why, whylen, "out of memory");
+        return false;
+    }
+    /* One array of row pointers, cut into one run per area in area order,
+     * each run in table order (the first matching row wins, as before). */
+    p->rows = rows;
+    size_t used = 0;
+    for (size_t a = 0; a < site->nareas; a++) {
+        p->areas[a].area = &site->areas[a];
+        p->areas[a].rows = rows + used;
+        for (size_t i = 0; i < site->nroutes; i++)
+            if (area_owner(site, site->routes[i].pattern) == a)
+                rows[used++] = &site->routes[i];
+        p->areas[a].nrows = (size_t)(rows + used - p->areas[a].rows);
+    }
+    return true;
+}
+
+void pipeline_free(pipeline_t *p)
+{
+    free((void *)p->rows);
+    free(p->areas);
+    p->rows = NULL;
+    p->areas = NULL;
+}
+
+static void set_challenge(req_t *r, const char *error, const char *description)
+{
+    char v[256];
+    if (error)
+        snprintf(v, sizeof v, "Bearer realm=\"piora\", error=\"%s\", error_description=\"%s\"",
+                 error, description);
+    else
+        snprintf(v, sizeof v, "Bearer realm=\"piora\"");
+    resp_header(r, "WWW-Authenticate", v);
+}
+
+static void set_retry_after(req_t *r, int64_t secs)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)(secs > 0 ? secs : 1));
+    resp_header(r, "Retry-After", v);
+}
+
+/* Steps 1-3 failed: the answer for each outcome. */
+static void answer_authn_failure(req_t *r, authn_outcome o, int64_t retry_after)
+{
+    switch (o) {
+    case AUTHN_MISSING:
+        set_challenge(r, NULL, NULL);
+        resp_problem(r, 401, "missing_token",
+                     "Authentication required: send \"Authorization: Bearer <token>\".", NULL);
+        break;
+    case AUTHN_URL_TOKEN:
+        set_challenge(r, "invalid_request", "Tokens are not accepted in the URL");
+        resp_problem(r, 400, "invalid_request",
+                     "Tokens are not accepted in the URL (access_token); send them in the "
+                     "Authorization header.",
+                     NULL);
+        break;
+    case AUTHN_EXPIRED:
+        set_challenge(r, "invalid_token", "The access token expired");
+        resp_problem(r, 401, "token_expired", "The access token expired.", NULL);
+        break;
+    case AUTHN_REVOKED:
+        set_challenge(r, "invalid_token", "The access token was revoked");
+        resp_problem(r, 401, "token_revoked", "The access token was revoked.", NULL);
+        break;
+    case AUTHN_THROTTLED:
+        set_retry_after(r, retry_after);
+        resp_problem(r, 429, "rate_limited",
+                     "Too many failed authentication attempts from this address.", NULL);
+        break;
+    case AUTHN_UNAVAILABLE:
+        resp_problem(r, 503, "unavailable", "The database is unavailable; try again shortly.",
+                     NULL);
+        break;
+    case AUTHN_INVALID:
+    default:
+        set_challenge(r, "invalid_token", "The access token is invalid");
+        resp_problem(r, 401, "invalid_token", "The access token is invalid.", NULL);
+        break;
+    }
+}
+
+static void set_scope_headers(req_t *r, const principal_t *who, const route_t *rt)
+{
+    char v[SCOPES_STR_MAX];
+    scopes_format(who->scopes, ", ", v, sizeof v);
+    resp_header(r, "X-OAuth-Scopes", v);
+    scopes_format(rt->scopes, ", ", v, sizeof v);
+    resp_header(r, "X-Accepted-OAuth-Scopes", v);
+}
+
+static void set_rate_headers(req_t *r, const ratelimit_result *rl)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)rl->limit);
+    resp_header(r, "X-RateLimit-Limit", v);
+    snprintf(v, sizeof v, "%lld", (long long)rl->remaining);
+    resp_header(r, "X-RateLimit-Remaining", v);
+    snprintf(v, sizeof v, "%lld", (long long)(rl->limit - rl->remaining));
+    resp_header(r, "X-RateLimit-Used", v);
+    snprintf(v, sizeof v, "%lld", (long long)rl->reset);
+    resp_header(r, "X-RateLimit-Reset", v);
+}
+
+static void answer_insufficient_scope(req_t *r, const principal_t *who, const route_t *rt)
+{
+    char need[SCOPES_STR_MAX], v[SCOPES_STR_MAX + 96];
+    scopes_format(rt->scopes, " ", need, sizeof need);
+    snprintf(v, sizeof v, "Bearer realm=\"piora\", error=\"insufficient_scope\", scope=\"%s\"",
+             need);
+    resp_header(r, "WWW-Authenticate", v);
+    json_t *extra = json_object(), *req = json_array(), *got = json_array();
+    for (int i = 0; i < SCOPE_COUNT; i++) {
+        if (rt->scopes & (1u << i))
+            json_array_append_new(req, json_string(scope_name(i)));
+        if (who->scopes & (1u << i))
+            json_array_append_new(got, json_string(scope_name(i)));
+    }
+    json_object_set_new(extra, "required_scopes", req);
+    json_object_set_new(extra, "granted_scopes", got);
+    char detail[SCOPES_STR_MAX + 64];
+    scopes_format(rt->scopes, " or ", need, sizeof need);
+    snprintf(detail, sizeof detail, "This endpoint needs the scope %s.", need);
+    resp_problem(r, 403, "insufficient_scope", detail, extra);
+}
+
+static int method_index(http_method m)
+{
+    return __builtin_ctz((unsigned)m);
+}
+
+static metrics_auth_reason auth_reason(authn_outcome o)
+{
+    switch (o) {
+    case AUTHN_MISSING: return MR_MISSING;
+    case AUTHN_EXPIRED: return MR_EXPIRED;
+    case AUTHN_REVOKED: return MR_REVOKED;
+    default: return MR_INVALID;
+    }
+}
+
+/* What the phases share for one request. sess is filled only on session
+ * routes (it is not cleared: the token path must not pay for it). */
+typedef struct walk {
+    const pipeline_t *p;
+    const route_t *rt;
+    principal_t who;
+    authn_session sess;
+    authn_gens gen;        /* the generations the token cache and the response cache trust */
+    ratelimit_result rl;   /* the token's budget, for the X-RateLimit-* headers */
+    int slot;              /* metrics slot */
+    int64_t token_id;      /* 0: no token, or one that is not known */
+    bool usage;            /* log this request in the token's usage log */
+} walk;
+
+/* The cookie that ends the browser's copy of a session that is gone. */
+static void cookie_clear(const walk *w, req_t *r)
+{
+    char v[SET_COOKIE_MAX];
+    session_cookie_format(v, NULL, 0, w->p->secure_cookies || req_https(r));
+    resp_header_add(r, "Set-Cookie", v);
+}
+
+/* ---- authenticate --------------------------------------------------------- */
+
+/* SPEC 3 steps 1-3: the bearer token. */
+static bool authenticate_token(walk *w, req_t *r)
+{
+    w->gen = authn_sync(r->store);
+    int64_t retry_after = 0;
+    const char *authorization = r->src ? r->src->header_whole(r->conn, "Authorization") : NULL;
+    bool url_token = r->src && r->src->query_has(r->conn, "access_token");
+    memset(&w->who, 0, sizeof w->who);
+    authn_outcome o = authn_authenticate(r->store, w->gen.tokens, authorization, url_token,
+                                         authn_addr_key(r->client_addr), &w->who, &retry_after);
+    if (o == AUTHN_OK) {
+        w->token_id = w->who.token_id;
+        w->usage = true;
+        return true;
+    }
+    if (o == AUTHN_THROTTLED)
+        metrics_rate_limited(ML_AUTH_FAILURES);
+    else if (o != AUTHN_UNAVAILABLE)
+        metrics_auth_failure(auth_reason(o));
+    /* A refused but known token: its owner should see the attempt. */
+    if (o == AUTHN_REVOKED || o == AUTHN_EXPIRED) {
+        w->token_id = w->who.token_id;
+        w->usage = true;
+    }
+    answer_authn_failure(r, o, retry_after);
+    return false;
+}
+
+/* The dashboard's cookie; for a state-changing method also the origin and
+ * the CSRF token. peek: no session is no refusal. */
+static bool authenticate_session(walk *w, req_t *r, bool peek)
+{
+    session_facts f = {.cookie = req_header(r, "Cookie"),
+                       .state_changing = r->method != HTTP_GET && r->method != HTTP_HEAD};
+    if (f.state_changing) {
+        f.origin = req_header(r, "Origin");
+        f.sec_fetch_site = req_header(r, "Sec-Fetch-Site");
+        f.host = req_header(r, "Host");
+        f.csrf = req_header(r, "X-CSRF-Token");
+    }
+    piora_err err = PIORA_OK;
+    switch (authn_session_verify(r->store, &f, &w->sess, &err)) {
+    case SESSION_OK:
+        r->session = &w->sess;
+        r->who = &w->sess.who;
+        return true;
+    case SESSION_NONE:
+        if (peek)
+            return true;
+        cookie_clear(w, r);
+        resp_problem(r, 401, "signed_out", "Sign in to use the dashboard.", NULL);
+        return false;
+    case SESSION_EXPIRED:
+        cookie_clear(w, r);
+        if (peek) {
+            r->session_expired = true;
+            return true;
+        }
+        resp_problem(r, 401, "session_expired", "Your session expired; sign in again.", NULL);
+        return false;
+    case SESSION_BAD_ORIGIN:
+        resp_problem(r, 403, "csrf_failed", "The request did not come from this dashboard.", NULL);
+        return false;
+    case SESSION_BAD_CSRF:
+        resp_problem(r, 403, "csrf_failed",
+                     "The request's CSRF token is missing or wrong; reload the page.", NULL);
+        return false;
+    case SESSION_UNAVAILABLE:
+    default:
+        resp_error(r, err, NULL);
+        return false;
+    }
+}
+
+static bool authenticate(walk *w, req_t *r)
+{
+    switch (w->rt->auth) {
+    case ROUTE_AUTH_TOKEN: return authenticate_token(w, r);
+    case ROUTE_AUTH_SESSION: return authenticate_session(w, r, false);
+    case ROUTE_AUTH_SESSION_PEEK: return authenticate_session(w, r, true);
+    case ROUTE_AUTH_NONE:
+    default: return true;
+    }
+}
+
+/* ---- limit ------------------------------------------------------------- */
+
+/* SPEC 3 step 4. */
+static bool limit(walk *w, req_t *r)
+{
+    switch (w->rt->limit) {
+    case ROUTE_LIMIT_TOKEN:
+        w->rl = authn_rate_take(&w->who);
+        if (w->rl.allowed)
+            return true;
+        metrics_rate_limited(ML_TOKEN);
+        set_retry_after(r, w->rl.retry_after);
+        resp_problem(r, 429, "rate_limited", "The token's rate limit is exceeded.", NULL);
+        return false;
+    case ROUTE_LIMIT_ADDR: {
+        ratelimit_result rl = authn_addr_take(authn_addr_key(r->client_addr));
+        if (rl.allowed)
+            return true;
+        metrics_rate_limited(ML_ADDRESS);
+        set_retry_after(r, rl.retry_after);
+        resp_problem(r, 429, "rate_limited", "Too many requests from this address.", NULL);
+        return false;
+    }
+    case ROUTE_LIMIT_NONE:
+    default:
+        return true;
+    }
+}
+
+/* ---- authorize --------------------------------------------------------- */
+
+/* SPEC 3 step 5: a token needs one of the route's scopes (a session acts
+ * with every scope, so it always passes). */
+static bool authorize(walk *w, req_t *r)
+{
+    if (w->rt->auth != ROUTE_AUTH_TOKEN)
+        return true;
+    if (!scopes_allow(w->who.effective, w->rt->scopes)) {
+        metrics_auth_failure(MR_INSUFFICIENT_SCOPE);
+        answer_insufficient_scope(r, &w->who, w->rt);
+        return false;
+    }
+    lastused_note(w->who.token_id, clock_now(), r->client_addr);
+    r->who = &w->who;
+    return true;
+}
+
+/* ---- handler ----------------------------------------------------------- */
+
+/* SPEC 3 step 6 (team isolation is the handlers' and the store's). A
+ * token's cacheable GET may be replayed from the response cache. */
+static void handle(walk *w, req_t *r)
+{
+    const route_t *rt = w->rt;
+    if (rt->auth != ROUTE_AUTH_TOKEN) {
+        rt->fn(r);
+        return;
+    }
+    bool cacheable = (rt->flags & ROUTE_CACHEABLE) != 0;
+    if (cacheable && respcache_get(w->who.team_id, r->uri, w->gen.pages, r))
+        return;
+    int64_t h0 = clock_mono_ns();
+    rt->fn(r);
+    metrics_db(MD_HANDLER, clock_mono_ns() - h0);
+    if (cacheable)
+        respcache_put(w->who.team_id, r->uri, w->gen.pages, r);
+}
+
+/* ---- log --------------------------------------------------------------- */
+
+/* What one request leaves behind for operators: its metrics, its access-log
+ * line and, for a known token, its usage-log row. Runs after the response
+ * is complete and before it is queued; it only copies into memory. */
+static void record(const walk *w, req_t *r)
+{
+    int64_t dur = clock_mono_ns() - r->start_ns;
+    metrics_request(w->slot, r->status, dur);
+    if (w->usage && w->token_id > 0 && usagelog_running())
+        usagelog_note(w->token_id, clock_now(), r->method_text, r->uri, r->status,
+                      r->client_addr, req_header(r, "User-Agent"));
+    if (accesslog_running()) {
+        access_entry e = {
+            .method = r->method_text,
+            .raw_uri = r->uri,
+            .status = r->status,
+            .duration_us = dur / 1000,
+            .token_id = w->token_id,
+            .addr = r->client_addr,
+            .request_id = r->request_id,
+        };
+        accesslog_write(&e);
+    }
+}
+
+/* ---- route ------------------------------------------------------------- */
+
+static const pipeline_area *area_of(const pipeline_t *p, const char *path)
+{
+    for (size_t i = 0; i < p->site.nareas; i++)
+        if (router_prefix_fits(p->areas[i].area->prefix, path))
+            return &p->areas[i];
+    return NULL;
+}
+
+/* The row for r, or NULL once answered (404, 405, the area's miss handler,
+ * or 503 when the store is down). */
+static const route_t *route(walk *w, req_t *r)
+{
+    const pipeline_area *a = area_of(w->p, r->path);
+    if (!a) {
+        resp_problem(r, 404, "not_found", "No such endpoint.", NULL);
+        return NULL;
+    }
+    if (a->area->dashboard)
+        w->slot = metrics_slot_dashboard(method_index(r->method));
+    if (a->area->headers)
+        a->area->headers(r);
+    const route_t *rt = NULL;
+    unsigned allowed = 0;
+    route_match_result m =
+        router_match_rows(a->rows, a->nrows, r->method, r->path, &rt, &r->id, &allowed);
+    bool miss = m == ROUTE_NO_PATH && a->area->miss;
+    if (!miss && resp_route_miss(r, m, allowed))
+        return NULL;
+    if (m == ROUTE_FOUND) {
+        size_t i = (size_t)(rt - w->p->site.routes);
+        if (i < w->p->site.metrics_rows)
+            w->slot = metrics_slot_route((int)i);
+    }
+    r->store = w->p->thread_store();
+    if (!r->store) {
+        resp_problem(r, 503, "unavailable", "The database is unavailable.", NULL);
+        return NULL;
+    }
+    if (miss) {
+        a->area->miss(r);
+        return NULL;
+    }
+    return rt;
+}
+
+void pipeline_run(const pipeline_t *p, req_t *r)
+{
+    walk w;
+    w.p = p;
+    w.slot = metrics_slot_unmatched(method_index(r->method));
+    w.token_id = 0;
+    w.usage = false;
+    w.rl = (ratelimit_result){0};
+    if (r->body_too_big) {
+        resp_problem(r, 413, "payload_too_large", "The request body is larger than 1 MiB.", NULL);
+        goto log;
+    }
+    w.rt = route(&w, r);
+    if (!w.rt)
+        goto log;
+    if (!authenticate(&w, r))
+        goto log;
+    if (limit(&w, r) && authorize(&w, r))
+        handle(&w, r);
+    /* Every answer to an authenticated token says what it holds and what
+     * is left of its budget, refusals included. */
+    if (w.rt->auth == ROUTE_AUTH_TOKEN) {
+        set_scope_headers(r, &w.who, w.rt);
+        set_rate_headers(r, &w.rl);
+    }
+log:
+    if (!r->status)
+        resp_problem(r, 500, "internal_error", "An internal error occurred.", NULL);
+    record(&w, r);
+}

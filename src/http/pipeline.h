@@ -1,0 +1,44 @@
+/* One request's walk, written once for the API and the dashboard, in the
+ * order of SPEC 3 (like nginx's phases): route -> authenticate (as the
+ * route says: token, session, none) -> limit -> authorize -> handler ->
+ * log. It knows no libmicrohttpd: http/server.c fills a req_t and sends
+ * what this leaves in it, and tests/unit/test_pipeline.c drives it with a
+ * fake request. */
+#ifndef PIORA_HTTP_PIPELINE_H
+#define PIORA_HTTP_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/request.h"
+#include "http/router.h"
+
+/* An area and the rows of the table it owns (built once, read by every
+ * thread). */
+typedef struct pipeline_area {
+    const route_area *area;
+    const route_t **rows;
+    size_t nrows;
+} pipeline_area;
+
+typedef struct pipeline {
+    route_site site;
+    pipeline_area *areas;
+    const route_t **rows;           /* every row, area by area (the areas' runs) */
+    store_t *(*thread_store)(void); /* this thread's connection, or NULL when down */
+    bool secure_cookies;            /* --secure-cookies: the cleared cookie is Secure */
+} pipeline_t;
+
+/* Indexes site (kept by pointer: it must outlive p) by area. false, with
+ * the reason in why, when a row lies in no area or memory ran out. */
+bool pipeline_init(pipeline_t *p, const route_site *site, store_t *(*thread_store)(void),
+                   bool secure_cookies, char *why, size_t whylen);
+void pipeline_free(pipeline_t *p);
+
+/* Runs every phase for r and leaves the answer in it (r->status is always
+ * set). The caller has filled the request half of r (method, method_text,
+ * path, uri, body, addresses, request_id, start_ns, body_too_big, src and
+ * conn) and initialised r->out. */
+void pipeline_run(const pipeline_t *p, req_t *r);
+
+#endif

@@ -1,0 +1,533 @@
+/* http/pipeline.c without a server: fake requests (a plain header list
+ * instead of libmicrohttpd) walked through route -> authenticate ->
+ * limit -> authorize -> handler on a real SQLite store, and the answers
+ * each phase gives when it refuses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth/session.h"
+#include "auth/token.h"
+#include "authn/authn.h"
+#include "core/config.h"
+#include "core/tokens.h"
+#include "http/pipeline.h"
+#include "http/response.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "fixture.h"
+
+/* ---- a request without libmicrohttpd ---------------------------------------- */
+
+typedef struct fake_conn {
+    const char *names[8];
+    const char *values[8];
+    int n;
+    const char *query_key; /* one query parameter at most */
+} fake_conn;
+
+static const char *fake_header(void *conn, const char *name)
+{
+    fake_conn *c = conn;
+    for (int i = 0; i < c->n; i++)
+        if (strcasecmp(c->names[i], name) == 0)
+            return c->values[i];
+    return NULL;
+}
+
+static const char *fake_query(void *conn, const char *key)
+{
+    fake_conn *c = conn;
+    return c->query_key && strcmp(c->query_key, key) == 0 ? "" : NULL;
+}
+
+static bool fake_query_has(void *conn, const char *key) { return fake_query(conn, key) != NULL; }
+
+static const req_source fake_source = {fake_header, fake_header, fake_query, fake_query_has};
+
+static void fake_set(fake_conn *c, const char *name, const char *value)
+{
+    c->names[c->n] = name;
+    c->values[c->n] = value;
+    c->n++;
+}
+
+/* ---- the table under test ------------------------------------------------------- */
+
+static int calls;              /* handler runs */
+static const req_t *last_req;  /* what the last handler saw */
+static store_t *serving_store; /* the pipeline's thread_store() */
+
+static void h_ok(req_t *r)
+{
+    calls++;
+    last_req = r;
+    resp_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void h_page(req_t *r)
+{
+    calls++;
+    resp_raw(r, 200, "text/html", "<p>", 3);
+}
+
+static void area_headers(req_t *r) { resp_header(r, "X-Area", "dashboard"); }
+
+static store_t *thread_store(void) { return serving_store; }
+
+static const route_t rows[] = {
+    {HTTP_GET, "/api/v1/things", ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN, SCOPE_SERVERS_READ, 0, h_ok,
+     200, "List things"},
+    {HTTP_POST, "/api/v1/things", ROUTE_AUTH_TOKEN, ROUTE_LIMIT_TOKEN, SCOPE_SERVERS_WRITE, 0,
+     h_ok, 201, "Make a thing"},
+    {HTTP_POST, "/api/v1/report", ROUTE_AUTH_NONE, ROUTE_LIMIT_ADDR, 0, 0, h_ok, 202, "Report"},
+    {HTTP_GET, "/healthz", ROUTE_AUTH_NONE, ROUTE_LIMIT_NONE, 0, 0, h_ok, 200, "Alive"},
+    {HTTP_POST, "/web/api/things", ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, SCOPE_SERVERS_WRITE, 0,
+     h_ok, 0, "Make a thing as the user"},
+    {HTTP_GET, "/web/api/things", ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, SCOPE_SERVERS_READ, 0,
+     h_ok, 0, "List things as the user"},
+    {HTTP_GET, "/web/api/session", ROUTE_AUTH_SESSION_PEEK, ROUTE_LIMIT_NONE, 0, 0, h_ok, 0,
+     "Who is signed in"},
+};
+
+static const route_area areas[] = {
+    {"/api/", false, NULL, NULL},
+    {"/web/api/", true, area_headers, NULL},
+    {"", true, NULL, h_page},
+};
+
+static const route_site site = {rows, sizeof rows / sizeof rows[0], areas,
+                                sizeof areas / sizeof areas[0], 4};
+
+typedef struct fx {
+    fixture_db db;
+    pipeline_t p;
+    int64_t user;
+    char bearer_read[96];  /* servers:read */
+    char cookie[96];       /* piora_session=<secret> of a live session */
+    char csrf[CSRF_TOKEN_MAX + 1];
+} fx;
+
+static int setup(void **st)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->db.s = fixture_db_open(f->db.dir, f->db.path, "pipeline");
+    if (!f->db.s)
+        return -1;
+    serving_store = f->db.s;
+    user_rec u;
+    if (!fixture_user(f->db.s, "ci@example.com", "acme", false, &u))
+        return -1;
+    f->user = u.id;
+    piora_config cfg;
+    config_defaults(&cfg);
+    cfg.revoke_limit = 2;
+    authn_init(&cfg);
+
+    char secret[TOKEN_LEN + 1];
+    token_rec rec;
+    verrs errs = {0};
+    token_create_req rq = {.user_id = f->user, .name = "ci", .scopes = "servers:read"};
+    if (tokens_create(f->db.s, &(actor){.channel = CHANNEL_CLI}, &rq, secret, &rec, &errs) != PIORA_OK)
+        return -1;
+    snprintf(f->bearer_read, sizeof f->bearer_read, "Bearer %s", secret);
+
+    char sid[SESSION_SECRET_LEN + 1];
+    uint8_t digest[SESSION_DIGEST_LEN];
+    session_secret(sid);
+    session_secret(f->csrf);
+    session_digest(sid, SESSION_SECRET_LEN, digest);
+    session_rec s;
+    int64_t now = clock_now();
+    if (store_session_insert(f->db.s, digest, f->user, f->csrf, now, now + 3600, "127.0.0.1",
+                             &s) != PIORA_OK)
+        return -1;
+    snprintf(f->cookie, sizeof f->cookie, "%s=%s", SESSION_COOKIE, sid);
+
+    char why[128];
+    if (!pipeline_init(&f->p, &site, thread_store, false, why, sizeof why))
+        return -1;
+    *st = f;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    fx *f = *st;
+    pipeline_free(&f->p);
+    authn_shutdown();
+    store_close(f->db.s);
+    fixture_db_remove(f->db.dir, f->db.path);
+    free(f);
+    return 0;
+}
+
+/* One request through the pipeline; the caller disposes of r with done(). */
+static void run(fx *f, req_t *r, fake_conn *c, http_method m, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->out, 1u << 20);
+    r->method = m;
+    r->method_text = m == HTTP_GET ? "GET" : m == HTTP_POST ? "POST" : "OTHER";
+    r->path = path;
+    r->uri = path;
+    r->client_addr = "192.0.2.7";
+    r->peer_addr = "192.0.2.7";
+    r->request_id = "test";
+    r->src = &fake_source;
+    r->conn = c;
+    calls = 0;
+    last_req = NULL;
+    pipeline_run(&f->p, r);
+}
+
+static void done(req_t *r)
+{
+    buf_free(&r->out);
+    for (int i = 0; i < r->nheaders; i++)
+        free(r->headers[i].value);
+}
+
+static const char *header_of(const req_t *r, const char *name)
+{
+    for (int i = 0; i < r->nheaders; i++)
+        if (strcmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+static bool body_has(const req_t *r, const char *text)
+{
+    return r->out.data && memmem(r->out.data, r->out.len, text, strlen(text)) != NULL;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_missing_token_is_401_with_challenge(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/api/v1/things");
+    assert_int_equal(r.status, 401);
+    assert_true(body_has(&r, "\"code\":\"missing_token\""));
+    assert_string_equal(header_of(&r, "WWW-Authenticate"), "Bearer realm=\"piora\"");
+    assert_int_equal(calls, 0);
+    assert_null(header_of(&r, "X-OAuth-Scopes")); /* no token, nothing to describe */
+    done(&r);
+}
+
+static void test_token_in_url_is_400(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {.query_key = "access_token"};
+    fake_set(&c, "Authorization", f->bearer_read);
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/api/v1/things");
+    assert_int_equal(r.status, 400);
+    assert_true(body_has(&r, "\"code\":\"invalid_request\""));
+    assert_int_equal(calls, 0);
+    done(&r);
+}
+
+static void test_token_with_scope_reaches_handler(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    fake_set(&c, "Authorization", f->bearer_read);
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/api/v1/things");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    assert_non_null(last_req->who);
+    assert_true(last_req->who->token_id > 0);
+    assert_null(last_req->session);
+    assert_string_equal(header_of(&r, "X-OAuth-Scopes"), "servers:read");
+    assert_string_equal(header_of(&r, "X-Accepted-OAuth-Scopes"), "servers:read");
+    assert_non_null(header_of(&r, "X-RateLimit-Remaining"));
+    done(&r);
+}
+
+static void test_bad_scope_is_403_with_headers(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    fake_set(&c, "Authorization", f->bearer_read);
+    req_t r;
+    run(f, &r, &c, HTTP_POST, "/api/v1/things");
+    assert_int_equal(r.status, 403);
+    assert_int_equal(calls, 0);
+    assert_true(body_has(&r, "\"code\":\"insufficient_scope\""));
+    assert_true(body_has(&r, "\"required_scopes\":[\"servers:write\"]"));
+    assert_true(body_has(&r, "\"granted_scopes\":[\"servers:read\"]"));
+    assert_non_null(strstr(header_of(&r, "WWW-Authenticate"), "error=\"insufficient_scope\""));
+    assert_string_equal(header_of(&r, "X-OAuth-Scopes"), "servers:read");
+    assert_string_equal(header_of(&r, "X-Accepted-OAuth-Scopes"), "servers:write");
+    assert_non_null(header_of(&r, "X-RateLimit-Limit"));
+    done(&r);
+}
+
+static void test_unknown_path_404_and_other_method_405(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/api/v1/nothing");
+    assert_int_equal(r.status, 404);
+    assert_true(body_has(&r, "\"code\":\"not_found\""));
+    done(&r);
+    run(f, &r, &c, HTTP_DELETE, "/api/v1/things");
+    assert_int_equal(r.status, 405);
+    assert_string_equal(header_of(&r, "Allow"), "GET, HEAD, POST");
+    assert_int_equal(calls, 0);
+    done(&r);
+    /* a dashboard-area miss carries the area's headers */
+    run(f, &r, &c, HTTP_GET, "/web/api/nothing");
+    assert_int_equal(r.status, 404);
+    assert_string_equal(header_of(&r, "X-Area"), "dashboard");
+    done(&r);
+}
+
+static void test_head_is_answered_by_get(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    run(f, &r, &c, HTTP_HEAD, "/healthz");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    done(&r);
+}
+
+static void test_other_paths_go_to_the_area_miss_handler(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/settings/tokens");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.content_type, "text/html");
+    assert_int_equal(calls, 1);
+    done(&r);
+    /* a row of the catch-all area still answers 405 for another method */
+    run(f, &r, &c, HTTP_POST, "/healthz");
+    assert_int_equal(r.status, 405);
+    assert_int_equal(calls, 0);
+    done(&r);
+}
+
+static void test_body_too_big_is_413_before_routing(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.out, 1u << 20);
+    r.method = HTTP_POST;
+    r.method_text = "POST";
+    r.path = r.uri = "/api/v1/things";
+    r.client_addr = r.peer_addr = "192.0.2.7";
+    r.src = &fake_source;
+    r.conn = &c;
+    r.body_too_big = true;
+    calls = 0;
+    pipeline_run(&f->p, &r);
+    assert_int_equal(r.status, 413);
+    assert_true(body_has(&r, "\"code\":\"payload_too_large\""));
+    assert_int_equal(calls, 0);
+    done(&r);
+}
+
+static void test_address_limit_answers_429(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    for (int i = 0; i < 2; i++) {
+        run(f, &r, &c, HTTP_POST, "/api/v1/report");
+        assert_int_equal(r.status, 200); /* h_ok answers 200 */
+        done(&r);
+    }
+    run(f, &r, &c, HTTP_POST, "/api/v1/report");
+    assert_int_equal(r.status, 429);
+    assert_non_null(header_of(&r, "Retry-After"));
+    assert_int_equal(calls, 0);
+    done(&r);
+}
+
+static void test_session_route_without_cookie_is_401(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/web/api/things");
+    assert_int_equal(r.status, 401);
+    assert_true(body_has(&r, "\"code\":\"signed_out\""));
+    assert_non_null(strstr(header_of(&r, "Set-Cookie"), "Max-Age=0"));
+    assert_string_equal(header_of(&r, "X-Area"), "dashboard");
+    assert_int_equal(calls, 0);
+    done(&r);
+    /* a bearer token is no way into a session route */
+    fake_set(&c, "Authorization", f->bearer_read);
+    run(f, &r, &c, HTTP_GET, "/web/api/things");
+    assert_int_equal(r.status, 401);
+    done(&r);
+}
+
+static void test_session_get_acts_as_the_user(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    fake_set(&c, "Cookie", f->cookie);
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/web/api/things");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    assert_non_null(last_req->session);
+    assert_int_equal(last_req->session->user.id, f->user);
+    assert_int_equal(last_req->who->user_id, f->user);
+    assert_int_equal(last_req->who->token_id, 0);
+    assert_int_equal(last_req->who->effective, SCOPE_ALL);
+    assert_null(header_of(&r, "X-OAuth-Scopes")); /* token headers are the token path's */
+    done(&r);
+}
+
+static void test_csrf_refusals(void **st)
+{
+    fx *f = *st;
+    req_t r;
+    /* no CSRF token */
+    fake_conn c = {0};
+    fake_set(&c, "Cookie", f->cookie);
+    run(f, &r, &c, HTTP_POST, "/web/api/things");
+    assert_int_equal(r.status, 403);
+    assert_true(body_has(&r, "\"code\":\"csrf_failed\""));
+    assert_true(body_has(&r, "CSRF token"));
+    assert_int_equal(calls, 0);
+    done(&r);
+    /* the right token from another site */
+    fake_conn o = {0};
+    fake_set(&o, "Cookie", f->cookie);
+    fake_set(&o, "X-CSRF-Token", f->csrf);
+    fake_set(&o, "Host", "piora.example");
+    fake_set(&o, "Origin", "https://evil.example");
+    run(f, &r, &o, HTTP_POST, "/web/api/things");
+    assert_int_equal(r.status, 403);
+    assert_true(body_has(&r, "did not come from this dashboard"));
+    assert_int_equal(calls, 0);
+    done(&r);
+    /* a cross-site fetch says so itself */
+    fake_conn x = {0};
+    fake_set(&x, "Cookie", f->cookie);
+    fake_set(&x, "X-CSRF-Token", f->csrf);
+    fake_set(&x, "Sec-Fetch-Site", "cross-site");
+    run(f, &r, &x, HTTP_POST, "/web/api/things");
+    assert_int_equal(r.status, 403);
+    done(&r);
+    /* the right token from the dashboard itself */
+    fake_conn ok = {0};
+    fake_set(&ok, "Cookie", f->cookie);
+    fake_set(&ok, "X-CSRF-Token", f->csrf);
+    fake_set(&ok, "Host", "piora.example");
+    fake_set(&ok, "Origin", "https://piora.example");
+    fake_set(&ok, "Sec-Fetch-Site", "same-origin");
+    run(f, &r, &ok, HTTP_POST, "/web/api/things");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    done(&r);
+}
+
+static void test_expired_session_is_401_and_deleted(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    fake_set(&c, "Cookie", f->cookie);
+    req_t r;
+    clock_set_offset(2 * 3600); /* past the session's absolute end */
+    run(f, &r, &c, HTTP_GET, "/web/api/things");
+    clock_set_offset(0);
+    assert_int_equal(r.status, 401);
+    assert_true(body_has(&r, "\"code\":\"session_expired\""));
+    assert_non_null(header_of(&r, "Set-Cookie"));
+    done(&r);
+    /* deleted: the same cookie is now simply signed out */
+    run(f, &r, &c, HTTP_GET, "/web/api/things");
+    assert_true(body_has(&r, "\"code\":\"signed_out\""));
+    done(&r);
+}
+
+static void test_peek_route_runs_without_a_session(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    req_t r;
+    run(f, &r, &c, HTTP_GET, "/web/api/session");
+    assert_int_equal(calls, 1);
+    assert_null(last_req->session);
+    assert_false(last_req->session_expired);
+    done(&r);
+    fake_conn s = {0};
+    fake_set(&s, "Cookie", f->cookie);
+    run(f, &r, &s, HTTP_GET, "/web/api/session");
+    assert_int_equal(calls, 1);
+    assert_non_null(last_req->session);
+    done(&r);
+}
+
+static void test_store_down_is_503(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    fake_set(&c, "Authorization", f->bearer_read);
+    req_t r;
+    serving_store = NULL;
+    run(f, &r, &c, HTTP_GET, "/api/v1/things");
+    serving_store = f->db.s;
+    assert_int_equal(r.status, 503);
+    assert_int_equal(calls, 0);
+    done(&r);
+}
+
+static void test_a_row_outside_every_area_is_refused(void **st)
+{
+    (void)st;
+    static const route_area only_api[] = {{"/api/", false, NULL, NULL}};
+    route_site s = site;
+    s.areas = only_api;
+    s.nareas = 1;
+    pipeline_t p;
+    char why[128] = "";
+    assert_false(pipeline_init(&p, &s, thread_store, false, why, sizeof why));
+    assert_non_null(strstr(why, "/healthz"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_missing_token_is_401_with_challenge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_in_url_is_400, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_with_scope_reaches_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_scope_is_403_with_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_path_404_and_other_method_405, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_head_is_answered_by_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_paths_go_to_the_area_miss_handler, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_body_too_big_is_413_before_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_address_limit_answers_429, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_route_without_cookie_is_401, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_get_acts_as_the_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csrf_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_session_is_401_and_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peek_route_runs_without_a_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
+        cmocka_unit_test(test_a_row_outside_every_area_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
