@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,8 +51,7 @@ void lastused_note(int64_t token_id, int64_t now, const char *addr)
             if (now >= n->used_at) {
                 n->used_at = now;
                 if (addr && strcmp(n->addr, addr) != 0) {
-                    strncpy(n->addr, addr, ADDR_MAX - 1);
-                    n->addr[ADDR_MAX - 1] = '\0';
+                    snprintf(n->addr, sizeof n->addr, "%s", addr);
                 }
             }
             pthread_mutex_unlock(m);
