@@ -5,8 +5,9 @@
 # src/ is app/. A layer may include itself; an include without a directory
 # ("sqlite_internal.h") is a file beside the includer, so its own layer;
 # src/store/sql/... is store. <system> headers, tests/ and fuzz/ are not
-# checked. Prints one line per offending include (file:line, the include,
-# the rule it breaks) and exits 1 when there is any.
+# checked. The CMake libraries are held to the same rules (below). Prints
+# one line per offending include or link (file:line, what, the rule it
+# breaks) and exits 1 when there is any.
 #
 # Usage: scripts/check-layers.sh [ROOT]   (ROOT holds src/; default: the repo)
 set -uo pipefail
@@ -101,8 +102,54 @@ while IFS= read -r -d '' file; do
         sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]*)".*/\1:\2/')
 done < <(find src -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
 
+# The same rules for the CMake libraries: piora_<layer> (or
+# piora_<layer>_<part>) may link only the libraries of layers its layer may
+# include, and the executable piora is app/. Since the rules have no cycle,
+# checking each direct link also rules out a cycle between libraries. A
+# header-only allowance (api/ and web/ use http/request.h) allows the
+# library. Test and fuzz executables may link anything.
+lib_layer() { # target name -> layer, or nothing when not one of ours
+    local n=${1#piora_}
+    [ "$1" = piora ] && { echo app; return; }
+    [ "$n" = "$1" ] && return
+    n=${n%%_*}
+    [ -n "${allowed[$n]+set}" ] && echo "$n"
+}
+if [ -f CMakeLists.txt ]; then
+    # awk joins each target_link_libraries( ... ) call onto one line and
+    # prints its first line number before it.
+    while read -r line target items; do
+        from=$(lib_layer "$target")
+        [ -n "$from" ] || continue
+        for item in $items; do
+            to=$(lib_layer "$item")
+            [ -n "$to" ] && [ "$to" != "$from" ] || continue
+            ok=0
+            libs=""
+            for a in ${allowed[$from]}; do
+                [[ " $libs " == *" ${a%%/*} "* ]] || libs="$libs ${a%%/*}"
+                [ "${a%%/*}" = "$to" ] && ok=1
+            done
+            if [ $ok -eq 0 ]; then
+                echo "CMakeLists.txt:$line: $target links $item: $from may link only${libs:- itself}"
+                bad=1
+            fi
+        done
+    done < <(awk '
+        !open && /^[[:space:]]*target_link_libraries[[:space:]]*\(/ { open = 1; start = NR; call = "" }
+        open {
+            t = $0; sub(/#.*/, "", t); call = call " " t
+            if (t ~ /\)/) {
+                open = 0
+                sub(/.*target_link_libraries[[:space:]]*\(/, "", call); sub(/\).*/, "", call)
+                gsub(/(PUBLIC|PRIVATE|INTERFACE)/, " ", call)
+                print start, call
+            }
+        }' CMakeLists.txt)
+fi
+
 if [ $bad -ne 0 ]; then
-    echo "check-layers: includes above break the layer rules (DESIGN.md, scripts/check-layers.sh)"
+    echo "check-layers: includes or links above break the layer rules (DESIGN.md, scripts/check-layers.sh)"
     exit 1
 fi
-echo "check-layers: every include in src/ keeps the layer rules"
+echo "check-layers: every include in src/ and every link in CMakeLists.txt keeps the layer rules"

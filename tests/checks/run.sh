@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that scripts/check-layers.sh and scripts/check-banned.sh fail when
-# a rule is broken and pass when none is: a tiny fake tree that keeps every
-# rule (and hides look-alikes in comments, strings, tests/ and fuzz/) must
+# a rule is broken and pass when none is: a tiny fake tree (sources and a
+# CMakeLists.txt) that keeps every rule (and hides look-alikes in comments,
+# strings, tests/ and fuzz/) must
 # pass both; each copy of it with one violation added must make the check
 # exit 1 and name the offending file:line. Ends with "N passed, N failed"
 # (scripts/test.sh counts it).
@@ -59,6 +60,14 @@ cat >"$clean/src/http/server.h" <<'EOF'
 #include "util/err.h"
 EOF
 : >"$clean/src/util/err.h"
+cat >"$clean/CMakeLists.txt" <<'EOF'
+target_link_libraries(piora_core PUBLIC piora_store piora_auth
+                      piora_util) # piora_http in a comment
+target_link_libraries(piora_api PUBLIC piora_http piora_core)
+target_link_libraries(piora_store_sql PRIVATE piora_store)
+target_link_libraries(piora PRIVATE piora_cli piora_api)
+target_link_libraries(${tname} PRIVATE piora_cli piora_web PkgConfig::CMOCKA)
+EOF
 cat >"$clean/tests/unit/test_x.c" <<'EOF'
 #include "web/web.h"
 #include "http/server.h"
@@ -120,6 +129,14 @@ expect check-layers.sh util-up 1 'src/util/log.c:1: #include "core/users.h": uti
 
 variant unknown src/gadgets/g.c '#include "util/err.h"'
 expect check-layers.sh unknown 1 "src/gadgets/g.c: layer 'gadgets' is not in the rules"
+
+variant cmake-cycle CMakeLists.txt 'target_link_libraries(piora_api PUBLIC piora_http)
+target_link_libraries(piora_http PUBLIC
+    piora_authn piora_api)'
+expect check-layers.sh cmake-cycle 1 'CMakeLists.txt:2: piora_http links piora_api: http may link only authn monitor auth util'
+
+variant cmake-store CMakeLists.txt 'target_link_libraries(piora_store_sql PUBLIC piora_core)'
+expect check-layers.sh cmake-store 1 'CMakeLists.txt:1: piora_store_sql links piora_core: store may link'
 
 variant strcpy src/core/name.c 'void n(char *d, const char *s) { strcpy(d, s); }'
 expect check-banned.sh strcpy 1 'src/core/name.c:1: strcpy: use snprintf'
