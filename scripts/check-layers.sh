@@ -123,7 +123,7 @@ if [ -f CMakeLists.txt ]; then
         [ -n "$from" ] || continue
         for item in $items; do
             to=$(lib_layer "$item")
-            [ -n "$to" ] && [ "$to" != "$from" ] || continue
+            if [ -z "$to" ] || [ "$to" = "$from" ]; then continue; fi
             ok=0
             libs=""
             for a in ${allowed[$from]}; do
