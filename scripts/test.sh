@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The one test command: sets up a Debian 12 machine (scripts/deps.sh), builds
+# The one test command: sets up a Debian 12 machine (scripts/deps.sh), runs
+# the source checks (scripts/check-layers.sh: includes keep DESIGN.md's layer
+# rules; scripts/check-banned.sh: no banned C function in src/;
+# tests/checks/run.sh: both checks fail on a broken fake tree), builds
 # build/ and runs the unit tests (CTest + cmocka) and the black-box suite
 # (node:test against build/piora) and the browser suite (tests/browser, Debian's
 # Chromium through playwright-core), then does all of it again on an
-# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, and
-# fuzzes the input parsers for a few seconds each (scripts/fuzz.sh). Ends
-# with one line "N passed, N failed, N skipped" and exits non-zero when
-# anything failed or did not build.
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, runs
+# the unit tests and the black-box suite on a ThreadSanitizer build in
+# build-tsan/ (each sanitizer build also fails on any report a process wrote,
+# killed servers included), and fuzzes the input parsers for a few seconds
+# each (scripts/fuzz.sh). Ends with one line "N passed, N failed, N skipped"
+# and exits non-zero when anything failed or did not build.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,7 +83,43 @@ count_pf() { # log rc label
     if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then note_failure "$3: exit $2"; fi
 }
 
-# One build directory: configure, build, CTest, black-box suite.
+# One source check (a script that prints what breaks its rule and exits 1):
+# one pass or one failure.
+run_check() { # label command...
+    local label=$1 rc
+    shift
+    echo "=== check: $label ($*)"
+    timeout "$STAGE_TIMEOUT" "$@" 2>&1 | tee "$LOGS/check-$label.log"
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        note_failure "check $label: exit $rc (offending lines above and in $LOGS/check-$label.log)"
+    fi
+}
+
+# A sanitizer report is a failure even when no test saw it: a server a test
+# killed with SIGKILL, or a CLI run whose exit code went unchecked, still
+# wrote its report into the log_path directory of the *SAN_OPTIONS. One
+# pass when the directory is empty, else one failure and the reports.
+count_reports() { # dir label
+    local files
+    files=$(find "$1" -type f 2>/dev/null | sort)
+    if [ -z "$files" ]; then
+        passed=$((passed + 1))
+        return
+    fi
+    echo "=== $2: sanitizer reports in $1"
+    for f in $files; do
+        echo "--- $f"
+        head -n 80 "$f"
+    done
+    note_failure "$2: $(wc -l <<<"$files") sanitizer report(s) in $1"
+}
+
+# One build directory: configure, build, CTest, black-box suite, and unless
+# RUN_BROWSER=0 the browser suite. With SAN_REPORTS set (the log_path
+# directory of the sanitizer options) it also counts the reports written.
 run_suite() { # label builddir cmake-args...
     local label=$1 dir=$2
     shift 2
@@ -111,11 +152,13 @@ run_suite() { # label builddir cmake-args...
     rc=${PIPESTATUS[0]}
     count_node "$LOGS/$label-blackbox.log" "$rc" "$label black-box"
 
-    echo "=== $label: browser tests (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
-    PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
-        tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser.log"
-    rc=${PIPESTATUS[0]}
-    count_node "$LOGS/$label-browser.log" "$rc" "$label browser"
+    if [ "${RUN_BROWSER:-1}" != 0 ]; then
+        echo "=== $label: browser tests (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
+        PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
+            tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser.log"
+        rc=${PIPESTATUS[0]}
+        count_node "$LOGS/$label-browser.log" "$rc" "$label browser"
+    fi
 
     echo "=== $label: secrets scan (every log of both suites, every secret they created)"
     timeout "$STAGE_TIMEOUT" node --test --test-reporter=spec tests/secrets-scan.test.mjs 2>&1 |
@@ -123,6 +166,8 @@ run_suite() { # label builddir cmake-args...
     rc=${PIPESTATUS[0]}
     count_node "$LOGS/$label-secrets.log" "$rc" "$label secrets scan"
     unset PIORA_TEST_JOURNAL
+
+    if [ -n "${SAN_REPORTS:-}" ]; then count_reports "$SAN_REPORTS" "$label"; fi
 }
 
 start=$(date +%s)
@@ -140,12 +185,34 @@ if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); then
     note_failure "npm ci in tests/browser failed"
 fi
 
-run_suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=OFF
+# Seconds, no build needed: they read the sources only.
+run_check layers bash scripts/check-layers.sh
+run_check banned bash scripts/check-banned.sh
+echo "=== check: tests/checks/run.sh (both checks fail on a broken fake tree)"
+timeout "$STAGE_TIMEOUT" bash tests/checks/run.sh 2>&1 | tee "$LOGS/check-selftest.log"
+rc=${PIPESTATUS[0]}
+count_pf "$LOGS/check-selftest.log" "$rc" "check self-test"
 
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=ON
+run_suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=OFF -DPIORA_TSAN=OFF
+
+mkdir -p "$LOGS/asan-reports"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path="$LOGS/asan-reports/asan"
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path="$LOGS/asan-reports/ubsan"
+SAN_REPORTS="$LOGS/asan-reports" run_suite asan build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=ON -DPIORA_TSAN=OFF
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# ThreadSanitizer: the unit tests and the black-box suite (not the browser
+# suite: it drives the same server paths through Chromium and would double
+# the stage's time; measured 290 s with a clean build on 2 shared cores). The
+# first race stops the process (exit 66) and its report lands in
+# tsan-reports/. tests/tsan.supp, when there is one, names races inside
+# libraries we do not own (docs/testing.md); today none needs it.
+mkdir -p "$LOGS/tsan-reports"
+TSAN_SUPP=""
+[ -f tests/tsan.supp ] && TSAN_SUPP=" suppressions=$PWD/tests/tsan.supp"
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1$TSAN_SUPP log_path=$LOGS/tsan-reports/tsan"
+RUN_BROWSER=0 SAN_REPORTS="$LOGS/tsan-reports" run_suite tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=OFF -DPIORA_TSAN=ON
+unset TSAN_OPTIONS
 
 # A short coverage-guided run of every parser that reads outside input
 # (fuzz/, docs/fuzzing.md): clang + libFuzzer, 10 s per target in build-fuzz/.

@@ -12,6 +12,7 @@
 #include "core/usage.h"
 #include "http/response.h"
 #include "util/clock.h"
+#include "util/num.h"
 #include "web/internal.h"
 
 #define DAY 86400
@@ -109,10 +110,13 @@ static bool parse_expiry(req_t *r, const json_t *body, token_create_req *rq)
         rq->expires_at = t;
         return true;
     }
-    static const char *const days[] = {"7", "30", "60", "180", "365"};
-    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
-        if (strcmp(ex, days[i]) == 0) {
-            rq->expires_in = (int64_t)atoi(days[i]) * DAY;
+    static const struct {
+        const char *name;
+        int64_t days;
+    } choices[] = {{"7", 7}, {"30", 30}, {"60", 60}, {"180", 180}, {"365", 365}};
+    for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
+        if (strcmp(ex, choices[i].name) == 0) {
+            rq->expires_in = choices[i].days * DAY;
             return true;
         }
     }
@@ -129,6 +133,7 @@ void web_tokens_create(req_t *r, web_ctx *c)
         return;
     token_create_req rq = {.user_id = c->user.id, .name = web_json_str(body, "name")};
     char scopes[SCOPES_STR_MAX] = "";
+    size_t used = 0; /* strlen(scopes) */
     json_t *arr = json_object_get(body, "scopes");
     size_t i;
     json_t *it;
@@ -136,13 +141,16 @@ void web_tokens_create(req_t *r, web_ctx *c)
     json_array_foreach(arr, i, it)
     {
         const char *s = json_string_value(it);
-        if (!s || strlen(s) > 64 || strlen(scopes) + strlen(s) + 2 > sizeof scopes) {
+        size_t len = s ? strlen(s) : 0;
+        /* room for a comma, the scope and the terminator */
+        if (!s || len > 64 || used + len + 2 > sizeof scopes) {
             scopes_ok = false;
             break;
         }
-        if (scopes[0])
-            strcat(scopes, ",");
-        strcat(scopes, s);
+        if (used)
+            scopes[used++] = ',';
+        memcpy(scopes + used, s, len + 1);
+        used += len;
     }
     if (!scopes_ok) {
         json_decref(body);
@@ -239,9 +247,8 @@ static bool usage_filters(req_t *r, usage_filter *f)
     }
     const char *st = req_query(r, "status");
     if (st && *st) {
-        char *end = NULL;
-        long v = strtol(st, &end, 10);
-        if (!end || *end || v < 100 || v > 599) {
+        int64_t v = 0;
+        if (!num_parse_i64(st, 100, 599, &v)) {
             web_field_error(r, "status", "Use an HTTP status such as 401.");
             return false;
         }

@@ -18,7 +18,7 @@ export const BIN = process.env.PIORA_BIN
   : path.join(REPO, 'build', 'piora');
 
 // Sanitizer builds are several times slower: scale waits, not assertions.
-export const SLOW = /asan|sanitize/i.test(BIN) || !!process.env.ASAN_OPTIONS;
+export const SLOW = /asan|tsan|sanitize/i.test(BIN) || !!process.env.ASAN_OPTIONS || !!process.env.TSAN_OPTIONS;
 export const T = (ms) => (SLOW ? ms * 4 : ms);
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
