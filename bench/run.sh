@@ -12,6 +12,9 @@
 #
 # Usage: bench/run.sh [--duration 10] [--connections 64] [--threads 2] [--rounds 3]
 #        PIORA_BIN=build/piora (default)
+#        PIORA_BEFORE=path/to/older/piora: a second piora, an older build on its
+#        own database, answers the same three cases in the same interleaved
+#        rounds, so a change is judged by before/after ratios from one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +32,28 @@ BADTOKEN="${TOKEN:0:47}$repl"
 # measures the access log, the usage log and last-used tracking).
 piora_start --access-log off
 seed_servers
+if [ -n "${PIORA_BEFORE:-}" ]; then
+  [ -x "$PIORA_BEFORE" ] || { echo "bench: PIORA_BEFORE=$PIORA_BEFORE is not an executable" >&2; exit 1; }
+  # Its own database: an older build may refuse a schema a newer one migrated.
+  BDB="$WORK/before.db"; BPORT=$(free_port)
+  echo 'bench-password-123' | "$PIORA_BEFORE" user add --database "$BDB" --email bench@example.com \
+    --team bench --password-stdin >/dev/null
+  BTOKEN=$("$PIORA_BEFORE" token create --database "$BDB" --email bench@example.com --name bench \
+    --scopes servers:read,servers:write --expires-in never)
+  "$PIORA_BEFORE" serve --database "$BDB" --listen 127.0.0.1:$BPORT --rate-limit 1000000000 \
+    --auth-fail-limit 0 --access-log off >"$WORK/before-stdout.log" 2>"$WORK/before-stderr.log" &
+  BEFORE_PID=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$BPORT/healthz" >/dev/null && break; sleep 0.05; done
+  for i in $(seq 1 20); do
+    curl -fs -X POST "http://127.0.0.1:$BPORT/api/v1/servers" -H "Authorization: Bearer $BTOKEN" \
+      -H 'Content-Type: application/json' \
+      -d "{\"name\":\"web-$i\",\"ip_address\":\"10.0.0.$i\",\"provider\":\"hetzner\",\"region\":\"fsn1\"}" >/dev/null
+  done
+  blast=${BTOKEN: -1}; [ "$blast" = "A" ] && brepl=B || brepl=A
+  BBADTOKEN="${BTOKEN:0:47}$brepl"
+  BID=$(curl -fs "http://127.0.0.1:$BPORT/api/v1/servers?per_page=1" -H "Authorization: Bearer $BTOKEN" | sed -E 's/.*"data":\[\{"id":([0-9]+).*/\1/')
+  trap 'kill "$BEFORE_PID" 2>/dev/null; wait "$BEFORE_PID" 2>/dev/null; cleanup' EXIT
+fi
 ID=$(curl -fs "http://127.0.0.1:$PPORT/api/v1/servers?per_page=1" -H "Authorization: Bearer $TOKEN" | sed -E 's/.*"data":\[\{"id":([0-9]+).*/\1/')
 
 mkdir -p "$WORK/www"
@@ -75,15 +100,31 @@ for round in $(seq "$ROUNDS"); do
     IFS=: read -r name path tok <<<"$pair"
     echo "$name piora $(run_wrk "http://127.0.0.1:$PPORT$path" "$tok")" >>"$WORK/results"
     echo "$name nginx $(run_wrk "http://127.0.0.1:$NPORT$path" "$tok")" >>"$WORK/results"
+    if [ -n "${PIORA_BEFORE:-}" ]; then
+      case $name in list) bp="/api/v1/servers?per_page=20" bt=$BTOKEN ;;
+        one) bp="/api/v1/servers/$BID" bt=$BTOKEN ;;
+        reject) bp="/api/v1/servers" bt=$BBADTOKEN ;; esac
+      echo "$name before $(run_wrk "http://127.0.0.1:$BPORT$bp" "$bt")" >>"$WORK/results"
+    fi
   done
 done
-printf '%-8s %12s %12s %8s   %s\n' case piora nginx ratio target
+if [ -n "${PIORA_BEFORE:-}" ]; then
+  printf '%-8s %12s %12s %8s %12s %8s %10s\n' case piora nginx ratio before ratio after/bef
+else
+  printf '%-8s %12s %12s %8s   %s\n' case piora nginx ratio target
+fi
 for pair in $CASES; do
   IFS=: read -r name _ _ <<<"$pair"
   p=$(awk -v n="$name" '$1==n && $2=="piora" {print $3}' "$WORK/results" | median)
   n=$(awk -v n="$name" '$1==n && $2=="nginx" {print $3}' "$WORK/results" | median)
   case $name in list) t=">= 0.80" ;; reject) t=">= 0.90" ;; *) t="" ;; esac
-  printf '%-8s %12.0f %12.0f %8.2f   %s\n' "$name" "$p" "$n" "$(echo "$p / $n" | bc -l)" "$t"
+  if [ -n "${PIORA_BEFORE:-}" ]; then
+    b=$(awk -v n="$name" '$1==n && $2=="before" {print $3}' "$WORK/results" | median)
+    printf '%-8s %12.0f %12.0f %8.2f %12.0f %8.2f %10.2f\n' "$name" "$p" "$n" "$(echo "$p / $n" | bc -l)" \
+      "$b" "$(echo "$b / $n" | bc -l)" "$(echo "$p / $b" | bc -l)"
+  else
+    printf '%-8s %12.0f %12.0f %8.2f   %s\n' "$name" "$p" "$n" "$(echo "$p / $n" | bc -l)" "$t"
+  fi
 done
 echo "medians of $ROUNDS rounds"
 machine_line
