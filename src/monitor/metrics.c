@@ -2,7 +2,8 @@
  * requests by (route slot, status), histograms as per-bucket counts. A
  * scrape reads them without stopping writers, so one scrape may see a
  * request in a histogram and not yet in its counter; Prometheus tolerates
- * that and nothing here ever goes backwards. */
+ * that and no counter here ever goes backwards (the response cache's size
+ * gauges do, by the deltas http/respcache.c reports). */
 #include "monitor/metrics.h"
 
 #include <stdatomic.h>
