@@ -102,7 +102,7 @@ static void services_start(const piora_config *cfg)
 {
     authn_init(cfg);
     web_init(cfg);
-    respcache_init(4096);
+    respcache_init(cfg->response_cache_bytes);
 }
 
 static void services_stop(void)

@@ -45,6 +45,13 @@ const config_setting config_settings[] = {
         max_header_bytes, "memory per connection for the request line and headers",
         "Memory per connection for the request line and headers; a request whose headers do "
         "not fit is refused (431)."),
+    INT("response-cache-bytes", "PIORA_RESPONSE_CACHE_BYTES", "N", 0, 4294967296, 33554432,
+        response_cache_bytes, "memory for replayed GET answers, 0 = off",
+        "Memory for cached answers of list and read GETs (keys, bodies and headers), 32 MiB "
+        "by default. Past it the least recently used answers are evicted, so no mix of query "
+        "strings grows the cache. An answer is replayed only until the next write of any "
+        "object; `piora_response_cache_*` in `/metrics` shows its size, hits and evictions. "
+        "`0` turns it off."),
     INT("last-used-interval", "PIORA_LAST_USED_INTERVAL", "SECONDS", 1, 60, 15,
         touch_interval_s, "how often last-used times are written, 1-60",
         "How often buffered last-used times are written to the database, so `last_used_at` "

@@ -20,6 +20,7 @@ typedef struct piora_config {
     unsigned max_connections;  /* --max-connections */
     unsigned idle_timeout_s;   /* --idle-timeout */
     size_t max_header_bytes;   /* --max-header-bytes: per-connection header memory */
+    size_t response_cache_bytes; /* --response-cache-bytes: http/respcache.h budget */
     unsigned touch_interval_s; /* --last-used-interval: last-used flush period */
     /* the dashboard (web/, docs/dashboard.md) */
     int64_t session_idle_s;     /* --session-idle-timeout: idle sign-out */

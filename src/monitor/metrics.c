@@ -2,7 +2,8 @@
  * requests by (route slot, status), histograms as per-bucket counts. A
  * scrape reads them without stopping writers, so one scrape may see a
  * request in a histogram and not yet in its counter; Prometheus tolerates
- * that and nothing here ever goes backwards. */
+ * that and no counter here ever goes backwards (the response cache's size
+ * gauges do, by the deltas http/respcache.c reports). */
 #include "monitor/metrics.h"
 
 #include <stdatomic.h>
@@ -41,6 +42,9 @@ static histo latency;
 static histo db[MD__COUNT];
 static _Atomic uint64_t auth_fail[MR__COUNT];
 static _Atomic uint64_t limited[ML__COUNT];
+static _Atomic uint64_t cache_budget;
+static _Atomic int64_t cache_bytes, cache_entries;
+static _Atomic uint64_t cache_hits, cache_misses, cache_evictions;
 static char build_version[64] = "unknown";
 static int64_t start_time;
 
@@ -124,6 +128,27 @@ void metrics_rate_limited(metrics_limiter l)
 {
     if ((unsigned)l < ML__COUNT)
         atomic_fetch_add_explicit(&limited[l], 1, memory_order_relaxed);
+}
+
+void metrics_cache_budget(uint64_t bytes)
+{
+    atomic_store_explicit(&cache_budget, bytes, memory_order_relaxed);
+}
+
+void metrics_cache_size(int64_t dbytes, int64_t dentries)
+{
+    atomic_fetch_add_explicit(&cache_bytes, dbytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cache_entries, dentries, memory_order_relaxed);
+}
+
+void metrics_cache_lookup(bool hit)
+{
+    atomic_fetch_add_explicit(hit ? &cache_hits : &cache_misses, 1, memory_order_relaxed);
+}
+
+void metrics_cache_evicted(uint64_t n)
+{
+    atomic_fetch_add_explicit(&cache_evictions, n, memory_order_relaxed);
 }
 
 void metrics_db(metrics_db_op op, int64_t duration_ns)
@@ -236,6 +261,28 @@ void metrics_render(buf_t *b, const metrics_gauges *g)
         snprintf(l, sizeof l, "op=\"%s\"", ops[i]);
         histo_render(b, "piora_db_duration_seconds", l, &db[i]);
     }
+
+    counter_header(b, "piora_response_cache_bytes",
+                   "Memory held by cached API answers (keys, bodies, headers).", "gauge");
+    buf_printf(b, "piora_response_cache_bytes %lld\n", (long long)atomic_load(&cache_bytes));
+    counter_header(b, "piora_response_cache_budget_bytes",
+                   "The most the response cache may hold (--response-cache-bytes).", "gauge");
+    buf_printf(b, "piora_response_cache_budget_bytes %llu\n",
+               (unsigned long long)atomic_load_explicit(&cache_budget, memory_order_relaxed));
+    counter_header(b, "piora_response_cache_entries", "Cached API answers.", "gauge");
+    buf_printf(b, "piora_response_cache_entries %lld\n", (long long)atomic_load(&cache_entries));
+    counter_header(b, "piora_response_cache_hits_total",
+                   "Cacheable GETs answered from the response cache.", "counter");
+    buf_printf(b, "piora_response_cache_hits_total %llu\n",
+               (unsigned long long)atomic_load(&cache_hits));
+    counter_header(b, "piora_response_cache_misses_total",
+                   "Cacheable GETs the response cache could not answer.", "counter");
+    buf_printf(b, "piora_response_cache_misses_total %llu\n",
+               (unsigned long long)atomic_load(&cache_misses));
+    counter_header(b, "piora_response_cache_evictions_total",
+                   "Cached answers pushed out to stay within the budget.", "counter");
+    buf_printf(b, "piora_response_cache_evictions_total %llu\n",
+               (unsigned long long)atomic_load(&cache_evictions));
 
     counter_header(b, "piora_usage_log_queue_depth", "Usage-log entries waiting to be written.",
                    "gauge");

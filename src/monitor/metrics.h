@@ -6,6 +6,7 @@
 #ifndef PIORA_MONITOR_METRICS_H
 #define PIORA_MONITOR_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/buf.h"
@@ -49,6 +50,14 @@ void metrics_request(int slot, int status, int64_t duration_ns);
 void metrics_auth_failure(metrics_auth_reason r);
 void metrics_rate_limited(metrics_limiter l);
 void metrics_db(metrics_db_op op, int64_t duration_ns);
+
+/* The response cache (http/respcache.h) reports here as it changes, so a
+ * scrape reads its state without taking its locks. Sizes move by signed
+ * deltas; budget is set once at start. */
+void metrics_cache_budget(uint64_t bytes);
+void metrics_cache_size(int64_t dbytes, int64_t dentries);
+void metrics_cache_lookup(bool hit);
+void metrics_cache_evicted(uint64_t n);
 
 /* Gauges read at scrape time from other modules. */
 typedef struct metrics_gauges {
