@@ -16,7 +16,6 @@
 #include "auth/password.h"
 #include "auth/ratelimit.h"
 #include "auth/session.h"
-#include "authn/authn.h"
 #include "core/signin.h"
 #include "core/users.h"
 #include "http/response.h"
@@ -283,8 +282,8 @@ void web_signin(req_t *r)
     }
     char email[EMAIL_MAX + 1];
     signin_email(raw_email, email);
-    uint64_t akey = authn_addr_key(r->client_addr ? r->client_addr : "");
-    uint64_t ukey = authn_addr_key(email);
+    uint64_t akey = ratelimit_key(r->client_addr ? r->client_addr : "");
+    uint64_t ukey = ratelimit_key(email);
     if (throttled(r, akey, ukey)) {
         json_decref(body);
         return;

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "core/audit.h"
 #include "core/users.h"
 #include "http/response.h"
@@ -111,7 +110,7 @@ void web_account_password(req_t *r, web_ctx *c)
 void web_audit_list(req_t *r, web_ctx *c)
 {
     page_req p;
-    if (!api_paging(r, &p))
+    if (!web_paging(r, &p))
         return;
     json_t *items = NULL;
     int64_t total = 0;

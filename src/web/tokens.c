@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "core/tokens.h"
 #include "core/usage.h"
 #include "http/response.h"
@@ -331,7 +330,7 @@ void web_tokens_usage(req_t *r, web_ctx *c)
         return;
     }
     page_req p;
-    if (!api_paging(r, &p))
+    if (!web_paging(r, &p))
         return;
     json_t *items = NULL;
     int64_t total = 0;
