@@ -47,7 +47,7 @@ void web_tokens_list(req_t *r, web_ctx *c)
 {
     token_rec *v = NULL;
     size_t n = 0;
-    piora_err e = store_token_list(r->store, c->user.id, &v, &n);
+    piora_err e = tokens_list(r->store, c->user.id, &v, &n);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
@@ -63,9 +63,7 @@ void web_tokens_list(req_t *r, web_ctx *c)
 /* The user's own token, or a 404 answered. */
 static bool own_token(req_t *r, web_ctx *c, token_rec *t)
 {
-    piora_err e = store_token_by_id(r->store, r->id, t);
-    if (e == PIORA_OK && t->user_id != c->user.id)
-        e = PIORA_ENOTFOUND;
+    piora_err e = tokens_get(r->store, r->id, c->user.id, t);
     if (e != PIORA_OK) {
         resp_error(r, e, e == PIORA_ENOTFOUND ? "No such token." : NULL);
         return false;
@@ -187,7 +185,7 @@ void web_tokens_revoke(req_t *r, web_ctx *c)
     actor who = web_actor(r, c);
     piora_err e = tokens_revoke(r->store, &who, t.id, c->user.id);
     if (e == PIORA_OK)
-        e = store_token_by_id(r->store, t.id, &t);
+        e = tokens_get(r->store, t.id, c->user.id, &t);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
