@@ -1,28 +1,17 @@
 /* GET /metrics: the Prometheus exposition. Gauges owned by other modules
- * (queues, in-flight requests) are read here, at scrape time, so the
- * request path never does more than an atomic add for them. */
+ * (queues, in-flight requests) are read at scrape time through the reader
+ * app/ registered (metrics_set_gauges), so the request path never does more
+ * than an atomic add for them and this handler knows none of those modules. */
 #include "api/api.h"
 
-#include "authn/lastused.h"
 #include "http/response.h"
-#include "http/server.h"
-#include "monitor/accesslog.h"
 #include "monitor/metrics.h"
-#include "monitor/usagelog.h"
 
 void metrics_serve(req_t *r)
 {
-    metrics_gauges g = {
-        .usage_queue_depth = usagelog_depth(),
-        .usage_dropped = usagelog_dropped(),
-        .usage_written = usagelog_written(),
-        .lastused_dropped = lastused_dropped(),
-        .access_log_dropped = accesslog_dropped(),
-        .inflight = http_server_inflight(),
-    };
     buf_t b;
     buf_init(&b, 4u << 20);
-    metrics_render(&b, &g);
+    metrics_scrape(&b);
     if (b.failed) {
         buf_free(&b);
         resp_problem(r, 500, "internal_error", "The metrics did not fit in memory.", NULL);

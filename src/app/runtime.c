@@ -41,6 +41,19 @@ static const char *method_name(http_method m)
     }
 }
 
+/* The gauges /metrics reads at scrape time, from the modules that own
+ * them: registered with monitor/metrics so neither it nor api/ includes
+ * http/, authn/ or the writers. */
+static void gauges_read(metrics_gauges *g)
+{
+    g->usage_queue_depth = usagelog_depth();
+    g->usage_dropped = usagelog_dropped();
+    g->usage_written = usagelog_written();
+    g->lastused_dropped = lastused_dropped();
+    g->access_log_dropped = accesslog_dropped();
+    g->inflight = http_server_inflight();
+}
+
 /* Metrics, the last-used and usage-log writers and the access log: started
  * before the first request, stopped after the last one so that everything
  * buffered is written (SPEC 7: a graceful stop loses nothing). On failure
@@ -54,6 +67,7 @@ static bool monitoring_start(const piora_config *cfg)
         patterns[i] = api_routes[i].pattern;
     }
     metrics_init(methods, patterns, (int)n);
+    metrics_set_gauges(gauges_read);
     char why[160];
     if (!proxies_parse(cfg->trusted_proxies, why, sizeof why)) {
         fprintf(stderr, "piora: invalid --trusted-proxies: %s\n", why);

@@ -171,3 +171,13 @@ ratelimit_result ratelimit_peek(ratelimit_t *rl, uint64_t key, int64_t now_ns)
 {
     return rl_step(rl, key, now_ns, false);
 }
+
+uint64_t ratelimit_key(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)text; p && *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}

@@ -31,4 +31,9 @@ ratelimit_result ratelimit_take(ratelimit_t *rl, uint64_t key, int64_t now_ns);
 /* Reports without spending (used to answer a request already refused). */
 ratelimit_result ratelimit_peek(ratelimit_t *rl, uint64_t key, int64_t now_ns);
 
+/* The key of a text (a client address, an account's email): FNV-1a, the
+ * same for the same text in every limiter. Not a secret: a limiter only
+ * needs its keys to spread over the table. */
+uint64_t ratelimit_key(const char *text);
+
 #endif

@@ -7,7 +7,6 @@
 #include "auth/token.h"
 #include "authn/session.h"
 #include "authn/tokencache.h"
-#include "monitor/metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -47,16 +46,6 @@ authn_gens authn_sync(store_t *s)
     return g;
 }
 
-uint64_t authn_addr_key(const char *addr)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)addr; p && *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* Splits "Bearer <token>" (scheme case-insensitive, one or more spaces or
  * tabs, RFC 7235) and returns the token slice, or NULL when the scheme is
  * not Bearer or nothing follows it. */
@@ -93,7 +82,7 @@ static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_a
 
 authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *authorization,
                                  bool url_token, uint64_t addr_key, principal_t *who,
-                                 int64_t *retry_after)
+                                 int64_t *retry_after, int64_t *lookup_ns)
 {
     if (!authorization)
         return AUTHN_MISSING;
@@ -117,7 +106,7 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
         token_rec t;
         int64_t t0 = clock_mono_ns();
         piora_err err = store_token_by_digest(s, digest, &t);
-        metrics_db(MD_TOKEN_LOOKUP, clock_mono_ns() - t0);
+        *lookup_ns = clock_mono_ns() - t0;
         memset(&e, 0, sizeof e);
         if (err == PIORA_OK) {
             e.known = true;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "auth/ratelimit.h"
-#include "authn/principal.h"
+#include "auth/principal.h"
 #include "core/config.h"
 #include "store/change.h"
 #include "store/store.h"
@@ -48,21 +48,20 @@ authn_gens authn_sync(store_t *s);
 
 
 /* Steps 1-3. authorization: the header value or NULL; url_token: the
- * query carries access_token; addr_key: hash of the client address (for
- * the failure limiter). On AUTHN_THROTTLED *retry_after is set. On
+ * query carries access_token; addr_key: ratelimit_key() of the client address
+ * (for the failure limiter). On AUTHN_THROTTLED *retry_after is set. On
  * AUTHN_REVOKED and AUTHN_EXPIRED (and AUTHN_THROTTLED reached through
  * them) who->token_id names the refused token and the rest of *who is zero;
- * on other failures *who is untouched. */
+ * on other failures *who is untouched. When the cache missed and the store
+ * was asked, *lookup_ns is set to how long that took (for the caller's
+ * metrics: authn/ knows no monitor/), else it is untouched. */
 authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *authorization,
                                  bool url_token, uint64_t addr_key, principal_t *who,
-                                 int64_t *retry_after);
+                                 int64_t *retry_after, int64_t *lookup_ns);
 
 /* Step 4: spends one request of the token's quota. */
 ratelimit_result authn_rate_take(const principal_t *who);
 /* Rate limit for routes without a token (per address). */
 ratelimit_result authn_addr_take(uint64_t addr_key);
-
-/* FNV-1a of the textual client address: the limiters' key. */
-uint64_t authn_addr_key(const char *addr);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "authn/principal.h"
+#include "auth/principal.h"
 #include "store/store.h"
 #include "util/err.h"
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "auth/token.h"
-#include "authn/principal.h"
+#include "auth/principal.h"
 
 typedef struct tokencache_entry {
     bool known;          /* false: the store has no token with this digest */

@@ -106,3 +106,22 @@ piora_err signin_end(store_t *s, const actor *who, int64_t session_id)
     audit_record(s, who, &ev);
     return e;
 }
+
+piora_err signin_setup_open(store_t *s, bool *open)
+{
+    int64_t users = 0;
+    piora_err e = store_user_count(s, &users);
+    if (e == PIORA_OK)
+        *open = users == 0;
+    return e;
+}
+
+piora_err signin_setup_offer(store_t *s, const uint8_t *digest)
+{
+    return store_setup_put(s, digest, clock_now());
+}
+
+piora_err signin_setup_check(store_t *s, const uint8_t *digest)
+{
+    return store_setup_check(s, digest);
+}

@@ -41,6 +41,15 @@ piora_err signin_password(store_t *s, const actor *who, const char *email, const
 piora_err signin_start(store_t *s, const actor *who, const user_rec *u, const signin_session *ss,
                        session_rec *out);
 
+/* First-run setup is open while there is no user: the dashboard offers
+ * it then. On a store failure *open is left as it was. */
+piora_err signin_setup_open(store_t *s, bool *open);
+/* Stores the digest (SESSION_DIGEST_LEN bytes) of a new one-time setup
+ * secret, replacing any unused one; users_create consumes it. */
+piora_err signin_setup_offer(store_t *s, const uint8_t *digest);
+/* OK while the setup secret with this digest is unused, else ENOTFOUND. */
+piora_err signin_setup_check(store_t *s, const uint8_t *digest);
+
 /* Ends the session and records "signout" from who (the signed-in user). */
 piora_err signin_end(store_t *s, const actor *who, int64_t session_id);
 

@@ -154,9 +154,7 @@ piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq
     return PIORA_OK;
 }
 
-/* A caller acting as a user (user_id > 0) sees another user's token exactly
- * as a missing one. */
-static piora_err load_owned(store_t *s, int64_t id, int64_t user_id, token_rec *t)
+piora_err tokens_get(store_t *s, int64_t id, int64_t user_id, token_rec *t)
 {
     if (id <= 0)
         return PIORA_ENOTFOUND;
@@ -168,10 +166,15 @@ static piora_err load_owned(store_t *s, int64_t id, int64_t user_id, token_rec *
     return PIORA_OK;
 }
 
+piora_err tokens_list(store_t *s, int64_t user_id, token_rec **out, size_t *n)
+{
+    return store_token_list(s, user_id, out, n);
+}
+
 piora_err tokens_revoke(store_t *s, const actor *who, int64_t id, int64_t user_id)
 {
     token_rec t;
-    piora_err e = load_owned(s, id, user_id, &t);
+    piora_err e = tokens_get(s, id, user_id, &t);
     if (e != PIORA_OK)
         return e;
     if (t.revoked_at != 0)
@@ -192,7 +195,7 @@ piora_err tokens_regenerate(store_t *s, const actor *who, int64_t id, int64_t us
 {
     secret[0] = '\0';
     token_rec t;
-    piora_err e = load_owned(s, id, user_id, &t);
+    piora_err e = tokens_get(s, id, user_id, &t);
     if (e != PIORA_OK)
         return e;
     if (t.revoked_at != 0)

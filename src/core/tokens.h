@@ -38,6 +38,12 @@ typedef struct token_create_req {
 piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq,
                         char secret[TOKEN_LEN + 1], token_rec *out, verrs *errs);
 
+/* The token with this id. When user_id > 0 it must belong to that user:
+ * another user's token is ENOTFOUND, exactly like a missing one. */
+piora_err tokens_get(store_t *s, int64_t id, int64_t user_id, token_rec *out);
+/* The user's tokens, oldest first (*out malloc'd, free it). */
+piora_err tokens_list(store_t *s, int64_t user_id, token_rec **out, size_t *n);
+
 /* Revokes by id (idempotent: revoking a revoked token records nothing).
  * ENOTFOUND when missing. When user_id > 0 the token must belong to that
  * user (else ENOTFOUND). */

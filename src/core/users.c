@@ -81,6 +81,22 @@ bool users_password_valid(size_t len)
     return len >= PASSWORD_MIN_LEN && len <= PASSWORD_MAX_LEN;
 }
 
+piora_err users_list_team(store_t *s, int64_t team_id, user_rec **out, size_t *n)
+{
+    user_rec *v = NULL;
+    size_t all = 0;
+    piora_err e = store_user_list(s, &v, &all);
+    if (e != PIORA_OK)
+        return e;
+    size_t k = 0;
+    for (size_t i = 0; i < all; i++)
+        if (v[i].team_id == team_id)
+            v[k++] = v[i];
+    *out = v;
+    *n = k;
+    return PIORA_OK;
+}
+
 piora_err users_create(store_t *s, const actor *who, const user_create_req *rq, user_rec *out,
                        unsigned *bad)
 {

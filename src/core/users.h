@@ -54,6 +54,10 @@ typedef struct password_set_req {
     int64_t keep_session_id; /* the session asking (the dashboard), or 0 */
 } password_set_req;
 
+/* The members of a team (*out malloc'd, free it): a team sees only its
+ * own members. */
+piora_err users_list_team(store_t *s, int64_t team_id, user_rec **out, size_t *n);
+
 /* Checks the current and the new password (both reported in *bad on
  * PIORA_EINVALID), stores the new hash, ends sessions if asked and records
  * "password.changed" from who. ENOTFOUND: no such user. */

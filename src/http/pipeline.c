@@ -225,8 +225,12 @@ static bool authenticate_token(walk *w, req_t *r)
     const char *authorization = r->src ? r->src->header_whole(r->conn, "Authorization") : NULL;
     bool url_token = r->src && r->src->query_has(r->conn, "access_token");
     memset(&w->who, 0, sizeof w->who);
+    int64_t lookup_ns = -1;
     authn_outcome o = authn_authenticate(r->store, w->gen.tokens, authorization, url_token,
-                                         authn_addr_key(r->client_addr), &w->who, &retry_after);
+                                         ratelimit_key(r->client_addr), &w->who, &retry_after,
+                                         &lookup_ns);
+    if (lookup_ns >= 0)
+        metrics_db(MD_TOKEN_LOOKUP, lookup_ns);
     if (o == AUTHN_OK) {
         w->token_id = w->who.token_id;
         w->usage = true;
@@ -317,7 +321,7 @@ static bool limit(walk *w, req_t *r)
         resp_problem(r, 429, "rate_limited", "The token's rate limit is exceeded.", NULL);
         return false;
     case ROUTE_LIMIT_ADDR: {
-        ratelimit_result rl = authn_addr_take(authn_addr_key(r->client_addr));
+        ratelimit_result rl = authn_addr_take(ratelimit_key(r->client_addr));
         if (rl.allowed)
             return true;
         metrics_rate_limited(ML_ADDRESS);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "auth/scopes.h"
-#include "authn/principal.h"
+#include "auth/principal.h"
 #include "authn/session.h"
 #include "util/buf.h"
 

@@ -47,6 +47,7 @@ static _Atomic int64_t cache_bytes, cache_entries;
 static _Atomic uint64_t cache_hits, cache_misses, cache_evictions;
 static char build_version[64] = "unknown";
 static int64_t start_time;
+static _Atomic(metrics_gauges_fn) gauges_reader;
 
 void metrics_init(const char *const *methods, const char *const *patterns, int n)
 {
@@ -308,4 +309,15 @@ void metrics_render(buf_t *b, const metrics_gauges *g)
     buf_printf(b, "piora_start_time_seconds %lld\n", (long long)start_time);
     counter_header(b, "piora_build_info", "The running build.", "gauge");
     buf_printf(b, "piora_build_info{version=\"%s\"} 1\n", build_version);
+}
+
+void metrics_set_gauges(metrics_gauges_fn fn) { atomic_store(&gauges_reader, fn); }
+
+void metrics_scrape(buf_t *b)
+{
+    metrics_gauges g = {0};
+    metrics_gauges_fn fn = atomic_load(&gauges_reader);
+    if (fn)
+        fn(&g);
+    metrics_render(b, &g);
 }

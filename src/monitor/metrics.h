@@ -69,7 +69,18 @@ typedef struct metrics_gauges {
     int64_t inflight;
 } metrics_gauges;
 
-/* Appends the whole exposition. */
+/* Appends the whole exposition with the gauges in g. */
 void metrics_render(buf_t *b, const metrics_gauges *g);
+
+/* Fills the gauges owned by modules above monitor/ (the HTTP server's
+ * in-flight count, authn/'s last-used buffer) and beside it (the usage log,
+ * the access log). app/ registers it at start, so /metrics needs nothing
+ * but this header and monitor/ knows none of them. */
+typedef void (*metrics_gauges_fn)(metrics_gauges *g);
+void metrics_set_gauges(metrics_gauges_fn fn);
+
+/* Appends the whole exposition with the gauges as the registered reader
+ * says now (all zero when none is registered): the scrape of /metrics. */
+void metrics_scrape(buf_t *b);
 
 #endif

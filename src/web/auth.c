@@ -16,7 +16,6 @@
 #include "auth/password.h"
 #include "auth/ratelimit.h"
 #include "auth/session.h"
-#include "authn/authn.h"
 #include "core/signin.h"
 #include "core/users.h"
 #include "http/response.h"
@@ -117,12 +116,12 @@ void web_session_get(req_t *r)
         resp_json(r, 200, webauth_session_json(&r->session->user, &r->session->sess));
         return;
     }
-    int64_t users = 1;
-    store_user_count(r->store, &users);
+    bool setup_open = false;
+    signin_setup_open(r->store, &setup_open);
     bool expired = r->session_expired; /* the pipeline cleared its cookie */
     resp_problem(r, 401, expired ? "session_expired" : "signed_out",
                  expired ? "Your session expired; sign in again." : "Sign in to use the dashboard.",
-                 json_pack("{s:b}", "setup_required", users == 0));
+                 json_pack("{s:b}", "setup_required", setup_open));
 }
 
 /* ---- first-run setup ---------------------------------------------------- */
@@ -133,7 +132,7 @@ bool web_setup_link(store_t *s, const char *host, unsigned port, char *out, size
     uint8_t digest[SESSION_DIGEST_LEN];
     session_secret(secret);
     session_digest(secret, SESSION_SECRET_LEN, digest);
-    if (store_setup_put(s, digest, clock_now()) != PIORA_OK)
+    if (signin_setup_offer(s, digest) != PIORA_OK)
         return false;
     const char *h = host;
     bool v6 = strchr(host, ':') != NULL;
@@ -173,7 +172,7 @@ void web_setup_check(req_t *r)
     if (!body)
         return;
     uint8_t digest[SESSION_DIGEST_LEN];
-    piora_err e = setup_digest(body, digest) ? store_setup_check(r->store, digest) : PIORA_ENOTFOUND;
+    piora_err e = setup_digest(body, digest) ? signin_setup_check(r->store, digest) : PIORA_ENOTFOUND;
     json_decref(body);
     if (e == PIORA_ENOTFOUND)
         setup_link_invalid(r);
@@ -283,8 +282,8 @@ void web_signin(req_t *r)
     }
     char email[EMAIL_MAX + 1];
     signin_email(raw_email, email);
-    uint64_t akey = authn_addr_key(r->client_addr ? r->client_addr : "");
-    uint64_t ukey = authn_addr_key(email);
+    uint64_t akey = ratelimit_key(r->client_addr ? r->client_addr : "");
+    uint64_t ukey = ratelimit_key(email);
     if (throttled(r, akey, ukey)) {
         json_decref(body);
         return;

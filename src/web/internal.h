@@ -6,12 +6,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "authn/principal.h"
+#include "auth/principal.h"
 #include "core/actor.h"
+#include "core/paging.h"
 #include "core/validate.h"
 #include "core/config.h"
 #include "http/request.h"
-#include "store/store.h"
 
 typedef struct web_settings {
     int64_t idle_s;
@@ -71,5 +71,9 @@ void web_users_errors(verrs *errs, unsigned bad, const char *password_field);
 actor web_actor(const req_t *r, const web_ctx *c);
 /* A 422 with one field error. */
 void web_field_error(req_t *r, const char *field, const char *message);
+/* Parses ?page and ?per_page (core/paging.h); on a bad value answers 422
+ * and returns false. The API's api_paging() does the same for its lists:
+ * web/ may not include api/, and the rule itself is core's paging_parse. */
+bool web_paging(req_t *r, page_req *p);
 
 #endif

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "core/audit.h"
 #include "core/users.h"
 #include "http/response.h"
@@ -23,15 +22,14 @@ void web_users_list(req_t *r, web_ctx *c)
 {
     user_rec *v = NULL;
     size_t n = 0;
-    piora_err e = store_user_list(r->store, &v, &n);
+    piora_err e = users_list_team(r->store, c->user.team_id, &v, &n);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
     }
     json_t *data = json_array();
     for (size_t i = 0; i < n; i++)
-        if (v[i].team_id == c->user.team_id)
-            json_array_append_new(data, user_json(&v[i]));
+        json_array_append_new(data, user_json(&v[i]));
     free(v);
     resp_json(r, 200, json_pack("{s:o}", "data", data));
 }
@@ -111,7 +109,7 @@ void web_account_password(req_t *r, web_ctx *c)
 void web_audit_list(req_t *r, web_ctx *c)
 {
     page_req p;
-    if (!api_paging(r, &p))
+    if (!web_paging(r, &p))
         return;
     json_t *items = NULL;
     int64_t total = 0;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "core/tokens.h"
 #include "core/usage.h"
 #include "http/response.h"
@@ -49,7 +48,7 @@ void web_tokens_list(req_t *r, web_ctx *c)
 {
     token_rec *v = NULL;
     size_t n = 0;
-    piora_err e = store_token_list(r->store, c->user.id, &v, &n);
+    piora_err e = tokens_list(r->store, c->user.id, &v, &n);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
@@ -65,9 +64,7 @@ void web_tokens_list(req_t *r, web_ctx *c)
 /* The user's own token, or a 404 answered. */
 static bool own_token(req_t *r, web_ctx *c, token_rec *t)
 {
-    piora_err e = store_token_by_id(r->store, r->id, t);
-    if (e == PIORA_OK && t->user_id != c->user.id)
-        e = PIORA_ENOTFOUND;
+    piora_err e = tokens_get(r->store, r->id, c->user.id, t);
     if (e != PIORA_OK) {
         resp_error(r, e, e == PIORA_ENOTFOUND ? "No such token." : NULL);
         return false;
@@ -196,7 +193,7 @@ void web_tokens_revoke(req_t *r, web_ctx *c)
     actor who = web_actor(r, c);
     piora_err e = tokens_revoke(r->store, &who, t.id, c->user.id);
     if (e == PIORA_OK)
-        e = store_token_by_id(r->store, t.id, &t);
+        e = tokens_get(r->store, t.id, c->user.id, &t);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
@@ -338,7 +335,7 @@ void web_tokens_usage(req_t *r, web_ctx *c)
         return;
     }
     page_req p;
-    if (!api_paging(r, &p))
+    if (!web_paging(r, &p))
         return;
     json_t *items = NULL;
     int64_t total = 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth/password.h"
+#include "core/paging.h"
 #include "core/users.h"
 #include "http/response.h"
 #include "web/internal.h"
@@ -42,4 +43,14 @@ actor web_actor(const req_t *r, const web_ctx *c)
         a.email = c->user.email;
     }
     return a;
+}
+
+bool web_paging(req_t *r, page_req *p)
+{
+    verrs errs = {0};
+    if (paging_parse(req_query(r, "page"), req_query(r, "per_page"), p, &errs) != PIORA_OK) {
+        resp_validation(r, &errs);
+        return false;
+    }
+    return true;
 }

@@ -112,8 +112,8 @@ variant http-web src/http/server.c '#include <stdlib.h>
 #include "web/web.h"'
 expect check-layers.sh http-web 1 'src/http/server.c:2: #include "web/web.h": http may include only'
 
-variant api-router src/api/routes.c '#include "http/router.h"'
-expect check-layers.sh api-router 1 'src/api/routes.c:1: #include "http/router.h"'
+variant api-server src/api/routes.c '#include "http/server.h"'
+expect check-layers.sh api-server 1 'src/api/routes.c:1: #include "http/server.h"'
 
 variant sql-core src/store/sql/dialect.c '#include "core/model.h"'
 expect check-layers.sh sql-core 1 'src/store/sql/dialect.c:1: #include "core/model.h": store may'

@@ -95,7 +95,9 @@ static authn_outcome call(fx *f, const char *authz, bool url_token, uint64_t add
      * any request after a CLI write does. */
     change_wait_visible(f->cli);
     authn_gens gen = authn_sync(f->server);
-    return authn_authenticate(f->server, gen.tokens, authz, url_token, addr, who, &retry);
+    int64_t lookup_ns = -1;
+    return authn_authenticate(f->server, gen.tokens, authz, url_token, addr, who, &retry,
+                              &lookup_ns);
 }
 
 static void test_steps_in_order(void **st)
@@ -254,8 +256,10 @@ static void test_revocation_by_a_child_process_is_seen(void **st)
     /* no wait here: tokens_revoke returned only once it was visible */
     int64_t retry = 0;
     authn_gens gen = authn_sync(f->server);
-    assert_int_equal(authn_authenticate(f->server, gen.tokens, h, false, 9, &who, &retry),
-                     AUTHN_REVOKED);
+    int64_t lookup_ns = -1;
+    assert_int_equal(
+        authn_authenticate(f->server, gen.tokens, h, false, 9, &who, &retry, &lookup_ns),
+        AUTHN_REVOKED);
 }
 
 static void test_regenerated_secret_answers_revoked(void **st)
@@ -295,15 +299,15 @@ static void test_failures_per_address_turn_into_429(void **st)
     token_rec rec;
     principal_t who;
     make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, h, &rec);
-    const uint64_t attacker = authn_addr_key("198.51.100.7");
+    const uint64_t attacker = ratelimit_key("198.51.100.7");
     for (int i = 0; i < 5; i++)
         assert_int_equal(call(f, "Bearer piora_token_nope", false, attacker, &who), AUTHN_INVALID);
     assert_int_equal(call(f, "Bearer piora_token_nope", false, attacker, &who), AUTHN_THROTTLED);
     /* Another address is not affected. */
-    assert_int_equal(call(f, "Bearer piora_token_nope", false, authn_addr_key("192.0.2.1"), &who),
+    assert_int_equal(call(f, "Bearer piora_token_nope", false, ratelimit_key("192.0.2.1"), &who),
                      AUTHN_INVALID);
     /* A hot valid token from the throttled address still works. */
-    assert_int_equal(call(f, h, false, authn_addr_key("192.0.2.9"), &who), AUTHN_OK);
+    assert_int_equal(call(f, h, false, ratelimit_key("192.0.2.9"), &who), AUTHN_OK);
     assert_int_equal(call(f, h, false, attacker, &who), AUTHN_OK);
 }
 
@@ -327,12 +331,40 @@ static void test_token_rate_limit(void **st)
     assert_true(r.reset > clock_now());
 }
 
+/* The store lookup's time goes back to the caller (the pipeline counts it
+ * as piora_db_duration_seconds{op="token_lookup"}): set on a cache miss,
+ * untouched when the cache answered or no lookup was made. */
+static void test_lookup_time_is_reported_on_a_miss_only(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96];
+    token_rec rec;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, h, &rec);
+    change_wait_visible(f->cli);
+    authn_gens gen = authn_sync(f->server);
+    int64_t retry = 0, lookup_ns = -1;
+    assert_int_equal(authn_authenticate(f->server, gen.tokens, NULL, false, 1, &who, &retry,
+                                        &lookup_ns),
+                     AUTHN_MISSING);
+    assert_int_equal(lookup_ns, -1);
+    assert_int_equal(authn_authenticate(f->server, gen.tokens, h, false, 1, &who, &retry,
+                                        &lookup_ns),
+                     AUTHN_OK);
+    assert_true(lookup_ns >= 0);
+    lookup_ns = -1;
+    assert_int_equal(authn_authenticate(f->server, gen.tokens, h, false, 1, &who, &retry,
+                                        &lookup_ns),
+                     AUTHN_OK);
+    assert_int_equal(lookup_ns, -1);
+}
+
 static void test_addr_key_stable_and_distinct(void **st)
 {
     (void)st;
-    assert_int_equal(authn_addr_key("127.0.0.1"), authn_addr_key("127.0.0.1"));
-    assert_int_not_equal(authn_addr_key("127.0.0.1"), authn_addr_key("127.0.0.2"));
-    assert_int_not_equal(authn_addr_key("::1"), authn_addr_key("127.0.0.1"));
+    assert_int_equal(ratelimit_key("127.0.0.1"), ratelimit_key("127.0.0.1"));
+    assert_int_not_equal(ratelimit_key("127.0.0.1"), ratelimit_key("127.0.0.2"));
+    assert_int_not_equal(ratelimit_key("::1"), ratelimit_key("127.0.0.1"));
 }
 
 int main(void)
@@ -348,6 +380,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expiry_is_checked_on_every_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_per_address_turn_into_429, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_time_is_reported_on_a_miss_only, setup,
+                                        teardown),
         cmocka_unit_test(test_addr_key_stable_and_distinct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

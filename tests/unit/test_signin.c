@@ -172,6 +172,37 @@ static void test_email_key(void **state)
     assert_int_equal(strlen(out), EMAIL_MAX);
 }
 
+/* First-run setup: open while there is no user, one secret at a time. */
+static void test_setup_secret(void **state)
+{
+    (void)state;
+    char dir[FIXTURE_DIR_MAX], path[FIXTURE_PATH_MAX];
+    store_t *s = fixture_db_open(dir, path, "setup");
+    assert_non_null(s);
+    bool open = false;
+    assert_int_equal(signin_setup_open(s, &open), PIORA_OK);
+    assert_true(open);
+    uint8_t d1[SESSION_DIGEST_LEN], d2[SESSION_DIGEST_LEN];
+    memset(d1, 1, sizeof d1);
+    memset(d2, 2, sizeof d2);
+    assert_int_equal(signin_setup_check(s, d1), PIORA_ENOTFOUND);
+    assert_int_equal(signin_setup_offer(s, d1), PIORA_OK);
+    assert_int_equal(signin_setup_check(s, d1), PIORA_OK);
+    /* A new offer replaces the unused one. */
+    assert_int_equal(signin_setup_offer(s, d2), PIORA_OK);
+    assert_int_equal(signin_setup_check(s, d1), PIORA_ENOTFOUND);
+    assert_int_equal(signin_setup_check(s, d2), PIORA_OK);
+    user_create_req rq = {.email = "first@example.com", .team = "acme", .password = pw,
+                          .password_len = strlen(pw), .setup_digest = d2};
+    user_rec u;
+    assert_int_equal(users_create(s, &(actor){.channel = CHANNEL_SETUP}, &rq, &u, NULL), PIORA_OK);
+    assert_int_equal(signin_setup_open(s, &open), PIORA_OK);
+    assert_false(open);
+    assert_int_equal(signin_setup_check(s, d2), PIORA_ENOTFOUND);
+    store_close(s);
+    fixture_db_remove(dir, path);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -182,6 +213,7 @@ int main(void)
         T(test_signin_then_signout),
         T(test_start_records_the_user),
         cmocka_unit_test(test_email_key),
+        cmocka_unit_test(test_setup_secret),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,6 +328,22 @@ static void test_ownership(void **st)
     assert_int_equal(store_token_by_id(f->s, t.id, &got), PIORA_OK);
     assert_int_equal(got.revoked_at, 0);
     assert_string_equal(got.hint, t.hint);
+    /* tokens_get is the same rule for reads (the dashboard's token pages);
+     * user_id 0 is the CLI, which sees every token. */
+    assert_int_equal(tokens_get(f->s, t.id, f->bob, &got), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_get(f->s, t.id, f->alice, &got), PIORA_OK);
+    assert_int_equal(got.id, t.id);
+    assert_int_equal(tokens_get(f->s, t.id, 0, &got), PIORA_OK);
+    assert_int_equal(tokens_get(f->s, 0, 0, &got), PIORA_ENOTFOUND);
+    token_rec *v = NULL;
+    size_t n = 9;
+    assert_int_equal(tokens_list(f->s, f->bob, &v, &n), PIORA_OK);
+    assert_int_equal(n, 0);
+    free(v);
+    assert_int_equal(tokens_list(f->s, f->alice, &v, &n), PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, t.id);
+    free(v);
     /* The owner may. */
     assert_int_equal(tokens_regenerate(f->s, &cli_actor, t.id, f->alice, fresh, &r), PIORA_OK);
     assert_int_equal(tokens_revoke(f->s, &cli_actor, t.id, f->alice), PIORA_OK);

@@ -227,6 +227,26 @@ static void test_set_password(void **state)
     cr.user_id = 999999;
     assert_int_equal(users_set_password(fx->s, &cli_actor, &cr, NULL), PIORA_ENOTFOUND);
 }
+/* A team sees only its own members (the dashboard's members page). */
+static void test_list_team(void **state)
+{
+    fixture_db *fx = *state;
+    user_rec a, b, c;
+    assert_true(fixture_user(fx->s, "a@example.com", "acme", true, &a));
+    assert_true(fixture_user(fx->s, "b@example.com", "other", false, &b));
+    assert_true(fixture_user(fx->s, "c@example.com", "acme", false, &c));
+    user_rec *v = NULL;
+    size_t n = 0;
+    assert_int_equal(users_list_team(fx->s, a.team_id, &v, &n), PIORA_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].id, a.id);
+    assert_int_equal(v[1].id, c.id);
+    free(v);
+    assert_int_equal(users_list_team(fx->s, b.team_id, &v, &n), PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].email, "b@example.com");
+    free(v);
+}
 
 static int setup(void **state) { return fixture_db_setup(state, "users"); }
 
@@ -240,6 +260,7 @@ int main(void)
         T(test_create_from_cli_makes_the_team),
         T(test_create_through_setup),
         T(test_set_password),
+        T(test_list_team),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,13 @@
-#ifndef PIORA_AUTHN_PRINCIPAL_H
-#define PIORA_AUTHN_PRINCIPAL_H
+#ifndef PIORA_AUTH_PRINCIPAL_H
+#define PIORA_AUTH_PRINCIPAL_H
 
 #include <stdint.h>
 
 #include "auth/scopes.h"
 
-/* Who is calling: what authn/authn.c derives from a valid token. */
+/* Who is calling: what authn/ derives from a valid token (or a session, as
+ * the user with every scope). A plain value below every layer that passes
+ * it on: http/ hands it to handlers, web/ and api/ read it. */
 typedef struct principal {
     int64_t token_id;
     int64_t user_id;
