@@ -88,7 +88,6 @@ void web_account_password(req_t *r, web_ctx *c)
                            .current = cur ? cur : "", /* absent: never matches */
                            .password = nw,
                            .password_len = nw ? strlen(nw) : 0,
-                           .end_sessions = true,
                            .keep_session_id = c->sess.id};
     actor who = web_actor(r, c);
     unsigned bad = 0;
