@@ -3,6 +3,7 @@
  * request path never does more than an atomic add for them. */
 #include "api/api.h"
 
+#include "auth/password.h"
 #include "authn/lastused.h"
 #include "http/response.h"
 #include "http/server.h"
@@ -19,6 +20,9 @@ void metrics_serve(req_t *r)
         .lastused_dropped = lastused_dropped(),
         .access_log_dropped = accesslog_dropped(),
         .inflight = http_server_inflight(),
+        .password_hashes = password_hash_count(),
+        .hash_busy = http_server_slow_busy(),
+        .hash_refused = http_server_slow_refused(),
     };
     buf_t b;
     buf_init(&b, 4u << 20);

@@ -175,6 +175,8 @@ int app_run(const piora_config *cfg)
             .max_header_bytes = cfg->max_header_bytes,
             .body_max = BODY_MAX_BYTES,
             .secure_cookies = cfg->secure_cookies != 0,
+            .slow_threads = cfg->hash_threads,
+            .slow_max = cfg->hash_max,
             .thread_store = store_thread,
             .site = site,
         };
