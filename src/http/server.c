@@ -213,12 +213,13 @@ static void deferred_run(void *arg)
  * heap with its strings, the connection is suspended (no polling thread
  * waits on it), and the pool place req_defer reserved gets the job. */
 static enum MHD_Result suspend(const http_server *s, struct MHD_Connection *c, conn_ctx *x,
-                               const req_t *r)
+                               req_t *r)
 {
     deferred *d = malloc(sizeof *d);
     if (!d) {
         workpool_release(s->pool);
         r->pending.fn(NULL, r->pending.ctx);
+        req_dispose(r);
         return MHD_NO;
     }
     d->r = *r;
