@@ -70,8 +70,9 @@ const config_setting config_settings[] = {
         "new member past it is answered 503 with `Retry-After: 1`."),
     INT("signin-limit", "PIORA_SIGNIN_LIMIT", "N", 0, 1000000, 10, signin_limit,
         "failed dashboard sign-ins per minute per address and per account, 0 = off",
-        "Failed dashboard sign-ins per minute per client address and per account before "
-        "further tries get 429. `0` turns it off."),
+        "Failed dashboard sign-ins (and wrong current passwords of a password change) per "
+        "minute per client address (per /64 for IPv6) and per account before further tries "
+        "get 429; also first-run setup attempts per minute per address. `0` turns it off."),
     SWITCH("usage-log", "PIORA_USAGE_LOG", 1, usage_log,
            "record every request of a known token in the usage log",
            "The per-token usage log: every request of a known token (also 401 revoked or "
