@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "app/routes.h"
+#include "auth/password.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
 #include "http/respcache.h"
@@ -52,6 +53,9 @@ static void gauges_read(metrics_gauges *g)
     g->lastused_dropped = lastused_dropped();
     g->access_log_dropped = accesslog_dropped();
     g->inflight = http_server_inflight();
+    g->password_hashes = password_hash_count();
+    g->hash_busy = http_server_slow_busy();
+    g->hash_refused = http_server_slow_refused();
 }
 
 /* Metrics, the last-used and usage-log writers and the access log: started
@@ -189,6 +193,8 @@ int app_run(const piora_config *cfg)
             .max_header_bytes = cfg->max_header_bytes,
             .body_max = BODY_MAX_BYTES,
             .secure_cookies = cfg->secure_cookies != 0,
+            .slow_threads = cfg->hash_threads,
+            .slow_max = cfg->hash_max,
             .thread_store = store_thread,
             .site = site,
         };

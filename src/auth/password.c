@@ -1,6 +1,7 @@
 #include "auth/password.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -11,6 +12,12 @@ static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_status = -1;
 static void sodium_setup(void) { sodium_status = sodium_init() < 0 ? -1 : 0; }
 
+/* Every Argon2id run, made or checked: what a flood of bad input costs,
+ * counted where the cost is paid so no caller can forget it. */
+static _Atomic uint64_t hashes;
+
+uint64_t password_hash_count(void) { return atomic_load(&hashes); }
+
 piora_err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX])
 {
     if (pw == NULL || len < PASSWORD_MIN_LEN || len > PASSWORD_MAX_LEN)
@@ -18,6 +25,7 @@ piora_err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX])
     pthread_once(&sodium_once, sodium_setup);
     if (sodium_status != 0)
         return PIORA_EINTERNAL;
+    atomic_fetch_add(&hashes, 1);
     /* Explicitly Argon2id (libsodium's default today, but a default can
      * change); the salt and parameters travel inside the string. */
     if (crypto_pwhash_str_alg(out, pw, (unsigned long long)len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -40,5 +48,6 @@ bool password_verify(const char *hash, const char *pw, size_t len)
     pthread_once(&sodium_once, sodium_setup);
     if (sodium_status != 0)
         return false;
+    atomic_fetch_add(&hashes, 1);
     return crypto_pwhash_str_verify(hash, pw != NULL ? pw : "", (unsigned long long)len) == 0;
 }

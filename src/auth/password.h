@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -17,5 +18,7 @@
 piora_err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX]);
 /* Constant-time as far as libsodium allows; false on any mismatch. */
 bool password_verify(const char *hash, const char *pw, size_t len);
+/* Argon2id runs (hashes and verifications) since start, for /metrics. */
+uint64_t password_hash_count(void);
 
 #endif

@@ -181,3 +181,23 @@ uint64_t ratelimit_key(const char *text)
     }
     return h;
 }
+
+void ratelimit_refund(ratelimit_t *rl, uint64_t key, int64_t now_ns)
+{
+    if (rl->limit == 0)
+        return;
+    uint32_t b = rl_bucket(rl, key);
+    rl_entry *ways = rl->buckets + (size_t)b * RL_WAYS;
+    pthread_mutex_t *mu = &rl->stripes[b % RL_STRIPES].mu;
+    pthread_mutex_lock(mu);
+    for (int i = 0; i < RL_WAYS; i++) {
+        rl_entry *w = &ways[i];
+        if (w->used && w->key == key) {
+            w->tat -= rl->interval;
+            if (w->tat < now_ns)
+                w->tat = now_ns;
+            break;
+        }
+    }
+    pthread_mutex_unlock(mu);
+}

@@ -28,6 +28,10 @@ void ratelimit_free(ratelimit_t *rl);
 
 /* Spends one request for key at time now_ns (monotonic nanoseconds). */
 ratelimit_result ratelimit_take(ratelimit_t *rl, uint64_t key, int64_t now_ns);
+/* Gives back one request taken for key (never below a fresh key's state):
+ * a slot is taken before costly work and returned when the outcome should
+ * not count, e.g. a sign-in that succeeded. */
+void ratelimit_refund(ratelimit_t *rl, uint64_t key, int64_t now_ns);
 /* Reports without spending (used to answer a request already refused). */
 ratelimit_result ratelimit_peek(ratelimit_t *rl, uint64_t key, int64_t now_ns);
 

@@ -67,10 +67,19 @@ const config_setting config_settings[] = {
         "mark the session cookie Secure (serve behind HTTPS)",
         "`1` always marks the session cookie `Secure` (serve behind HTTPS). With `0` it is "
         "marked when a trusted proxy sends `X-Forwarded-Proto: https`."),
+    INT("hash-threads", "PIORA_HASH_THREADS", "N", 1, 64, 2, hash_threads,
+        "threads that hash passwords (off the HTTP threads)",
+        "Threads that run Argon2id for sign-in, setup, password changes and new members, so "
+        "the HTTP threads never wait on it (each hash takes ~64 MiB while it runs)."),
+    INT("hash-max", "PIORA_HASH_MAX", "N", 1, 10000, 32, hash_max,
+        "password hashes running or waiting at most; past it 503",
+        "Password hashes running or waiting at most; a sign-in, setup, password change or "
+        "new member past it is answered 503 with `Retry-After: 1`."),
     INT("signin-limit", "PIORA_SIGNIN_LIMIT", "N", 0, 1000000, 10, signin_limit,
         "failed dashboard sign-ins per minute per address and per account, 0 = off",
-        "Failed dashboard sign-ins per minute per client address and per account before "
-        "further tries get 429. `0` turns it off."),
+        "Failed dashboard sign-ins (and wrong current passwords of a password change) per "
+        "minute per client address (per /64 for IPv6) and per account before further tries "
+        "get 429; also first-run setup attempts per minute per address. `0` turns it off."),
     SWITCH("usage-log", "PIORA_USAGE_LOG", 1, usage_log,
            "record every request of a known token in the usage log",
            "The per-token usage log: every request of a known token (also 401 revoked or "

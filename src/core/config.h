@@ -26,6 +26,8 @@ typedef struct piora_config {
     int64_t session_idle_s;     /* --session-idle-timeout: idle sign-out */
     int64_t session_lifetime_s; /* --session-lifetime: absolute sign-out */
     int secure_cookies;         /* --secure-cookies: 1 = always mark Secure */
+    unsigned hash_threads;      /* --hash-threads: the password-hashing pool */
+    unsigned hash_max;          /* --hash-max: its hashes running or waiting */
     int64_t signin_limit;       /* --signin-limit: failed sign-ins/minute per address and
                                    per account */
     /* monitoring (monitor/, docs/configuration.md) */

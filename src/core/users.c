@@ -170,8 +170,7 @@ piora_err users_set_password(store_t *s, const actor *who, const password_set_re
     sodium_memzero(hash, sizeof hash);
     if (e != PIORA_OK)
         return e;
-    if (rq->end_sessions)
-        store_session_delete_user(s, u.id, rq->keep_session_id);
+    store_session_delete_user(s, u.id, rq->keep_session_id);
     audit_event ev = {.action = AUDIT_PASSWORD_CHANGED, .team_id = u.team_id,
                       .subject_user_id = u.id, .email = u.email};
     audit_record(s, who, &ev);

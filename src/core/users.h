@@ -50,8 +50,7 @@ typedef struct password_set_req {
     const char *current;     /* must match the stored password; NULL: not asked (the CLI) */
     const char *password;    /* the new one */
     size_t password_len;
-    bool end_sessions;       /* end the user's sessions but keep_session_id */
-    int64_t keep_session_id; /* the session asking (the dashboard), or 0 */
+    int64_t keep_session_id; /* the session asking (the dashboard), or 0: ends them all */
 } password_set_req;
 
 /* The members of a team (*out malloc'd, free it): a team sees only its
@@ -59,8 +58,10 @@ typedef struct password_set_req {
 piora_err users_list_team(store_t *s, int64_t team_id, user_rec **out, size_t *n);
 
 /* Checks the current and the new password (both reported in *bad on
- * PIORA_EINVALID), stores the new hash, ends sessions if asked and records
- * "password.changed" from who. ENOTFOUND: no such user. */
+ * PIORA_EINVALID), stores the new hash, ends every session of the user but
+ * keep_session_id (whoever changes it: a stolen session must not outlive a
+ * reset from the CLI) and records "password.changed" from who. ENOTFOUND:
+ * no such user. */
 piora_err users_set_password(store_t *s, const actor *who, const password_set_req *rq,
                              unsigned *bad);
 

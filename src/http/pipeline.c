@@ -370,7 +370,7 @@ static void handle(walk *w, req_t *r)
     int64_t h0 = clock_mono_ns();
     rt->fn(r);
     metrics_db(MD_HANDLER, clock_mono_ns() - h0);
-    if (cacheable)
+    if (cacheable && !r->pending.fn)
         respcache_put(w->who.team_id, r->uri, w->gen.pages, r);
 }
 
@@ -379,12 +379,12 @@ static void handle(walk *w, req_t *r)
 /* What one request leaves behind for operators: its metrics, its access-log
  * line and, for a known token, its usage-log row. Runs after the response
  * is complete and before it is queued; it only copies into memory. */
-static void record(const walk *w, req_t *r)
+static void record(int slot, int64_t token_id, bool usage, req_t *r)
 {
     int64_t dur = clock_mono_ns() - r->start_ns;
-    metrics_request(w->slot, r->status, dur);
-    if (w->usage && w->token_id > 0 && usagelog_running())
-        usagelog_note(w->token_id, clock_now(), r->method_text, r->uri, r->status,
+    metrics_request(slot, r->status, dur);
+    if (usage && token_id > 0 && usagelog_running())
+        usagelog_note(token_id, clock_now(), r->method_text, r->uri, r->status,
                       r->client_addr, req_header(r, "User-Agent"));
     if (accesslog_running()) {
         access_entry e = {
@@ -392,7 +392,7 @@ static void record(const walk *w, req_t *r)
             .raw_uri = r->uri,
             .status = r->status,
             .duration_us = dur / 1000,
-            .token_id = w->token_id,
+            .token_id = token_id,
             .addr = r->client_addr,
             .request_id = r->request_id,
         };
@@ -447,7 +447,7 @@ static const route_t *route(walk *w, req_t *r)
     return rt;
 }
 
-void pipeline_run(const pipeline_t *p, req_t *r)
+bool pipeline_run(const pipeline_t *p, req_t *r)
 {
     walk w;
     w.p = p;
@@ -466,6 +466,14 @@ void pipeline_run(const pipeline_t *p, req_t *r)
         goto log;
     if (limit(&w, r) && authorize(&w, r))
         handle(&w, r);
+    if (r->pending.fn) {
+        /* The session and principal live in w, on this stack: the
+         * deferred half must not reach them. */
+        r->session = NULL;
+        r->who = NULL;
+        r->pending.slot = w.slot;
+        return false;
+    }
     /* Every answer to an authenticated token says what it holds and what
      * is left of its budget, refusals included. */
     if (w.rt->auth == ROUTE_AUTH_TOKEN) {
@@ -475,5 +483,25 @@ void pipeline_run(const pipeline_t *p, req_t *r)
 log:
     if (!r->status)
         resp_problem(r, 500, "internal_error", "An internal error occurred.", NULL);
-    record(&w, r);
+    record(w.slot, w.token_id, w.usage, r);
+    return true;
+}
+
+void pipeline_finish(const pipeline_t *p, req_t *r)
+{
+    req_deferred_fn fn = r->pending.fn;
+    void *ctx = r->pending.ctx;
+    r->pending.fn = NULL;
+    r->pending.ctx = NULL;
+    r->pool = NULL; /* the deferred half runs to its end here */
+    r->store = p->thread_store();
+    if (r->store) {
+        fn(r, ctx);
+    } else {
+        fn(NULL, ctx); /* frees ctx only */
+        resp_problem(r, 503, "unavailable", "The database is unavailable.", NULL);
+    }
+    if (!r->status)
+        resp_problem(r, 500, "internal_error", "An internal error occurred.", NULL);
+    record(r->pending.slot, 0, false, r);
 }

@@ -37,8 +37,13 @@ void pipeline_free(pipeline_t *p);
 
 /* Runs every phase for r and leaves the answer in it (r->status is always
  * set). The caller has filled the request half of r (method, method_text,
- * path, uri, body, addresses, request_id, start_ns, body_too_big, src and
- * conn) and initialised r->out. */
-void pipeline_run(const pipeline_t *p, req_t *r);
+ * path, uri, body, addresses, request_id, start_ns, body_too_big, src,
+ * conn and pool) and initialised r->out. false: the handler deferred its
+ * rest (req_defer); the caller suspends the connection and has
+ * pipeline_finish run on a pool thread, and only then sends r. */
+bool pipeline_run(const pipeline_t *p, req_t *r);
+/* The deferred rest of r, on the calling (pool) thread: the handler's
+ * slow half, then the log phase. */
+void pipeline_finish(const pipeline_t *p, req_t *r);
 
 #endif

@@ -45,6 +45,14 @@ typedef struct req_source {
     bool (*query_has)(void *conn, const char *key);
 } req_source;
 
+struct workpool;
+typedef struct req req_t;
+/* The slow half of a handler (http/defer.c): runs on a pool thread with
+ * r->store that thread's connection and r->session, r->who NULL (copy what
+ * it needs from them, and any header, into ctx first); it answers r and
+ * frees ctx. With r NULL (the request is dropped) it only frees ctx. */
+typedef void (*req_deferred_fn)(req_t *r, void *ctx);
+
 typedef struct req {
     /* in */
     http_method method;
@@ -65,6 +73,12 @@ typedef struct req {
     int64_t start_ns;       /* when the request line arrived: the latency's start */
     const req_source *src;
     void *conn;             /* the source's connection (opaque) */
+    struct workpool *pool;  /* where req_defer sends work; NULL: it runs inline */
+    struct {
+        req_deferred_fn fn; /* set by req_defer: the pipeline is pending */
+        void *ctx;
+        int slot;           /* the pipeline's metrics slot, for the deferred log */
+    } pending;
 
     /* out: set through http/response.h */
     int status;
@@ -84,6 +98,13 @@ const char *req_header(req_t *r, const char *name);
 /* Whether the request reached us over HTTPS: X-Forwarded-Proto: https from
  * a trusted proxy (http/peer.c; piora itself speaks plain HTTP). */
 bool req_https(req_t *r);
+
+/* Hands the rest of the handler to the slow-work pool: the connection is
+ * suspended until fn(r, ctx) has answered on a pool thread, so Argon2id
+ * never holds a polling thread. false when the pool is full: r is answered
+ * 503 with Retry-After and the caller frees ctx. Without a pool (unit
+ * tests) fn runs here and now. The handler returns right after a true. */
+bool req_defer(req_t *r, req_deferred_fn fn, void *ctx);
 
 /* The body as a JSON value. On failure the response is already set (400
  * invalid JSON or invalid UTF-8; Content-Type is not consulted) and NULL is

@@ -20,6 +20,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/num.h"
+#include "util/workpool.h"
 
 #define RESPONSE_MAX (32u << 20)
 /* A body over the cap is read and dropped up to this many bytes and
@@ -35,7 +36,17 @@ struct http_server {
     size_t body_max;
     unsigned port;
     bool ipv6;
+    workpool_t *pool; /* the deferred halves of handlers (http/defer.c) */
 };
+
+/* A request whose handler deferred (req_defer): its req_t and the strings
+ * it points at, kept while the connection is suspended. */
+typedef struct deferred {
+    req_t r;
+    const http_server *s;
+    struct MHD_Connection *c;
+    char peer[ADDR_MAX], addr[ADDR_MAX], rid[REQID_MAX + 1];
+} deferred;
 
 /* Per-request state, created by the URI callback (the first thing
  * libmicrohttpd tells us about a request) and freed when it completes. */
@@ -47,9 +58,12 @@ typedef struct conn_ctx {
     uint64_t received;
     int64_t start_ns; /* when the request line arrived: the latency's start */
     buf_t body;
+    deferred *pending; /* suspended until a pool thread answered it */
 } conn_ctx;
 
 static _Atomic long inflight;
+
+static void req_dispose(req_t *r);
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -75,6 +89,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn_ctx *x = *con_cls;
     if (!x)
         return;
+    if (x->pending) {
+        req_dispose(&x->pending->r);
+        free(x->pending);
+    }
     buf_free(&x->body);
     free(x->uri);
     free(x);
@@ -182,6 +200,43 @@ static void req_dispose(req_t *r)
 }
 
 
+/* On a pool thread: the handler's slow half, then the connection goes
+ * back to its polling thread, which sends the answer (on_request). */
+static void deferred_run(void *arg)
+{
+    deferred *d = arg;
+    pipeline_finish(&d->s->pipeline, &d->r);
+    MHD_resume_connection(d->c);
+}
+
+/* The pipeline came back pending: r (on the caller's stack) moves to the
+ * heap with its strings, the connection is suspended (no polling thread
+ * waits on it), and the pool place req_defer reserved gets the job. */
+static enum MHD_Result suspend(const http_server *s, struct MHD_Connection *c, conn_ctx *x,
+                               req_t *r)
+{
+    deferred *d = malloc(sizeof *d);
+    if (!d) {
+        workpool_release(s->pool);
+        r->pending.fn(NULL, r->pending.ctx);
+        req_dispose(r);
+        return MHD_NO;
+    }
+    d->r = *r;
+    d->s = s;
+    d->c = c;
+    snprintf(d->peer, sizeof d->peer, "%s", r->peer_addr);
+    snprintf(d->addr, sizeof d->addr, "%s", r->client_addr);
+    snprintf(d->rid, sizeof d->rid, "%s", r->request_id);
+    d->r.peer_addr = d->peer;
+    d->r.client_addr = d->addr;
+    d->r.request_id = d->rid;
+    x->pending = d;
+    MHD_suspend_connection(c);
+    workpool_submit(s->pool, deferred_run, d);
+    return MHD_YES;
+}
+
 /* One request: its facts into a req_t, the pipeline, the answer out. */
 static enum MHD_Result dispatch(const http_server *s, struct MHD_Connection *c, conn_ctx *x,
                                 const char *url, const char *method)
@@ -206,7 +261,9 @@ static enum MHD_Result dispatch(const http_server *s, struct MHD_Connection *c, 
     char rid[REQID_MAX + 1];
     peer_request_id(c, rid);
     r.request_id = rid;
-    pipeline_run(&s->pipeline, &r);
+    r.pool = s->pool;
+    if (!pipeline_run(&s->pipeline, &r))
+        return suspend(s, c, x, &r);
     enum MHD_Result ret = send_req(c, &r, rid);
     req_dispose(&r);
     return ret;
@@ -257,6 +314,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (x->pending) {
+        /* Resumed: the pool thread answered. */
+        deferred *d = x->pending;
+        x->pending = NULL;
+        x->answered = true;
+        enum MHD_Result ret = send_req(c, &d->r, d->rid);
+        req_dispose(&d->r);
+        free(d);
+        return ret;
+    }
     if (x->answered)
         return MHD_YES;
     return dispatch(s, c, x, url, method);
@@ -292,6 +359,20 @@ static bool resolve_listen(const http_options *o, struct sockaddr_storage *ss, s
 
 long http_server_inflight(void) { return atomic_load(&inflight); }
 
+static _Atomic(workpool_t *) live_pool;
+
+unsigned http_server_slow_busy(void)
+{
+    workpool_t *p = atomic_load(&live_pool);
+    return p ? workpool_busy(p) : 0;
+}
+
+uint64_t http_server_slow_refused(void)
+{
+    workpool_t *p = atomic_load(&live_pool);
+    return p ? workpool_refused(p) : 0;
+}
+
 http_server *http_server_start(const http_options *o)
 {
     struct sockaddr_storage ss;
@@ -314,8 +395,15 @@ http_server *http_server_start(const http_options *o)
     }
     s->body_max = o->body_max;
     s->ipv6 = ss.ss_family == AF_INET6;
+    s->pool = workpool_new(o->slow_threads, o->slow_max);
+    if (!s->pool) {
+        fprintf(stderr, "piora: cannot start the password-hashing threads\n");
+        pipeline_free(&s->pipeline);
+        free(s);
+        return NULL;
+    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (s->ipv6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(
@@ -333,12 +421,14 @@ http_server *http_server_start(const http_options *o)
     if (!s->d) {
         fprintf(stderr, "piora: cannot listen on %s:%u: %s\n", o->listen_host, o->listen_port,
                 strerror(errno));
+        workpool_free(s->pool);
         pipeline_free(&s->pipeline);
         free(s);
         return NULL;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->listen_port;
+    atomic_store(&live_pool, s->pool);
     return s;
 }
 
@@ -353,6 +443,10 @@ void http_server_stop(http_server *s)
         close(ls);
     for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
         usleep(10000);
+    /* Every job still waiting runs and resumes its connection before the
+     * daemon goes: libmicrohttpd must not stop with one suspended. */
+    atomic_store(&live_pool, NULL);
+    workpool_free(s->pool);
     MHD_stop_daemon(s->d);
     pipeline_free(&s->pipeline);
     free(s);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/router.h"
 
@@ -22,6 +23,8 @@ typedef struct http_options {
     size_t max_header_bytes;       /* request line and headers per connection */
     size_t body_max;               /* a larger body is answered 413 */
     bool secure_cookies;           /* --secure-cookies */
+    unsigned slow_threads;         /* --hash-threads: the pool for deferred handlers */
+    unsigned slow_max;             /* --hash-max: its jobs running or waiting, at most */
     store_t *(*thread_store)(void);
     route_site site;               /* the route table and its areas (must outlive the server) */
 } http_options;
@@ -43,5 +46,9 @@ void http_server_stop(http_server *s);
 
 /* Requests being served now (for /metrics). */
 long http_server_inflight(void);
+/* Deferred handlers (password hashes) running or waiting now, and those
+ * refused 503 because the pool was full (for /metrics). */
+unsigned http_server_slow_busy(void);
+uint64_t http_server_slow_refused(void);
 
 #endif

@@ -304,6 +304,17 @@ void metrics_render(buf_t *b, const metrics_gauges *g)
                (unsigned long long)g->access_log_dropped);
     counter_header(b, "piora_http_requests_in_flight", "Requests being served now.", "gauge");
     buf_printf(b, "piora_http_requests_in_flight %lld\n", (long long)g->inflight);
+    counter_header(b, "piora_password_hashes_total",
+                   "Argon2id runs (passwords hashed or checked).", "counter");
+    buf_printf(b, "piora_password_hashes_total %llu\n", (unsigned long long)g->password_hashes);
+    counter_header(b, "piora_password_hash_jobs", "Password hashes running or waiting now.",
+                   "gauge");
+    buf_printf(b, "piora_password_hash_jobs %llu\n", (unsigned long long)g->hash_busy);
+    counter_header(b, "piora_password_hash_refused_total",
+                   "Requests answered 503 because the password-hashing pool was full.",
+                   "counter");
+    buf_printf(b, "piora_password_hash_refused_total %llu\n",
+               (unsigned long long)g->hash_refused);
     counter_header(b, "piora_start_time_seconds", "When the server started (epoch seconds).",
                    "gauge");
     buf_printf(b, "piora_start_time_seconds %lld\n", (long long)start_time);

@@ -67,6 +67,9 @@ typedef struct metrics_gauges {
     uint64_t lastused_dropped;
     uint64_t access_log_dropped;
     int64_t inflight;
+    uint64_t password_hashes; /* Argon2id runs, made or checked */
+    uint64_t hash_busy;       /* deferred hashes running or waiting */
+    uint64_t hash_refused;    /* answered 503: the hashing pool was full */
 } metrics_gauges;
 
 /* Appends the whole exposition with the gauges in g. */

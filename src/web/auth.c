@@ -4,9 +4,16 @@
  * Sign-in answers the same words, status and (near enough) time for an
  * unknown email and a wrong password (core/signin.c verifies an unknown
  * email against a dummy hash made at start, signin_init). Failed
- * attempts are limited per client address and per account (GCRA, see
- * auth/ratelimit.h); a throttled attempt is refused before any hashing. */
+ * attempts are limited per client address (per /64 for IPv6) and per
+ * account (GCRA, see auth/ratelimit.h): an attempt takes its slot before
+ * any hashing, atomically, and a success gives it back, so concurrent
+ * tries cannot all pass one check. Every Argon2id run (sign-in, setup)
+ * is deferred to the hashing pool (req_defer) with the connection
+ * suspended; setup first checks its secret and "no users yet", which
+ * cost no hash, and is limited per address too. */
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -26,7 +33,7 @@
 
 web_settings web_cfg = {1800, 43200, false, 10};
 
-static ratelimit_t *rl_addr, *rl_account;
+static ratelimit_t *rl_addr, *rl_account, *rl_setup;
 
 void web_init(const piora_config *cfg)
 {
@@ -45,6 +52,7 @@ void webauth_init(const piora_config *cfg)
     webauth_free();
     rl_addr = ratelimit_new(web_cfg.signin_limit, 60, 4096);
     rl_account = ratelimit_new(web_cfg.signin_limit, 60, 4096);
+    rl_setup = ratelimit_new(web_cfg.signin_limit, 60, 4096);
     signin_init();
 }
 
@@ -52,7 +60,78 @@ void webauth_free(void)
 {
     ratelimit_free(rl_addr);
     ratelimit_free(rl_account);
-    rl_addr = rl_account = NULL;
+    ratelimit_free(rl_setup);
+    rl_addr = rl_account = rl_setup = NULL;
+}
+
+/* An address's key for the sign-in and setup limits: IPv6 by its /64 (one
+ * host is usually handed a whole /64, and hopping inside it must not buy
+ * more tries), IPv4 and IPv4-mapped addresses whole. */
+uint64_t webauth_addr_key(const char *addr)
+{
+    struct in6_addr a6;
+    if (addr && inet_pton(AF_INET6, addr, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
+        memset(a6.s6_addr + 8, 0, 8);
+        char net[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, &a6, net, sizeof net))
+            return ratelimit_key(net);
+    }
+    return ratelimit_key(addr ? addr : "");
+}
+
+static void answer_throttled(req_t *r, int64_t wait, const char *detail)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)(wait > 0 ? wait : 1));
+    resp_header(r, "Retry-After", v);
+    resp_problem(r, 429, "rate_limited", detail, NULL);
+}
+
+/* Takes one slot from each limiter given (NULL: skipped) before any
+ * hashing; when one refuses, what was taken is given back and r answered
+ * 429. true: r is refused. */
+static bool throttle_take(req_t *r, ratelimit_t *a, uint64_t akey, ratelimit_t *u, uint64_t ukey,
+                          const char *detail)
+{
+    int64_t now = clock_mono_ns();
+    if (a) {
+        ratelimit_result ra = ratelimit_take(a, akey, now);
+        if (!ra.allowed) {
+            answer_throttled(r, ra.retry_after, detail);
+            return true;
+        }
+    }
+    if (u) {
+        ratelimit_result ru = ratelimit_take(u, ukey, now);
+        if (!ru.allowed) {
+            if (a)
+                ratelimit_refund(a, akey, now);
+            answer_throttled(r, ru.retry_after, detail);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void throttle_refund(ratelimit_t *a, uint64_t akey, ratelimit_t *u, uint64_t ukey)
+{
+    int64_t now = clock_mono_ns();
+    if (a)
+        ratelimit_refund(a, akey, now);
+    if (u)
+        ratelimit_refund(u, ukey, now);
+}
+
+bool webauth_account_take(req_t *r, const char *email)
+{
+    return throttle_take(r, rl_addr, webauth_addr_key(r->client_addr), rl_account,
+                         ratelimit_key(email),
+                         "Too many wrong passwords; wait a minute and try again.");
+}
+
+void webauth_account_refund(const char *client_addr, const char *email)
+{
+    throttle_refund(rl_addr, webauth_addr_key(client_addr), rl_account, ratelimit_key(email));
 }
 
 /* ---- cookies and the session object ------------------------------------ */
@@ -91,10 +170,12 @@ static void fresh_session_make(fresh_session *f)
                              .lifetime_s = web_cfg.lifetime_s, .idle_s = web_cfg.idle_s};
 }
 
-static void cookie_set(req_t *r, fresh_session *f)
+/* secure is web_request_secure(r), read before the request was deferred
+ * (a pool thread does not read the connection's headers). */
+static void cookie_set(req_t *r, fresh_session *f, bool secure)
 {
     char v[SET_COOKIE_MAX];
-    session_cookie_format(v, f->secret, web_cfg.lifetime_s, web_request_secure(r));
+    session_cookie_format(v, f->secret, web_cfg.lifetime_s, secure);
     resp_header_add(r, "Set-Cookie", v);
     sodium_memzero(f->secret, sizeof f->secret);
 }
@@ -182,46 +263,44 @@ void web_setup_check(req_t *r)
         resp_json(r, 200, json_pack("{s:b}", "valid", 1));
 }
 
-/* POST /web/api/setup {secret, email, password, team}: the first admin. */
-void web_setup(req_t *r)
-{
-    if (!same_origin(r))
-        return;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+/* The slow half of setup, on the hashing pool: body and digest were
+ * checked on the polling thread. */
+typedef struct setup_job {
+    json_t *body;
     uint8_t digest[SESSION_DIGEST_LEN];
-    if (!setup_digest(body, digest)) {
-        json_decref(body);
-        setup_link_invalid(r);
-        return;
-    }
-    const char *pw = web_json_str(body, "password");
-    user_create_req rq = {.email = web_json_str(body, "email"),
-                          .team = web_json_str(body, "team"),
+    bool secure;
+} setup_job;
+
+static void setup_run(req_t *r, void *ctx)
+{
+    setup_job *j = ctx;
+    if (!r)
+        goto done;
+    const char *pw = web_json_str(j->body, "password");
+    user_create_req rq = {.email = web_json_str(j->body, "email"),
+                          .team = web_json_str(j->body, "team"),
                           .is_admin = true,
                           .password = pw,
                           .password_len = pw ? strlen(pw) : 0,
-                          .setup_digest = digest};
+                          .setup_digest = j->digest};
     actor who = web_actor(r, NULL);
     who.channel = CHANNEL_SETUP;
     user_rec u;
     unsigned bad = 0;
     piora_err e = users_create(r->store, &who, &rq, &u, &bad);
-    json_decref(body);
     if (e == PIORA_EINVALID) {
         verrs errs = {0};
         web_users_errors(&errs, bad, "password");
         resp_validation(r, &errs);
-        return;
+        goto done;
     }
     if (e == PIORA_ENOTFOUND) {
         setup_link_invalid(r);
-        return;
+        goto done;
     }
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
-        return;
+        goto done;
     }
     log_info("web: first admin created through the setup link (user %lld)", (long long)u.id);
     fresh_session f;
@@ -231,30 +310,91 @@ void web_setup(req_t *r)
     if (e != PIORA_OK) {
         sodium_memzero(f.secret, sizeof f.secret);
         resp_error(r, e, "The session could not be started.");
+        goto done;
+    }
+    cookie_set(r, &f, j->secure);
+    resp_json(r, 201, webauth_session_json(&u, &s));
+done:
+    json_decref(j->body);
+    free(j);
+}
+
+/* POST /web/api/setup {secret, email, password, team}: the first admin.
+ * Everything that costs no hash comes first: the origin, the address's
+ * limit, the secret's shape, "no users yet" and the secret itself. */
+void web_setup(req_t *r)
+{
+    if (!same_origin(r))
+        return;
+    if (throttle_take(r, rl_setup, webauth_addr_key(r->client_addr), NULL, 0,
+                      "Too many setup attempts from this address; wait a minute."))
+        return;
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    setup_job *j = calloc(1, sizeof *j);
+    int64_t users = 1;
+    piora_err e = j ? store_user_count(r->store, &users) : PIORA_ENOMEM;
+    if (e == PIORA_OK)
+        e = users == 0 && setup_digest(body, j->digest) ? store_setup_check(r->store, j->digest)
+                                                         : PIORA_ENOTFOUND;
+    if (e != PIORA_OK) {
+        json_decref(body);
+        free(j);
+        if (e == PIORA_ENOTFOUND)
+            setup_link_invalid(r);
+        else
+            resp_error(r, e, NULL);
         return;
     }
-    cookie_set(r, &f);
-    resp_json(r, 201, webauth_session_json(&u, &s));
+    j->body = body;
+    j->secure = web_request_secure(r);
+    if (!req_defer(r, setup_run, j)) {
+        json_decref(body);
+        free(j);
+    }
 }
 
 /* ---- sign-in and sign-out ----------------------------------------------- */
 
-static bool throttled(req_t *r, uint64_t akey, uint64_t ukey)
+/* The slow half of sign-in, on the hashing pool; its slots were taken. */
+typedef struct signin_job {
+    json_t *body; /* owns email and password */
+    const char *email, *password;
+    size_t password_len;
+    char norm[EMAIL_MAX + 1];
+    bool secure;
+} signin_job;
+
+static void signin_run(req_t *r, void *ctx)
 {
-    if (!rl_addr || !rl_account)
-        return false;
-    int64_t now = clock_mono_ns();
-    ratelimit_result a = ratelimit_peek(rl_addr, akey, now);
-    ratelimit_result u = ratelimit_peek(rl_account, ukey, now);
-    if (a.allowed && u.allowed)
-        return false;
-    int64_t wait = a.retry_after > u.retry_after ? a.retry_after : u.retry_after;
-    char v[32];
-    snprintf(v, sizeof v, "%lld", (long long)(wait > 0 ? wait : 1));
-    resp_header(r, "Retry-After", v);
-    resp_problem(r, 429, "rate_limited", "Too many failed sign-ins; wait a minute and try again.",
-                 NULL);
-    return true;
+    signin_job *j = ctx;
+    if (!r)
+        goto done;
+    fresh_session f;
+    fresh_session_make(&f);
+    actor who = web_actor(r, NULL);
+    user_rec u;
+    session_rec s;
+    piora_err e = signin_password(r->store, &who, j->email, j->password, j->password_len, &f.ss,
+                                  &u, &s);
+    if (e == PIORA_EAUTH) {
+        sodium_memzero(f.secret, sizeof f.secret);
+        resp_problem(r, 401, "invalid_credentials", "Wrong email or password.", NULL);
+        goto done;
+    }
+    /* Not a wrong password: the slots taken for it go back. */
+    webauth_account_refund(r->client_addr, j->norm);
+    if (e != PIORA_OK) {
+        sodium_memzero(f.secret, sizeof f.secret);
+        resp_error(r, e, "The session could not be started.");
+        goto done;
+    }
+    cookie_set(r, &f, j->secure);
+    resp_json(r, 200, webauth_session_json(&u, &s));
+done:
+    json_decref(j->body);
+    free(j);
 }
 
 /* POST /web/api/signin {email, password} */
@@ -280,38 +420,27 @@ void web_signin(req_t *r)
         resp_validation(r, &errs);
         return;
     }
-    char email[EMAIL_MAX + 1];
-    signin_email(raw_email, email);
-    uint64_t akey = ratelimit_key(r->client_addr ? r->client_addr : "");
-    uint64_t ukey = ratelimit_key(email);
-    if (throttled(r, akey, ukey)) {
+    signin_job *j = calloc(1, sizeof *j);
+    if (!j) {
         json_decref(body);
+        resp_error(r, PIORA_ENOMEM, NULL);
         return;
     }
-    fresh_session f;
-    fresh_session_make(&f);
-    actor who = web_actor(r, NULL);
-    user_rec u;
-    session_rec s;
-    piora_err e = signin_password(r->store, &who, raw_email, pw, pwlen, &f.ss, &u, &s);
-    json_decref(body);
-    if (e == PIORA_EAUTH) {
-        sodium_memzero(f.secret, sizeof f.secret);
-        int64_t now = clock_mono_ns();
-        if (rl_addr && rl_account) {
-            ratelimit_take(rl_addr, akey, now);
-            ratelimit_take(rl_account, ukey, now);
-        }
-        resp_problem(r, 401, "invalid_credentials", "Wrong email or password.", NULL);
+    *j = (signin_job){.body = body, .email = raw_email, .password = pw, .password_len = pwlen,
+                      .secure = web_request_secure(r)};
+    signin_email(raw_email, j->norm);
+    if (throttle_take(r, rl_addr, webauth_addr_key(r->client_addr), rl_account,
+                      ratelimit_key(j->norm),
+                      "Too many failed sign-ins; wait a minute and try again.")) {
+        json_decref(body);
+        free(j);
         return;
     }
-    if (e != PIORA_OK) {
-        sodium_memzero(f.secret, sizeof f.secret);
-        resp_error(r, e, "The session could not be started.");
-        return;
+    if (!req_defer(r, signin_run, j)) {
+        webauth_account_refund(r->client_addr, j->norm);
+        json_decref(body);
+        free(j);
     }
-    cookie_set(r, &f);
-    resp_json(r, 200, webauth_session_json(&u, &s));
 }
 
 /* POST /web/api/signout */

@@ -33,6 +33,14 @@ void webauth_free(void);
 /* The security and caching headers of every dashboard answer. */
 void web_headers(req_t *r, bool api);
 json_t *webauth_session_json(const user_rec *u, const session_rec *s);
+/* The key of a client address for the sign-in limits: IPv6 by its /64. */
+uint64_t webauth_addr_key(const char *addr);
+/* Before checking a password typed for email (sign-in, the current one of
+ * a password change): takes a slot per address and per account; true when
+ * refused (r answered 429). */
+bool webauth_account_take(req_t *r, const char *email);
+/* Gives those slots back: the password was right (or never checked). */
+void webauth_account_refund(const char *client_addr, const char *email);
 /* GET /web/api/session (ROUTE_AUTH_SESSION_PEEK: r->session may be NULL). */
 void web_session_get(req_t *r);
 void web_setup_check(req_t *r);

@@ -1,5 +1,6 @@
 /* Settings > Account (change password), team members (an admin adds users)
  * and the team's audit log. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,69 @@ void web_users_list(req_t *r, web_ctx *c)
     resp_json(r, 200, json_pack("{s:o}", "data", data));
 }
 
+/* Who asked, copied out of the session (which lives on the polling
+ * thread's stack) for a handler's deferred half. */
+typedef struct asker {
+    int64_t user_id, team_id, session_id;
+    char email[EMAIL_MAX + 1];
+    char team[TEAM_NAME_MAX + 1];
+} asker;
+
+static void asker_copy(asker *a, const web_ctx *c)
+{
+    a->user_id = c->user.id;
+    a->team_id = c->user.team_id;
+    a->session_id = c->sess.id;
+    snprintf(a->email, sizeof a->email, "%s", c->user.email);
+    snprintf(a->team, sizeof a->team, "%s", c->user.team_name);
+}
+
+static actor asker_actor(const req_t *r, const asker *a)
+{
+    actor who = web_actor(r, NULL);
+    who.user_id = a->user_id;
+    who.team_id = a->team_id;
+    who.email = a->email;
+    return who;
+}
+
+typedef struct member_job {
+    json_t *body;
+    asker by;
+} member_job;
+
+/* The slow half of adding a member (it hashes), on the hashing pool. */
+static void member_run(req_t *r, void *ctx)
+{
+    member_job *j = ctx;
+    if (!r)
+        goto done;
+    const char *pw = web_json_str(j->body, "password");
+    user_create_req rq = {.email = web_json_str(j->body, "email"),
+                          .team = j->by.team,
+                          .is_admin = json_is_true(json_object_get(j->body, "is_admin")),
+                          .password = pw,
+                          .password_len = pw ? strlen(pw) : 0};
+    actor who = asker_actor(r, &j->by);
+    user_rec u;
+    unsigned bad = 0;
+    piora_err e = users_create(r->store, &who, &rq, &u, &bad);
+    if (e == PIORA_EINVALID) {
+        verrs errs = {0};
+        web_users_errors(&errs, bad, "password");
+        resp_validation(r, &errs);
+    } else if (e == PIORA_ECONFLICT) {
+        web_field_error(r, "email", "A user with this email exists already.");
+    } else if (e != PIORA_OK) {
+        resp_error(r, e, NULL);
+    } else {
+        resp_json(r, 201, user_json(&u));
+    }
+done:
+    json_decref(j->body);
+    free(j);
+}
+
 /* POST /web/api/users {email, password, is_admin}: admins only; the new
  * user joins the admin's team. */
 void web_users_create(req_t *r, web_ctx *c)
@@ -45,64 +109,84 @@ void web_users_create(req_t *r, web_ctx *c)
     json_t *body = req_json_body(r);
     if (!body)
         return;
-    const char *pw = web_json_str(body, "password");
-    user_create_req rq = {.email = web_json_str(body, "email"),
-                          .team = c->user.team_name,
-                          .is_admin = json_is_true(json_object_get(body, "is_admin")),
-                          .password = pw,
-                          .password_len = pw ? strlen(pw) : 0};
-    actor who = web_actor(r, c);
-    user_rec u;
+    member_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        json_decref(body);
+        resp_error(r, PIORA_ENOMEM, NULL);
+        return;
+    }
+    j->body = body;
+    asker_copy(&j->by, c);
+    if (!req_defer(r, member_run, j)) {
+        json_decref(body);
+        free(j);
+    }
+}
+
+typedef struct password_job {
+    json_t *body;
+    asker by;
+} password_job;
+
+/* The slow half of a password change (it verifies and hashes). A wrong
+ * current password keeps the slot it took; anything else gives it back. */
+static void password_run(req_t *r, void *ctx)
+{
+    password_job *j = ctx;
+    if (!r)
+        goto done;
+    const char *cur = web_json_str(j->body, "current_password");
+    const char *nw = web_json_str(j->body, "new_password");
+    password_set_req rq = {.user_id = j->by.user_id,
+                           .current = cur ? cur : "", /* absent: never matches */
+                           .password = nw,
+                           .password_len = nw ? strlen(nw) : 0,
+                           .keep_session_id = j->by.session_id};
+    actor who = asker_actor(r, &j->by);
     unsigned bad = 0;
-    piora_err e = users_create(r->store, &who, &rq, &u, &bad);
-    json_decref(body);
+    piora_err e = users_set_password(r->store, &who, &rq, &bad);
+    if (!(e == PIORA_EINVALID && (bad & USERS_BAD_CURRENT)))
+        webauth_account_refund(r->client_addr, j->by.email);
     if (e == PIORA_EINVALID) {
         verrs errs = {0};
-        web_users_errors(&errs, bad, "password");
+        web_users_errors(&errs, bad, "new_password");
         resp_validation(r, &errs);
-        return;
-    }
-    if (e == PIORA_ECONFLICT) {
-        web_field_error(r, "email", "A user with this email exists already.");
-        return;
-    }
-    if (e != PIORA_OK) {
+    } else if (e != PIORA_OK) {
         resp_error(r, e, NULL);
-        return;
+    } else {
+        resp_empty(r, 204);
     }
-    resp_json(r, 201, user_json(&u));
+done:
+    json_decref(j->body);
+    free(j);
 }
 
 /* POST /web/api/account/password {current_password, new_password}: the
- * user's other sessions end; this one stays. */
+ * user's other sessions end; this one stays. The current password is
+ * limited as a sign-in is (a stolen session must not guess it). */
 void web_account_password(req_t *r, web_ctx *c)
 {
     json_t *body = req_json_body(r);
     if (!body)
         return;
-    const char *cur = web_json_str(body, "current_password");
-    const char *nw = web_json_str(body, "new_password");
-    password_set_req rq = {.user_id = c->user.id,
-                           .current = cur ? cur : "", /* absent: never matches */
-                           .password = nw,
-                           .password_len = nw ? strlen(nw) : 0,
-                           .end_sessions = true,
-                           .keep_session_id = c->sess.id};
-    actor who = web_actor(r, c);
-    unsigned bad = 0;
-    piora_err e = users_set_password(r->store, &who, &rq, &bad);
-    json_decref(body);
-    if (e == PIORA_EINVALID) {
-        verrs errs = {0};
-        web_users_errors(&errs, bad, "new_password");
-        resp_validation(r, &errs);
+    password_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        json_decref(body);
+        resp_error(r, PIORA_ENOMEM, NULL);
         return;
     }
-    if (e != PIORA_OK) {
-        resp_error(r, e, NULL);
+    j->body = body;
+    asker_copy(&j->by, c);
+    if (webauth_account_take(r, j->by.email)) {
+        json_decref(body);
+        free(j);
         return;
     }
-    resp_empty(r, 204);
+    if (!req_defer(r, password_run, j)) {
+        webauth_account_refund(r->client_addr, j->by.email);
+        json_decref(body);
+        free(j);
+    }
 }
 
 /* GET /web/api/audit?page&per_page: the team's audit log, newest first. */

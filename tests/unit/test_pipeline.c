@@ -21,6 +21,7 @@
 #include "http/response.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/workpool.h"
 #include "fixture.h"
 
 /* ---- a request without libmicrohttpd ---------------------------------------- */
@@ -77,6 +78,29 @@ static void h_page(req_t *r)
     resp_raw(r, 200, "text/html", "<p>", 3);
 }
 
+/* A handler whose rest runs later (req_defer): what it needs of the
+ * session goes into ctx, as the session is gone by then. */
+static int64_t deferred_user;
+static void h_slow_half(req_t *r, void *ctx)
+{
+    int64_t *uid = ctx;
+    if (r) {
+        deferred_user = *uid;
+        resp_json(r, 200, json_pack("{s:I, s:b}", "user", (json_int_t)*uid, "store",
+                                    r->store != NULL));
+    }
+    free(uid);
+}
+
+static void h_defer(req_t *r)
+{
+    calls++;
+    int64_t *uid = malloc(sizeof *uid);
+    *uid = r->session->user.id;
+    if (!req_defer(r, h_slow_half, uid))
+        free(uid);
+}
+
 static void area_headers(req_t *r) { resp_header(r, "X-Area", "dashboard"); }
 
 static store_t *thread_store(void) { return serving_store; }
@@ -92,6 +116,8 @@ static const route_t rows[] = {
      h_ok, 0, "Make a thing as the user"},
     {HTTP_GET, "/web/api/things", ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, SCOPE_SERVERS_READ, 0,
      h_ok, 0, "List things as the user"},
+    {HTTP_POST, "/web/api/slow", ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, 0, 0, h_defer, 0,
+     "Deferred work"},
     {HTTP_GET, "/web/api/session", ROUTE_AUTH_SESSION_PEEK, ROUTE_LIMIT_NONE, 0, 0, h_ok, 0,
      "Who is signed in"},
 };
@@ -494,6 +520,60 @@ static void test_store_down_is_503(void **st)
     done(&r);
 }
 
+/* A deferred handler: the pipeline comes back pending without the
+ * session, pipeline_finish runs the rest with a store and answers; a full
+ * pool answers 503 with Retry-After at once; no pool runs it inline. */
+static void test_deferred_handler(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    fake_set(&c, "Cookie", f->cookie);
+    fake_set(&c, "X-CSRF-Token", f->csrf);
+    fake_set(&c, "Sec-Fetch-Site", "same-origin");
+    workpool_t *pool = workpool_new(1, 1);
+    req_t r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.out, 1u << 20);
+    r.method = HTTP_POST;
+    r.method_text = "POST";
+    r.path = r.uri = "/web/api/slow";
+    r.client_addr = r.peer_addr = "192.0.2.7";
+    r.request_id = "test";
+    r.src = &fake_source;
+    r.conn = &c;
+    r.pool = pool;
+    deferred_user = 0;
+    assert_false(pipeline_run(&f->p, &r));
+    assert_int_equal(r.status, 0);
+    assert_null(r.session);
+    assert_int_equal(workpool_busy(pool), 1);
+
+    req_t full = r;
+    buf_init(&full.out, 1u << 20);
+    full.pending.fn = NULL;
+    full.nheaders = 0;
+    full.session = NULL;
+    assert_true(pipeline_run(&f->p, &full));
+    assert_int_equal(full.status, 503);
+    assert_string_equal(header_of(&full, "Retry-After"), "1");
+    done(&full);
+
+    pipeline_finish(&f->p, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(deferred_user, f->user);
+    assert_true(body_has(&r, "\"store\": true") || body_has(&r, "\"store\":true"));
+    assert_null(r.pending.fn);
+    done(&r);
+    workpool_release(pool); /* the place a pool thread would have given back */
+    workpool_free(pool);
+
+    deferred_user = 0;
+    run(f, &r, &c, HTTP_POST, "/web/api/slow"); /* no pool: inline */
+    assert_int_equal(r.status, 200);
+    assert_int_equal(deferred_user, f->user);
+    done(&r);
+}
+
 static void test_a_row_outside_every_area_is_refused(void **st)
 {
     (void)st;
@@ -527,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_session_is_401_and_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peek_route_runs_without_a_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_handler, setup, teardown),
         cmocka_unit_test(test_a_row_outside_every_area_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,25 @@ static void test_peek_does_not_spend(void **state)
     ratelimit_free(rl);
 }
 
+/* A refund returns exactly one taken request and never banks credit. */
+static void test_refund(void **state)
+{
+    (void)state;
+    ratelimit_t *rl = ratelimit_new(2, 60, 1024);
+    assert_true(ratelimit_take(rl, 4, T0).allowed);
+    assert_true(ratelimit_take(rl, 4, T0).allowed);
+    assert_false(ratelimit_peek(rl, 4, T0).allowed);
+    ratelimit_refund(rl, 4, T0);
+    assert_true(ratelimit_take(rl, 4, T0).allowed);
+    assert_false(ratelimit_take(rl, 4, T0).allowed);
+    for (int i = 0; i < 5; i++)
+        ratelimit_refund(rl, 4, T0);
+    assert_int_equal(ratelimit_peek(rl, 4, T0).remaining, 2);
+    ratelimit_refund(rl, 77, T0); /* an unknown key: nothing to give back */
+    assert_int_equal(ratelimit_peek(rl, 77, T0).remaining, 2);
+    ratelimit_free(rl);
+}
+
 static void test_disabled(void **state)
 {
     (void)state;
@@ -270,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_sustained_rate),
         cmocka_unit_test(test_reset_in_future),
         cmocka_unit_test(test_peek_does_not_spend),
+        cmocka_unit_test(test_refund),
         cmocka_unit_test(test_disabled),
         cmocka_unit_test(test_invalid_parameters),
         cmocka_unit_test(test_keys_are_independent),

@@ -184,8 +184,7 @@ static void test_set_password(void **state)
                  .email = u.email, .addr = "192.0.2.9"};
     const char nw[] = "a brand new password";
     password_set_req pr = {.user_id = u.id, .current = "wrong guess", .password = "x",
-                           .password_len = 1, .end_sessions = true,
-                           .keep_session_id = keep.id};
+                           .password_len = 1, .keep_session_id = keep.id};
     unsigned bad = 0;
     assert_int_equal(users_set_password(fx->s, &pat, &pr, &bad), PIORA_EINVALID);
     assert_int_equal(bad, USERS_BAD_CURRENT | USERS_BAD_PASSWORD);
@@ -213,12 +212,12 @@ static void test_set_password(void **state)
     assert_string_equal(str_of(o, "addr"), "192.0.2.9");
     json_decref(items);
 
-    /* The CLI on the machine is not asked for the current password and
-     * leaves sessions alone. */
+    /* The CLI on the machine is not asked for the current password, and a
+     * reset there ends every session of the user (issue 8 item 6). */
     password_set_req cr = {.user_id = u.id, .password = good_pw, .password_len = strlen(good_pw)};
     assert_int_equal(users_set_password(fx->s, &cli_actor, &cr, NULL), PIORA_OK);
     assert_true(password_is(fx->s, u.id, good_pw));
-    assert_int_equal(store_session_by_digest(fx->s, d1, &got), PIORA_OK);
+    assert_int_equal(store_session_by_digest(fx->s, d1, &got), PIORA_ENOTFOUND);
     o = newest_entry(fx->s, &items, &total);
     assert_string_equal(str_of(o, "via"), "cli");
     assert_true(json_is_null(json_object_get(o, "actor")));
