@@ -18,9 +18,13 @@ typedef struct http_options {
     unsigned listen_port;          /* 0: any free port */
     unsigned threads;              /* worker threads, at least 1 */
     unsigned max_connections;
+    unsigned max_per_address;      /* open connections per client address, 0 = no cap */
     unsigned idle_timeout_s;
-    size_t max_header_bytes;       /* request line and headers per connection */
+    unsigned header_timeout_s;     /* a request head is due this long after the wait began */
+    unsigned body_timeout_s;       /* a body is due this long after its head */
+    size_t max_header_bytes;       /* request line and headers of one request */
     size_t body_max;               /* a larger body is answered 413 */
+    size_t body_budget;            /* bytes of bodies buffered across connections (503 past it) */
     bool secure_cookies;           /* --secure-cookies */
     store_t *(*thread_store)(void);
     route_site site;               /* the route table and its areas (must outlive the server) */
