@@ -6,8 +6,10 @@
 // address fails. Every timing here is bounded by short settings.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
-import { makeTemplate, startServer, run, sleep, T } from './lib/piora.mjs';
+import path from 'node:path';
+import { makeTemplate, startServer, run, sleep, T, REPO } from './lib/piora.mjs';
 
 let tpl;
 let TOK;
@@ -166,6 +168,22 @@ describe('the HTTP front door (issue 8)', () => {
     assert.equal(fits.status, 200, fits.text.slice(0, 80));
     const over = await ask(s.port, headOf(16385));
     assert.equal(over.status, 431, over.text.slice(0, 80));
+    await s.stop();
+  });
+
+  it('Content-Type is not consulted, so neither OpenAPI nor docs/api.md promise a 415', async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const r = await s.req('POST', '/api/v1/servers', {
+      token: TOK, body: JSON.stringify({ name: 'plain', ip_address: '10.0.0.6' }), headers: { 'Content-Type': 'text/plain' },
+    });
+    assert.equal(r.status, 201, r.text);
+    const doc = await (await fetch(`${s.base}/api/v1/openapi.json`)).json();
+    for (const [p, ops] of Object.entries(doc.paths))
+      for (const [m, op] of Object.entries(ops))
+        assert.equal(op.responses?.['415'], undefined, `${m.toUpperCase()} ${p} documents a 415`);
+    assert.equal(doc.components?.responses?.UnsupportedMediaType, undefined);
+    const api = fs.readFileSync(path.join(REPO, 'docs', 'api.md'), 'utf8');
+    assert.doesNotMatch(api, /is a 415|\| 415 \|/, 'docs/api.md promises a 415');
     await s.stop();
   });
 
