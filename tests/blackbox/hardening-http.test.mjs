@@ -110,6 +110,34 @@ describe('the HTTP front door (issue 8)', () => {
     await s.stop();
   });
 
+  it('200 unauthenticated uploads at once leave the server\'s memory bounded', { timeout: T(60000) }, async (t) => {
+    const s = await startServer(t, { template: tpl, args: ['--max-connections-per-address', '0'] });
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${s.proc.pid}/status`, 'utf8'))[1]) * 1024;
+    const before = rss();
+    const conns = [];
+    t.after(() => conns.forEach((c) => c.sock.destroy()));
+    const chunk = Buffer.alloc(512 * 1024, 0x20);
+    for (let i = 0; i < 200; i++) {
+      const c = open(s.port);
+      conns.push(c);
+      c.connected.then(() => {
+        c.sock.write('POST /api/v1/servers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 1000000\r\n\r\n');
+        c.sock.write(chunk);
+      });
+    }
+    await Promise.all(conns.map((c) => c.connected));
+    await sleep(T(1500));
+    const grown = rss() - before;
+    // Buffered, 200 half-sent bodies would be ~100 MiB.
+    assert.ok(grown < 24 << 20, `RSS grew by ${(grown / 1048576).toFixed(1)} MiB`);
+    const answered = conns.filter((c) => status(c.data) === 401).length;
+    assert.ok(answered > 150, `only ${answered} of 200 uploads were refused with 401`);
+    conns.forEach((c) => c.sock.destroy());
+    assert.equal((await s.get('/healthz')).status, 200);
+    await s.stop();
+  });
+
   it('bodies buffered across connections share one budget: past it, 503 with Retry-After', async (t) => {
     const s = await startServer(t, { template: tpl, args: ['--body-memory', '1048576'] });
     const head = `POST /api/v1/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOK}\r\n` +
@@ -143,6 +171,10 @@ describe('the HTTP front door (issue 8)', () => {
       `GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOK}\0junk\r\nConnection: close\r\n\r\n`,
       `GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOK}\0\0junk\r\nConnection: close\r\n\r\n`,
       `GET /api/v1/servers HTTP/1.1\nHost: x\nConnection: close\nAuthorization: Bearer ${TOK}\0junk\n\n`,
+      `GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nX-Note: a\0b\r\nAuthorization: Bearer ${TOK}\r\nConnection: close\r\n\r\n`,
+      // An obs-fold line ends up past the value's measured end as well, and
+      // RFC 9112 5.2 allows a 400 for it.
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Fold: a\r\n b\r\nConnection: close\r\n\r\n',
     ];
     for (const c of cases) {
       const r = await ask(s.port, c);
