@@ -79,7 +79,7 @@ typedef struct conn_ctx {
     bool started;  /* the header callback has run */
     bool too_big;  /* the body passed the cap */
     bool busy;     /* the body budget was spent: read and dropped, answered 503 */
-    bool answered; /* a response was queued early (413, 503, a refusal) */
+    bool answered; /* a response was queued before the body's end (a refusal, 401, 413) */
     bool nul_target; /* the raw target holds %00 */
     uint64_t received;
     size_t reserved; /* bytes of the body budget this request holds */

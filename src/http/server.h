@@ -1,5 +1,7 @@
-/* The libmicrohttpd daemon: an epoll thread pool with explicit bounds,
- * each request read (body capped, early 413s drained) into a req_t and
+/* The libmicrohttpd daemon: an epoll thread pool with explicit bounds
+ * (connections per address, head and body deadlines, one budget for the
+ * bodies buffered), each request read (body capped, early 413s drained, a
+ * token route's body only after its token authenticated) into a req_t and
  * walked through http/pipeline.h, and a stop that lets in-flight requests
  * finish. What it serves and with which settings, app/ hands in: http/
  * reads no configuration and names no handler. */
