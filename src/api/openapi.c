@@ -438,8 +438,6 @@ static void add_components(json_t *comp)
                                          NULL));
     json_object_set_new(resp, "PayloadTooLarge",
                         problem_response("The body is over 1 MiB (payload_too_large).", NULL));
-    json_object_set_new(resp, "UnsupportedMediaType",
-                        problem_response("The body is not JSON.", NULL));
     json_object_set_new(resp, "ValidationFailed",
                         problem_response("A field, or a query parameter, is invalid "
                                          "(validation_failed); errors lists each as "
@@ -637,10 +635,9 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(resps, "404", ref("responses", "NotFound"));
     if (doc && doc->conflict)
         json_object_set_new(resps, "409", ref("responses", "Conflict"));
-    if (body) {
+    /* No 415: the body is read as JSON whatever Content-Type says. */
+    if (body)
         json_object_set_new(resps, "413", ref("responses", "PayloadTooLarge"));
-        json_object_set_new(resps, "415", ref("responses", "UnsupportedMediaType"));
-    }
     if (body || (doc && doc->list))
         json_object_set_new(resps, "422", ref("responses", "ValidationFailed"));
     if (token || rt->limit == ROUTE_LIMIT_ADDR)

@@ -41,10 +41,29 @@ const config_setting config_settings[] = {
     INT("idle-timeout", "PIORA_IDLE_TIMEOUT", "SECONDS", 1, 86400, 30, idle_timeout_s,
         "close a connection idle this long",
         "A connection idle this long (including a client that stalls mid-request) is closed."),
+    INT("max-connections-per-address", "PIORA_MAX_CONNECTIONS_PER_ADDRESS", "N", 0, 1000000,
+        64, max_per_address, "open connections per client address at most, 0 = no cap",
+        "Open connections per client (socket) address at most; further ones from that address "
+        "are refused until some close, so one machine cannot hold every connection. `0` "
+        "turns the cap off (behind a reverse proxy every client shares its address)."),
+    INT("header-timeout", "PIORA_HEADER_TIMEOUT", "SECONDS", 1, 3600, 10, header_timeout_s,
+        "close a connection whose request head is not in within this",
+        "A request's line and headers must arrive whole within this long of the connection "
+        "opening (or, kept alive, of the previous answer), however steadily they trickle in; "
+        "otherwise the connection is closed."),
+    INT("body-timeout", "PIORA_BODY_TIMEOUT", "SECONDS", 1, 86400, 60, body_timeout_s,
+        "close a connection whose body is not in within this of its head",
+        "A request body must arrive whole within this long of its headers (60 s is 1 MiB at "
+        "about 17 KiB/s); otherwise the connection is closed."),
+    INT("body-memory", "PIORA_BODY_MEMORY", "BYTES", 1048576, 68719476736, 33554432,
+        body_memory, "request bodies buffered at once across connections",
+        "Bytes of request bodies buffered at once across all connections; a body that would "
+        "pass it is answered 503 with `Retry-After`. A token route's body is read only after "
+        "its token authenticated."),
     INT("max-header-bytes", "PIORA_MAX_HEADER_BYTES", "N", 4096, 1048576, 16384,
-        max_header_bytes, "memory per connection for the request line and headers",
-        "Memory per connection for the request line and headers; a request whose headers do "
-        "not fit is refused (431)."),
+        max_header_bytes, "bytes of a request's line and headers at most",
+        "Bytes of a request's line and headers (with their line ends) at most; a larger head "
+        "is refused with 431 and the connection closed."),
     INT("response-cache-bytes", "PIORA_RESPONSE_CACHE_BYTES", "N", 0, 4294967296, 33554432,
         response_cache_bytes, "memory for replayed GET answers, 0 = off",
         "Memory for cached answers of list and read GETs (keys, bodies and headers), 32 MiB "

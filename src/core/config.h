@@ -19,6 +19,10 @@ typedef struct piora_config {
     unsigned threads;          /* --threads: polling threads; 0 = number of cores */
     unsigned max_connections;  /* --max-connections */
     unsigned idle_timeout_s;   /* --idle-timeout */
+    unsigned max_per_address;  /* --max-connections-per-address, 0 = no cap */
+    unsigned header_timeout_s; /* --header-timeout: the whole request head */
+    unsigned body_timeout_s;   /* --body-timeout: the whole body, after its head */
+    size_t body_memory;        /* --body-memory: bodies buffered across connections */
     size_t max_header_bytes;   /* --max-header-bytes: per-connection header memory */
     size_t response_cache_bytes; /* --response-cache-bytes: http/respcache.h budget */
     unsigned touch_interval_s; /* --last-used-interval: last-used flush period */

@@ -447,18 +447,67 @@ static const route_t *route(walk *w, req_t *r)
     return rt;
 }
 
+static void walk_start(walk *w, const pipeline_t *p, req_t *r)
+{
+    w->p = p;
+    w->slot = metrics_slot_unmatched(method_index(r->method));
+    w->token_id = 0;
+    w->usage = false;
+    w->rl = (ratelimit_result){0};
+}
+
+/* What server.c found wrong before routing: true when it answered. */
+static bool refuse_early(req_t *r)
+{
+    switch (r->refusal) {
+    case REQ_REFUSE_NUL:
+        resp_problem(r, 400, "bad_request",
+                     "The request holds a NUL byte (in its target or a header value).", NULL);
+        return true;
+    case REQ_REFUSE_HEAD_SIZE:
+        resp_problem(r, 431, "headers_too_large",
+                     "The request line and headers are larger than the server accepts.", NULL);
+        return true;
+    case REQ_REFUSE_BUSY:
+        set_retry_after(r, 1);
+        resp_problem(r, 503, "unavailable",
+                     "The server is buffering too many request bodies; try again shortly.", NULL);
+        return true;
+    case REQ_REFUSE_NONE:
+    default:
+        break;
+    }
+    if (r->body_too_big) {
+        resp_problem(r, 413, "payload_too_large", "The request body is larger than 1 MiB.", NULL);
+        return true;
+    }
+    return false;
+}
+
+bool pipeline_screen(const pipeline_t *p, req_t *r)
+{
+    walk w;
+    walk_start(&w, p, r);
+    if (refuse_early(r))
+        goto log;
+    w.rt = route(&w, r);
+    if (!w.rt)
+        goto log;
+    if (w.rt->auth != ROUTE_AUTH_TOKEN || authenticate_token(&w, r))
+        return false;
+log:
+    if (!r->status)
+        resp_problem(r, 500, "internal_error", "An internal error occurred.", NULL);
+    record(w.slot, w.token_id, w.usage, r);
+    return true;
+}
+
 bool pipeline_run(const pipeline_t *p, req_t *r)
 {
     walk w;
-    w.p = p;
-    w.slot = metrics_slot_unmatched(method_index(r->method));
-    w.token_id = 0;
-    w.usage = false;
-    w.rl = (ratelimit_result){0};
-    if (r->body_too_big) {
-        resp_problem(r, 413, "payload_too_large", "The request body is larger than 1 MiB.", NULL);
+    walk_start(&w, p, r);
+    if (refuse_early(r))
         goto log;
-    }
     w.rt = route(&w, r);
     if (!w.rt)
         goto log;

@@ -46,4 +46,12 @@ bool pipeline_run(const pipeline_t *p, req_t *r);
  * slow half, then the log phase. */
 void pipeline_finish(const pipeline_t *p, req_t *r);
 
+/* The part of the walk that needs no body, run on the headers alone before
+ * a body is read: the route, and for a token route its authentication.
+ * true when that answered (404, 405, 401, 429, ...: r holds the answer,
+ * already logged, and the body is never read); false when the body may be
+ * read, and then pipeline_run() walks the whole request again (r is
+ * disposed of by the caller in between). */
+bool pipeline_screen(const pipeline_t *p, req_t *r);
+
 #endif

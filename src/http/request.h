@@ -32,6 +32,15 @@ typedef enum http_method {
 
 #define REQ_MAX_HEADERS 16
 
+/* Why http/server.c refuses a request before any route sees it (the
+ * pipeline answers and logs it like any other). */
+typedef enum req_refusal {
+    REQ_REFUSE_NONE = 0,
+    REQ_REFUSE_NUL,       /* a NUL byte in the target (%00) or in a header value: 400 */
+    REQ_REFUSE_HEAD_SIZE, /* request line and headers over --max-header-bytes: 431 */
+    REQ_REFUSE_BUSY       /* the budget for buffered bodies is spent: 503 */
+} req_refusal;
+
 /* Where a request's headers and query come from. conn is req_t.conn. */
 typedef struct req_source {
     /* A header's value, or NULL. */
@@ -69,6 +78,7 @@ typedef struct req {
     const char *body;       /* NULL when the request had none */
     size_t body_len;
     bool body_too_big;      /* the body passed BODY_MAX_BYTES (answered 413) */
+    req_refusal refusal;    /* refused before routing (answered 400, 431 or 503) */
     const char *request_id; /* X-Request-Id of the answer */
     int64_t start_ns;       /* when the request line arrived: the latency's start */
     const req_source *src;

@@ -1,5 +1,7 @@
-/* The libmicrohttpd daemon: an epoll thread pool with explicit bounds,
- * each request read (body capped, early 413s drained) into a req_t and
+/* The libmicrohttpd daemon: an epoll thread pool with explicit bounds
+ * (connections per address, head and body deadlines, one budget for the
+ * bodies buffered), each request read (body capped, early 413s drained, a
+ * token route's body only after its token authenticated) into a req_t and
  * walked through http/pipeline.h, and a stop that lets in-flight requests
  * finish. What it serves and with which settings, app/ hands in: http/
  * reads no configuration and names no handler. */
@@ -19,9 +21,13 @@ typedef struct http_options {
     unsigned listen_port;          /* 0: any free port */
     unsigned threads;              /* worker threads, at least 1 */
     unsigned max_connections;
+    unsigned max_per_address;      /* open connections per client address, 0 = no cap */
     unsigned idle_timeout_s;
-    size_t max_header_bytes;       /* request line and headers per connection */
+    unsigned header_timeout_s;     /* a request head is due this long after the wait began */
+    unsigned body_timeout_s;       /* a body is due this long after its head */
+    size_t max_header_bytes;       /* request line and headers of one request */
     size_t body_max;               /* a larger body is answered 413 */
+    size_t body_budget;            /* bytes of bodies buffered across connections (503 past it) */
     bool secure_cookies;           /* --secure-cookies */
     unsigned slow_threads;         /* --hash-threads: the pool for deferred handlers */
     unsigned slow_max;             /* --hash-max: its jobs running or waiting, at most */

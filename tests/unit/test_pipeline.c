@@ -370,6 +370,82 @@ static void test_body_too_big_is_413_before_routing(void **st)
     done(&r);
 }
 
+/* A request as server.c fills it before pipeline_screen or pipeline_run. */
+static void prepare(req_t *r, fake_conn *c, http_method m, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->out, 1u << 20);
+    r->method = m;
+    r->method_text = m == HTTP_GET ? "GET" : "POST";
+    r->path = r->uri = path;
+    r->client_addr = r->peer_addr = "192.0.2.7";
+    r->request_id = "test";
+    r->src = &fake_source;
+    r->conn = c;
+    calls = 0;
+}
+
+/* Issue 8 item 4: a token route's body is not read before its token is
+ * known good, so the screen answers a missing or bad token on the headers
+ * alone, and lets a good token (or a route without tokens) on. */
+static void test_screen_refuses_a_bad_token_before_the_body(void **st)
+{
+    fx *f = *st;
+    fake_conn none = {0}, bad = {0}, good = {0};
+    fake_set(&bad, "Authorization", "Bearer piora_token_000000000000000000000000000000000000");
+    fake_set(&good, "Authorization", f->bearer_read);
+    req_t r;
+    prepare(&r, &none, HTTP_POST, "/api/v1/things");
+    assert_true(pipeline_screen(&f->p, &r));
+    assert_int_equal(r.status, 401);
+    assert_true(body_has(&r, "\"code\":\"missing_token\""));
+    done(&r);
+    prepare(&r, &bad, HTTP_POST, "/api/v1/things");
+    assert_true(pipeline_screen(&f->p, &r));
+    assert_int_equal(r.status, 401);
+    done(&r);
+    prepare(&r, &good, HTTP_POST, "/api/v1/things");
+    assert_false(pipeline_screen(&f->p, &r));
+    assert_int_equal(r.status, 0);
+    assert_int_equal(calls, 0);
+    done(&r);
+    prepare(&r, &none, HTTP_POST, "/api/v1/report");
+    assert_false(pipeline_screen(&f->p, &r));
+    assert_int_equal(calls, 0);
+    done(&r);
+    prepare(&r, &none, HTTP_POST, "/api/v1/nowhere");
+    assert_true(pipeline_screen(&f->p, &r));
+    assert_int_equal(r.status, 404);
+    done(&r);
+}
+
+/* Refusals server.c makes on the head are answered before routing. */
+static void test_refusals_are_answered_before_routing(void **st)
+{
+    fx *f = *st;
+    fake_conn c = {0};
+    fake_set(&c, "Authorization", f->bearer_read);
+    static const struct { req_refusal why; int status; const char *code; } cases[] = {
+        {REQ_REFUSE_NUL, 400, "bad_request"},
+        {REQ_REFUSE_HEAD_SIZE, 431, "headers_too_large"},
+        {REQ_REFUSE_BUSY, 503, "unavailable"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        req_t r;
+        prepare(&r, &c, HTTP_GET, "/api/v1/things");
+        r.refusal = cases[i].why;
+        pipeline_run(&f->p, &r);
+        assert_int_equal(r.status, cases[i].status);
+        char want[64];
+        snprintf(want, sizeof want, "\"code\":\"%s\"", cases[i].code);
+        assert_true(body_has(&r, want));
+        assert_int_equal(calls, 0);
+        if (cases[i].why == REQ_REFUSE_BUSY)
+            assert_non_null(header_of(&r, "Retry-After"));
+        done(&r);
+    }
+}
+
 static void test_address_limit_answers_429(void **st)
 {
     fx *f = *st;
@@ -600,6 +676,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_paths_go_to_the_area_miss_handler, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_body_too_big_is_413_before_routing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_screen_refuses_a_bad_token_before_the_body, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_are_answered_before_routing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_address_limit_answers_429, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_route_without_cookie_is_401, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_get_acts_as_the_user, setup, teardown),
