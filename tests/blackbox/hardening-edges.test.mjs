@@ -1,0 +1,63 @@
+// Issue 8, auth edges (items 7, 10, 11, 12, 13, 14): each test here failed
+// on the code before its fix.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  makeTemplate, startServer, assertProblem, forgeToken, sleep, T,
+} from './lib/piora.mjs';
+
+const SERVERS = '/api/v1/servers';
+let tpl;
+
+before(async () => {
+  tpl = await makeTemplate({
+    users: [{ email: 'eve@edges.test', team: 'edges' }],
+    tokens: [
+      { email: 'eve@edges.test', name: 'ci', scopes: 'servers:read' },
+    ],
+  });
+});
+
+function accessLines(s) {
+  return s.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
+describe('item 7: others\' failures never refuse a valid token', () => {
+  it('past --auth-fail-limit from one address, a valid token the cache has not seen is 200', async (t) => {
+    const s = await startServer(t, { template: tpl, authFailLimit: 3 });
+    for (let i = 0; i < 3; i++) {
+      assertProblem(await s.get(SERVERS, { auth: `Bearer ${forgeToken(`n${i}`)}` }), 401, 'invalid_token');
+    }
+    assertProblem(await s.get(SERVERS, { auth: `Bearer ${forgeToken('n9')}` }), 429, 'rate_limited');
+    const ok = await s.get(SERVERS, { token: tpl.tokens.ci });
+    assert.equal(ok.status, 200, ok.text);
+    // The guesser's own answers stay 429, a repeated unknown token too.
+    assertProblem(await s.get(SERVERS, { auth: `Bearer ${forgeToken('n0')}` }), 429, 'rate_limited');
+    await s.stop();
+  });
+});
+
+describe('item 12: an oversized X-Forwarded-For still names the client', () => {
+  it('the right-most untrusted entry is taken whatever the header length', async (t) => {
+    const s = await startServer(t, { template: tpl, args: ['--trusted-proxies', '127.0.0.1,10.0.0.0/8'] });
+    const cases = [
+      ['x1', `${'6.6.6.6, '.repeat(600)}203.0.113.7`, '203.0.113.7'],
+      ['x2', `${'z'.repeat(5000)}, 203.0.113.8, 10.0.0.1`, '203.0.113.8'],
+      // A cut at the buffer's front must not turn "110.0.0.1" into "10.0.0.1".
+      ['x3', `${'1'.repeat(4000)}10.0.0.1, 203.0.113.9`, '203.0.113.9'],
+      ['x4', '203.0.113.10', '203.0.113.10'],
+    ];
+    for (const [id, xff] of cases) {
+      const r = await s.get(SERVERS, { token: tpl.tokens.ci, headers: { 'X-Forwarded-For': xff, 'X-Request-Id': id } });
+      assert.equal(r.status, 200, r.text);
+    }
+    await sleep(300);
+    const lines = accessLines(s);
+    for (const [id, , want] of cases) {
+      const l = lines.find((e) => e.request_id === id);
+      assert.ok(l, `access line for ${id}`);
+      assert.equal(l.addr, want, `client address for ${id}`);
+    }
+    await s.stop();
+  });
+});
