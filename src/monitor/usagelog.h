@@ -54,9 +54,14 @@ uint64_t usagelog_depth(void);   /* entries waiting in the queue */
  * characters (invalid bytes and controls become '?'). Returns the length. */
 size_t usagelog_clean(char *dst, size_t dstlen, const char *src, size_t srclen);
 
-/* Masks anything shaped like a Piora token in s (in place, same length):
- * the characters after each "piora_token_" become '*'. A client that puts
- * its token in a URL path must not have it copied into the logs. */
+/* Masks anything that may be a Piora token in s (in place, same length;
+ * monitor/redact.c): a client that puts its token in a URL path or a header
+ * must not have it copied into the logs. Read percent-decoded ("%70iora_"
+ * is "piora_"), two things become '*' in s: the base62 run after each
+ * "piora_token_", and any 36 base62 characters whose last six are the
+ * token checksum of the first 30 (a token without its prefix). A masked
+ * "%41" becomes "***". Past REDACT_MAX bytes, everything is masked. */
+#define REDACT_MAX 4096
 void usagelog_redact(char *s);
 
 #endif

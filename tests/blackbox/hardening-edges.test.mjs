@@ -3,7 +3,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  makeTemplate, startServer, assertProblem, forgeToken, sleep, T,
+  makeTemplate, startServer, assertProblem, forgeToken, sleep, T, cli, tokenId,
 } from './lib/piora.mjs';
 
 const SERVERS = '/api/v1/servers';
@@ -59,5 +59,39 @@ describe('item 12: an oversized X-Forwarded-For still names the client', () => {
       assert.equal(l.addr, want, `client address for ${id}`);
     }
     await s.stop();
+  });
+});
+
+describe('item 10: token masking in the logs survives encoding and a missing prefix', () => {
+  it('neither the access log nor the usage log holds the token', { timeout: T(30000) }, async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const tok = tpl.tokens.ci;
+    const body = tok.slice('piora_token_'.length);
+    const enc = (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    const paths = [
+      `/api/v1/servers/%70iora_token_${body}`,
+      `/api/v1/servers/piora_token_${enc(body[0])}${body.slice(1)}`,
+      `/api/v1/servers/${body}`,
+      `/api/v1/${body.slice(0, 10)}${body.slice(10).split('').map(enc).join('')}`,
+    ];
+    for (const p of paths) await s.get(p, { token: tok });
+    // Only routed requests reach the usage log: the token in the User-Agent.
+    const agents = [`ci-bot/${body}`, `x %70iora_token_${body}`];
+    for (const ua of agents) {
+      const r = await s.get(SERVERS, { token: tok, headers: { 'User-Agent': ua } });
+      assert.equal(r.status, 200, r.text);
+    }
+    await sleep(T(1500)); // the usage writer flushes every second
+    await s.stop();
+    const lines = accessLines(s).filter((l) => l.path.startsWith('/api/v1/'));
+    assert.ok(lines.length >= paths.length, s.stdout);
+    const leaks = (text) => text.includes(body.slice(2, 22)) || text.includes(body.slice(16));
+    for (const l of lines) assert.ok(!leaks(l.path), `access log path leaks the token: ${l.path}`);
+    assert.ok(!leaks(s.stdout + s.stderr), 'nothing the server wrote holds the token');
+    const u = await cli(['token', 'usage', String(await tokenId(s.db, 'ci')), '--json', '--database', s.db]);
+    assert.equal(u.code, 0, u.stderr);
+    const rows = JSON.parse(u.stdout);
+    assert.equal(rows.filter((r) => r.path === SERVERS).length, agents.length, u.stdout);
+    assert.ok(!leaks(u.stdout), `usage log leaks the token: ${u.stdout}`);
   });
 });
