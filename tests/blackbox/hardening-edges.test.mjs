@@ -95,3 +95,24 @@ describe('item 10: token masking in the logs survives encoding and a missing pre
     assert.ok(!leaks(u.stdout), `usage log leaks the token: ${u.stdout}`);
   });
 });
+
+describe('item 11: the CLI prints control characters escaped', () => {
+  it('a failed sign-in\'s email with escape codes reaches `piora audit` harmless', { timeout: T(30000) }, async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const nasty = 'x\u001b]0;pwned\u0007\u001b[2J\u009b31m\u202e@evil.test';
+    const r = await s.post('/web/api/signin', { body: { email: nasty, password: 'wrong-password-123' } });
+    assert.ok(r.status === 401 || r.status === 400, `${r.status} ${r.text}`);
+    await s.stop();
+    // eslint-disable-next-line no-control-regex
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    const table = await cli(['audit', '--database', s.db]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /signin/, table.stdout);
+    assert.ok(!raw.test(table.stdout), `raw control characters in the table: ${JSON.stringify(table.stdout)}`);
+    assert.match(table.stdout, /x\\x1b\]0;pwned\\x07\\x1b\[2J\\xc2\\x9b31m\\xe2\\x80\\xae@evil\.test/);
+    const json = await cli(['audit', '--json', '--database', s.db]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.ok(!raw.test(json.stdout), `raw control characters in --json: ${JSON.stringify(json.stdout)}`);
+    assert.ok(JSON.parse(json.stdout).some((e) => e.email === nasty), 'the JSON still says the same');
+  });
+});
