@@ -14,6 +14,9 @@ before(async () => {
     users: [{ email: 'eve@edges.test', team: 'edges' }],
     tokens: [
       { email: 'eve@edges.test', name: 'ci', scopes: 'servers:read' },
+      { email: 'eve@edges.test', name: 'all', scopes: 'servers:write,applications:write,applications:deploy,databases:write,backups:write' },
+      { email: 'eve@edges.test', name: 'dbw', scopes: 'databases:write' },
+      { email: 'eve@edges.test', name: 'appw', scopes: 'applications:write' },
     ],
   });
 });
@@ -114,5 +117,39 @@ describe('item 11: the CLI prints control characters escaped', () => {
     assert.equal(json.code, 0, json.stderr);
     assert.ok(!raw.test(json.stdout), `raw control characters in --json: ${JSON.stringify(json.stdout)}`);
     assert.ok(JSON.parse(json.stdout).some((e) => e.email === nasty), 'the JSON still says the same');
+  });
+});
+
+describe('item 13: a delete that takes children needs their write scope too', () => {
+  it('databases:write alone cannot delete a database and its backups; applications:write alone an application', { timeout: T(30000) }, async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const all = tpl.tokens.all;
+    const post = async (p, body) => {
+      const r = await s.post(p, { token: all, body });
+      assert.ok(r.status === 201 || r.status === 202, `${p}: ${r.status} ${r.text}`);
+      return r.json.data ?? r.json;
+    };
+    const srv = await post('/api/v1/servers', { name: 'edge-1', ip_address: '203.0.113.20' });
+    const db = await post('/api/v1/databases', { name: 'main', engine: 'postgresql', version: '16', server_id: srv.id });
+    const bk = await post('/api/v1/backups', { database_id: db.id });
+    const app = await post('/api/v1/applications', {
+      name: 'shop', server_id: srv.id, repository: 'https://github.com/example/shop.git', domain: 'shop.example.com',
+    });
+
+    const d1 = await s.del(`/api/v1/databases/${db.id}`, { token: tpl.tokens.dbw });
+    const b1 = assertProblem(d1, 403, 'insufficient_scope');
+    assert.deepEqual([...b1.required_scopes].sort(), ['backups:write', 'databases:write']);
+    assert.match(b1.detail, /backups:write/);
+    assert.match(d1.h('www-authenticate') ?? '', /error="insufficient_scope".*scope="databases:write backups:write"/);
+    assert.equal((await s.get(`/api/v1/backups/${bk.id}`, { token: all })).status, 200, 'the backup is still there');
+
+    assertProblem(await s.del(`/api/v1/applications/${app.id}`, { token: tpl.tokens.appw }), 403, 'insufficient_scope');
+    assert.equal((await s.get(`/api/v1/applications/${app.id}`, { token: all })).status, 200);
+
+    // With both scopes the delete goes through, children and all.
+    assert.equal((await s.del(`/api/v1/databases/${db.id}`, { token: all })).status, 204);
+    assert.equal((await s.get(`/api/v1/backups/${bk.id}`, { token: all })).status, 404);
+    assert.equal((await s.del(`/api/v1/applications/${app.id}`, { token: all })).status, 204);
+    await s.stop();
   });
 });
