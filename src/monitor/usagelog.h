@@ -22,7 +22,8 @@ typedef struct usagelog_opts {
     size_t queue_bytes;        /* queue capacity (~120 bytes per entry, half of it
                                   filling while the other half is written); 16 MiB */
     int64_t retention_s;       /* delete rows older than this; 0: keep */
-    int64_t max_rows;          /* newest rows kept per token; 0: no cap */
+    int64_t max_rows;          /* newest rows kept per token, denied requests
+                                  counted apart (store_fns.h: usage_prune); 0: no cap */
     unsigned prune_interval_s; /* how often retention runs; default 60 */
 } usagelog_opts;
 

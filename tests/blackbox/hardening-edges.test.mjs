@@ -153,3 +153,29 @@ describe('item 13: a delete that takes children needs their write scope too', ()
     await s.stop();
   });
 });
+
+describe('item 14: a token cannot flush its own misuse out of the usage log', () => {
+  it('with --usage-max-rows 3, denied rows survive a flood of good ones', { timeout: T(40000) }, async (t) => {
+    const args = ['--usage-max-rows', '3'];
+    const s = await startServer(t, { template: tpl, args });
+    const tok = tpl.tokens.ci; // servers:read only
+    for (let i = 0; i < 2; i++) {
+      const r = await s.post(SERVERS, { token: tok, body: { name: `x${i}`, ip_address: '192.0.2.1' } });
+      assertProblem(r, 403, 'insufficient_scope');
+      await sleep(1100); // one row each: identical requests of one second share a row
+    }
+    for (let i = 1; i <= 6; i++) {
+      const r = await s.get(`${SERVERS}/${i}`, { token: tok });
+      assert.equal(r.status, 404);
+    }
+    await s.stop();
+    // Retention runs at start over every token.
+    const again = await startServer(t, { dbPath: s.db, args });
+    await again.stop();
+    const u = await cli(['token', 'usage', String(await tokenId(s.db, 'ci')), '--json', '--database', s.db]);
+    assert.equal(u.code, 0, u.stderr);
+    const rows = JSON.parse(u.stdout);
+    assert.equal(rows.filter((r) => r.status === 403).length, 2, `the denied rows are kept: ${u.stdout}`);
+    assert.equal(rows.filter((r) => r.status === 404).length, 3, `the cap still holds for the rest: ${u.stdout}`);
+  });
+});
