@@ -77,10 +77,9 @@ void usagelog_redact(char *s)
     for (size_t i = 0; i < len;) {
         const unsigned char *r = (const unsigned char *)s + i;
         d.from[d.n] = (uint16_t)i;
-        int hi = i + 2 < len ? hex_digit(r[1]) : -1;
-        int lo = hi >= 0 ? hex_digit(r[2]) : -1;
-        if (r[0] == '%' && lo >= 0) {
-            d.b[d.n++] = (unsigned char)(hi * 16 + lo);
+        bool escape = r[0] == '%' && i + 2 < len && hex_digit(r[1]) >= 0 && hex_digit(r[2]) >= 0;
+        if (escape) {
+            d.b[d.n++] = (unsigned char)(hex_digit(r[1]) * 16 + hex_digit(r[2]));
             i += 3;
         } else {
             d.b[d.n++] = r[0];
