@@ -52,7 +52,9 @@ static const op_doc op_docs[] = {
     {applications_get, &RES_APPLICATIONS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
     {applications_update, &RES_APPLICATIONS, B_UPDATE, NULL, NULL, false, false, NULL, true,
      "`server_id` must be a server of the caller's team (else 422 on that field)."},
-    {applications_delete, &RES_APPLICATIONS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
+    {applications_delete, &RES_APPLICATIONS, B_NONE, NULL, NULL, false, false, NULL, false,
+     "It deletes the application's deployments too, so a token needs `applications:deploy` as "
+     "well (403 insufficient_scope otherwise)."},
     {applications_deploy, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, false, true, NULL, false,
      "Creates a deployment with status `queued`; poll it at the Location given."},
     {applications_deployments, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, true, false, NULL, false,
@@ -65,7 +67,9 @@ static const op_doc op_docs[] = {
     {databases_get, &RES_DATABASES, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
     {databases_update, &RES_DATABASES, B_UPDATE, NULL, NULL, false, false, NULL, true,
      "`engine` cannot be changed after creation."},
-    {databases_delete, &RES_DATABASES, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
+    {databases_delete, &RES_DATABASES, B_NONE, NULL, NULL, false, false, NULL, false,
+     "It deletes the database's backups and restores too, so a token needs `backups:write` as "
+     "well (403 insufficient_scope otherwise)."},
 
     {backups_list, &RES_BACKUPS, B_NONE, NULL, NULL, true, false, "database_id", false,
      "A `database_id` of another team's database gives an empty list."},

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/scopes.h"
 #include "core/objects.h"
 #include "core/validate.h"
 #include "http/response.h"
+#include "monitor/metrics.h"
 
 bool api_paging(req_t *r, page_req *p)
 {
@@ -144,6 +146,48 @@ void api_update(req_t *r, const resource_desc *d)
     resp_json(r, 200, obj);
 }
 
+/* A delete takes the object's children with it (an application its
+ * deployments, a database its backups and restores), so a token needs the
+ * children's write scope as well as the route's: one write scope alone
+ * must not destroy what it could not have deleted itself. The answer is
+ * the route check's 403 insufficient_scope, naming every scope needed. A
+ * session acts with every scope and always passes. */
+static bool delete_scopes_held(req_t *r, scope_set route, scope_set children)
+{
+    if (!children || (children & ~r->who->effective) == 0)
+        return true;
+    metrics_auth_failure(MR_INSUFFICIENT_SCOPE);
+    char need[SCOPES_STR_MAX], kids[SCOPES_STR_MAX], v[SCOPES_STR_MAX + 96];
+    scopes_format(route | children, " ", need, sizeof need);
+    snprintf(v, sizeof v, "Bearer realm=\"piora\", error=\"insufficient_scope\", scope=\"%s\"",
+             need);
+    resp_header(r, "WWW-Authenticate", v);
+    json_t *extra = json_object(), *req = json_array(), *got = json_array();
+    for (int i = 0; i < SCOPE_COUNT; i++) {
+        if ((route | children) & (1u << i))
+            json_array_append_new(req, json_string(scope_name(i)));
+        if (r->who->scopes & (1u << i))
+            json_array_append_new(got, json_string(scope_name(i)));
+    }
+    json_object_set_new(extra, "required_scopes", req);
+    json_object_set_new(extra, "granted_scopes", got);
+    scopes_format(route, " and ", need, sizeof need);
+    scopes_format(children, " and ", kids, sizeof kids);
+    char detail[2 * SCOPES_STR_MAX + 96];
+    snprintf(detail, sizeof detail,
+             "This delete takes what hangs under the object with it: it needs the scope %s and %s.",
+             need, kids);
+    resp_problem(r, 403, "insufficient_scope", detail, extra);
+    return false;
+}
+
+static void api_delete_with(req_t *r, const resource_desc *d, scope_set route, scope_set children)
+{
+    if (!delete_scopes_held(r, route, children))
+        return;
+    api_delete(r, d);
+}
+
 void api_delete(req_t *r, const resource_desc *d)
 {
     piora_err e = objects_delete(r->store, d, r->who->team_id, r->id);
@@ -154,13 +198,17 @@ void api_delete(req_t *r, const resource_desc *d)
     resp_empty(r, 204);
 }
 
-#define RESOURCE_HANDLERS(prefix, desc)                                              \
+/* children: the write scopes a delete needs besides the route's (see
+ * delete_scopes_held); servers have none, their delete answers 409 while
+ * anything uses them. */
+#define RESOURCE_HANDLERS(prefix, desc, write, children)                             \
     void prefix##_list(req_t *r) { api_list(r, &desc, NULL, ""); }                   \
     void prefix##_get(req_t *r) { api_get(r, &desc); }                               \
     void prefix##_create(req_t *r) { api_create(r, &desc, 201); }                    \
     void prefix##_update(req_t *r) { api_update(r, &desc); }                         \
-    void prefix##_delete(req_t *r) { api_delete(r, &desc); }
+    void prefix##_delete(req_t *r) { api_delete_with(r, &desc, write, children); }
 
-RESOURCE_HANDLERS(servers, RES_SERVERS)
-RESOURCE_HANDLERS(applications, RES_APPLICATIONS)
-RESOURCE_HANDLERS(databases, RES_DATABASES)
+RESOURCE_HANDLERS(servers, RES_SERVERS, SCOPE_SERVERS_WRITE, 0)
+RESOURCE_HANDLERS(applications, RES_APPLICATIONS, SCOPE_APPLICATIONS_WRITE,
+                  SCOPE_APPLICATIONS_DEPLOY)
+RESOURCE_HANDLERS(databases, RES_DATABASES, SCOPE_DATABASES_WRITE, SCOPE_BACKUPS_WRITE)

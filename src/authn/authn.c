@@ -68,8 +68,8 @@ static const char *bearer_token(const char *h, size_t *len)
 }
 
 /* A failure counts against the address; once its budget is spent the
- * answer becomes 429 instead of 401, so guessing costs the guesser time
- * and never costs us database lookups. */
+ * answer becomes 429 instead of 401, so guessing costs the guesser time.
+ * Only failures are answered so: a valid token is never refused here. */
 static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_after)
 {
     ratelimit_result r = ratelimit_take(fail_rl, addr_key, clock_mono_ns());
@@ -95,36 +95,37 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
 
     uint8_t digest[TOKEN_DIGEST_LEN];
     token_digest(tok, len, digest);
+    /* No gate on the address's failures before the lookup: a valid token
+     * is never refused because of what others behind the same address did.
+     * What bounds the lookups instead: the checksum turns away strings that
+     * are not tokens without one, a digest found unknown is never looked up
+     * again, and a guesser's own answers turn to 429 (failed()). */
+    if (tokencache_unknown_has(digest))
+        return failed(AUTHN_INVALID, addr_key, retry_after);
     tokencache_entry e;
     if (!tokencache_get(digest, tokens_gen, &e)) {
-        /* An address already over its failure budget gets no lookups. */
-        ratelimit_result r = ratelimit_peek(fail_rl, addr_key, clock_mono_ns());
-        if (!r.allowed) {
-            *retry_after = r.retry_after;
-            return AUTHN_THROTTLED;
-        }
         token_rec t;
         int64_t t0 = clock_mono_ns();
         piora_err err = store_token_by_digest(s, digest, &t);
         *lookup_ns = clock_mono_ns() - t0;
-        memset(&e, 0, sizeof e);
-        if (err == PIORA_OK) {
-            e.known = true;
-            e.who.token_id = t.id;
-            e.who.user_id = t.user_id;
-            e.who.team_id = t.team_id;
-            e.who.scopes = t.scopes;
-            e.who.effective = scopes_effective(t.scopes);
-            e.who.expires_at = t.expires_at;
-            e.revoked_at = t.revoked_at;
-        } else if (err != PIORA_ENOTFOUND) {
+        if (err == PIORA_ENOTFOUND) {
+            tokencache_unknown_add(digest);
+            return failed(AUTHN_INVALID, addr_key, retry_after);
+        }
+        if (err != PIORA_OK) {
             log_error("token lookup failed: %s", piora_strerror(err));
             return AUTHN_UNAVAILABLE;
         }
+        memset(&e, 0, sizeof e);
+        e.who.token_id = t.id;
+        e.who.user_id = t.user_id;
+        e.who.team_id = t.team_id;
+        e.who.scopes = t.scopes;
+        e.who.effective = scopes_effective(t.scopes);
+        e.who.expires_at = t.expires_at;
+        e.revoked_at = t.revoked_at;
         tokencache_put(digest, tokens_gen, &e);
     }
-    if (!e.known)
-        return failed(AUTHN_INVALID, addr_key, retry_after);
     /* A known token refused: who->token_id (only) says which, for the
      * usage log; the rest stays zero so nothing can act as it. */
     if (e.revoked_at || (e.who.expires_at && clock_now() >= e.who.expires_at)) {

@@ -4,6 +4,8 @@
 #include "cli/cli.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,51 @@ static const char top_usage[] =
     "./piora.db) and --help. Run 'piora <command> --help' for its flags.\n"
     "Exit status: 0 success, 1 the operation failed, 2 bad command line.\n";
 
+/* The length of the character at p (n bytes left, n > 0), and in *safe
+ * whether a terminal shows it as text: not a C0 or C1 control, not DEL,
+ * not a bidirectional override or isolate (which reorder what the rest of
+ * the line appears to say), and valid UTF-8. An unsafe stretch is one byte
+ * at a time for invalid UTF-8, so it resynchronises on the next byte. */
+static size_t char_at(const unsigned char *p, size_t n, bool *safe)
+{
+    unsigned char c = p[0];
+    size_t l = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+             : (c & 0xf8) == 0xf0 ? 4 : 0;
+    *safe = false;
+    if (l == 0 || l > n)
+        return 1;
+    for (size_t i = 1; i < l; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 1;
+    uint32_t cp = l == 1 ? c : l == 2 ? c & 0x1fu : l == 3 ? c & 0x0fu : c & 0x07u;
+    for (size_t i = 1; i < l; i++)
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    static const uint32_t min_for_len[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[l] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 1; /* overlong, out of range or a surrogate: invalid */
+    *safe = !(cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+              (cp >= 0x2066 && cp <= 0x2069));
+    return l;
+}
+
+void cli_put(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    while (n) {
+        bool safe;
+        size_t l = char_at(p, n, &safe);
+        if (safe) {
+            fwrite(p, 1, l, f);
+        } else {
+            for (size_t i = 0; i < l; i++)
+                fprintf(f, "\\x%02x", p[i]);
+        }
+        p += l;
+        n -= l;
+    }
+}
+
 int cli_usage_error(const char *path, const char *fmt, ...)
 {
     char msg[512];
@@ -43,7 +90,11 @@ int cli_usage_error(const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "piora: %s (see '%s --help')\n", msg, path);
+    fputs("piora: ", stderr);
+    cli_put(stderr, msg);
+    fputs(" (see '", stderr);
+    cli_put(stderr, path);
+    fputs(" --help')\n", stderr);
     return EXIT_USAGE;
 }
 
@@ -62,23 +113,31 @@ int cli_fail(const char *fmt, ...)
     for (char *t = strstr(msg, "piora_token_"); t; t = strstr(t + 1, "piora_token_"))
         for (char *p = t + 12; *p && *p != ' ' && *p != '"' && *p != '\''; p++)
             *p = '*';
-    fprintf(stderr, "piora: %s\n", msg);
+    fputs("piora: ", stderr);
+    cli_put(stderr, msg);
+    fputc('\n', stderr);
     return EXIT_FAIL;
 }
 
 int cli_width(const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
     int w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xc0) != 0x80)
-            w++;
+    while (n) {
+        bool safe;
+        size_t l = char_at(p, n, &safe);
+        w += safe ? 1 : 4 * (int)l; /* "\xHH" per byte, as cli_put writes it */
+        p += l;
+        n -= l;
+    }
     return w;
 }
 
 static void table_row(const char *const *row, const int *w, size_t ncols)
 {
     for (size_t c = 0; c < ncols; c++) {
-        fputs(row[c], stdout);
+        cli_put(stdout, row[c]);
         if (c + 1 < ncols)
             printf("%*s", w[c] - cli_width(row[c]) + 2, "");
     }
@@ -135,7 +194,25 @@ bool cli_print_json(json_t *v)
     json_decref(v);
     if (!out)
         return false;
-    puts(out);
+    /* jansson escapes C0 controls but writes DEL, C1 controls and bidi
+     * overrides as they are; they can only sit inside strings (the rest is
+     * ASCII), where \u escapes mean the same JSON. */
+    const unsigned char *p = (const unsigned char *)out;
+    size_t n = strlen(out);
+    while (n) {
+        bool safe;
+        size_t l = char_at(p, n, &safe);
+        if (safe || *p == '\n') {
+            fwrite(p, 1, l, stdout);
+        } else {
+            uint32_t cp = l == 1 ? p[0] : l == 2 ? ((p[0] & 0x1fu) << 6) | (p[1] & 0x3fu)
+                        : ((p[0] & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+            printf("\\u%04x", (unsigned)cp);
+        }
+        p += l;
+        n -= l;
+    }
+    putchar('\n');
     free(out);
     return true;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -69,8 +70,15 @@ int cli_limit_flag(const char *path, const char *value, int64_t *limit);
 /* Flushes stdout; false (after a message) when the output was lost. */
 bool cli_flush_stdout(void);
 
-/* Display width of UTF-8 text for table alignment: one column per code
- * point (names and hints are validated UTF-8). */
+/* Every text the CLI prints from the database or the command line goes
+ * through here: s as is, but each byte of a control character (C0, DEL,
+ * C1), a bidirectional override or isolate, or invalid UTF-8 written as
+ * "\xHH", so a stored string (a failed sign-in's email) cannot steer the
+ * terminal. */
+void cli_put(FILE *f, const char *s);
+
+/* Display width of s as cli_put prints it, for table alignment: one
+ * column per code point, four per escaped byte. */
 int cli_width(const char *s);
 
 /* Prints an aligned table to stdout: a header row, then nrows rows of

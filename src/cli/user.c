@@ -153,7 +153,9 @@ static int user_add(int argc, char **argv)
         return cli_fail("a user with email %s already exists", email);
     if (e != PIORA_OK)
         return cli_fail("cannot create the user: %s", piora_strerror(e));
-    printf("%lld %s\n", (long long)u.id, u.email);
+    printf("%lld ", (long long)u.id);
+    cli_put(stdout, u.email);
+    putchar('\n');
     return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
 }
 

@@ -27,8 +27,9 @@ const config_setting config_settings[] = {
         "generous for CI."),
     INT("auth-fail-limit", "PIORA_AUTH_FAIL_LIMIT", "N", 0, 1000000000, 30, auth_fail_limit,
         "failed authentications per minute per client address, 0 = off",
-        "Failed authentications per minute per client address before that address gets 429. "
-        "`0` turns it off."),
+        "Failed authentications per minute per client address before that address's "
+        "failures get 429 (a valid token from the address is still accepted). `0` turns it "
+        "off."),
     INT("revoke-limit", "PIORA_REVOKE_LIMIT", "N", 0, 1000000000, 10, revoke_limit,
         "POST /credentials/revoke calls per minute per address, 0 = off",
         "Calls per minute per client address to `POST /api/v1/credentials/revoke` (which "
@@ -112,9 +113,11 @@ const config_setting config_settings[] = {
         "keeps them."),
     INT("usage-max-rows", "PIORA_USAGE_MAX_ROWS", "N", 0, 1000000000, 10000, usage_max_rows,
         "usage rows kept per token, 0 = no cap",
-        "Usage rows kept per token (the newest); `0` means no cap. Identical requests of one "
-        "second written in the same batch share a row with a count, so a polling script "
-        "costs about one row per second."),
+        "Usage rows kept per token (the newest), counted twice apart: up to N rows of denied "
+        "requests (401 of a revoked or expired token, 403, 429) and up to N of the others, so "
+        "a token cannot flush the traces of its own misuse by making many requests; `0` means "
+        "no cap. Identical requests of one second written in the same batch share a row with "
+        "a count, so a polling script costs about one row per second."),
     INT("usage-flush-interval", "PIORA_USAGE_FLUSH_INTERVAL", "SECONDS", 1, 60, 1,
         usage_flush_s, "how often queued usage rows are written, 1-60",
         "How often queued usage rows are written (sooner when the queue is half full)."),
@@ -130,8 +133,9 @@ const config_setting config_settings[] = {
      "comma-separated IPs or CIDR blocks whose X-Forwarded-For is believed",
      "Comma-separated IP addresses or CIDR blocks (`127.0.0.1,10.0.0.0/8,fd00::/8`) of "
      "reverse proxies. Only when the connection comes from one of them is `X-Forwarded-For` "
-     "believed, and then the client is its right-most address that is not a listed proxy. "
-     "The client address is what rate limits, the usage log, the audit log and the access "
+     "believed, and then the client is its right-most address that is not a listed proxy, "
+     "whatever the header's length (it is read from the right; of a list longer than 2 KiB "
+     "only the whole entries at its end are read). The client address is what rate limits, the usage log, the audit log and the access "
      "log see."},
 };
 

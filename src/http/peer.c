@@ -28,11 +28,36 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t outlen)
     }
 }
 
+/* The tail of every X-Forwarded-For value joined with ',' in header order.
+ * Only the right end matters (proxies_client_addr reads hops from the right
+ * and at most XFF_HOPS_MAX of them), so a longer list keeps its last bytes
+ * and drops the rest: a client padding the header cannot push its own
+ * address out of sight, and the work stays bounded by the buffer. */
 typedef struct xff_acc {
-    char buf[1024];
+    char buf[2048]; /* XFF_HOPS_MAX (32) IPv6 entries and their ", " fit */
     size_t len;
-    bool overflow;
+    bool seen; /* a value was appended: the next one needs a ',' */
+    bool cut;  /* bytes were dropped from the front */
 } xff_acc;
+
+static void xff_append(xff_acc *a, const char *s, size_t n)
+{
+    const size_t cap = sizeof a->buf - 1;
+    if (n >= cap) {
+        memcpy(a->buf, s + (n - cap), cap);
+        a->len = cap;
+        a->cut = true;
+        return;
+    }
+    if (a->len + n > cap) {
+        size_t drop = a->len + n - cap;
+        memmove(a->buf, a->buf + drop, a->len - drop);
+        a->len -= drop;
+        a->cut = true;
+    }
+    memcpy(a->buf + a->len, s, n);
+    a->len += n;
+}
 
 static enum MHD_Result xff_cb(void *cls, enum MHD_ValueKind kind, const char *key,
                               const char *value)
@@ -41,22 +66,18 @@ static enum MHD_Result xff_cb(void *cls, enum MHD_ValueKind kind, const char *ke
     xff_acc *a = cls;
     if (!key || strcasecmp(key, "X-Forwarded-For") != 0 || !value)
         return MHD_YES;
-    size_t n = strlen(value);
-    if (a->len + n + 2 > sizeof a->buf) {
-        a->overflow = true;
-        return MHD_NO;
-    }
-    if (a->len)
-        a->buf[a->len++] = ',';
-    memcpy(a->buf + a->len, value, n);
-    a->len += n;
-    a->buf[a->len] = '\0';
+    if (a->seen)
+        xff_append(a, ",", 1);
+    xff_append(a, value, strlen(value));
+    a->seen = true;
     return MHD_YES;
 }
 
 /* The socket's address, or the client behind a trusted proxy (every
- * X-Forwarded-For header, in order, read as one list). An oversized list
- * is not believed at all. */
+ * X-Forwarded-For header, in order, read as one list, whatever its length).
+ * Of a list longer than the buffer only whole entries at its right end are
+ * read: the first, cut one is skipped so a fragment ("10.0.0.1" of
+ * "110.0.0.1") is never taken for an address. */
 static void request_addr(struct MHD_Connection *c, const char *peer, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s", peer);
@@ -64,11 +85,19 @@ static void request_addr(struct MHD_Connection *c, const char *peer, char *out, 
         return;
     xff_acc a;
     a.len = 0;
-    a.overflow = false;
-    a.buf[0] = '\0';
+    a.seen = false;
+    a.cut = false;
     MHD_get_connection_values(c, MHD_HEADER_KIND, xff_cb, &a);
-    if (!a.overflow && a.len)
-        proxies_client_addr(peer, a.buf, out, outlen);
+    a.buf[a.len] = '\0';
+    const char *list = a.buf;
+    if (a.cut) {
+        const char *comma = memchr(a.buf, ',', a.len);
+        if (!comma)
+            return; /* one entry longer than the buffer: not an address */
+        list = comma + 1;
+    }
+    if (*list)
+        proxies_client_addr(peer, list, out, outlen);
 }
 
 void peer_request_id(struct MHD_Connection *c, char out[REQID_MAX + 1])

@@ -115,17 +115,6 @@ size_t usagelog_clean(char *dst, size_t dstlen, const char *src, size_t srclen)
     return o;
 }
 
-void usagelog_redact(char *s)
-{
-    static const char prefix[] = "piora_token_";
-    for (char *p = s; (p = strstr(p, prefix)) != NULL;) {
-        p += sizeof prefix - 1;
-        for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
-             p++)
-            *p = '*';
-    }
-}
-
 bool usagelog_running(void) { return atomic_load_explicit(&running, memory_order_relaxed); }
 uint64_t usagelog_dropped(void) { return atomic_load(&dropped); }
 uint64_t usagelog_written(void) { return atomic_load(&written); }

@@ -22,7 +22,8 @@ typedef struct usagelog_opts {
     size_t queue_bytes;        /* queue capacity (~120 bytes per entry, half of it
                                   filling while the other half is written); 16 MiB */
     int64_t retention_s;       /* delete rows older than this; 0: keep */
-    int64_t max_rows;          /* newest rows kept per token; 0: no cap */
+    int64_t max_rows;          /* newest rows kept per token, denied requests
+                                  counted apart (store_fns.h: usage_prune); 0: no cap */
     unsigned prune_interval_s; /* how often retention runs; default 60 */
 } usagelog_opts;
 
@@ -54,9 +55,14 @@ uint64_t usagelog_depth(void);   /* entries waiting in the queue */
  * characters (invalid bytes and controls become '?'). Returns the length. */
 size_t usagelog_clean(char *dst, size_t dstlen, const char *src, size_t srclen);
 
-/* Masks anything shaped like a Piora token in s (in place, same length):
- * the characters after each "piora_token_" become '*'. A client that puts
- * its token in a URL path must not have it copied into the logs. */
+/* Masks anything that may be a Piora token in s (in place, same length;
+ * monitor/redact.c): a client that puts its token in a URL path or a header
+ * must not have it copied into the logs. Read percent-decoded ("%70iora_"
+ * is "piora_"), two things become '*' in s: the base62 run after each
+ * "piora_token_", and any 36 base62 characters whose last six are the
+ * token checksum of the first 30 (a token without its prefix). A masked
+ * "%41" becomes "***". Past REDACT_MAX bytes, everything is masked. */
+#define REDACT_MAX 4096
 void usagelog_redact(char *s);
 
 #endif

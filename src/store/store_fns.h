@@ -130,8 +130,10 @@ STORE_FN(piora_err, usage_list,
          (s, token_id, since, status, offset, limit, rows, n, total))
 /* Retention: deletes rows older than `before` (0: none), and for each of
  * the n token ids (or every token when token_ids is NULL) all but the
- * newest max_rows rows (max_rows 0: no cap). *deleted (may be NULL) gets
- * the number of rows removed. */
+ * newest max_rows rows (max_rows 0: no cap), counting denied requests
+ * (status 401, 403, 429) and the others apart: each keeps its own newest
+ * max_rows, so a token's flood of good requests cannot flush the traces of
+ * its misuse. *deleted (may be NULL) gets the number of rows removed. */
 STORE_FN(piora_err, usage_prune,
          (store_t *s, int64_t before, int64_t max_rows, const int64_t *token_ids, size_t n,
           int64_t *deleted),

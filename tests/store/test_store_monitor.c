@@ -77,6 +77,50 @@ static void test_usage_rows(void **state)
     free(rows);
 }
 
+/* Issue 8 item 14: denied requests (401 of a known token, 403, 429) are
+ * capped apart from the rest, so a flood of good requests cannot flush a
+ * token's traces of misuse, and the other way round. */
+static void test_usage_cap_keeps_denied_apart(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "cap@example.com", "cap");
+    token_rec t = make_token(fx->s, a.id, 1, 0);
+    usage_entry v[10];
+    v[0] = entry(t.id, 2000, 403, "/api/v1/servers");
+    v[1] = entry(t.id, 2001, 429, "/api/v1/servers");
+    v[2] = entry(t.id, 2002, 401, "/api/v1/servers");
+    for (int i = 3; i < 10; i++)
+        v[i] = entry(t.id, 2000 + i, i % 2 ? 200 : 404, "/api/v1/servers");
+    assert_int_equal(store_usage_insert(fx->s, v, 10), PIORA_OK);
+    int64_t gone = -1;
+    const int64_t ids[1] = {t.id};
+    assert_int_equal(store_usage_prune(fx->s, 0, 3, ids, 1, &gone), PIORA_OK);
+    assert_int_equal(gone, 4); /* 7 allowed down to 3; the 3 denied stay */
+    usage_entry *rows = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 0, 0, 20, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 6);
+    int denied = 0;
+    for (size_t i = 0; i < n; i++)
+        denied += rows[i].status == 401 || rows[i].status == 403 || rows[i].status == 429;
+    assert_int_equal(denied, 3);
+    assert_int_equal(rows[0].time, 2009); /* the newest allowed ones */
+    assert_int_equal(rows[2].time, 2007);
+    free(rows);
+    /* The sweep over every token finds a token over either cap. */
+    usage_entry more[2] = {entry(t.id, 2010, 403, "/x"), entry(t.id, 2011, 403, "/x")};
+    assert_int_equal(store_usage_insert(fx->s, more, 2), PIORA_OK);
+    assert_int_equal(store_usage_prune(fx->s, 0, 3, NULL, 0, &gone), PIORA_OK);
+    assert_int_equal(gone, 2); /* the two oldest denied */
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 403, 0, 20, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 2);
+    free(rows);
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 0, 0, 20, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(n, 6);
+    free(rows);
+}
+
 static void test_audit_entries(void **state)
 {
     fixture *fx = *state;
@@ -111,6 +155,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_usage_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_cap_keeps_denied_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_entries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

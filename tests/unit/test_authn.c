@@ -311,6 +311,39 @@ static void test_failures_per_address_turn_into_429(void **st)
     assert_int_equal(call(f, h, false, attacker, &who), AUTHN_OK);
 }
 
+/* Issue 8 item 7: others' failures from the same address (a NAT) never
+ * refuse a valid token, even one the cache has not seen or has dropped. */
+static void test_valid_token_on_a_cache_miss_is_never_throttled(void **st)
+{
+    fx *f = *st;
+    char tok[TOKEN_LEN + 1], h[96], tok2[TOKEN_LEN + 1], h2[96];
+    token_rec rec, rec2;
+    principal_t who;
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok, h, &rec);
+    const uint64_t nat = ratelimit_key("203.0.113.50");
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(call(f, "Bearer piora_token_nope", false, nat, &who), AUTHN_INVALID);
+    assert_int_equal(call(f, "Bearer piora_token_nope", false, nat, &who), AUTHN_THROTTLED);
+    /* Never seen by the cache. */
+    assert_int_equal(call(f, h, false, nat, &who), AUTHN_OK);
+    assert_int_equal(who.token_id, rec.id);
+    /* A new token moves the tokens generation: the first one misses again. */
+    make_token(f, "servers:read", EXPIRES_DEFAULT_S, tok2, h2, &rec2);
+    assert_int_equal(call(f, h, false, nat, &who), AUTHN_OK);
+    assert_int_equal(call(f, h2, false, nat, &who), AUTHN_OK);
+    assert_int_equal(who.token_id, rec2.id);
+    /* The failures themselves stay throttled, a forged well-formed one too. */
+    char forged[TOKEN_LEN + 1];
+    memcpy(forged, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
+    memset(forged + TOKEN_PREFIX_LEN, 'Q', TOKEN_RANDOM_LEN);
+    token_checksum(forged + TOKEN_PREFIX_LEN, forged + TOKEN_PREFIX_LEN + TOKEN_RANDOM_LEN);
+    forged[TOKEN_LEN] = '\0';
+    char fh[96];
+    snprintf(fh, sizeof fh, "Bearer %s", forged);
+    assert_int_equal(call(f, fh, false, nat, &who), AUTHN_THROTTLED);
+    assert_int_equal(call(f, fh, false, ratelimit_key("192.0.2.77"), &who), AUTHN_INVALID);
+}
+
 static void test_token_rate_limit(void **st)
 {
     fx *f = *st;
@@ -379,6 +412,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_regenerated_secret_answers_revoked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_is_checked_on_every_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_per_address_turn_into_429, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_valid_token_on_a_cache_miss_is_never_throttled, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_token_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup_time_is_reported_on_a_miss_only, setup,
                                         teardown),

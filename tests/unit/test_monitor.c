@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/token.h"
 #include "core/usage.h"
 #include "monitor/metrics.h"
 #include "monitor/proxies.h"
@@ -120,6 +121,45 @@ static void test_redact(void **state)
     char none[] = "/api/v1/servers";
     usagelog_redact(none);
     assert_string_equal(none, "/api/v1/servers");
+}
+
+/* Issue 8 item 10: percent-encoding or leaving the prefix out must not
+ * get a token past the mask. */
+static void test_redact_encoded_and_unprefixed(void **state)
+{
+    (void)state;
+    char tok[TOKEN_LEN + 1];
+    assert_int_equal(token_generate(tok), PIORA_OK);
+    const char *body = tok + TOKEN_PREFIX_LEN; /* 36 characters */
+    char s[256], want[256];
+
+    /* %70 is 'p': the prefix is there once decoded. */
+    snprintf(s, sizeof s, "/x/%%70iora_token_%s/y", body);
+    snprintf(want, sizeof want, "/x/%%70iora_token_%.36s/y", "************************************");
+    usagelog_redact(s);
+    assert_string_equal(s, want);
+
+    /* An encoded character inside the body: its three bytes are masked. */
+    snprintf(s, sizeof s, "/x/piora_token_%%%02X%s", (unsigned)body[0], body + 1);
+    usagelog_redact(s);
+    assert_null(strstr(s, body + 1));
+    assert_string_equal(s + strlen("/x/piora_token_"), "**************************************");
+
+    /* No prefix at all: the 36-character run with a valid checksum. */
+    snprintf(s, sizeof s, "/api/v1/servers/%s?x", body);
+    usagelog_redact(s);
+    assert_string_equal(s, "/api/v1/servers/************************************?x");
+    snprintf(s, sizeof s, "ab%scd", body); /* inside a longer run */
+    usagelog_redact(s);
+    assert_string_equal(s, "ab************************************cd");
+
+    /* The same run with a wrong checksum is left alone. */
+    snprintf(s, sizeof s, "/%s", body);
+    s[36] = s[36] == '0' ? '1' : '0';
+    char copy[256];
+    memcpy(copy, s, sizeof copy);
+    usagelog_redact(s);
+    assert_string_equal(s, copy);
 }
 
 typedef fixture_db fixture;
@@ -338,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_reqid),
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_redact_encoded_and_unprefixed),
         cmocka_unit_test_setup_teardown(test_usage_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_queue_full_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_retention_at_start, setup, teardown),

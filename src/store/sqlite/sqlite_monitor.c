@@ -276,20 +276,30 @@ static void id_row(sqlite3_stmt *st, void *out)
 
 /* Keeps the newest max_rows rows of one token: the index on (token_id,
  * time) finds the cut-off row without sorting. */
+/* The requests the usage log keeps apart from the rest (store_fns.h:
+ * usage_prune): refused ones, a known token's 401, 403 and 429. */
+#define DENIED "(status IN (401, 403, 429))"
+
+/* Keeps the token's newest max_rows allowed rows and, counted apart, its
+ * newest max_rows denied ones: a token cannot push the traces of its own
+ * misuse out by making many good requests. */
 static piora_err prune_token(sq_store *s, int64_t token_id, int64_t max_rows, int64_t *deleted)
 {
     sqlite3_stmt *st = sq_stmt(s, ST_USAGE_PRUNE_TOKEN,
                                "DELETE FROM usage_log WHERE token_id = ?1 AND id IN ("
-                               "SELECT id FROM usage_log WHERE token_id = ?1 "
+                               "SELECT id FROM usage_log WHERE token_id = ?1 AND " DENIED " = ?3 "
                                "ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?2)");
     if (!st)
         return PIORA_EDB;
-    sqlite3_bind_int64(st, 1, token_id);
-    sqlite3_bind_int64(st, 2, max_rows);
-    int rc = sq_exec_stmt(st);
-    if (rc != SQLITE_DONE)
-        return sq_fail(s, rc, "usage prune");
-    *deleted += sqlite3_changes(s->db);
+    for (int denied = 0; denied <= 1; denied++) {
+        sqlite3_bind_int64(st, 1, token_id);
+        sqlite3_bind_int64(st, 2, max_rows);
+        sqlite3_bind_int(st, 3, denied);
+        int rc = sq_exec_stmt(st);
+        if (rc != SQLITE_DONE)
+            return sq_fail(s, rc, "usage prune");
+        *deleted += sqlite3_changes(s->db);
+    }
     return PIORA_OK;
 }
 
@@ -322,10 +332,10 @@ piora_err sq_usage_prune(store_t *base, int64_t before, int64_t max_rows,
         for (size_t i = 0; i < n && e == PIORA_OK; i++)
             e = prune_token(s, token_ids[i], max_rows, &gone);
     } else if (max_rows > 0) {
-        /* Every token over the cap: a scan of the (token_id, time) index. */
+        /* Every token over either cap: one pass over the table. */
         sqlite3_stmt *over = sq_stmt(s, ST_USAGE_OVER_CAP,
-                                     "SELECT token_id FROM usage_log GROUP BY token_id "
-                                     "HAVING count(*) > ?1");
+                                     "SELECT DISTINCT token_id FROM (SELECT token_id FROM usage_log "
+                                     "GROUP BY token_id, " DENIED " HAVING count(*) > ?1)");
         if (!over) {
             e = PIORA_EDB;
             goto fail;
