@@ -1,7 +1,7 @@
 // The load generators of bench/abuse.sh: a paced latency probe and the
 // attacks of issue 8 that no Debian tool does (setup flood, sign-in flood
 // from many addresses, unauthenticated body flood). Every mode targets
-// 127.0.0.1 only, stops by itself after --duration seconds (or on SIGTERM)
+// 127.0.0.1 only, stops by itself after --duration seconds (or on SIGTERM or SIGINT)
 // and prints one JSON line of what it saw.
 //
 //   node bench/abuse.mjs probe   --port P --token T [--from 127.0.0.2] [--duration 10]
@@ -195,6 +195,14 @@ if (!modes[mode]) {
   console.error(`abuse.mjs: mode is one of ${Object.keys(modes).join(', ')}`);
   process.exit(2);
 }
-process.on('SIGTERM', () => { stopping = true; });
+// Ended early (bench/abuse.sh ends an attack when the probe is done): report
+// what was seen so far and go, without waiting for requests still in flight.
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    stopping = true;
+    console.log(JSON.stringify({ mode, stopped_by: sig, statuses }));
+    process.exit(0);
+  });
+}
 const out = await modes[mode]();
 console.log(JSON.stringify({ mode, ...out, statuses }));

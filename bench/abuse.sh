@@ -68,10 +68,12 @@ rss_sampler() {
   while kill -0 "$PIORA_PID" 2>/dev/null; do rss_kb VmRSS; sleep 0.1; done
 }
 
-# Ends what a phase started, by pid: SIGTERM, then SIGKILL after 5 s.
+# Ends what a phase started, by pid: SIGINT (wrk and slowhttptest print their
+# summary on it, bench/abuse.mjs too), then SIGKILL after 5 s.
 end_pids() {
   local pid
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  [ $# -gt 0 ] || return 0
+  for pid in "$@"; do kill -INT "$pid" 2>/dev/null || true; done
   for pid in "$@"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
@@ -119,7 +121,9 @@ attack_summary() {
   case $name in
     alone|alone-after) echo "-" ;;
     slowloris|slowbody)
-      grep -a 'service available' "$f" | tail -1 | tr -s ' \t' ' ' | sed 's/^ //' ;;
+      sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$f" | awk -F': *' '
+        /^connected:/ {c=$2} /^closed:/ {x=$2} /^error:/ {e=$2} /^service available:/ {a=$2}
+        END {printf "sockets at the end: %s connected, %s closed, %s error; its own probe: service available %s\n", c, x, e, a}' ;;
     cachekeys)
       awk '/requests in/ {r=$1} /Non-2xx/ {e=$NF} END {printf "%s requests (distinct query strings), %s non-2xx\n", r, e+0}' "$f" ;;
     *) node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").pop());
@@ -128,11 +132,15 @@ attack_summary() {
   esac
 }
 
+# Warm-up, not reported: the first connections and queries of a fresh server.
+$LOAD probe --port "$PORT" --token "$TOKEN" --duration 2 >/dev/null
+
 PHASES="alone setup signin slowloris slowbody bodies cachekeys alone-after"
 for name in $PHASES; do
   echo "abuse: phase $name" >&2
   curl -fs -m 10 "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "bench: piora stopped answering before $name" >&2; exit 1; }
   start_kb=$(rss_kb VmRSS)
+  load=$(cut -d' ' -f1 /proc/loadavg)
   hwm_reset=0
   echo 5 2>/dev/null >"/proc/$PIORA_PID/clear_refs" && hwm_reset=1
   rss_sampler >"$WORK/rss.$name" &
@@ -141,20 +149,27 @@ for name in $PHASES; do
   [ ${#ATTACK_PIDS[@]} -gt 0 ] && sleep "$RAMP"
   $LOAD probe --port "$PORT" --token "$TOKEN" --duration "$DURATION" >"$WORK/probe.$name"
   hwm=$([ "$hwm_reset" = 1 ] && rss_kb VmHWM || echo 0)
-  end_pids "${ATTACK_PIDS[@]}" "$SAMPLER"
+  kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null || true
+  end_pids "${ATTACK_PIDS[@]}"
   peak=$(sort -n "$WORK/rss.$name" | tail -1)
   [ "${hwm:-0}" -gt "${peak:-0}" ] && peak=$hwm
-  echo "$name $start_kb $peak" >>"$WORK/rss"
-  # Let closed connections drain before the next phase measures.
-  sleep 2
+  echo "$name $start_kb $peak $load" >>"$WORK/rss"
+  # The next phase starts on a quiet server: requests the attack left queued
+  # (a hash each, for the floods) are finished, closed connections gone.
+  for _ in $(seq 120); do
+    inflight=$(curl -fs -m 10 "http://127.0.0.1:$PORT/metrics" | awk '$1=="piora_http_requests_in_flight" {print $2}')
+    [ "${inflight:-9}" -le 1 ] && break
+    sleep 0.5
+  done
+  sleep 1
 done
 
 field() { node -p "const v = JSON.parse(require('fs').readFileSync('$WORK/probe.$1', 'utf8')).$2; v === null ? '-' : v"; }
 ALONE_P99=$(field alone p99)
-printf '%-12s %9s %9s %9s %7s %10s %10s  %s\n' phase p50_ms p99_ms p99/alone failed rss_start peak_rss target
+printf '%-12s %9s %9s %9s %8s %10s %10s %5s  %s\n' phase p50_ms p99_ms p99/alone failed rss_start peak_rss load target
 for name in $PHASES; do
   p50=$(field "$name" p50); p99=$(field "$name" p99); fails=$(field "$name" fails); n=$(field "$name" n)
-  read -r _ start_kb peak_kb < <(awk -v n="$name" '$1==n' "$WORK/rss")
+  read -r _ start_kb peak_kb load < <(awk -v n="$name" '$1==n' "$WORK/rss")
   ratio=$(echo "$p99 / $ALONE_P99" | bc -l)
   verdict=$(awk -v r="$ratio" -v p="$peak_kb" 'BEGIN {
     ok = r <= 3 && p < 65536
@@ -162,10 +177,11 @@ for name in $PHASES; do
     if (r > 3) printf " (p99)"
     if (p >= 65536) printf " (RSS)"
   }')
-  printf '%-12s %9.2f %9.2f %9.2f %7s %7.1f MiB %6.1f MiB  %s\n' "$name" "$p50" "$p99" "$ratio" \
-    "$fails/$n" "$(echo "$start_kb / 1024" | bc -l)" "$(echo "$peak_kb / 1024" | bc -l)" "$verdict"
+  printf '%-12s %9.2f %9.2f %9.2f %8s %6.1f MiB %6.1f MiB %5s  %s\n' "$name" "$p50" "$p99" "$ratio" \
+    "$fails/$n" "$(echo "$start_kb / 1024" | bc -l)" "$(echo "$peak_kb / 1024" | bc -l)" "$load" "$verdict"
 done
-echo "target: p99 <= 3x alone and peak RSS < 64 MiB; probe: 200 req/s, 4 loops, new connection each, ${DURATION}s"
+echo "target: p99 <= 3x alone and peak RSS < 64 MiB; probe: 200 req/s, 4 loops, new connection each, ${DURATION}s;"
+echo "failed: probe requests that failed or timed out (each counted as 5000 ms); load: 1-min load average at the phase's start"
 echo
 echo "what each attack's own requests got:"
 for name in $PHASES; do
