@@ -138,7 +138,7 @@ $LOAD probe --port "$PORT" --token "$TOKEN" --duration 2 >/dev/null
 PHASES="alone setup signin slowloris slowbody bodies cachekeys alone-after"
 for name in $PHASES; do
   echo "abuse: phase $name" >&2
-  curl -fs -m 10 "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "bench: piora stopped answering before $name" >&2; exit 1; }
+  curl -fs -m 30 "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "bench: piora stopped answering before $name" >&2; exit 1; }
   start_kb=$(rss_kb VmRSS)
   load=$(cut -d' ' -f1 /proc/loadavg)
   hwm_reset=0
@@ -157,7 +157,7 @@ for name in $PHASES; do
   # The next phase starts on a quiet server: requests the attack left queued
   # (a hash each, for the floods) are finished, closed connections gone.
   for _ in $(seq 120); do
-    inflight=$(curl -fs -m 10 "http://127.0.0.1:$PORT/metrics" | awk '$1=="piora_http_requests_in_flight" {print $2}')
+    inflight=$(curl -fs -m 10 "http://127.0.0.1:$PORT/metrics" | awk '$1=="piora_http_requests_in_flight" {print $2}' || true)
     [ "${inflight:-9}" -le 1 ] && break
     sleep 0.5
   done
