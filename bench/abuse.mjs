@@ -162,6 +162,7 @@ async function bodyFlood() {
     let ended = false;
     const end = (what) => { if (ended) return; ended = true; clearTimeout(timer); count(what); resolve(); };
     s.on('connect', () => {
+      count('connected');
       s.write(`POST /api/v1/servers HTTP/1.1\r\nHost: 127.0.0.1:${PORT}\r\n` +
         `Content-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`);
       const tick = () => {
@@ -177,7 +178,7 @@ async function bodyFlood() {
     });
     s.on('data', (d) => { const m = /^HTTP\/1\.1 (\d+)/.exec(d.toString()); if (m) count(Number(m[1])); });
     s.on('error', (e) => end(e.code || 'error'));
-    s.on('close', () => end(deadline() ? 'held' : 'closed_by_server'));
+    s.on('close', () => end(deadline() ? 'held_to_the_end' : 'closed_by_server'));
   });
   const all = [];
   for (let k = 0; k < conns && !deadline(); k++) {
