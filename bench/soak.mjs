@@ -4,9 +4,9 @@
 //
 //   reads       ~200 req/s: the server list and one server, keep-alive
 //   writes      5 a second: create a server, rename it, delete it
-//   tokens      every 2 s: sign in on the dashboard, create a token, use it,
+//   tokens      every 5 s: sign in on the dashboard, create a token, use it,
 //               revoke it, check it now answers 401, sign out
-//   signins     a failed sign-in every 5 s, from 127.0.0.4
+//   signins     a failed sign-in every 15 s, from 127.0.0.4
 //   badtokens   ~20 req/s from 127.0.0.5: a wrong checksum and a well-formed
 //               unknown token in turn (the failed-auth limiter answers 429
 //               past 30 a minute: that path is soaked too)
@@ -161,8 +161,8 @@ async function badTokens() {
 await Promise.all([
   paced(20, reads), paced(20, reads),
   paced(200, writes),
-  paced(2000, tokens),
-  paced(5000, signins),
+  paced(5000, tokens),
+  paced(15000, signins),
   paced(50, badTokens),
 ]);
 keepAlive.destroy();
