@@ -22,13 +22,15 @@
 #               line every 10 s
 #   slowbody    slowhttptest -B: 1030 connections from 127.0.0.1, POST bodies
 #               of 64 KiB sent a few bytes every 10 s
-#   bodies      300 connections from 30 addresses in 127.2.0.0/16, each
-#               POSTing a 1 MB body to /api/v1/servers without a token, all
-#               but its last bytes fast, the rest 1 byte every 2 s
 #   cachekeys   wrk, one read-only token, 8 connections paced to ~2000 req/s,
 #               every request a new query string (?per_page=100&k=N, a ~22 KB
 #               answer: the database holds 100 servers)
+#   bodies      300 connections from 30 addresses in 127.2.0.0/16, each
+#               POSTing a 1 MB body to /api/v1/servers without a token, all
+#               but its last bytes fast, the rest 1 byte every 2 s
 #
+# The cache-key flood runs before the body flood: the heap the bodies leave
+# free would otherwise hold the cache's answers without RSS growing.
 # Each attack starts, gets a few seconds to build up, then the probe runs for
 # --duration seconds while it goes on; then the attack is ended by its pid and
 # the server given a moment. The server's RSS is read from
@@ -145,7 +147,7 @@ attack_summary() {
 # Warm-up, not reported: the first connections and queries of a fresh server.
 $LOAD probe --port "$PORT" --token "$TOKEN" --duration 5 >/dev/null
 
-PHASES="alone setup signin slowloris slowbody bodies cachekeys alone-after"
+PHASES="alone setup signin slowloris slowbody cachekeys bodies alone-after"
 for name in $PHASES; do
   echo "abuse: phase $name" >&2
   curl -fs -m 30 "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "bench: piora stopped answering before $name" >&2; exit 1; }
