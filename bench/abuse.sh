@@ -33,7 +33,8 @@
 # free would otherwise hold the cache's answers without RSS growing.
 # Each attack starts, gets a few seconds to build up, then the probe runs for
 # --duration seconds while it goes on; then the attack is ended by its pid and
-# the server given a moment. The server's RSS is read from
+# the next phase waits for the server to finish what the attack left queued
+# (piora_http_requests_in_flight back to 1). The server's RSS is read from
 # /proc/PID/status: VmHWM after resetting it (clear_refs 5) when the attack
 # starts, and VmRSS sampled every 100 ms; the peak is the larger.
 #
