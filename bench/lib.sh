@@ -49,11 +49,16 @@ echo 'bench-password-123' | "$BIN" user add --database "$DB" --email bench@examp
 TOKEN=$("$BIN" token create --database "$DB" --email bench@example.com --name bench \
         --scopes servers:read,servers:write --expires-in never)
 
-# Starts piora on $PORT with the bench's limits (none in the way) and any
-# extra flags; waits for /healthz and checks it is our process answering.
+# The limits piora_start sets: none in the way by default. A caller that
+# measures the limits themselves (bench/abuse.sh) sets its own before sourcing.
+PIORA_LIMITS=${PIORA_LIMITS:---rate-limit 1000000000 --auth-fail-limit 0}
+
+# Starts piora on $PORT with $PIORA_LIMITS and any extra flags; waits for
+# /healthz and checks it is our process answering.
 piora_start() {
-  "$BIN" serve --database "$DB" --listen 127.0.0.1:$PORT --rate-limit 1000000000 \
-    --auth-fail-limit 0 "$@" >"$WORK/stdout.log" 2>"$WORK/stderr.log" &
+  # shellcheck disable=SC2086 # PIORA_LIMITS is a list of flags
+  "$BIN" serve --database "$DB" --listen 127.0.0.1:$PORT $PIORA_LIMITS \
+    "$@" >"$WORK/stdout.log" 2>"$WORK/stderr.log" &
   PIORA_PID=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
   kill -0 "$PIORA_PID" 2>/dev/null || { echo "bench: piora did not start:" >&2; cat "$WORK/stderr.log" >&2; exit 1; }
