@@ -38,7 +38,9 @@ static const char add_usage[] =
     "  --team T           team name, 1-64 characters\n"
     "  --admin            make the user an administrator\n"
     "  --password-stdin   read the password from standard input (required)\n"
-    "  --database P       SQLite file (PIORA_DATABASE, default ./piora.db)\n";
+    "  --database P       SQLite file (PIORA_DATABASE, default ./piora.db);\n"
+    "                     created when missing, as by 'piora serve' (no\n"
+    "                     other command makes one)\n";
 
 static const char list_usage[] =
     "Usage: piora user list [--json] [--database PATH_OR_URL]\n"
