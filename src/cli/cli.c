@@ -3,12 +3,16 @@
  * command the same exit statuses and the same one-line error shape. */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -32,10 +36,12 @@ static const char top_usage[] =
     "  user      add and list users, set a user's password\n"
     "  token     create, list and revoke API tokens; usage logs\n"
     "  audit     show the audit log (sign-ins, tokens, users)\n"
-    "  version   print the version\n"
+    "  version   print the version (also: piora -V, piora --version)\n"
     "\n"
     "Every command takes --database PATH_OR_URL (env PIORA_DATABASE, default\n"
-    "./piora.db) and --help. Run 'piora <command> --help' for its flags.\n"
+    "./piora.db) and --help. Only 'serve' and 'user add' create a missing\n"
+    "database file; the others fail, naming the path. Run 'piora <command>\n"
+    "--help' for its flags.\n"
     "Exit status: 0 success, 1 the operation failed, 2 bad command line.\n";
 
 /* The length of the character at p (n bytes left, n > 0), and in *safe
@@ -227,14 +233,60 @@ int cli_limit_flag(const char *path, const char *value, int64_t *limit)
     return EXIT_OK;
 }
 
-store_t *cli_open_store(const char *database)
+/* A SQLite path, as opposed to a server URL or an in-memory or URI name,
+ * names a file that either exists or would be created. */
+static bool database_is_file(const char *url)
+{
+    return strstr(url, "://") == NULL && strncmp(url, "file:", 5) != 0 &&
+           strcmp(url, ":memory:") != 0;
+}
+
+/* Why a missing database is refused: a mistyped --database or the wrong
+ * working directory used to make an empty database silently, and the
+ * tokens made there then got a bare 401 from the real server. The message
+ * names the absolute path, so the wrong directory shows. */
+static bool database_missing(const char *url)
+{
+    struct stat st;
+    if (!database_is_file(url) || stat(url, &st) == 0 || errno != ENOENT)
+        return false;
+    char cwd[1024];
+    if (url[0] != '/' && getcwd(cwd, sizeof cwd))
+        cli_fail("no database at %s/%s (nothing was created: check --database or "
+                 "PIORA_DATABASE; 'piora user add' or 'piora serve' makes a new one)",
+                 cwd, strncmp(url, "./", 2) == 0 ? url + 2 : url);
+    else
+        cli_fail("no database at %s (nothing was created: check --database or "
+                 "PIORA_DATABASE; 'piora user add' or 'piora serve' makes a new one)",
+                 url);
+    return true;
+}
+
+store_t *cli_open_store(const char *database, bool may_create)
 {
     char msg[256] = "";
     const char *url = database && *database ? database : "./piora.db";
+    if (!may_create && database_missing(url))
+        return NULL;
     store_t *s = store_open(url, msg, sizeof msg);
     if (!s)
         cli_fail("cannot open database: %s", msg[0] ? msg : "unknown error");
     return s;
+}
+
+const actor *cli_actor(void)
+{
+    static char addr[ADDR_MAX];
+    static actor who = {.channel = CHANNEL_CLI};
+    if (!who.addr) {
+        const struct passwd *pw = getpwuid(geteuid());
+        if (pw && pw->pw_name && pw->pw_name[0])
+            snprintf(addr, sizeof addr, "%s%s", CLI_ADDR_PREFIX, pw->pw_name);
+        else
+            snprintf(addr, sizeof addr, "%suid %lld", CLI_ADDR_PREFIX, (long long)geteuid());
+        who.addr = addr;
+    }
+    return &who;
 }
 
 int cli_dispatch(const char *path, const cli_cmd *table, const char *usage, int argc,
@@ -262,7 +314,7 @@ int cli_main(int argc, char **argv, const char *version)
     cli_version = version;
     if (sodium_init() < 0)
         return cli_fail("cannot initialise libsodium");
-    if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
         return cmd_version(argc - 1, argv + 1);
     /* Operational log lines are for the server (app/serve.c). These
      * commands answer with their own single line, which a log line must

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli/flags.h"
+#include "core/actor.h"
 #include "store/store.h"
 
 #define EXIT_OK 0
@@ -56,8 +57,18 @@ int cli_usage_error(const char *path, const char *fmt, ...) __attribute__((forma
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The store named by --database / PIORA_DATABASE (default ./piora.db), or
- * NULL after printing why. */
-store_t *cli_open_store(const char *database);
+ * NULL after printing why. Unless may_create (SPEC 7: only `serve` and
+ * `user add`), a SQLite file that does not exist is refused with a message
+ * naming its absolute path, and nothing is created. */
+store_t *cli_open_store(const char *database, bool may_create);
+
+/* What the audit log's addr holds for a CLI action: no client address,
+ * but the OS account that ran the command, "local:<user name>". */
+#define CLI_ADDR_PREFIX "local:"
+
+/* The actor of every CLI action: channel cli, addr CLI_ADDR_PREFIX and the
+ * effective user's name (getpwuid(geteuid())), looked up once. */
+const actor *cli_actor(void);
 
 /* Prints v as indented JSON (keys in insertion order) on stdout and drops
  * the reference; false when it cannot be formatted (out of memory). */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -37,15 +38,18 @@ static const char create_usage[] =
     "                   servers:write applications:read applications:write\n"
     "                   applications:deploy databases:read databases:write\n"
     "                   backups:read backups:write\n"
-    "  --expires-in D   a number with d, h, m or s (90d, 12h, 30s), or never;\n"
-    "                   default 90d, at most 10 years\n"
+    "  --expires-in D   a number with d, h, m or s (90d, 12h, 30s), never (any\n"
+    "                   case), or a date YYYY-MM-DD: the token works to the end\n"
+    "                   of that day, 23:59:59 UTC; not a past date. Default 90d,\n"
+    "                   at most 10 years\n"
     "  --database P     SQLite file (PIORA_DATABASE, default ./piora.db)\n";
 
 static const char list_usage[] =
     "Usage: piora token list [--email E] [--json] [--stale] [--database PATH_OR_URL]\n"
     "\n"
     "Lists tokens (all, or those of user E): id, name, scopes, created_at,\n"
-    "last_used_at, expires_at, status (active, expired, revoked) and hint.\n"
+    "last_used_at, expires_at, status (active, expired, revoked), hint and\n"
+    "the client address of the last use (LAST ADDRESS; last_used_addr in JSON).\n"
     "The token itself is never shown. --json prints a JSON array.\n"
     "\n"
     "--stale lists only active tokens that need a look, each with why:\n"
@@ -77,8 +81,10 @@ static const char usage_usage[] =
 static const char revoke_usage[] =
     "Usage: piora token revoke ID [--database PATH_OR_URL]\n"
     "\n"
-    "Revokes the token with this id. Running servers refuse it (401) from the\n"
-    "moment this command returns. Revoking a revoked token is not an error.\n";
+    "Revokes the token with this id and says which it was, on one line of\n"
+    "standard output: revoked token ID \"NAME\" of OWNER (or \"already revoked:\n"
+    "token ...\"). Running servers refuse it (401) from the moment this command\n"
+    "returns. Revoking a revoked token is not an error.\n";
 
 /* Looks a user up by a --email value; prints the error itself. */
 static int find_user(store_t *s, const char *path, const char *value, user_rec *u)
@@ -93,6 +99,86 @@ static int find_user(store_t *s, const char *path, const char *value, user_rec *
     if (e != PIORA_OK)
         return cli_fail("cannot look up the user: %s", piora_strerror(e));
     return EXIT_OK;
+}
+
+/* Edit distance (insert, delete, substitute, each 1) between two short
+ * names; names longer than the buffer count as far from everything. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    enum { MAXLEN = 64 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la >= MAXLEN || lb >= MAXLEN)
+        return SIZE_MAX;
+    size_t prev[MAXLEN + 1], cur[MAXLEN + 1];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+/* Checks --scopes before anything is opened, so that an unknown name gets
+ * the list of valid ones and, when one is close (a typo, not a different
+ * word: at most 3 edits), the nearest. core/tokens.c still validates; this
+ * only words the refusal for a person at a terminal. */
+static int scopes_flag(const char *value)
+{
+    scope_set set = 0;
+    char bad[64];
+    if (scopes_parse(value, &set, bad, sizeof bad))
+        return EXIT_OK;
+    char all[SCOPES_STR_MAX];
+    scopes_format(SCOPE_ALL, ", ", all, sizeof all);
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (int i = 0; i < SCOPE_COUNT; i++) {
+        size_t d = edit_distance(bad, scope_name(i));
+        if (d < best_d) {
+            best_d = d;
+            best = scope_name(i);
+        }
+    }
+    char q[64];
+    flags_quote(bad, q, sizeof q);
+    if (best && best_d <= 3)
+        return cli_fail("invalid token: unknown scope '%s' (did you mean %s?); valid scopes: %s",
+                        q, best, all);
+    return cli_fail("invalid token: unknown scope '%s'; valid scopes: %s", q, all);
+}
+
+/* --expires-in: a duration (90d, 12h, 30s), NEVER in any case, or a date
+ * YYYY-MM-DD, meaning the end of that day in UTC (the token works through
+ * 23:59:59Z). A past date is refused here; the 10-year limit is core's. */
+static int expires_flag(const char *path, const char *value, int64_t *in, int64_t *at)
+{
+    char q[64];
+    flags_quote(value, q, sizeof q);
+    if (strcasecmp(value, "never") == 0) {
+        *in = EXPIRES_NEVER;
+        return EXIT_OK;
+    }
+    int64_t day = 0;
+    if (strlen(value) == 10 && value[4] == '-' && value[7] == '-' &&
+        clock_parse_rfc3339(value, &day)) {
+        int64_t end = day + 86399;
+        if (end <= clock_now())
+            return cli_usage_error(path, "invalid --expires-in '%s': the date is in the past", q);
+        *at = end;
+        return EXIT_OK;
+    }
+    if (tokens_parse_duration(value, in))
+        return EXIT_OK;
+    return cli_usage_error(path,
+                           "invalid --expires-in '%s': use a number with d, h, m or s "
+                           "(up to 10 years), a date (2027-01-01), or never",
+                           q);
 }
 
 static int token_create(int argc, char **argv)
@@ -113,17 +199,14 @@ static int token_create(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         if (!defs[i].value)
             return cli_usage_error(path, "--%s is required", required[i]);
-    int64_t expires_in = EXPIRES_DEFAULT_S;
-    if (defs[F_EXPIRES].value && !tokens_parse_duration(defs[F_EXPIRES].value, &expires_in)) {
-        char q[64];
-        flags_quote(defs[F_EXPIRES].value, q, sizeof q);
-        return cli_usage_error(path,
-                               "invalid --expires-in '%s': use a number with d, h, m or s "
-                               "(up to 10 years), or never",
-                               q);
-    }
+    int64_t expires_in = EXPIRES_DEFAULT_S, expires_at = 0;
+    if (defs[F_EXPIRES].value &&
+        (rc = expires_flag(path, defs[F_EXPIRES].value, &expires_in, &expires_at)) != EXIT_OK)
+        return rc;
+    if ((rc = scopes_flag(defs[F_SCOPES].value)) != EXIT_OK)
+        return rc;
 
-    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    store_t *s = cli_open_store(defs[F_DATABASE].value, false);
     if (!s)
         return EXIT_FAIL;
     user_rec u;
@@ -134,12 +217,13 @@ static int token_create(int argc, char **argv)
     token_create_req rq = {.user_id = u.id,
                            .name = defs[F_NAME].value,
                            .scopes = defs[F_SCOPES].value,
-                           .expires_in = expires_in};
+                           .expires_in = expires_in,
+                           .expires_at = expires_at};
     char secret[TOKEN_LEN + 1];
     token_rec t;
     verrs errs;
-    const actor who = {.channel = CHANNEL_CLI};
-    piora_err e = tokens_create(s, &who, &rq, secret, &t, &errs);
+    const actor *who = cli_actor();
+    piora_err e = tokens_create(s, who, &rq, secret, &t, &errs);
     store_close(s);
     if (e == PIORA_EINVALID) {
         char msg[400] = "";
@@ -173,9 +257,10 @@ typedef struct token_row {
 
 static void print_table(const token_rec *v, size_t n, bool owner, int64_t now)
 {
-    enum { NC = 9 };
-    static const char *const header[NC] = {"ID",      "NAME",   "SCOPES", "CREATED", "LAST USED",
-                                           "EXPIRES", "STATUS", "HINT",   "OWNER"};
+    enum { NC = 10 };
+    static const char *const header[NC] = {"ID",      "NAME",   "SCOPES", "CREATED",
+                                           "LAST USED", "EXPIRES", "STATUS", "HINT",
+                                           "LAST ADDRESS", "OWNER"};
     size_t nc = owner ? NC : NC - 1;
     token_row *rows = calloc(n ? n : 1, sizeof *rows);
     const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
@@ -202,8 +287,9 @@ static void print_table(const token_rec *v, size_t n, bool owner, int64_t now)
         row[5] = r->expires;
         row[6] = token_status_name(token_rec_status(t, now));
         row[7] = t->hint;
+        row[8] = t->last_used_addr[0] ? t->last_used_addr : "-";
         if (owner)
-            row[8] = t->owner_email;
+            row[9] = t->owner_email;
     }
     cli_table(header, nc, cells, n);
     free(rows);
@@ -282,7 +368,7 @@ static int token_list(int argc, char **argv)
     int rc;
     if (!cli_flags(path, list_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
         return rc;
-    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    store_t *s = cli_open_store(defs[F_DATABASE].value, false);
     if (!s)
         return EXIT_FAIL;
     int64_t user_id = 0;
@@ -359,17 +445,23 @@ static int token_revoke(int argc, char **argv)
         flags_quote(pos[0], q, sizeof q);
         return cli_usage_error(path, "invalid token id '%s' (a positive integer)", q);
     }
-    store_t *s = cli_open_store(defs[0].value);
+    store_t *s = cli_open_store(defs[0].value, false);
     if (!s)
         return EXIT_FAIL;
-    const actor who = {.channel = CHANNEL_CLI};
-    piora_err e = tokens_revoke(s, &who, id, 0); /* records only a real change */
+    /* Read first, so that the answer says which token went (a mistyped id
+     * revokes someone else's token: the name and owner show it). */
+    token_rec t;
+    piora_err e = store_token_by_id(s, id, &t);
+    if (e == PIORA_OK)
+        e = tokens_revoke(s, cli_actor(), id, 0); /* records only a real change */
     store_close(s);
     if (e == PIORA_ENOTFOUND)
         return cli_fail("no token with id %lld", (long long)id);
     if (e != PIORA_OK)
         return cli_fail("cannot revoke the token: %s", piora_strerror(e));
-    return EXIT_OK;
+    printf("%s token %lld \"%s\" of %s\n", t.revoked_at ? "already revoked:" : "revoked",
+           (long long)id, t.name, t.owner_email[0] ? t.owner_email : "(deleted user)");
+    return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
 }
 
 static int token_usage(int argc, char **argv)
@@ -415,7 +507,7 @@ static int token_usage(int argc, char **argv)
     if (defs[F_LIMIT].value &&
         (rc = cli_limit_flag(path, defs[F_LIMIT].value, &limit)) != EXIT_OK)
         return rc;
-    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    store_t *s = cli_open_store(defs[F_DATABASE].value, false);
     if (!s)
         return EXIT_FAIL;
     token_rec t;

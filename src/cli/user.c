@@ -38,7 +38,9 @@ static const char add_usage[] =
     "  --team T           team name, 1-64 characters\n"
     "  --admin            make the user an administrator\n"
     "  --password-stdin   read the password from standard input (required)\n"
-    "  --database P       SQLite file (PIORA_DATABASE, default ./piora.db)\n";
+    "  --database P       SQLite file (PIORA_DATABASE, default ./piora.db);\n"
+    "                     created when missing, as by 'piora serve' (no\n"
+    "                     other command makes one)\n";
 
 static const char list_usage[] =
     "Usage: piora user list [--json] [--database PATH_OR_URL]\n"
@@ -76,10 +78,6 @@ int cli_read_password(FILE *in, char *out, size_t outlen, size_t *len)
     *len = n;
     return EXIT_OK;
 }
-
-/* The actor of every CLI change: whoever runs piora on the machine, with
- * no user, token or address. */
-static const actor cli_actor = {.channel = CHANNEL_CLI};
 
 /* The CLI's words for what core/users.c refused. */
 static int password_refused(unsigned bad)
@@ -135,7 +133,7 @@ static int user_add(int argc, char **argv)
     size_t len = 0;
     if ((rc = cli_read_password(stdin, pw, sizeof pw, &len)) != EXIT_OK)
         return rc;
-    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    store_t *s = cli_open_store(defs[F_DATABASE].value, true);
     if (!s) {
         sodium_memzero(pw, sizeof pw);
         return EXIT_FAIL;
@@ -144,7 +142,7 @@ static int user_add(int argc, char **argv)
                           .is_admin = defs[F_ADMIN].given, .password = pw, .password_len = len};
     user_rec u;
     unsigned bad = 0;
-    piora_err e = users_create(s, &cli_actor, &rq, &u, &bad);
+    piora_err e = users_create(s, cli_actor(), &rq, &u, &bad);
     store_close(s);
     sodium_memzero(pw, sizeof pw);
     if (e == PIORA_EINVALID)
@@ -178,7 +176,7 @@ static int user_list(int argc, char **argv)
     if (!cli_flags("piora user list", list_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL,
                    &rc))
         return rc;
-    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    store_t *s = cli_open_store(defs[F_DATABASE].value, false);
     if (!s)
         return EXIT_FAIL;
     user_rec *users = NULL;
@@ -247,7 +245,7 @@ static int user_password(int argc, char **argv)
     size_t len = 0;
     if ((rc = cli_read_password(stdin, pw, sizeof pw, &len)) != EXIT_OK)
         return rc;
-    store_t *s = cli_open_store(defs[F_DATABASE].value);
+    store_t *s = cli_open_store(defs[F_DATABASE].value, false);
     if (!s) {
         sodium_memzero(pw, sizeof pw);
         return EXIT_FAIL;
@@ -257,7 +255,7 @@ static int user_password(int argc, char **argv)
     piora_err e = store_user_by_email(s, email, &u);
     if (e == PIORA_OK) {
         password_set_req rq = {.user_id = u.id, .password = pw, .password_len = len};
-        e = users_set_password(s, &cli_actor, &rq, &bad);
+        e = users_set_password(s, cli_actor(), &rq, &bad);
     }
     store_close(s);
     sodium_memzero(pw, sizeof pw);

@@ -342,16 +342,19 @@ describe('piora CLI', () => {
     r = run(['user', 'list', '--json'], { env });
     assertOk(r);
     assert.deepEqual(JSON.parse(r.out).map((u) => u.email), ['env@example.com']);
-    // The flag wins, in both forms.
+    // The flag wins, in both forms. Issue 13 (SPEC 7): user list does not
+    // create the missing flag database any more; the refusal names it.
     for (const args of [['--database', flagDb], [`--database=${flagDb}`]]) {
       r = run(['user', 'list', '--json', ...args], { env });
-      assertOk(r);
-      assert.deepEqual(JSON.parse(r.out), []);
+      assertFails(r, 1);
+      assert.ok(r.err.includes(flagDb), r.err);
     }
+    assert.ok(!existsSync(flagDb));
     assert.equal(tokenList(envDb).length, 1);
-    // Without either, ./piora.db in the working directory.
+    // Without either, ./piora.db in the working directory: user add makes it.
     const cwd = tmpDir();
-    assertOk(run(['user', 'list'], { cwd }));
+    assertOk(run(['user', 'add', '--email', 'cwd@example.com', '--team', 'T', '--password-stdin'],
+      { cwd, input: PASSWORD + '\n', env: { PIORA_DATABASE: '' } }));
     assert.ok(existsSync(path.join(cwd, 'piora.db')));
   });
 
