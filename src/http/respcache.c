@@ -17,8 +17,10 @@
 #define BYTES_PER_BUCKET 1024
 
 /* One cached answer in one allocation: the struct, then the URI, the body
- * and the header values (data). cost is that allocation's size, which is
- * what the budget is charged. */
+ * and the header values (entry_data()). cost is that allocation's size,
+ * which is what the budget is charged. No flexible array member: a shard
+ * embeds an rentry as its list sentinel, which standard C forbids for a
+ * struct ending in one. */
 typedef struct rentry {
     struct rentry *hnext;       /* hash chain; also the free list after unlink */
     struct rentry *prev, *next; /* the shard's recency list, most recent first */
@@ -33,8 +35,11 @@ typedef struct rentry {
     const char *hname[REQ_MAX_HEADERS]; /* static strings */
     const char *hvalue[REQ_MAX_HEADERS];
     int nheaders;
-    char data[];
 } rentry;
+
+/* The bytes after the struct in the entry's allocation (malloc's alignment
+ * covers the struct, and what follows is chars). */
+static char *entry_data(rentry *e) { return (char *)(e + 1); }
 
 typedef struct shard {
     pthread_mutex_t lock;
@@ -223,7 +228,7 @@ static rentry *entry_new(int64_t team_id, const char *uri, uint64_t gen, const r
     e->hash = key_hash(team_id, uri);
     e->team_id = team_id;
     e->content_type = r->content_type;
-    char *p = e->data;
+    char *p = entry_data(e);
     memcpy(p, uri, ulen);
     e->uri = p;
     p += ulen;
