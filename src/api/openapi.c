@@ -549,7 +549,11 @@ static json_t *build_operation(const route_t *rt)
     json_object_set_new(op, "summary", json_string(rt->summary ? rt->summary : ""));
     char scopes[256];
     scope_prose(rt, scopes, sizeof scopes);
-    snprintf(buf, sizeof buf, "%s%s%s", scopes, doc && doc->notes ? " " : "",
+    /* The order of a list is part of its contract: jobs newest first. */
+    const char *order = "";
+    if (doc && doc->list && doc->res)
+        order = doc->res->newest_first ? " Newest first (by id, descending)." : " Ordered by id.";
+    snprintf(buf, sizeof buf, "%s%s%s%s", scopes, order, doc && doc->notes ? " " : "",
              doc && doc->notes ? doc->notes : "");
     json_object_set_new(op, "description", json_string(buf));
     json_object_set_new(op, "x-required-scopes", scope_names(rt->scopes));
