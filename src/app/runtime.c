@@ -17,6 +17,7 @@
 #include "app/routes.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
+#include "core/tokens.h"
 #include "http/respcache.h"
 #include "http/server.h"
 #include "monitor/accesslog.h"
@@ -79,6 +80,7 @@ static bool monitoring_start(const piora_config *cfg)
         proxies_free();
         return false;
     }
+    tokens_set_pending(cfg->last_used ? lastused_lookup : NULL);
     if (cfg->usage_log) {
         usagelog_opts uo = {
             .db_url = cfg->database,

@@ -1,0 +1,45 @@
+// Issue 13's server-side rough edges: the last use of a token shows at once
+// (not a flush later), and the first-run link and the API document.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { addUser, createToken, startServer, tmpDir, RFC3339_UTC, T } from './lib/piora.mjs';
+
+// A dashboard session: cookie and CSRF token for state-changing calls.
+async function signIn(s, email, password) {
+  const r = await s.post('/web/api/signin', { body: { email, password } });
+  assert.equal(r.status, 200, r.text);
+  const cookie = /^([^;]+)/.exec(r.h('set-cookie'))[1];
+  return { Cookie: cookie, 'X-CSRF-Token': r.json.csrf };
+}
+
+const listOf = (json) => (Array.isArray(json) ? json : json.data);
+
+describe('last used shows the in-memory value', () => {
+  it('a request with a token sets last_used_at in the API and the dashboard at once', { timeout: T(30000) }, async (t) => {
+    const db = path.join(tmpDir('lastused'), 'piora.db');
+    const password = await addUser(db, { email: 'lu@edge.test', team: 'edge' });
+    const used = await createToken(db, { email: 'lu@edge.test', name: 'used', scopes: 'servers:read' });
+    await createToken(db, { email: 'lu@edge.test', name: 'idle', scopes: 'servers:read' });
+    // The default interval (15 s) is far longer than this test's reads.
+    const s = await startServer(t, { dbPath: db });
+    const hdr = await signIn(s, 'lu@edge.test', password);
+    const before = await s.get('/web/api/tokens', { headers: hdr });
+    assert.equal(listOf(before.json).find((x) => x.name === 'used').last_used_at, null);
+
+    const at = Date.now();
+    assert.equal((await s.get('/api/v1/servers', { token: used })).status, 200);
+    const web = listOf((await s.get('/web/api/tokens', { headers: hdr })).json);
+    const w = web.find((x) => x.name === 'used');
+    assert.match(w.last_used_at || '', RFC3339_UTC, `dashboard list: ${JSON.stringify(w)}`);
+    assert.ok(Math.abs(Date.parse(w.last_used_at) - at) < 3000, w.last_used_at);
+    assert.ok(w.last_used_addr, `the address too: ${JSON.stringify(w)}`);
+    assert.ok(!(w.flags || []).includes('unused'));
+    assert.equal(web.find((x) => x.name === 'idle').last_used_at, null, 'an unused token stays null');
+    const one = await s.get(`/web/api/tokens/${w.id}`, { headers: hdr });
+    assert.equal((one.json.data || one.json).last_used_at, w.last_used_at);
+    const self = await s.get('/api/v1/token', { token: used });
+    assert.match((self.json.data || self.json).last_used_at || '', RFC3339_UTC);
+    await s.stop();
+  });
+});
