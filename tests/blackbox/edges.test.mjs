@@ -43,3 +43,42 @@ describe('last used shows the in-memory value', () => {
     await s.stop();
   });
 });
+
+// What generated clients and linters need of the API document (issue 13).
+describe('OpenAPI document for generated clients', () => {
+  it('has servers, a license, a 4XX answer on every operation, only used components, no PATCH defaults', async (t) => {
+    const s = await startServer(t);
+    const r = await s.get('/api/v1/openapi.json');
+    assert.equal(r.status, 200);
+    const doc = r.json;
+    assert.ok(Array.isArray(doc.servers) && doc.servers.length && doc.servers[0].url, 'a servers entry');
+    assert.ok(doc.info.license && doc.info.license.name, 'a license');
+    const methods = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+    for (const [p, item] of Object.entries(doc.paths)) {
+      for (const m of methods.filter((x) => item[x])) {
+        const codes = Object.keys(item[m].responses);
+        assert.ok(codes.some((c) => /^4(\d\d|XX)$/.test(c)), `${m} ${p} has a 4XX answer: ${codes}`);
+      }
+    }
+    const refs = new Set(r.text.match(/"#\/components\/[^"]+"/g).map((x) => x.slice(1, -1)));
+    for (const [sec, items] of Object.entries(doc.components)) {
+      if (sec === 'securitySchemes') continue;
+      for (const name of Object.keys(items)) {
+        assert.ok(refs.has(`#/components/${sec}/${name}`), `components/${sec}/${name} is used`);
+      }
+    }
+    for (const ref of refs) {
+      const [, , sec, name] = ref.split('/');
+      assert.ok(doc.components[sec]?.[name], `${ref} resolves`);
+    }
+    const updates = Object.entries(doc.components.schemas).filter(([n]) => n.endsWith('Update'));
+    assert.ok(updates.length >= 3, 'the PATCH bodies are components');
+    for (const [n, sch] of updates) {
+      for (const [f, fs] of Object.entries(sch.properties)) {
+        assert.equal(fs.default, undefined, `${n}.${f} has no default (a PATCH leaves it as it is)`);
+      }
+    }
+    assert.equal(doc.components.schemas.ServerCreate.properties.ssh_port.default, 22, 'create keeps its defaults');
+    await s.stop();
+  });
+});
