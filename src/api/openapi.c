@@ -407,7 +407,8 @@ static void add_components(json_t *comp)
     json_object_set_new(headers, "Location",
                         header_doc("The URL of the object created.", "string"));
     json_object_set_new(headers, "Link",
-                        header_doc("RFC 8288 links: first, prev, next, last (relative URLs).",
+                        header_doc("RFC 8288 links: first, prev, next, last (relative URLs, or "
+                                   "absolute on --public-url when the server has one).",
                                    "string"));
     json_object_set_new(headers, "WWW-Authenticate",
                         header_doc("Bearer realm=\"piora\", with error and error_description "

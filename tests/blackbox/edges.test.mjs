@@ -3,7 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, createToken, startServer, tmpDir, RFC3339_UTC, T } from './lib/piora.mjs';
+import {
+  addUser, createToken, freePort, run, makeTemplate, parseLink, Server, sleep, startServer, tmpDir, RFC3339_UTC, T,
+} from './lib/piora.mjs';
 
 // A dashboard session: cookie and CSRF token for state-changing calls.
 async function signIn(s, email, password) {
@@ -80,5 +82,65 @@ describe('OpenAPI document for generated clients', () => {
     }
     assert.equal(doc.components.schemas.ServerCreate.properties.ssh_port.default, 22, 'create keeps its defaults');
     await s.stop();
+  });
+});
+
+async function waitFor(get, re, ms = T(5000)) {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (re.test(get())) return;
+  assert.match(get(), re);
+}
+
+// Standard output is the JSON access log: every line parses, no secret.
+function assertJsonLines(out) {
+  for (const line of out.split('\n').filter(Boolean)) {
+    assert.doesNotThrow(() => JSON.parse(line), `a JSON line on stdout: ${line}`);
+  }
+  assert.ok(!/setup#/.test(out), 'no setup link on stdout');
+}
+
+describe('--public-url and the first-run line', () => {
+  it('the setup link goes to stderr only, on the public URL', { timeout: T(30000) }, async (t) => {
+    const s = await startServer(t, { env: { PIORA_PUBLIC_URL: 'https://piora.example.com/ops/' } });
+    await waitFor(() => s.stderr, /setup#/);
+    assert.match(s.stderr, /First run: open https:\/\/piora\.example\.com\/ops\/setup#[A-Za-z0-9_-]{43} /);
+    assert.equal((await s.get('/healthz')).status, 200);
+    await s.stop();
+    assertJsonLines(s.stdout);
+  });
+
+  it('a wildcard listen says so instead of printing 127.0.0.1 silently', { timeout: T(30000) }, async (t) => {
+    const dir = tmpDir('wild');
+    const port = await freePort();
+    const s = new Server(port, path.join(dir, 'piora.db'), dir, ['serve', '--listen', `0.0.0.0:${port}`,
+      '--database', path.join(dir, 'piora.db')]);
+    t.after(() => s.kill());
+    await s.ready();
+    await waitFor(() => s.stderr, /every address/);
+    assert.match(s.stderr, new RegExp(`First run: open http://127\\.0\\.0\\.1:${port}/setup#`));
+    assert.match(s.stderr, /every address \(0\.0\.0\.0\).*--public-url/);
+    await s.stop();
+    assertJsonLines(s.stdout);
+  });
+
+  it('a bad --public-url is refused at start', async () => {
+    const r = await run(['serve', '--public-url', 'piora.example.com', '--database', path.join(tmpDir('bad'), 'p.db')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--public-url/);
+  });
+
+  it('Link headers are absolute on --public-url, relative without', { timeout: T(30000) }, async (t) => {
+    const tpl = await makeTemplate({
+      users: [{ email: 'pu@edge.test', team: 'pu' }],
+      tokens: [{ email: 'pu@edge.test', name: 'r', scopes: 'servers:write' }],
+    });
+    const s = await startServer(t, { template: tpl, args: ['--public-url', 'https://piora.example.com'] });
+    const r = await s.get('/api/v1/servers?per_page=5', { token: tpl.tokens.r });
+    const l = parseLink(r.h('link'));
+    assert.equal(l.first, 'https://piora.example.com/api/v1/servers?page=1&per_page=5', r.h('link'));
+    await s.stop();
+    const s2 = await startServer(t, { template: tpl });
+    const l2 = parseLink((await s2.get('/api/v1/servers?per_page=5', { token: tpl.tokens.r })).h('link'));
+    assert.equal(l2.first, '/api/v1/servers?page=1&per_page=5');
+    await s2.stop();
   });
 });
