@@ -144,3 +144,25 @@ describe('--public-url and the first-run line', () => {
     await s2.stop();
   });
 });
+
+// The dashboard's token and member lists page like the API lists.
+describe('dashboard lists page', () => {
+  it('/web/api/tokens and /web/api/users answer page, per_page and total', { timeout: T(30000) }, async (t) => {
+    const db = path.join(tmpDir('webpage'), 'piora.db');
+    const password = await addUser(db, { email: 'pg@edge.test', team: 'pg' });
+    await addUser(db, { email: 'pg2@edge.test', team: 'pg' });
+    for (let i = 0; i < 3; i++) await createToken(db, { email: 'pg@edge.test', name: `t${i}`, scopes: 'servers:read' });
+    const s = await startServer(t, { dbPath: db });
+    const hdr = await signIn(s, 'pg@edge.test', password);
+    const p1 = await s.get('/web/api/tokens?per_page=2', { headers: hdr });
+    assert.deepEqual(p1.json.meta, { page: 1, per_page: 2, total: 3 });
+    assert.deepEqual(p1.json.data.map((x) => x.name), ['t2', 't1'], 'newest first');
+    const p2 = await s.get('/web/api/tokens?per_page=2&page=2', { headers: hdr });
+    assert.deepEqual(p2.json.data.map((x) => x.name), ['t0']);
+    const u = await s.get('/web/api/users?per_page=1&page=2', { headers: hdr });
+    assert.deepEqual(u.json.meta, { page: 2, per_page: 1, total: 2 });
+    assert.equal(u.json.data.length, 1);
+    assert.equal((await s.get('/web/api/users?per_page=0', { headers: hdr })).status, 422);
+    await s.stop();
+  });
+});
