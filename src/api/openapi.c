@@ -160,8 +160,14 @@ static void describe_check(field_check_fn fn, json_t *s)
         json_object_set_new(s, "minLength", json_integer(1));
 }
 
-static json_t *field_schema(const field_desc *f, bool response)
+/* kind says which schema the field is in: a PATCH body has no defaults,
+ * since a default there reads as "sent when left out" to generated clients,
+ * while a PATCH leaves an absent field as it is. */
+typedef enum schema_kind { SK_RESPONSE, SK_CREATE, SK_UPDATE } schema_kind;
+
+static json_t *field_schema(const field_desc *f, schema_kind kind)
 {
+    bool response = kind == SK_RESPONSE, with_default = kind != SK_UPDATE;
     bool nullable = (f->flags & FF_NULLABLE) != 0;
     json_t *s = json_object();
     switch (f->kind) {
@@ -170,14 +176,14 @@ static json_t *field_schema(const field_desc *f, bool response)
         if (f->max_len)
             json_object_set_new(s, "maxLength", json_integer((json_int_t)f->max_len));
         describe_check(f->check, s);
-        if (f->def_text)
+        if (f->def_text && with_default)
             json_object_set_new(s, "default", json_string(f->def_text));
         break;
     case FK_INT:
         json_object_set_new(s, "type", type_of("integer", nullable));
         json_object_set_new(s, "minimum", json_integer(f->min));
         json_object_set_new(s, "maximum", json_integer(f->max));
-        if (f->has_def_int)
+        if (f->has_def_int && with_default)
             json_object_set_new(s, "default", json_integer(f->def_int));
         break;
     case FK_ENUM: {
@@ -188,7 +194,7 @@ static json_t *field_schema(const field_desc *f, bool response)
         if (nullable)
             json_array_append_new(e, json_null());
         json_object_set_new(s, "enum", e);
-        if (f->def_text)
+        if (f->def_text && with_default)
             json_object_set_new(s, "default", json_string(f->def_text));
         break;
     }
@@ -237,15 +243,15 @@ static void add_resource_schemas(json_t *schemas, const resource_desc *d)
     json_t *cprops = json_object(), *creq = json_array(), *uprops = json_object();
     for (size_t i = 0; i < d->nfields; i++) {
         const field_desc *f = &d->fields[i];
-        json_object_set_new(props, f->name, field_schema(f, true));
+        json_object_set_new(props, f->name, field_schema(f, SK_RESPONSE));
         json_array_append_new(req, json_string(f->name));
         if (!(f->flags & FF_WRITABLE))
             continue;
-        json_object_set_new(cprops, f->name, field_schema(f, false));
+        json_object_set_new(cprops, f->name, field_schema(f, SK_CREATE));
         if (f->flags & FF_REQUIRED)
             json_array_append_new(creq, json_string(f->name));
         if (!(f->flags & FF_IMMUTABLE))
-            json_object_set_new(uprops, f->name, field_schema(f, false));
+            json_object_set_new(uprops, f->name, field_schema(f, SK_UPDATE));
     }
     schema_name(d, "", name, sizeof name);
     json_object_set_new(schemas, name,
@@ -405,7 +411,8 @@ static void add_components(json_t *comp)
     json_object_set_new(headers, "Location",
                         header_doc("The URL of the object created.", "string"));
     json_object_set_new(headers, "Link",
-                        header_doc("RFC 8288 links: first, prev, next, last (relative URLs).",
+                        header_doc("RFC 8288 links: first, prev, next, last (relative URLs, or "
+                                   "absolute on --public-url when the server has one).",
                                    "string"));
     json_object_set_new(headers, "WWW-Authenticate",
                         header_doc("Bearer realm=\"piora\", with error and error_description "
@@ -446,6 +453,10 @@ static void add_components(json_t *comp)
                         problem_response("A field, or a query parameter, is invalid "
                                          "(validation_failed); errors lists each as "
                                          "{field, message}.",
+                                         NULL));
+    json_object_set_new(resp, "ClientError",
+                        problem_response("Any other client error, as a problem document with "
+                                         "its code.",
                                          NULL));
     json_t *rh = rate_headers();
     json_object_set_new(rh, "Retry-After", ref("headers", "Retry-After"));
@@ -551,7 +562,11 @@ static json_t *build_operation(const route_t *rt)
     json_object_set_new(op, "summary", json_string(rt->summary ? rt->summary : ""));
     char scopes[256];
     scope_prose(rt, scopes, sizeof scopes);
-    snprintf(buf, sizeof buf, "%s%s%s", scopes, doc && doc->notes ? " " : "",
+    /* The order of a list is part of its contract: jobs newest first. */
+    const char *order = "";
+    if (doc && doc->list && doc->res)
+        order = doc->res->newest_first ? " Newest first (by id, descending)." : " Ordered by id.";
+    snprintf(buf, sizeof buf, "%s%s%s%s", scopes, order, doc && doc->notes ? " " : "",
              doc && doc->notes ? doc->notes : "");
     json_object_set_new(op, "description", json_string(buf));
     json_object_set_new(op, "x-required-scopes", scope_names(rt->scopes));
@@ -648,8 +663,70 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(resps, "429", ref("responses", "TooManyRequests"));
     if (rt->fn == health_ready)
         json_object_set_new(resps, "503", ref("responses", "Unavailable"));
+    /* Every operation can meet a client error the table above does not name
+     * (a token in the URL, a rate limit on the address): clients get its shape. */
+    json_object_set_new(resps, "4XX", ref("responses", "ClientError"));
     json_object_set_new(op, "responses", resps);
     return op;
+}
+
+/* Adds every "$ref" under v to want (an object used as a set). */
+static void collect_refs(json_t *v, json_t *want)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) {
+            if (strcmp(k, "$ref") == 0 && json_is_string(x))
+                json_object_set_new(want, json_string_value(x), json_true());
+            else
+                collect_refs(x, want);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+            collect_refs(x, want);
+    }
+}
+
+/* Drops the components nothing reaches from the paths (directly or through
+ * other components), so the document declares only what it uses: a list
+ * schema of a resource that is never listed, a response no route answers.
+ * The security schemes are named by security, not $ref, and stay. */
+static void prune_components(json_t *doc)
+{
+    json_t *comp = json_object_get(doc, "components");
+    json_t *want = json_object();
+    collect_refs(json_object_get(doc, "paths"), want);
+    /* Follow refs inside reached components until nothing new is reached. */
+    for (size_t before = 0; before != json_object_size(want);) {
+        before = json_object_size(want);
+        const char *k;
+        json_t *x;
+        json_t *snapshot = json_deep_copy(want);
+        json_object_foreach(snapshot, k, x) {
+            char sec[64], name[128];
+            if (sscanf(k, "#/components/%63[^/]/%127s", sec, name) == 2)
+                collect_refs(json_object_get(json_object_get(comp, sec), name), want);
+        }
+        json_decref(snapshot);
+    }
+    const char *sec;
+    json_t *items;
+    json_object_foreach(comp, sec, items) {
+        if (strcmp(sec, "securitySchemes") == 0)
+            continue;
+        const char *name;
+        json_t *x, *tmp;
+        json_object_foreach_safe(items, tmp, name, x) {
+            char key[256];
+            snprintf(key, sizeof key, "#/components/%s/%s", sec, name);
+            if (!json_object_get(want, key))
+                json_object_del(items, name);
+        }
+    }
+    json_decref(want);
 }
 
 static json_t *openapi_build(void)
@@ -667,6 +744,13 @@ static json_t *openapi_build(void)
                   "with a machine-readable `code`. An unknown path answers 404, a method the path "
                   "does not take 405 with Allow, a body over 1 MiB 413. Objects of another team "
                   "answer 404 exactly like missing ones."));
+    json_object_set_new(json_object_get(doc, "info"), "license",
+                        json_pack("{s:s}", "name", "Proprietary"));
+    /* Paths carry their /api/v1 prefix: the server is the origin that
+     * served this document. */
+    json_object_set_new(doc, "servers",
+                        json_pack("[{s:s,s:s}]", "url", "/", "description",
+                                  "The Piora instance that serves this document."));
     json_t *paths = json_object();
     for (size_t i = 0; i < api_routes_count; i++) {
         const route_t *rt = &api_routes[i];
@@ -685,6 +769,7 @@ static json_t *openapi_build(void)
     add_components(comp);
     json_object_set_new(doc, "components", comp);
     json_object_set_new(doc, "security", json_pack("[{s:[]}]", "bearer"));
+    prune_components(doc);
     return doc;
 }
 

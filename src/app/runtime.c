@@ -18,6 +18,8 @@
 #include "auth/password.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
+#include "core/paging.h"
+#include "core/tokens.h"
 #include "http/respcache.h"
 #include "http/server.h"
 #include "monitor/accesslog.h"
@@ -83,6 +85,7 @@ static bool monitoring_start(const piora_config *cfg)
         proxies_free();
         return false;
     }
+    tokens_set_pending(cfg->last_used ? lastused_lookup : NULL);
     if (cfg->usage_log) {
         usagelog_opts uo = {
             .db_url = cfg->database,
@@ -120,6 +123,7 @@ static void services_start(const piora_config *cfg)
 {
     authn_init(cfg);
     web_init(cfg);
+    paging_set_base(cfg->public_url);
     respcache_init(cfg->response_cache_bytes);
 }
 
@@ -130,16 +134,52 @@ static void services_stop(void)
     web_shutdown();
 }
 
-/* The one-time setup link goes to the console only, never into a log line. */
+/* The base of printed links: --public-url when set, else the listen
+ * address. A wildcard listen has no address to print, so the loopback one
+ * is used and *wildcard says so (the caller tells the user). */
+static void link_base(const piora_config *cfg, unsigned port, char *out, size_t len,
+                      bool *wildcard)
+{
+    *wildcard = false;
+    if (cfg->public_url[0]) {
+        size_t n = strnlen(cfg->public_url, len - 1);
+        while (n && cfg->public_url[n - 1] == '/')
+            n--;
+        memcpy(out, cfg->public_url, n);
+        out[n] = '\0';
+        return;
+    }
+    const char *h = cfg->listen_host;
+    if (strcmp(h, "0.0.0.0") == 0 || h[0] == '\0') {
+        h = "127.0.0.1";
+        *wildcard = true;
+    } else if (strcmp(h, "::") == 0) {
+        h = "::1";
+        *wildcard = true;
+    }
+    bool v6 = strchr(h, ':') != NULL;
+    snprintf(out, len, "http://%s%s%s:%u", v6 ? "[" : "", h, v6 ? "]" : "", port);
+}
+
+/* The one-time setup link goes to standard error only: standard output
+ * carries the JSON access log, which log shippers store, and the link holds
+ * the setup secret. */
 static void first_run_link(const piora_config *cfg, unsigned port)
 {
     log_info("no users yet: create the first with `piora user add --email E --team T "
              "--admin --password-stdin`");
-    char link[512];
+    char base[600], link[800];
+    bool wildcard;
+    link_base(cfg, port, base, sizeof base, &wildcard);
     store_t *ls = store_thread();
-    if (ls && web_setup_link(ls, cfg->listen_host, port, link, sizeof link)) {
-        printf("First run: open %s to create the first admin (the link works once).\n", link);
-        fflush(stdout);
+    if (ls && web_setup_link(ls, base, link, sizeof link)) {
+        fprintf(stderr, "First run: open %s to create the first admin (the link works once).\n",
+                link);
+        if (wildcard)
+            fprintf(stderr, "piora is listening on every address (%s): from another machine, "
+                            "use this machine's address instead of %s, or set --public-url.\n",
+                    cfg->listen_host, strcmp(cfg->listen_host, "::") == 0 ? "::1" : "127.0.0.1");
+        fflush(stderr);
     }
 }
 

@@ -120,6 +120,9 @@ void settings_write_markdown(FILE *out)
         case CONFIG_ADDR_LIST:
             snprintf(values, sizeof values, "IPs and CIDR blocks");
             break;
+        case CONFIG_URL:
+            snprintf(values, sizeof values, "http(s) URL");
+            break;
         }
         fputc('|', out);
         md_cell(out, flag, true);
@@ -169,6 +172,25 @@ static bool set_text(piora_config *cfg, const config_setting *s, const char *v)
     return true;
 }
 
+/* A base URL for printed links: http or https, a host, no whitespace, no
+ * query or fragment (paths are appended to it). Empty means unset. */
+static bool url_acceptable(const char *v)
+{
+    if (!*v)
+        return true;
+    const char *rest = NULL;
+    if (strncmp(v, "http://", 7) == 0)
+        rest = v + 7;
+    else if (strncmp(v, "https://", 8) == 0)
+        rest = v + 8;
+    if (!rest || !*rest || *rest == '/')
+        return false;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == 0x7f)
+            return false;
+    return true;
+}
+
 /* Checks one given value against its row and stores it; EXIT_OK or the
  * status of the one-line error printed. */
 static int apply(piora_config *cfg, const config_setting *s, const flag_def *f)
@@ -208,6 +230,10 @@ static int apply(piora_config *cfg, const config_setting *s, const flag_def *f)
         set_text(cfg, s, v);
         return EXIT_OK;
     }
+    case CONFIG_URL:
+        if (!url_acceptable(v))
+            return bad_value(f, "expected http://HOST[:PORT][/PATH] or https://...");
+        return set_text(cfg, s, v) ? EXIT_OK : bad_value(f, "too long");
     }
     return EXIT_OK;
 }

@@ -69,6 +69,32 @@ void lastused_note(int64_t token_id, int64_t now, const char *addr)
     atomic_fetch_add(&dropped, 1);
 }
 
+bool lastused_lookup(int64_t token_id, int64_t *used_at, char *addr, size_t addrlen)
+{
+    if (!table || token_id <= 0)
+        return false;
+    uint32_t i = slot_of(token_id);
+    /* The same probe window lastused_note uses: a note is never further. */
+    for (uint32_t probe = 0; probe < 8; probe++) {
+        uint32_t j = (i + probe) & (nslots - 1);
+        pthread_mutex_t *m = &locks[j % STRIPES];
+        pthread_mutex_lock(m);
+        const note_t *n = &table[j];
+        if (n->token_id == token_id) {
+            *used_at = n->used_at;
+            if (addr && addrlen) {
+                size_t len = strnlen(n->addr, addrlen - 1);
+                memcpy(addr, n->addr, len);
+                addr[len] = '\0';
+            }
+            pthread_mutex_unlock(m);
+            return true;
+        }
+        pthread_mutex_unlock(m);
+    }
+    return false;
+}
+
 uint64_t lastused_dropped(void) { return atomic_load(&dropped); }
 
 /* Moves the table's notes into a batch (emptying their slots) and writes

@@ -5,6 +5,8 @@
 #ifndef PIORA_AUTHN_LASTUSED_H
 #define PIORA_AUTHN_LASTUSED_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -16,6 +18,10 @@ piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots
 /* Cheap: one striped lock and a slot write. Drops (and counts) the note
  * when the table is full of other tokens' unwritten notes. */
 void lastused_note(int64_t token_id, int64_t now, const char *addr);
+/* The noted, not yet written use of token_id: true with its time and
+ * address (addr holds addrlen bytes, NUL-terminated) when there is one.
+ * Readers merge it so a token's last use shows at once, not a flush later. */
+bool lastused_lookup(int64_t token_id, int64_t *used_at, char *addr, size_t addrlen);
 /* Writes what is buffered now (the writer thread calls it; so does stop). */
 piora_err lastused_flush(void);
 /* Final flush, then stops the thread. */

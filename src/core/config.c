@@ -128,6 +128,13 @@ const config_setting config_settings[] = {
     SWITCH("access-log", "PIORA_ACCESS_LOG", 1, access_log,
            "one JSON line per request on standard output",
            "One JSON line per request on standard output (see below)."),
+    {"public-url", "PIORA_PUBLIC_URL", CONFIG_URL, "URL", 0, 0, 0, "", FIELD(public_url), 0,
+     "the URL users reach Piora at, for the links it prints",
+     "The URL users reach Piora at (`https://piora.example.com`, with a path prefix if a "
+     "proxy adds one), the base of every link Piora prints: the first-run setup link and "
+     "the API's `Link` headers, which become absolute from it. Unset, the setup link uses "
+     "`--listen` (and says so when that is a wildcard address) and `Link` headers stay "
+     "relative."},
     {"trusted-proxies", "PIORA_TRUSTED_PROXIES", CONFIG_ADDR_LIST, "LIST", 0, 0, 0, "",
      FIELD(trusted_proxies), 0,
      "comma-separated IPs or CIDR blocks whose X-Forwarded-For is believed",
@@ -196,6 +203,7 @@ void config_defaults(piora_config *c)
         }
         case CONFIG_TEXT:
         case CONFIG_ADDR_LIST:
+        case CONFIG_URL:
             set_text(c, s->offset, s->size, s->def_text);
             break;
         }
@@ -219,6 +227,7 @@ void config_default_text(const config_setting *s, char *out, size_t outlen)
         break;
     case CONFIG_TEXT:
     case CONFIG_ADDR_LIST:
+    case CONFIG_URL:
         snprintf(out, outlen, "%s", s->def_text[0] ? s->def_text : "none");
         break;
     }

@@ -43,6 +43,8 @@ typedef struct piora_config {
     int access_log;               /* --access-log on|off: JSON lines on stdout */
     char trusted_proxies[1024];   /* --trusted-proxies: IPs/CIDRs whose X-Forwarded-For
                                      is believed; empty = none */
+    char public_url[512];         /* --public-url: the base of every link Piora prints;
+                                     empty = from --listen */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */
@@ -54,7 +56,8 @@ typedef enum config_kind {
     CONFIG_SWITCH,   /* on|off (also 1|0, true|false) into an int field */
     CONFIG_TEXT,     /* a string that fits its char[] field */
     CONFIG_LISTEN,   /* HOST:PORT or [v6]:PORT into a char[] field and port_offset */
-    CONFIG_ADDR_LIST /* comma-separated IPs and CIDR blocks into a char[] field */
+    CONFIG_ADDR_LIST, /* comma-separated IPs and CIDR blocks into a char[] field */
+    CONFIG_URL        /* empty, or an http:// or https:// URL with a host, into a char[] */
 } config_kind;
 
 /* One row per setting (Redis's config table is the model). The field is

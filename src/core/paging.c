@@ -35,12 +35,24 @@ json_t *paging_meta(const page_req *p, int64_t total)
                      (json_int_t)p->per_page, "total", (json_int_t)total);
 }
 
+/* Set once before serving, read by every list request. */
+static char link_base[512];
+
+void paging_set_base(const char *base)
+{
+    size_t n = base ? strnlen(base, sizeof link_base - 1) : 0;
+    while (n && base[n - 1] == '/')
+        n--;
+    memcpy(link_base, base ? base : "", n);
+    link_base[n] = '\0';
+}
+
 static void link_one(buf_t *out, size_t start, const char *path, const char *extra,
                      int64_t page, int64_t per_page, const char *rel)
 {
     if (out->len > start)
         buf_puts(out, ", ");
-    buf_printf(out, "<%s?%s%spage=%lld&per_page=%lld>; rel=\"%s\"", path, extra,
+    buf_printf(out, "<%s%s?%s%spage=%lld&per_page=%lld>; rel=\"%s\"", link_base, path, extra,
                *extra ? "&" : "", (long long)page, (long long)per_page, rel);
 }
 

@@ -26,9 +26,13 @@ piora_err paging_parse(const char *page, const char *per_page, page_req *out, ve
 /* {"page","per_page","total"} */
 json_t *paging_meta(const page_req *p, int64_t total);
 
-/* The Link header value with relative URLs on path; extra_query ("" or
- * "database_id=3") is kept in each link. Empty when total is 0 and page 1
- * (then only first and last are written). */
+/* The Link header value on path, relative, or absolute on the base set by
+ * paging_set_base; extra_query ("" or "database_id=3") is kept in each
+ * link. Empty when total is 0 and page 1 (then only first and last are
+ * written). */
+/* The base (--public-url, no trailing slash) Link URLs start with, as
+ * GitHub's absolute links; "" or NULL: relative. Set before serving. */
+void paging_set_base(const char *base);
 void paging_link(buf_t *out, const char *path, const char *extra_query, const page_req *p,
                  int64_t total);
 

@@ -154,6 +154,24 @@ piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq
     return PIORA_OK;
 }
 
+/* Set once by app/ before any request is served, read by every request. */
+static tokens_pending_fn pending_lookup;
+
+void tokens_set_pending(tokens_pending_fn fn) { pending_lookup = fn; }
+
+void tokens_merge_pending(token_rec *t)
+{
+    int64_t at = 0;
+    char addr[ADDR_MAX];
+    if (!pending_lookup || !pending_lookup(t->id, &at, addr, sizeof addr))
+        return;
+    if (at < t->last_used_at)
+        return;
+    t->last_used_at = at;
+    if (addr[0])
+        memcpy(t->last_used_addr, addr, sizeof t->last_used_addr);
+}
+
 piora_err tokens_get(store_t *s, int64_t id, int64_t user_id, token_rec *t)
 {
     if (id <= 0)
@@ -163,12 +181,17 @@ piora_err tokens_get(store_t *s, int64_t id, int64_t user_id, token_rec *t)
         return e;
     if (user_id > 0 && t->user_id != user_id)
         return PIORA_ENOTFOUND;
+    tokens_merge_pending(t);
     return PIORA_OK;
 }
 
 piora_err tokens_list(store_t *s, int64_t user_id, token_rec **out, size_t *n)
 {
-    return store_token_list(s, user_id, out, n);
+    piora_err e = store_token_list(s, user_id, out, n);
+    if (e == PIORA_OK)
+        for (size_t i = 0; i < *n; i++)
+            tokens_merge_pending(&(*out)[i]);
+    return e;
 }
 
 piora_err tokens_revoke(store_t *s, const actor *who, int64_t id, int64_t user_id)
@@ -275,8 +298,12 @@ static json_t *time_or_null(int64_t t)
     return json_string(ts);
 }
 
-json_t *tokens_to_json(const token_rec *t, int64_t now)
+json_t *tokens_to_json(const token_rec *rec, int64_t now)
 {
+    /* Whoever read the record, the answer shows the pending last use. */
+    token_rec merged = *rec;
+    tokens_merge_pending(&merged);
+    const token_rec *t = &merged;
     json_t *scopes = json_array();
     for (int i = 0; i < SCOPE_COUNT; i++)
         if (t->scopes & (1u << i))

@@ -63,6 +63,13 @@ piora_err tokens_revoke_leaked(store_t *s, const actor *who, const char *const *
 
 /* The list object of SPEC 2 for one token: id, name, scopes (array), hint,
  * created_at, last_used_at, expires_at, status (times RFC 3339 or null). */
+/* Where a token's pending (noted, not yet stored) last use comes from:
+ * app/ hands in authn's lookup, as core may not include authn. NULL: none. */
+typedef bool (*tokens_pending_fn)(int64_t token_id, int64_t *used_at, char *addr,
+                                  size_t addrlen);
+void tokens_set_pending(tokens_pending_fn fn);
+/* Raises t's last_used_at (and address) to its pending use, if newer. */
+void tokens_merge_pending(token_rec *t);
 json_t *tokens_to_json(const token_rec *t, int64_t now);
 
 #endif

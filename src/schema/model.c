@@ -78,7 +78,7 @@ static const char *const deployment_filters[] = {"application_id", NULL};
 const resource_desc RES_DEPLOYMENTS = {
     .name = "deployments", .singular = "deployment", .fields = deployment_fields,
     .nfields = sizeof deployment_fields / sizeof deployment_fields[0],
-    .filters = deployment_filters};
+    .filters = deployment_filters, .newest_first = true};
 
 static const field_desc backup_fields[] = {
     {.name = "database_id", .kind = FK_REF, .flags = R | W | I, .ref = &RES_DATABASES},
@@ -93,7 +93,8 @@ static const char *const backup_filters[] = {"database_id", NULL};
 
 const resource_desc RES_BACKUPS = {
     .name = "backups", .singular = "backup", .fields = backup_fields,
-    .nfields = sizeof backup_fields / sizeof backup_fields[0], .filters = backup_filters};
+    .nfields = sizeof backup_fields / sizeof backup_fields[0], .filters = backup_filters,
+    .newest_first = true};
 
 static const field_desc restore_fields[] = {
     {.name = "backup_id", .kind = FK_REF, .flags = R | I, .ref = &RES_BACKUPS},
@@ -108,7 +109,8 @@ static const char *const restore_filters[] = {"backup_id", NULL};
 
 const resource_desc RES_RESTORES = {
     .name = "restores", .singular = "restore", .fields = restore_fields,
-    .nfields = sizeof restore_fields / sizeof restore_fields[0], .filters = restore_filters};
+    .nfields = sizeof restore_fields / sizeof restore_fields[0], .filters = restore_filters,
+    .newest_first = true};
 
 const resource_desc *const piora_resources[] = {&RES_SERVERS,     &RES_APPLICATIONS, &RES_DATABASES,
                                                 &RES_DEPLOYMENTS, &RES_BACKUPS,      &RES_RESTORES,

@@ -52,6 +52,9 @@ typedef struct resource_desc {
     /* Filters a list accepts as query parameters (FK_REF fields only),
      * e.g. backups?database_id=N. NULL-terminated; may be NULL. */
     const char *const *filters;
+    /* Jobs (deployments, backups, restores) list newest first: the latest
+     * run is what a user looks for, and page 1 must show it (issue 13). */
+    bool newest_first;
 } resource_desc;
 
 extern const resource_desc RES_SERVERS;

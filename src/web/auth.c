@@ -207,7 +207,7 @@ void web_session_get(req_t *r)
 
 /* ---- first-run setup ---------------------------------------------------- */
 
-bool web_setup_link(store_t *s, const char *host, unsigned port, char *out, size_t outlen)
+bool web_setup_link(store_t *s, const char *base, char *out, size_t outlen)
 {
     char secret[SESSION_SECRET_LEN + 1];
     uint8_t digest[SESSION_DIGEST_LEN];
@@ -215,15 +215,7 @@ bool web_setup_link(store_t *s, const char *host, unsigned port, char *out, size
     session_digest(secret, SESSION_SECRET_LEN, digest);
     if (signin_setup_offer(s, digest) != PIORA_OK)
         return false;
-    const char *h = host;
-    bool v6 = strchr(host, ':') != NULL;
-    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "") == 0) {
-        h = "127.0.0.1";
-    } else if (strcmp(host, "::") == 0) {
-        h = "::1";
-    }
-    snprintf(out, outlen, "http://%s%s%s:%u/setup#%s", v6 ? "[" : "", h, v6 ? "]" : "", port,
-             secret);
+    snprintf(out, outlen, "%s/setup#%s", base, secret);
     return true;
 }
 

@@ -21,6 +21,9 @@ static json_t *user_json(const user_rec *u)
 /* GET /web/api/users: the members of the signed-in user's team. */
 void web_users_list(req_t *r, web_ctx *c)
 {
+    page_req p;
+    if (!web_paging(r, &p))
+        return;
     user_rec *v = NULL;
     size_t n = 0;
     piora_err e = users_list_team(r->store, c->user.team_id, &v, &n);
@@ -29,10 +32,10 @@ void web_users_list(req_t *r, web_ctx *c)
         return;
     }
     json_t *data = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(data, user_json(&v[i]));
+    for (int64_t k = p.offset; k < (int64_t)n && k < p.offset + p.per_page; k++)
+        json_array_append_new(data, user_json(&v[k]));
     free(v);
-    resp_json(r, 200, json_pack("{s:o}", "data", data));
+    resp_json(r, 200, json_pack("{s:o, s:o}", "data", data, "meta", paging_meta(&p, (int64_t)n)));
 }
 
 /* Who asked, copied out of the session (which lives on the polling

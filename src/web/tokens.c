@@ -43,9 +43,13 @@ static json_t *token_json(const token_rec *t, int64_t now)
     return o;
 }
 
-/* GET /web/api/tokens: the signed-in user's tokens, newest first. */
+/* GET /web/api/tokens?page&per_page: the signed-in user's tokens, newest
+ * first, one page with the API lists' meta {page, per_page, total}. */
 void web_tokens_list(req_t *r, web_ctx *c)
 {
+    page_req p;
+    if (!web_paging(r, &p))
+        return;
     token_rec *v = NULL;
     size_t n = 0;
     piora_err e = tokens_list(r->store, c->user.id, &v, &n);
@@ -55,10 +59,11 @@ void web_tokens_list(req_t *r, web_ctx *c)
     }
     int64_t now = clock_now();
     json_t *data = json_array();
-    for (size_t i = n; i-- > 0;)
-        json_array_append_new(data, token_json(&v[i], now));
+    /* newest first: the k-th shown is v[n - 1 - k] */
+    for (int64_t k = p.offset; k < (int64_t)n && k < p.offset + p.per_page; k++)
+        json_array_append_new(data, token_json(&v[(int64_t)n - 1 - k], now));
     free(v);
-    resp_json(r, 200, json_pack("{s:o}", "data", data));
+    resp_json(r, 200, json_pack("{s:o, s:o}", "data", data, "meta", paging_meta(&p, (int64_t)n)));
 }
 
 /* The user's own token, or a 404 answered. */

@@ -33,8 +33,8 @@ void web_init(const piora_config *cfg);
 void web_shutdown(void);
 
 /* First run: stores a new one-time setup secret (replacing any unused one)
- * and writes the link http://<host>:<port>/setup#<secret> into out. false
- * when the database refused. */
-bool web_setup_link(store_t *s, const char *host, unsigned port, char *out, size_t outlen);
+ * and writes the link <base>/setup#<secret> into out (base: the public URL
+ * or http://host:port, no trailing slash). false when the database refused. */
+bool web_setup_link(store_t *s, const char *base, char *out, size_t outlen);
 
 #endif

@@ -10,7 +10,7 @@ let TOK;
 before(async () => {
   tpl = await makeTemplate({
     users: [{ email: 'pat@page.test', team: 'page' }],
-    tokens: [{ email: 'pat@page.test', name: 'rw', scopes: 'servers:write,backups:write,databases:write' }],
+    tokens: [{ email: 'pat@page.test', name: 'rw', scopes: 'servers:write,backups:write,databases:write,applications:write,applications:deploy' }],
   });
   TOK = tpl.tokens.rw;
 });
@@ -126,6 +126,37 @@ describe('pagination', () => {
     const l = parseLink(r.h('link'));
     assert.equal(q(l.next, 'database_id'), String(db.id), `Link keeps the filter: ${r.h('link')}`);
     assert.equal(q(l.next, 'page'), '2');
+    await s.stop();
+  });
+
+  // Issue 13: job lists (backups, deployments, restores) are newest first, so
+  // page 1 holds the latest run; the pages still cover every job once.
+  it('backups and deployments list newest first across pages', async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const srv = one((await s.post('/api/v1/servers', { token: TOK, body: { name: 'jobhost', ip_address: '10.9.9.8' } })).json);
+    const db = one((await s.post('/api/v1/databases', { token: TOK, body: { name: 'pg', engine: 'postgresql', version: '15', server_id: srv.id } })).json);
+    const app = one((await s.post('/api/v1/applications', {
+      token: TOK, body: { name: 'shop', server_id: srv.id, repository: 'https://github.com/example/shop.git' },
+    })).json);
+    const backups = [];
+    const deps = [];
+    for (let i = 0; i < 5; i++) {
+      backups.push(one((await s.post('/api/v1/backups', { token: TOK, body: { database_id: db.id } })).json).id);
+      deps.push(one((await s.post(`/api/v1/applications/${app.id}/deploy`, { token: TOK })).json).id);
+    }
+    const desc = (ids) => [...ids].sort((a, b) => b - a);
+    for (const [path, ids] of [['/api/v1/backups', backups], [`/api/v1/backups?database_id=${db.id}`, backups],
+      [`/api/v1/applications/${app.id}/deployments`, deps]]) {
+      const all = await s.get(path, { token: TOK });
+      assert.equal(all.status, 200, all.text);
+      assert.deepEqual(all.json.data.map((x) => x.id), desc(ids), `${path} newest first`);
+      const sep = path.includes('?') ? '&' : '?';
+      const p1 = await s.get(`${path}${sep}per_page=2`, { token: TOK });
+      const p3 = await s.get(`${path}${sep}per_page=2&page=3`, { token: TOK });
+      assert.deepEqual(p1.json.data.map((x) => x.id), desc(ids).slice(0, 2), `${path} page 1 holds the newest`);
+      assert.deepEqual(p3.json.data.map((x) => x.id), desc(ids).slice(4), `${path} the last page holds the oldest`);
+      assert.equal(q(parseLink(p1.h('link')).next, 'page'), '2');
+    }
     await s.stop();
   });
 });

@@ -23,7 +23,7 @@ after(async () => {
 });
 
 test('the console prints a one-time setup link; the setup page creates the first admin and signs in', async () => {
-  assert.match(srv.stdout(), /First run: open http:\/\/127\.0\.0\.1:\d+\/setup#[A-Za-z0-9_-]{43} /);
+  assert.match(srv.stderr(), /First run: open http:\/\/127\.0\.0\.1:\d+\/setup#[A-Za-z0-9_-]{43} /);
   await page.goto(srv.setupLink);
   await page.getByLabel('Team name').waitFor();
   await shot(page, '01-setup');

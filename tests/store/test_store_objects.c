@@ -185,7 +185,9 @@ static void test_all_kinds_and_cascades(void **state)
     assert_int_equal(objects_list(fx->s, &RES_DEPLOYMENTS, team, &f, 0, 2, &items, &total), PIORA_OK);
     assert_int_equal(total, 3);
     assert_int_equal(json_array_size(items), 2);
-    assert_int_equal(id_of(json_array_get(items, 0)), id_of(deps[0]));
+    /* deployments list newest first (issue 13) */
+    assert_int_equal(id_of(json_array_get(items, 0)), id_of(deps[2]));
+    assert_int_equal(id_of(json_array_get(items, 1)), id_of(deps[1]));
     json_decref(items);
     assert_int_equal(objects_list(fx->s, &RES_DEPLOYMENTS, team, NULL, 0, 20, &items, &total), PIORA_OK);
     assert_int_equal(total, 4);

@@ -109,6 +109,23 @@ static void link_eq(const char *path, const char *extra, int64_t page, int64_t p
     buf_free(&b);
 }
 
+/* With --public-url the links are absolute on it (a trailing slash of the
+ * setting is not doubled); cleared, relative again. */
+static void test_link_base(void **state)
+{
+    (void)state;
+    paging_set_base("https://piora.example.com/ops/");
+    link_eq("/api/v1/backups", "database_id=3", 1, 20, 5,
+            "<https://piora.example.com/ops/api/v1/backups?database_id=3&page=1&per_page=20>; "
+            "rel=\"first\", "
+            "<https://piora.example.com/ops/api/v1/backups?database_id=3&page=1&per_page=20>; "
+            "rel=\"last\"");
+    paging_set_base("");
+    link_eq("/api/v1/backups", "", 1, 20, 5,
+            "</api/v1/backups?page=1&per_page=20>; rel=\"first\", "
+            "</api/v1/backups?page=1&per_page=20>; rel=\"last\"");
+}
+
 static void test_link(void **state)
 {
     (void)state;
@@ -156,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_meta),
         cmocka_unit_test(test_link),
+        cmocka_unit_test(test_link_base),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

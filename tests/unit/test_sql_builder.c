@@ -72,6 +72,24 @@ static void test_sqlite_dialect(void **state)
     expect(sql_obj_delete, dl, "DELETE FROM \"widgets\" WHERE \"id\" = ?1 AND \"team_id\" = ?2");
 }
 
+/* A job descriptor (newest_first) lists by id descending, still paged. */
+static void test_newest_first(void **state)
+{
+    (void)state;
+    static const resource_desc jobs = {.name = "widgets", .singular = "widget",
+                                       .fields = widget_fields, .nfields = 2,
+                                       .filters = widget_filters, .newest_first = true};
+    buf_t b;
+    buf_init(&b, 4096);
+    assert_true(sql_obj_list(&b, &SQL_DIALECT_SQLITE, &jobs, "parent_id"));
+    assert_string_equal(b.data, "SELECT " ROW_Q " FROM \"widgets\" WHERE \"team_id\" = ?1 AND "
+                                "\"parent_id\" = ?4 ORDER BY \"id\" DESC LIMIT ?2 OFFSET ?3");
+    buf_free(&b);
+    assert_true(RES_DEPLOYMENTS.newest_first && RES_BACKUPS.newest_first &&
+                RES_RESTORES.newest_first);
+    assert_false(RES_SERVERS.newest_first);
+}
+
 static void test_postgres_dialect(void **state)
 {
     (void)state;
@@ -155,6 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqlite_dialect),     cmocka_unit_test(test_postgres_dialect),
+        cmocka_unit_test(test_newest_first),
         cmocka_unit_test(test_row_positions),      cmocka_unit_test(test_upsert_forms),
         cmocka_unit_test(test_quoting_and_cap),
     };

@@ -105,6 +105,8 @@ bool sql_obj_list(buf_t *b, const sql_dialect *dl, const resource_desc *d, const
     put_where_team(b, dl, filter, 4);
     buf_puts(b, " ORDER BY ");
     put_ident(b, dl, "id");
+    if (d->newest_first)
+        buf_puts(b, " DESC");
     buf_puts(b, " LIMIT ");
     put_param(b, dl, 2);
     buf_puts(b, " OFFSET ");

@@ -38,11 +38,12 @@ export async function startServer(flags = []) {
   const deadline = Date.now() + 10000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`piora exited ${proc.exitCode}: ${err}`);
-    if (/setup#\S+/.test(out)) break;
+    // The setup link goes to standard error, never among the JSON log lines.
+    if (/setup#\S+/.test(err)) break;
     if (Date.now() > deadline) throw new Error(`piora did not print a setup link: ${out} ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const setupLink = out.match(/(http:\/\/\S+\/setup#\S+)/)[1];
+  const setupLink = err.match(/(http:\/\/\S+\/setup#\S+)/)[1];
   return {
     base, port, dir, setupLink, proc,
     stdout: () => out, stderr: () => err,
@@ -50,7 +51,7 @@ export async function startServer(flags = []) {
       proc.kill('SIGTERM');
       await new Promise((r) => { if (proc.exitCode !== null) r(); else proc.on('exit', r); });
       // The setup link's secret is printed on the console by design (SPEC 5).
-      noteLog(`piora serve on port ${port} (browser)`, out.replace(/setup#\S+/g, 'setup#…') + err);
+      noteLog(`piora serve on port ${port} (browser)`, out + err.replace(/setup#\S+/g, 'setup#…'));
       rmSync(dir, { recursive: true, force: true });
       // A clean SIGTERM exits 0; anything else (a sanitizer report) fails.
       if (proc.exitCode !== 0) throw new Error(`piora exited ${proc.exitCode ?? proc.signalCode}: ${err.slice(-4000)}`);

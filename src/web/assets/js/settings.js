@@ -23,11 +23,12 @@ const FLAG_TEXT = {
   expiring: ['Expires soon', 'Expires within 7 days.'],
 };
 
-// /web/api/tokens and /web/api/users answer the whole list (no paging on
-// the server yet): the dashboard pages them itself, as the API pages.
-function pageOf(all) {
+// /web/api/tokens and /web/api/users page as the API lists do: one page
+// of rows and meta.total for the pager.
+async function pageOf(path) {
   const page = pageParam();
-  return { page, rows: all.slice((page - 1) * PER_PAGE, page * PER_PAGE), total: all.length };
+  const r = await get(`${path}?${new URLSearchParams({ page, per_page: PER_PAGE })}`);
+  return { page, rows: r.data, total: r.meta.total };
 }
 
 function settingsTabs(current) {
@@ -41,16 +42,15 @@ function settingsHead(current, sub, ...actions) {
 }
 
 export async function tokensPage() {
-  const { data } = await get('/tokens');
+  const shown = await pageOf('/tokens');
   const gen = h('button', { type: 'button', class: 'btn primary', onclick: generateDialog }, icon('key'), 'Generate New Token');
   const head = settingsHead('/settings/tokens', 'API tokens let scripts and CI/CD pipelines call the Piora API with the scopes you grant.', gen);
   const usage = h('div', { class: 'notice' }, 'Send a token in the Authorization header: ',
     h('code', {}, 'Authorization: Bearer piora_token_…'), '. Keep it in an environment variable, never in source code; grant only the scopes it needs and rotate it every 90 days.');
-  if (data.length === 0) {
+  if (shown.total === 0) {
     const again = h('button', { type: 'button', class: 'btn primary', onclick: generateDialog }, icon('key'), 'Generate New Token');
     return [head, emptyState({ iconName: 'key', title: 'No API tokens yet', text: 'Generate a token for each script or pipeline, with only the scopes it needs.', action: again }), usage];
   }
-  const shown = pageOf(data);
   const t = table([
     { label: 'Name', cell: (k) => h('div', {}, h('a', { class: 'cell-main', href: `/settings/tokens/${k.id}` }, k.name), h('div', { class: 'cell-sub mono' }, k.hint)) },
     { label: 'Scopes', cell: (k) => h('div', { class: 'chips' }, k.scopes.map((s) => h('span', { class: 'chip' }, s))) },
@@ -278,8 +278,7 @@ export async function accountPage() {
 }
 
 export async function membersPage() {
-  const { data } = await get('/users');
-  const shown = pageOf(data);
+  const shown = await pageOf('/users');
   const add = session.user.is_admin ? h('button', { type: 'button', class: 'btn primary', onclick: addMember }, icon('plus'), 'Add member') : null;
   const t = table([
     { label: 'Email', cell: (u) => h('span', { class: 'cell-main' }, u.email) },
