@@ -19,8 +19,9 @@ async function metric(s, name, optional = false) {
 }
 
 async function setupSecret(s) {
-  for (let i = 0; i < 200 && !/setup#\S+/.test(s.stdout); i++) await sleep(25);
-  return /setup#(\S+)/.exec(s.stdout)[1];
+  // The first-run line goes to standard error only (issue 13).
+  for (let i = 0; i < 200 && !/setup#\S+/.test(s.stderr); i++) await sleep(25);
+  return /setup#(\S+)/.exec(s.stderr)[1];
 }
 
 async function signIn(s, email, password, headers = {}) {
