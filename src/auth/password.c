@@ -27,9 +27,11 @@ piora_err password_hash(const char *pw, size_t len, char out[PASSWORD_HASH_MAX])
         return PIORA_EINTERNAL;
     atomic_fetch_add(&hashes, 1);
     /* Explicitly Argon2id (libsodium's default today, but a default can
-     * change); the salt and parameters travel inside the string. */
-    if (crypto_pwhash_str_alg(out, pw, (unsigned long long)len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+     * change); the salt and parameters travel inside the string, so hashes
+     * made with other parameters (libsodium's INTERACTIVE, 64 MiB, before
+     * issue 8) still verify. */
+    if (crypto_pwhash_str_alg(out, pw, (unsigned long long)len, PASSWORD_ARGON2_OPS,
+                              PASSWORD_ARGON2_MEM, crypto_pwhash_ALG_ARGON2ID13) != 0)
         return PIORA_ENOMEM;
     return PIORA_OK;
 }

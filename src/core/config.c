@@ -90,7 +90,7 @@ const config_setting config_settings[] = {
     INT("hash-threads", "PIORA_HASH_THREADS", "N", 1, 64, 2, hash_threads,
         "threads that hash passwords (off the HTTP threads)",
         "Threads that run Argon2id for sign-in, setup, password changes and new members, so "
-        "the HTTP threads never wait on it (each hash takes ~64 MiB while it runs)."),
+        "the HTTP threads never wait on it (each hash takes 19 MiB while it runs)."),
     INT("hash-max", "PIORA_HASH_MAX", "N", 1, 10000, 32, hash_max,
         "password hashes running or waiting at most; past it 503",
         "Password hashes running or waiting at most; a sign-in, setup, password change or "
