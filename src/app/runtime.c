@@ -161,6 +161,17 @@ static void link_base(const piora_config *cfg, unsigned port, char *out, size_t 
     snprintf(out, len, "http://%s%s%s:%u", v6 ? "[" : "", h, v6 ? "]" : "", port);
 }
 
+/* --hash-threads 0: half the cores, at least one. Argon2id is all CPU, so a
+ * pool as wide as the machine would take every core from the HTTP threads
+ * during a sign-in flood (measured in docs/performance.md, Abuse). */
+static unsigned hash_threads(const piora_config *cfg)
+{
+    if (cfg->hash_threads)
+        return cfg->hash_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 2 ? (unsigned)(n / 2) : 1;
+}
+
 /* The one-time setup link goes to standard error only: standard output
  * carries the JSON access log, which log shippers store, and the link holds
  * the setup secret. */
@@ -237,7 +248,7 @@ int app_run(const piora_config *cfg)
             .body_max = BODY_MAX_BYTES,
             .body_budget = cfg->body_memory,
             .secure_cookies = cfg->secure_cookies != 0,
-            .slow_threads = cfg->hash_threads,
+            .slow_threads = hash_threads(cfg),
             .slow_max = cfg->hash_max,
             .thread_store = store_thread,
             .site = site,

@@ -87,10 +87,11 @@ const config_setting config_settings[] = {
         "mark the session cookie Secure (serve behind HTTPS)",
         "`1` always marks the session cookie `Secure` (serve behind HTTPS). With `0` it is "
         "marked when a trusted proxy sends `X-Forwarded-Proto: https`."),
-    INT("hash-threads", "PIORA_HASH_THREADS", "N", 1, 64, 2, hash_threads,
-        "threads that hash passwords (off the HTTP threads)",
+    INT("hash-threads", "PIORA_HASH_THREADS", "N", 0, 64, 0, hash_threads,
+        "threads that hash passwords (off the HTTP threads), 0 = half the cores",
         "Threads that run Argon2id for sign-in, setup, password changes and new members, so "
-        "the HTTP threads never wait on it (each hash takes 19 MiB while it runs)."),
+        "the HTTP threads never wait on it (each hash takes 19 MiB while it runs). `0` means "
+        "half the CPU cores, at least one, so a sign-in flood leaves the API cores to serve."),
     INT("hash-max", "PIORA_HASH_MAX", "N", 1, 10000, 32, hash_max,
         "password hashes running or waiting at most; past it 503",
         "Password hashes running or waiting at most; a sign-in, setup, password change or "
