@@ -185,6 +185,8 @@ static void writer_teardown(void *arg, void *conn)
 
 piora_err lastused_start(const char *db_url, unsigned interval_s, uint32_t slots)
 {
+    if (bgwriter_started(&writer))
+        return PIORA_EINTERNAL; /* nslots is read by the running writer */
     nslots = 1;
     while (nslots < slots)
         nslots <<= 1;

@@ -494,6 +494,8 @@ static void writer_teardown(void *arg, void *conn)
 
 piora_err usagelog_start(const usagelog_opts *o)
 {
+    if (bgwriter_started(&writer))
+        return PIORA_EINTERNAL; /* opts is read by the running writer */
     opts = *o;
     if (!opts.flush_ms)
         opts.flush_ms = 1000;

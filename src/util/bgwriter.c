@@ -107,10 +107,17 @@ piora_err bgwriter_start(bgwriter *w, const bgwriter_conf *conf)
 
 bool bgwriter_started(const bgwriter *w) { return w->started; }
 
+/* The signal is sent under the mutex: the writer checks `kicked` and goes
+ * into its wait while holding it, so a kick cannot fall between the two and
+ * be lost until the period ends (seen under ThreadSanitizer's scheduling).
+ * Only the first kick of a batch pays for the lock. */
 void bgwriter_kick(bgwriter *w)
 {
-    if (!atomic_exchange(&w->kicked, true))
+    if (!atomic_exchange(&w->kicked, true)) {
+        pthread_mutex_lock(&w->mu);
         pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
 }
 
 void bgwriter_rearm(bgwriter *w) { atomic_store(&w->kicked, false); }
