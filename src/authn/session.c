@@ -51,6 +51,10 @@ static session_outcome session_load(store_t *s, const char *cookie, authn_sessio
         return SESSION_EXPIRED;
     }
     e = store_user_by_id(s, out->sess.user_id, &out->user);
+    /* Offboarding deletes the sessions; a sign-in racing it must not
+     * leave one behind. */
+    if (e == PIORA_OK && (out->user.disabled_at || out->user.removed_at))
+        e = PIORA_ENOTFOUND;
     if (e == PIORA_ENOTFOUND) {
         store_session_delete(s, out->sess.id);
         return SESSION_NONE;

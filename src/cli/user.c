@@ -1,4 +1,4 @@
-/* `piora user add|list|password`. Passwords come only from standard input
+/* `piora user add|list|password|disable|enable|remove`. Passwords come only from standard input
  * (never argv, which other users of the machine can read in /proc) and are
  * wiped from memory once hashed. */
 #include <ctype.h>
@@ -12,6 +12,7 @@
 #include "auth/password.h"
 #include "cli/cli.h"
 #include "cli/user.h"
+#include "core/team.h"
 #include "core/users.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -23,6 +24,9 @@ static const char group_usage[] =
     "  add       --email E --team T [--admin] --password-stdin\n"
     "  list      [--json]\n"
     "  password  --email E --password-stdin\n"
+    "  disable   --email E   end their sessions, revoke their tokens, no sign-in\n"
+    "  enable    --email E   let a disabled user sign in again\n"
+    "  remove    --email E   disable, and take them off the team's lists\n"
     "\n"
     "Every command takes --database PATH_OR_URL (env PIORA_DATABASE).\n";
 
@@ -51,6 +55,29 @@ static const char password_usage[] =
     "Usage: piora user password --email E --password-stdin [--database PATH_OR_URL]\n"
     "\n"
     "Sets the user's password to the line read from standard input.\n";
+
+static const char disable_usage[] =
+    "Usage: piora user disable --email E [--database PATH_OR_URL]\n"
+    "\n"
+    "Offboards a user at once: ends their dashboard sessions, revokes every\n"
+    "token of theirs (a running server refuses them on the next request) and\n"
+    "refuses their sign-in. Objects they made stay with the team; the audit\n"
+    "log keeps their email. The team's last admin cannot be disabled.\n"
+    "'piora user enable' undoes the sign-in refusal, not the revocations.\n";
+
+static const char enable_usage[] =
+    "Usage: piora user enable --email E [--database PATH_OR_URL]\n"
+    "\n"
+    "Lets a disabled user sign in again. Their revoked tokens stay revoked.\n";
+
+static const char remove_usage[] =
+    "Usage: piora user remove --email E [--database PATH_OR_URL]\n"
+    "\n"
+    "Removes a user from their team: as 'disable', and they no longer appear\n"
+    "in 'piora user list' or the Team page. Their objects stay with the team,\n"
+    "their revoked tokens stay listed as revoked, and audit entries keep\n"
+    "their email. The email cannot be used for a new user. The team's last\n"
+    "admin cannot be removed.\n";
 
 int cli_read_password(FILE *in, char *out, size_t outlen, size_t *len)
 {
@@ -185,21 +212,28 @@ static int user_list(int argc, char **argv)
     store_close(s);
     if (e != PIORA_OK)
         return cli_fail("cannot list users: %s", piora_strerror(e));
+    size_t kept = 0; /* removed users are off the list; the audit log still names them */
+    for (size_t i = 0; i < n; i++)
+        if (!users[i].removed_at)
+            users[kept++] = users[i];
+    n = kept;
 
     if (defs[F_JSON].given) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             char ts[RFC3339_LEN];
             clock_fmt_rfc3339(users[i].created_at, ts);
-            json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:b, s:s}", "id",
-                                                 (json_int_t)users[i].id, "email",
-                                                 users[i].email, "team", users[i].team_name,
-                                                 "admin", users[i].is_admin, "created_at", ts));
+            json_array_append_new(arr, json_pack(
+                                         "{s:I, s:s, s:s, s:b, s:s, s:b}", "id",
+                                         (json_int_t)users[i].id, "email", users[i].email, "team",
+                                         users[i].team_name, "admin", users[i].is_admin,
+                                         "created_at", ts, "disabled", users[i].disabled_at != 0));
         }
         cli_print_json(arr); /* out of memory: nothing printed, as before */
     } else {
-        enum { NC = 5 };
-        static const char *const header[NC] = {"ID", "EMAIL", "TEAM", "ADMIN", "CREATED"};
+        enum { NC = 6 };
+        static const char *const header[NC] = {"ID",    "EMAIL",   "TEAM",
+                                               "ADMIN", "CREATED", "STATUS"};
         char (*ids)[24] = calloc(n ? n : 1, sizeof *ids);
         char (*times)[RFC3339_LEN] = calloc(n ? n : 1, sizeof *times);
         const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
@@ -216,6 +250,7 @@ static int user_list(int argc, char **argv)
             row[2] = users[i].team_name;
             row[3] = users[i].is_admin ? "yes" : "no";
             row[4] = times[i];
+            row[5] = users[i].disabled_at ? "disabled" : "active";
         }
         cli_table(header, NC, cells, n);
         free(ids), free(times), free(cells);
@@ -268,12 +303,76 @@ static int user_password(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* disable, enable, remove: one user named by --email, one team service call. */
+static int user_offboarding(int argc, char **argv, const char *path, const char *usage,
+                            const char *verb)
+{
+    enum { F_EMAIL, F_DATABASE, F_COUNT };
+    flag_def defs[F_COUNT] = {
+        [F_EMAIL] = {.name = "email"},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+    };
+    int rc;
+    if (!cli_flags(path, usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
+        return rc;
+    char email[EMAIL_MAX + 1];
+    if ((rc = email_flag(path, &defs[F_EMAIL], email)) != EXIT_OK)
+        return rc;
+    store_t *s = cli_open_store(defs[F_DATABASE].value, false);
+    if (!s)
+        return EXIT_FAIL;
+    user_rec u;
+    int64_t revoked = 0;
+    piora_err e = store_user_by_email(s, email, &u);
+    if (e == PIORA_OK && u.removed_at)
+        e = PIORA_ENOTFOUND;
+    if (e == PIORA_OK && strcmp(verb, "enable") == 0)
+        e = team_enable_user(s, cli_actor(), 0, u.id);
+    else if (e == PIORA_OK)
+        e = team_offboard_user(s, cli_actor(), 0, u.id,
+                               strcmp(verb, "remove") == 0 ? TEAM_REMOVE : TEAM_DISABLE, &revoked);
+    store_close(s);
+    if (e == PIORA_ENOTFOUND)
+        return cli_fail("no user with email %s", email);
+    if (e == PIORA_ECONFLICT)
+        return cli_fail("%s is the last admin of team %s who can sign in: make another member "
+                        "an admin first",
+                        email, u.team_name);
+    if (e != PIORA_OK)
+        return cli_fail("cannot %s the user: %s", verb, piora_strerror(e));
+    if (strcmp(verb, "enable") == 0)
+        printf("enabled %s (revoked tokens stay revoked)\n", email);
+    else
+        printf("%s %s: sessions ended, %lld token%s revoked\n",
+               strcmp(verb, "remove") == 0 ? "removed" : "disabled", email, (long long)revoked,
+               revoked == 1 ? "" : "s");
+    return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+}
+
+static int user_disable(int argc, char **argv)
+{
+    return user_offboarding(argc, argv, "piora user disable", disable_usage, "disable");
+}
+
+static int user_enable(int argc, char **argv)
+{
+    return user_offboarding(argc, argv, "piora user enable", enable_usage, "enable");
+}
+
+static int user_remove(int argc, char **argv)
+{
+    return user_offboarding(argc, argv, "piora user remove", remove_usage, "remove");
+}
+
 int cmd_user(int argc, char **argv)
 {
     static const cli_cmd table[] = {
         {"add", user_add, "create a user"},
         {"list", user_list, "list users"},
         {"password", user_password, "set a user's password"},
+        {"disable", user_disable, "end a user's sessions and tokens; no sign-in"},
+        {"enable", user_enable, "let a disabled user sign in again"},
+        {"remove", user_remove, "disable a user and take them off the team"},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("piora user", table, group_usage, argc, argv);

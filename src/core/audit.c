@@ -20,6 +20,11 @@ const char *audit_action_name(audit_action a)
     case AUDIT_TOKEN_REVOKED: return "token.revoked";
     case AUDIT_USER_CREATED: return "user.created";
     case AUDIT_PASSWORD_CHANGED: return "password.changed";
+    case AUDIT_USER_DISABLED: return "user.disabled";
+    case AUDIT_USER_REMOVED: return "user.removed";
+    case AUDIT_USER_ENABLED: return "user.enabled";
+    case AUDIT_USER_MADE_ADMIN: return "user.made_admin";
+    case AUDIT_USER_MADE_MEMBER: return "user.made_member";
     }
     return "unknown";
 }

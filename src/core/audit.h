@@ -19,7 +19,12 @@ typedef enum audit_action {
     AUDIT_TOKEN_REGENERATED,
     AUDIT_TOKEN_REVOKED,
     AUDIT_USER_CREATED,
-    AUDIT_PASSWORD_CHANGED
+    AUDIT_PASSWORD_CHANGED,
+    AUDIT_USER_DISABLED, /* issue 13: offboarding and roles (core/team.c) */
+    AUDIT_USER_REMOVED,
+    AUDIT_USER_ENABLED,
+    AUDIT_USER_MADE_ADMIN,
+    AUDIT_USER_MADE_MEMBER
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

@@ -65,7 +65,10 @@ piora_err signin_password(store_t *s, const actor *who, const char *email, const
     signin_init();
     char norm[EMAIL_MAX + 1];
     bool shaped = signin_email(email, norm);
-    bool found = shaped && store_user_by_email(s, norm, u) == PIORA_OK;
+    /* A disabled user's right password gets the answer of a wrong one, at
+     * the same cost: the sign-in form tells nobody which accounts exist. */
+    bool found = shaped && store_user_by_email(s, norm, u) == PIORA_OK && !u->disabled_at &&
+                 !u->removed_at;
     char hash[PASSWORD_HASH_MAX];
     if (!found || store_user_password_hash(s, u->id, hash, sizeof hash) != PIORA_OK) {
         found = false;

@@ -134,6 +134,10 @@ piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq
     piora_err e = store_user_by_id(s, rq->user_id, &u);
     if (e != PIORA_OK)
         return e;
+    if (u.disabled_at || u.removed_at) { /* offboarded: nothing new may act for them */
+        verrs_add(errs, "email", "the user is disabled");
+        return PIORA_EINVALID;
+    }
 
     token_new tn = {.user_id = u.id, .name = rq->name, .scopes = scopes,
                     .expires_at = expires_at};

@@ -90,7 +90,7 @@ piora_err users_list_team(store_t *s, int64_t team_id, user_rec **out, size_t *n
         return e;
     size_t k = 0;
     for (size_t i = 0; i < all; i++)
-        if (v[i].team_id == team_id)
+        if (v[i].team_id == team_id && !v[i].removed_at)
             v[k++] = v[i];
     *out = v;
     *n = k;

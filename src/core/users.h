@@ -54,7 +54,7 @@ typedef struct password_set_req {
 } password_set_req;
 
 /* The members of a team (*out malloc'd, free it): a team sees only its
- * own members. */
+ * own members, and not the removed ones. */
 piora_err users_list_team(store_t *s, int64_t team_id, user_rec **out, size_t *n);
 
 /* Checks the current and the new password (both reported in *bad on

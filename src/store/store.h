@@ -61,6 +61,8 @@ typedef struct user_rec {
     char team_name[TEAM_NAME_MAX + 1];
     bool is_admin;
     int64_t created_at;
+    int64_t disabled_at; /* 0: may sign in (issue 13: offboarding) */
+    int64_t removed_at;  /* 0: a member; else removed from the team (and disabled) */
 } user_rec;
 
 /* ---- tokens ------------------------------------------------------------- */

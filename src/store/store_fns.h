@@ -174,6 +174,25 @@ STORE_FN(piora_err, setup_complete,
           const char *team_name, const char *password_hash, int64_t now, user_rec *out),
          (s, digest, email, team_name, password_hash, now, out))
 
+/* ---- team: offboarding and roles (issue 13) ------------------------------ */
+
+/* In one transaction: marks the user disabled (and removed when remove),
+ * revokes every token of theirs not yet revoked and deletes their
+ * sessions; *revoked (may be NULL) gets the number of tokens revoked.
+ * ENOTFOUND: no such user, or removed already. ECONFLICT: the user is the
+ * team's last admin who may sign in (a team must keep one). Disabling a
+ * disabled user again revokes nothing new and is OK. */
+STORE_FN(piora_err, user_offboard,
+         (store_t *s, int64_t user_id, bool remove, int64_t now, int64_t *revoked),
+         (s, user_id, remove, now, revoked))
+/* Lets a disabled (not removed) user sign in again; their tokens stay
+ * revoked. ENOTFOUND: no such user, or removed. */
+STORE_FN(piora_err, user_enable, (store_t *s, int64_t user_id), (s, user_id))
+/* Makes the user an admin or a member. ENOTFOUND: no such user, or
+ * removed. ECONFLICT: demoting the team's last admin who may sign in. */
+STORE_FN(piora_err, user_set_admin, (store_t *s, int64_t user_id, bool is_admin),
+         (s, user_id, is_admin))
+
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */
 

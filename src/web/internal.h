@@ -59,6 +59,10 @@ void web_tokens_usage(req_t *r, web_ctx *c);
 /* ---- web/team.c: account, members, audit log --------------------------- */
 void web_users_list(req_t *r, web_ctx *c);
 void web_users_create(req_t *r, web_ctx *c);
+void web_users_disable(req_t *r, web_ctx *c);
+void web_users_enable(req_t *r, web_ctx *c);
+void web_users_remove(req_t *r, web_ctx *c);
+void web_users_role(req_t *r, web_ctx *c);
 void web_account_password(req_t *r, web_ctx *c);
 void web_audit_list(req_t *r, web_ctx *c);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/audit.h"
+#include "core/team.h"
 #include "core/users.h"
 #include "http/response.h"
 #include "util/clock.h"
@@ -14,8 +15,9 @@ static json_t *user_json(const user_rec *u)
 {
     char ts[RFC3339_LEN];
     clock_fmt_rfc3339(u->created_at, ts);
-    return json_pack("{s:I, s:s, s:b, s:s}", "id", (json_int_t)u->id, "email", u->email,
-                     "is_admin", u->is_admin, "created_at", ts);
+    return json_pack("{s:I, s:s, s:b, s:s, s:b}", "id", (json_int_t)u->id, "email", u->email,
+                     "is_admin", u->is_admin, "created_at", ts, "disabled",
+                     u->disabled_at != 0);
 }
 
 /* GET /web/api/users: the members of the signed-in user's team. */
@@ -206,4 +208,74 @@ void web_audit_list(req_t *r, web_ctx *c)
         return;
     }
     resp_json(r, 200, json_pack("{s:o, s:o}", "data", items, "meta", paging_meta(&p, total)));
+}
+
+/* Offboarding and roles are an admin's; the answer is the member as now. */
+static bool admin_only(req_t *r, const web_ctx *c)
+{
+    if (c->user.is_admin)
+        return true;
+    resp_problem(r, 403, "forbidden", "Only a team admin can change members.", NULL);
+    return false;
+}
+
+static void member_answer(req_t *r, piora_err e, int64_t user_id)
+{
+    user_rec u;
+    if (e == PIORA_OK)
+        e = store_user_by_id(r->store, user_id, &u);
+    if (e == PIORA_ECONFLICT) {
+        resp_problem(r, 409, "last_admin",
+                     "This is the team's last admin: make another member an admin first.", NULL);
+    } else if (e != PIORA_OK) {
+        resp_error(r, e, e == PIORA_ENOTFOUND ? "No such member." : NULL);
+    } else if (u.removed_at) {
+        resp_empty(r, 204);
+    } else {
+        resp_json(r, 200, user_json(&u));
+    }
+}
+
+static void offboard(req_t *r, web_ctx *c, team_offboard how)
+{
+    if (!admin_only(r, c))
+        return;
+    actor who = web_actor(r, c);
+    piora_err e = team_offboard_user(r->store, &who, c->user.team_id, r->id, how, NULL);
+    member_answer(r, e, r->id);
+}
+
+/* POST /web/api/users/{id}/disable: sessions end, tokens are revoked, no sign-in. */
+void web_users_disable(req_t *r, web_ctx *c) { offboard(r, c, TEAM_DISABLE); }
+
+/* POST /web/api/users/{id}/remove: as disable, and off the Team page (204). */
+void web_users_remove(req_t *r, web_ctx *c) { offboard(r, c, TEAM_REMOVE); }
+
+/* POST /web/api/users/{id}/enable: may sign in again; tokens stay revoked. */
+void web_users_enable(req_t *r, web_ctx *c)
+{
+    if (!admin_only(r, c))
+        return;
+    actor who = web_actor(r, c);
+    member_answer(r, team_enable_user(r->store, &who, c->user.team_id, r->id), r->id);
+}
+
+/* POST /web/api/users/{id}/role {is_admin: bool}. */
+void web_users_role(req_t *r, web_ctx *c)
+{
+    if (!admin_only(r, c))
+        return;
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    json_t *v = json_object_get(body, "is_admin");
+    if (!json_is_boolean(v)) {
+        json_decref(body);
+        web_field_error(r, "is_admin", "Give true (admin) or false (member).");
+        return;
+    }
+    bool is_admin = json_is_true(v);
+    json_decref(body);
+    actor who = web_actor(r, c);
+    member_answer(r, team_set_admin(r->store, &who, c->user.team_id, r->id, is_admin), r->id);
 }

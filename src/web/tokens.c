@@ -37,25 +37,46 @@ static json_t *token_json(const token_rec *t, int64_t now)
             json_array_append_new(flags, json_string("expiring"));
     }
     json_object_set_new(o, "flags", flags);
+    json_object_set_new(o, "owner", t->owner_email[0] ? json_string(t->owner_email) : json_null());
     if (!json_object_get(o, "last_used_addr"))
         json_object_set_new(o, "last_used_addr",
                             t->last_used_addr[0] ? json_string(t->last_used_addr) : json_null());
     return o;
 }
 
-/* GET /web/api/tokens?page&per_page: the signed-in user's tokens, newest
- * first, one page with the API lists' meta {page, per_page, total}. */
+/* GET /web/api/tokens?page&per_page[&owner=all]: the signed-in user's
+ * tokens, newest first, one page with the API lists' meta {page, per_page,
+ * total}. owner=all (admins only): every token of the team, each with its
+ * owner's email, so an admin can find and revoke what a member left. */
 void web_tokens_list(req_t *r, web_ctx *c)
 {
     page_req p;
     if (!web_paging(r, &p))
         return;
+    const char *owner = req_query(r, "owner");
+    bool all = owner && strcmp(owner, "all") == 0;
+    if (owner && *owner && !all && strcmp(owner, "me") != 0) {
+        web_field_error(r, "owner", "Use owner=me or owner=all.");
+        return;
+    }
+    if (all && !c->user.is_admin) {
+        resp_problem(r, 403, "forbidden", "Only a team admin can list every member's tokens.",
+                     NULL);
+        return;
+    }
     token_rec *v = NULL;
     size_t n = 0;
-    piora_err e = tokens_list(r->store, c->user.id, &v, &n);
+    piora_err e = tokens_list(r->store, all ? 0 : c->user.id, &v, &n);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
+    }
+    if (all) { /* the store lists every team's; an admin sees their own team only */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (v[i].team_id == c->user.team_id)
+                v[k++] = v[i];
+        n = k;
     }
     int64_t now = clock_now();
     json_t *data = json_array();
@@ -77,10 +98,26 @@ static bool own_token(req_t *r, web_ctx *c, token_rec *t)
     return true;
 }
 
+/* The user's own token or, for an admin, any token of the team (to see
+ * and revoke, never to regenerate: that would hand the admin its secret). */
+static bool team_token(req_t *r, web_ctx *c, token_rec *t)
+{
+    if (!c->user.is_admin)
+        return own_token(r, c, t);
+    piora_err e = tokens_get(r->store, r->id, 0, t);
+    if (e == PIORA_OK && t->team_id != c->user.team_id)
+        e = PIORA_ENOTFOUND;
+    if (e != PIORA_OK) {
+        resp_error(r, e, e == PIORA_ENOTFOUND ? "No such token." : NULL);
+        return false;
+    }
+    return true;
+}
+
 void web_tokens_get(req_t *r, web_ctx *c)
 {
     token_rec t;
-    if (own_token(r, c, &t))
+    if (team_token(r, c, &t))
         resp_json(r, 200, token_json(&t, clock_now()));
 }
 
@@ -193,12 +230,12 @@ void web_tokens_create(req_t *r, web_ctx *c)
 void web_tokens_revoke(req_t *r, web_ctx *c)
 {
     token_rec t;
-    if (!own_token(r, c, &t))
+    if (!team_token(r, c, &t))
         return;
     actor who = web_actor(r, c);
-    piora_err e = tokens_revoke(r->store, &who, t.id, c->user.id);
+    piora_err e = tokens_revoke(r->store, &who, t.id, t.user_id);
     if (e == PIORA_OK)
-        e = tokens_get(r->store, t.id, c->user.id, &t);
+        e = tokens_get(r->store, t.id, t.user_id, &t);
     if (e != PIORA_OK) {
         resp_error(r, e, NULL);
         return;
@@ -329,7 +366,7 @@ static void usage_csv(req_t *r, const token_rec *t, const usage_filter *f)
 void web_tokens_usage(req_t *r, web_ctx *c)
 {
     token_rec t;
-    if (!own_token(r, c, &t))
+    if (!team_token(r, c, &t))
         return;
     usage_filter f;
     if (!usage_filters(r, &f))

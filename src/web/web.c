@@ -25,6 +25,10 @@ SESSION_ROUTE(web_tokens_regenerate)
 SESSION_ROUTE(web_tokens_usage)
 SESSION_ROUTE(web_users_list)
 SESSION_ROUTE(web_users_create)
+SESSION_ROUTE(web_users_disable)
+SESSION_ROUTE(web_users_enable)
+SESSION_ROUTE(web_users_remove)
+SESSION_ROUTE(web_users_role)
 SESSION_ROUTE(web_account_password)
 SESSION_ROUTE(web_audit_list)
 
@@ -53,6 +57,14 @@ const route_t web_routes[] = {
      "A token's usage log"},
     {HTTP_GET, WEB_API "/users", SESSION, web_users_list_route, 0, "List the team's members"},
     {HTTP_POST, WEB_API "/users", SESSION, web_users_create_route, 0, "Add a member"},
+    {HTTP_POST, WEB_API "/users/{id}/disable", SESSION, web_users_disable_route, 0,
+     "Disable a member"},
+    {HTTP_POST, WEB_API "/users/{id}/enable", SESSION, web_users_enable_route, 0,
+     "Enable a member"},
+    {HTTP_POST, WEB_API "/users/{id}/remove", SESSION, web_users_remove_route, 0,
+     "Remove a member"},
+    {HTTP_POST, WEB_API "/users/{id}/role", SESSION, web_users_role_route, 0,
+     "Change a member's role"},
     {HTTP_POST, WEB_API "/account/password", SESSION, web_account_password_route, 0,
      "Change the password"},
     {HTTP_GET, WEB_API "/audit", SESSION, web_audit_list_route, 0, "The team's audit log"},

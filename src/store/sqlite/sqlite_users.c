@@ -5,7 +5,7 @@
 #include "util/clock.h"
 
 #define USER_COLS                                                                                \
-    "u.id, u.team_id, u.email, t.name, u.is_admin, u.created_at "                                \
+    "u.id, u.team_id, u.email, t.name, u.is_admin, u.created_at, u.disabled_at, u.removed_at "                                \
     "FROM users u JOIN teams t ON t.id = u.team_id "
 
 static void user_row(sqlite3_stmt *st, void *dst)
@@ -18,6 +18,8 @@ static void user_row(sqlite3_stmt *st, void *dst)
     sq_col_copy(st, 3, out->team_name, sizeof out->team_name);
     out->is_admin = sq_col_int(st, 4) != 0;
     out->created_at = sq_col_int(st, 5);
+    out->disabled_at = sq_col_int(st, 6);
+    out->removed_at = sq_col_int(st, 7);
 }
 
 /* Steps a one-row lookup into out; ENOTFOUND on no row. Resets st. */
