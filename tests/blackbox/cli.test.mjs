@@ -102,7 +102,7 @@ describe('piora CLI', () => {
   });
 
   test('--help and -h on every command and subcommand: usage on stdout, exit 0', () => {
-    const paths = [[], ['serve'], ['user'], ['user', 'add'], ['user', 'list'], ['user', 'password'],
+    const paths = [[], ['serve'], ['user'], ['user', 'add'], ['user', 'list'], ['user', 'password'], ['user', 'disable'], ['user', 'enable'], ['user', 'remove'],
       ['token'], ['token', 'create'], ['token', 'list'], ['token', 'revoke'], ['version']];
     for (const p of paths) {
       for (const h of ['--help', '-h']) {
@@ -188,16 +188,16 @@ describe('piora CLI', () => {
     r = run(['user', 'list', '--database', db]);
     assertOk(r);
     const lines = r.out.trimEnd().split('\n');
-    assert.match(lines[0], /^ID\s+EMAIL\s+TEAM\s+ADMIN\s+CREATED$/);
+    assert.match(lines[0], /^ID\s+EMAIL\s+TEAM\s+ADMIN\s+CREATED\s+STATUS$/);
     assert.equal(lines.length, 4);
-    assert.match(lines[1], /^\d+\s+alice@example\.com\s+Acme Corp\s+yes\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.match(lines[1], /^\d+\s+alice@example\.com\s+Acme Corp\s+yes\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+active$/);
     assert.match(lines[2], /bob@example\.com\s+Acme Corp\s+no/);
 
     r = run(['user', 'list', '--database', db, '--json']);
     assertOk(r);
     const users = JSON.parse(r.out);
     assert.equal(users.length, 3);
-    assert.deepEqual(Object.keys(users[0]).sort(), ['admin', 'created_at', 'email', 'id', 'team']);
+    assert.deepEqual(Object.keys(users[0]).sort(), ['admin', 'created_at', 'disabled', 'email', 'id', 'team']);
     assert.deepEqual(users.map((u) => [u.email, u.team, u.admin]), [
       ['alice@example.com', 'Acme Corp', true],
       ['bob@example.com', 'Acme Corp', false],

@@ -25,9 +25,9 @@ const FLAG_TEXT = {
 
 // /web/api/tokens and /web/api/users page as the API lists do: one page
 // of rows and meta.total for the pager.
-async function pageOf(path) {
+async function pageOf(path, extra = {}) {
   const page = pageParam();
-  const r = await get(`${path}?${new URLSearchParams({ page, per_page: PER_PAGE })}`);
+  const r = await get(`${path}?${new URLSearchParams({ page, per_page: PER_PAGE, ...extra })}`);
   return { page, rows: r.data, total: r.meta.total };
 }
 
@@ -41,10 +41,25 @@ function settingsHead(current, sub, ...actions) {
   return [h('div', { class: 'crumbs' }, 'Settings'), pageHead('Settings', sub, ...actions), settingsTabs(current)];
 }
 
+// Admins may show every member's tokens (?owner=all) to revoke what a
+// member left behind; regenerating stays the owner's (it shows the secret).
+function ownerFilter(all) {
+  if (!session.user.is_admin) return null;
+  const f = field({ label: 'Show tokens of', name: 'owner', type: 'select', value: all ? 'all' : 'me',
+    options: [{ value: 'me', label: 'Only me' }, { value: 'all', label: 'All members' }] });
+  f.querySelector('select').addEventListener('change', (e) => {
+    history.pushState(null, '', e.target.value === 'all' ? '/settings/tokens?owner=all' : '/settings/tokens');
+    render();
+  });
+  return h('div', { class: 'filters' }, f);
+}
+
 export async function tokensPage() {
-  const shown = await pageOf('/tokens');
+  const all = session.user.is_admin && new URLSearchParams(location.search).get('owner') === 'all';
+  const shown = await pageOf('/tokens', all ? { owner: 'all' } : {});
   const gen = h('button', { type: 'button', class: 'btn primary', onclick: generateDialog }, icon('key'), 'Generate New Token');
-  const head = settingsHead('/settings/tokens', 'API tokens let scripts and CI/CD pipelines call the Piora API with the scopes you grant.', gen);
+  const head = [settingsHead('/settings/tokens', 'API tokens let scripts and CI/CD pipelines call the Piora API with the scopes you grant.', gen), ownerFilter(all)];
+  const mine = (k) => k.owner === session.user.email;
   const usage = h('div', { class: 'notice' }, 'Send a token in the Authorization header: ',
     h('code', {}, 'Authorization: Bearer piora_token_…'), '. Keep it in an environment variable, never in source code; grant only the scopes it needs and rotate it every 90 days.');
   if (shown.total === 0) {
@@ -53,6 +68,7 @@ export async function tokensPage() {
   }
   const t = table([
     { label: 'Name', cell: (k) => h('div', {}, h('a', { class: 'cell-main', href: `/settings/tokens/${k.id}` }, k.name), h('div', { class: 'cell-sub mono' }, k.hint)) },
+    ...(all ? [{ label: 'Owner', cell: (k) => k.owner || '—' }] : []),
     { label: 'Scopes', cell: (k) => h('div', { class: 'chips' }, k.scopes.map((s) => h('span', { class: 'chip' }, s))) },
     { label: 'Created', cell: (k) => timeEl(k.created_at) },
     { label: 'Last used', cell: (k) => timeEl(k.last_used_at, 'Never') },
@@ -61,7 +77,7 @@ export async function tokensPage() {
       k.flags.map((f) => h('span', { class: 'badge flag warn', title: FLAG_TEXT[f][1] }, FLAG_TEXT[f][0]))) },
     { label: 'Actions', cell: (k) => h('div', { class: 'actions' },
       h('a', { class: 'btn small', href: `/settings/tokens/${k.id}`, 'aria-label': `Usage of ${k.name}` }, 'Usage'),
-      k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small', onclick: () => regenerate(k) }, 'Regenerate'),
+      k.status === 'revoked' || !mine(k) ? null : h('button', { type: 'button', class: 'btn small', onclick: () => regenerate(k) }, 'Regenerate'),
       k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small danger-ghost', onclick: () => revoke(k) }, 'Revoke')) },
   ], shown.rows, { caption: 'API Tokens' });
   t.append(pager({ page: shown.page, total: shown.total }));
@@ -277,13 +293,48 @@ export async function accountPage() {
   return [...settingsHead('/settings/account', 'Your account and password.'), h('div', { class: 'grid-2' }, facts, form)];
 }
 
+// Offboarding and roles (admins): each asks first and says what happens.
+const MEMBER_ACTIONS = {
+  disable: { label: 'Disable', title: (u) => `Disable ${u.email}?`, danger: true,
+    body: 'Their dashboard sessions end and every token of theirs is revoked now: requests with them get 401. They cannot sign in until enabled again; revoked tokens stay revoked.' },
+  enable: { label: 'Enable', title: (u) => `Enable ${u.email}?`, danger: false,
+    body: 'They can sign in again. Their revoked tokens stay revoked.' },
+  remove: { label: 'Remove', title: (u) => `Remove ${u.email} from the team?`, danger: true,
+    body: 'As Disable, and they leave this list for good. What they created stays with the team; the audit log keeps their email.' },
+  role: { label: (u) => (u.is_admin ? 'Make member' : 'Make admin'), title: (u) => (u.is_admin ? `Make ${u.email} a member?` : `Make ${u.email} an admin?`), danger: false,
+    body: 'Admins manage members and see every token of the team.' },
+};
+
+async function memberAction(u, what) {
+  const a = MEMBER_ACTIONS[what];
+  const label = typeof a.label === 'function' ? a.label(u) : a.label;
+  const ok = await confirmDialog({ title: a.title(u), body: a.body, action: label, danger: a.danger });
+  if (!ok) return;
+  try {
+    await post(`/users/${u.id}/${what}`, what === 'role' ? { is_admin: !u.is_admin } : undefined);
+    toast(what === 'role' ? `${u.email} is now ${u.is_admin ? 'a member' : 'an admin'}.` : `${u.email}: ${label.toLowerCase()}d.`);
+    render();
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
 export async function membersPage() {
   const shown = await pageOf('/users');
-  const add = session.user.is_admin ? h('button', { type: 'button', class: 'btn primary', onclick: addMember }, icon('plus'), 'Add member') : null;
+  const admin = session.user.is_admin;
+  const add = admin ? h('button', { type: 'button', class: 'btn primary', onclick: addMember }, icon('plus'), 'Add member') : null;
+  const btn = (u, what) => {
+    const a = MEMBER_ACTIONS[what];
+    const label = typeof a.label === 'function' ? a.label(u) : a.label;
+    return h('button', { type: 'button', class: `btn small${a.danger ? ' danger-ghost' : ''}`, 'aria-label': `${label} ${u.email}`, onclick: () => memberAction(u, what) }, label);
+  };
   const t = table([
     { label: 'Email', cell: (u) => h('span', { class: 'cell-main' }, u.email) },
     { label: 'Role', cell: (u) => badge(u.is_admin ? 'admin' : 'member', u.is_admin ? 'info' : '') },
+    { label: 'Status', cell: (u) => badge(u.disabled ? 'disabled' : 'active', u.disabled ? 'danger' : 'ok') },
     { label: 'Added', cell: (u) => timeEl(u.created_at) },
+    ...(admin ? [{ label: 'Actions', cell: (u) => (u.id === session.user.id ? h('span', { class: 'cell-sub' }, 'You') : h('div', { class: 'actions' },
+      btn(u, 'role'), btn(u, u.disabled ? 'enable' : 'disable'), btn(u, 'remove'))) }] : []),
   ], shown.rows, { caption: 'Members' });
   t.append(pager({ page: shown.page, total: shown.total }));
   return [...settingsHead('/settings/members', `The people in ${session.user.team}.`, ...(add ? [add] : [])),
@@ -316,6 +367,8 @@ const ACTION_TEXT = {
   signin: 'Signed in', 'signin.failed': 'Failed sign-in', signout: 'Signed out',
   'token.created': 'Token created', 'token.regenerated': 'Token regenerated', 'token.revoked': 'Token revoked',
   'user.created': 'User created', 'password.changed': 'Password changed',
+  'user.disabled': 'User disabled', 'user.enabled': 'User enabled', 'user.removed': 'User removed',
+  'user.made_admin': 'Made admin', 'user.made_member': 'Made member',
 };
 
 export async function auditPage() {
