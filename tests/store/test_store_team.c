@@ -1,0 +1,97 @@
+/* Conformance, team section (issue 13): offboarding revokes a user's
+ * tokens and deletes their sessions in one step, a team keeps an admin who
+ * can sign in, removal and roles. */
+#include "store_fixture.h"
+
+static void test_offboard(void **state)
+{
+    fixture *fx = *state;
+    user_rec admin;
+    assert_int_equal(store_user_create(fx->s, "ada@t.test", "t", true, "h", &admin), PIORA_OK);
+    user_rec bob = make_user(fx->s, "bob@t.test", "t");
+    user_rec other = make_user(fx->s, "eve@u.test", "u");
+    token_rec t1 = make_token(fx->s, bob.id, 1, 0);
+    token_rec t2 = make_token(fx->s, bob.id, 2, 0);
+    token_rec t3 = make_token(fx->s, other.id, 3, 0);
+    assert_int_equal(store_token_revoke(fx->s, t2.id, 500), PIORA_OK);
+    uint8_t d[SESSION_DIGEST_LEN];
+    memset(d, 7, sizeof d);
+    session_rec sess;
+    assert_int_equal(store_session_insert(fx->s, d, bob.id, "c", 100, 9000, NULL, &sess), PIORA_OK);
+
+    int64_t revoked = -1;
+    assert_int_equal(store_user_offboard(fx->s, bob.id, false, 1000, &revoked), PIORA_OK);
+    assert_int_equal(revoked, 1); /* t2 was revoked already and keeps its time */
+    token_rec t;
+    assert_int_equal(store_token_by_id(fx->s, t1.id, &t), PIORA_OK);
+    assert_int_equal(t.revoked_at, 1000);
+    assert_int_equal(store_token_by_id(fx->s, t2.id, &t), PIORA_OK);
+    assert_int_equal(t.revoked_at, 500);
+    assert_int_equal(store_token_by_id(fx->s, t3.id, &t), PIORA_OK);
+    assert_int_equal(t.revoked_at, 0);
+    assert_int_equal(store_session_by_digest(fx->s, d, &sess), PIORA_ENOTFOUND);
+    user_rec u;
+    assert_int_equal(store_user_by_id(fx->s, bob.id, &u), PIORA_OK);
+    assert_int_equal(u.disabled_at, 1000);
+    assert_int_equal(u.removed_at, 0);
+    /* Again: nothing new, the first time kept. */
+    assert_int_equal(store_user_offboard(fx->s, bob.id, false, 2000, &revoked), PIORA_OK);
+    assert_int_equal(revoked, 0);
+    assert_int_equal(store_user_by_id(fx->s, bob.id, &u), PIORA_OK);
+    assert_int_equal(u.disabled_at, 1000);
+
+    assert_int_equal(store_user_enable(fx->s, bob.id), PIORA_OK);
+    assert_int_equal(store_user_by_id(fx->s, bob.id, &u), PIORA_OK);
+    assert_int_equal(u.disabled_at, 0);
+    assert_int_equal(store_token_by_id(fx->s, t1.id, &t), PIORA_OK);
+    assert_int_equal(t.revoked_at, 1000); /* enabling revives no token */
+
+    assert_int_equal(store_user_offboard(fx->s, bob.id, true, 3000, NULL), PIORA_OK);
+    assert_int_equal(store_user_by_id(fx->s, bob.id, &u), PIORA_OK);
+    assert_int_equal(u.removed_at, 3000);
+    assert_true(u.disabled_at != 0);
+    assert_int_equal(store_user_offboard(fx->s, bob.id, true, 4000, NULL), PIORA_ENOTFOUND);
+    assert_int_equal(store_user_enable(fx->s, bob.id), PIORA_ENOTFOUND);
+    assert_int_equal(store_user_set_admin(fx->s, bob.id, true), PIORA_ENOTFOUND);
+    assert_int_equal(store_user_offboard(fx->s, 9999, false, 1, NULL), PIORA_ENOTFOUND);
+}
+
+static void test_last_admin(void **state)
+{
+    fixture *fx = *state;
+    user_rec a, b;
+    assert_int_equal(store_user_create(fx->s, "a@t.test", "t", true, "h", &a), PIORA_OK);
+    assert_int_equal(store_user_create(fx->s, "b@t.test", "t", false, "h", &b), PIORA_OK);
+    user_rec z;
+    assert_int_equal(store_user_create(fx->s, "z@u.test", "u", true, "h", &z), PIORA_OK);
+    token_rec t = make_token(fx->s, a.id, 1, 0);
+    /* Another team's admin does not count. */
+    assert_int_equal(store_user_offboard(fx->s, a.id, false, 10, NULL), PIORA_ECONFLICT);
+    assert_int_equal(store_user_offboard(fx->s, a.id, true, 10, NULL), PIORA_ECONFLICT);
+    assert_int_equal(store_user_set_admin(fx->s, a.id, false), PIORA_ECONFLICT);
+    token_rec now;
+    assert_int_equal(store_token_by_id(fx->s, t.id, &now), PIORA_OK);
+    assert_int_equal(now.revoked_at, 0); /* a refused offboarding changes nothing */
+
+    assert_int_equal(store_user_set_admin(fx->s, b.id, true), PIORA_OK);
+    user_rec u;
+    assert_int_equal(store_user_by_id(fx->s, b.id, &u), PIORA_OK);
+    assert_true(u.is_admin);
+    /* A disabled admin is no admin who can sign in. */
+    assert_int_equal(store_user_offboard(fx->s, b.id, false, 20, NULL), PIORA_OK);
+    assert_int_equal(store_user_set_admin(fx->s, a.id, false), PIORA_ECONFLICT);
+    assert_int_equal(store_user_enable(fx->s, b.id), PIORA_OK);
+    assert_int_equal(store_user_set_admin(fx->s, a.id, false), PIORA_OK);
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_false(u.is_admin);
+    assert_int_equal(store_user_offboard(fx->s, a.id, false, 30, NULL), PIORA_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_offboard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_admin, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
