@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "auth/password.h"
+#include "auth/session.h"
 #include "cli/cli.h"
 #include "cli/user.h"
 #include "core/team.h"
@@ -27,6 +28,7 @@ static const char group_usage[] =
     "  disable   --email E   end their sessions, revoke their tokens, no sign-in\n"
     "  enable    --email E   let a disabled user sign in again\n"
     "  remove    --email E   disable, and take them off the team's lists\n"
+    "  invite    --email E [--admin] [--team T]   print a one-time sign-up link\n"
     "\n"
     "Every command takes --database PATH_OR_URL (env PIORA_DATABASE).\n";
 
@@ -64,6 +66,21 @@ static const char disable_usage[] =
     "refuses their sign-in. Objects they made stay with the team; the audit\n"
     "log keeps their email. The team's last admin cannot be disabled.\n"
     "'piora user enable' undoes the sign-in refusal, not the revocations.\n";
+
+static const char invite_usage[] =
+    "Usage: piora user invite --email E [--admin] [--team T] [--public-url URL]\n"
+    "                         [--database PATH_OR_URL]\n"
+    "\n"
+    "Invites E into the team and prints a one-time link on standard output.\n"
+    "Whoever opens it within 7 days chooses a password and is signed in. Only\n"
+    "a digest of the link's secret is stored; a newer invitation of the same\n"
+    "email replaces the older one. Revoke one on the dashboard's Members page.\n"
+    "\n"
+    "  --email E          the invitee's sign-in email\n"
+    "  --admin            invite as an administrator (default: member)\n"
+    "  --team T           the team; needed only when the database has several\n"
+    "  --public-url URL   the base of the link (PIORA_PUBLIC_URL, as 'serve'\n"
+    "                     takes it; default http://127.0.0.1:8080)\n";
 
 static const char enable_usage[] =
     "Usage: piora user enable --email E [--database PATH_OR_URL]\n"
@@ -349,6 +366,100 @@ static int user_offboarding(int argc, char **argv, const char *path, const char 
     return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
 }
 
+/* The link's base as `serve --public-url` would print it: no trailing slash. */
+static bool public_base(const char *v, char out[512])
+{
+    if (!v || !*v)
+        v = "http://127.0.0.1:8080";
+    size_t n = strlen(v);
+    if (n >= 512 || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f || v[i] == '#')
+            return false;
+    while (n && v[n - 1] == '/')
+        n--;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* The team to invite into: --team, else the database's only team. */
+static int invite_team(store_t *s, const char *path, const char *name, int64_t *team_id)
+{
+    user_rec *v = NULL;
+    size_t n = 0;
+    piora_err e = store_user_list(s, &v, &n);
+    if (e != PIORA_OK)
+        return cli_fail("cannot list teams: %s", piora_strerror(e));
+    *team_id = 0;
+    int64_t only = 0;
+    bool several = false;
+    for (size_t i = 0; i < n; i++) {
+        if (name && strcmp(v[i].team_name, name) == 0)
+            *team_id = v[i].team_id;
+        if (only && v[i].team_id != only)
+            several = true;
+        only = v[i].team_id;
+    }
+    free(v);
+    if (name && !*team_id) {
+        char q[80];
+        flags_quote(name, q, sizeof q);
+        return cli_fail("no team named '%s'", q);
+    }
+    if (!name && several)
+        return cli_usage_error(path, "the database has several teams: name one with --team");
+    if (!name && !only)
+        return cli_fail("no team yet: create the first admin with 'piora user add' or the "
+                        "setup link");
+    if (!name)
+        *team_id = only;
+    return EXIT_OK;
+}
+
+static int user_invite(int argc, char **argv)
+{
+    enum { F_EMAIL, F_ADMIN, F_TEAM, F_URL, F_DATABASE, F_COUNT };
+    flag_def defs[F_COUNT] = {
+        [F_EMAIL] = {.name = "email"},
+        [F_ADMIN] = {.name = "admin", .kind = FLAG_BOOL},
+        [F_TEAM] = {.name = "team"},
+        [F_URL] = {.name = "public-url", .env = "PIORA_PUBLIC_URL"},
+        [F_DATABASE] = CLI_FLAG_DATABASE,
+    };
+    const char *path = "piora user invite";
+    int rc;
+    if (!cli_flags(path, invite_usage, defs, F_COUNT, argc, argv, NULL, 0, NULL, &rc))
+        return rc;
+    char email[EMAIL_MAX + 1];
+    if ((rc = email_flag(path, &defs[F_EMAIL], email)) != EXIT_OK)
+        return rc;
+    char base[512];
+    if (!public_base(defs[F_URL].value, base))
+        return cli_usage_error(path, "invalid --public-url: expected http://HOST[:PORT][/PATH] "
+                                     "or https://...");
+    store_t *s = cli_open_store(defs[F_DATABASE].value, false);
+    if (!s)
+        return EXIT_FAIL;
+    int64_t team_id = 0;
+    if ((rc = invite_team(s, path, defs[F_TEAM].value, &team_id)) != EXIT_OK) {
+        store_close(s);
+        return rc;
+    }
+    char secret[SESSION_SECRET_LEN + 1];
+    invite_rec inv;
+    piora_err e = team_invite(s, cli_actor(), team_id, email, defs[F_ADMIN].given, secret, &inv);
+    store_close(s);
+    if (e == PIORA_ECONFLICT)
+        return cli_fail("a user with email %s exists already", email);
+    if (e != PIORA_OK)
+        return cli_fail("cannot invite: %s", piora_strerror(e));
+    printf("%s/invite#%s\n", base, secret);
+    sodium_memzero(secret, sizeof secret);
+    return cli_flush_stdout() ? EXIT_OK : EXIT_FAIL;
+}
+
 static int user_disable(int argc, char **argv)
 {
     return user_offboarding(argc, argv, "piora user disable", disable_usage, "disable");
@@ -373,6 +484,7 @@ int cmd_user(int argc, char **argv)
         {"disable", user_disable, "end a user's sessions and tokens; no sign-in"},
         {"enable", user_enable, "let a disabled user sign in again"},
         {"remove", user_remove, "disable a user and take them off the team"},
+        {"invite", user_invite, "print a one-time sign-up link for an email"},
         {NULL, NULL, NULL},
     };
     return cli_dispatch("piora user", table, group_usage, argc, argv);

@@ -25,6 +25,8 @@ const char *audit_action_name(audit_action a)
     case AUDIT_USER_ENABLED: return "user.enabled";
     case AUDIT_USER_MADE_ADMIN: return "user.made_admin";
     case AUDIT_USER_MADE_MEMBER: return "user.made_member";
+    case AUDIT_USER_INVITED: return "user.invited";
+    case AUDIT_INVITE_REVOKED: return "invite.revoked";
     }
     return "unknown";
 }

@@ -24,7 +24,9 @@ typedef enum audit_action {
     AUDIT_USER_REMOVED,
     AUDIT_USER_ENABLED,
     AUDIT_USER_MADE_ADMIN,
-    AUDIT_USER_MADE_MEMBER
+    AUDIT_USER_MADE_MEMBER,
+    AUDIT_USER_INVITED,
+    AUDIT_INVITE_REVOKED
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

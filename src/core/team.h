@@ -32,4 +32,31 @@ piora_err team_enable_user(store_t *s, const actor *who, int64_t team_id, int64_
 piora_err team_set_admin(store_t *s, const actor *who, int64_t team_id, int64_t user_id,
                          bool is_admin);
 
+/* ---- invitations ---------------------------------------------------------- */
+
+#define INVITE_LIFETIME_S (7 * 86400)
+
+/* Invites email (normalized here) into team_id with a role: *secret gets
+ * the link's one-time secret (SESSION_SECRET_LEN characters; shown once,
+ * only its digest is stored), valid INVITE_LIFETIME_S. A newer invitation
+ * of the same email replaces the older. EINVALID: not an email; ECONFLICT:
+ * a user (also a removed one) has it. */
+piora_err team_invite(store_t *s, const actor *who, int64_t team_id, const char *email,
+                      bool is_admin, char *secret, invite_rec *out);
+
+/* Revokes a pending invitation of the team; ENOTFOUND otherwise. */
+piora_err team_invite_revoke(store_t *s, const actor *who, int64_t team_id, int64_t id);
+
+/* The pending invitation this link secret opens; ENOTFOUND for a used,
+ * revoked, expired, unknown or misshapen secret (one answer for all). */
+piora_err team_invite_check(store_t *s, const char *secret, invite_rec *out);
+
+/* Uses the invitation: checks the password (EINVALID, *bad as
+ * users_create's), hashes it and creates the user, who is the actor of
+ * their own "user.created" entry (who gives channel and address). Slow
+ * (Argon2id): call it from a worker, not a polling thread. */
+piora_err team_invite_accept(store_t *s, const actor *who, const char *secret,
+                             const char *password, size_t password_len, user_rec *out,
+                             unsigned *bad);
+
 #endif

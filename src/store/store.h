@@ -182,6 +182,19 @@ typedef struct session_rec {
     int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
 } session_rec;
 
+/* ---- invitations (issue 13) ------------------------------------------- */
+
+typedef struct invite_rec {
+    int64_t id;
+    int64_t team_id;
+    char email[EMAIL_MAX + 1];
+    bool is_admin;
+    int64_t invited_by; /* the admin's user id, 0 from the CLI */
+    int64_t created_at;
+    int64_t expires_at;
+    char team_name[TEAM_NAME_MAX + 1];
+} invite_rec;
+
 /* Every store function: ret store_<name>(params), from store_fns.h. */
 #define STORE_FN(ret, name, params, args) ret store_##name params;
 #include "store/store_fns.h"

@@ -174,7 +174,7 @@ STORE_FN(piora_err, setup_complete,
           const char *team_name, const char *password_hash, int64_t now, user_rec *out),
          (s, digest, email, team_name, password_hash, now, out))
 
-/* ---- team: offboarding and roles (issue 13) ------------------------------ */
+/* ---- team: offboarding, roles and invitations (issue 13) ---------------- */
 
 /* In one transaction: marks the user disabled (and removed when remove),
  * revokes every token of theirs not yet revoked and deletes their
@@ -192,6 +192,34 @@ STORE_FN(piora_err, user_enable, (store_t *s, int64_t user_id), (s, user_id))
  * removed. ECONFLICT: demoting the team's last admin who may sign in. */
 STORE_FN(piora_err, user_set_admin, (store_t *s, int64_t user_id, bool is_admin),
          (s, user_id, is_admin))
+
+/* Invitations: a pending one is unused, unrevoked and not expired at now.
+ * Creating revokes the email's other pending invitations (the newest link
+ * is the one that works). ECONFLICT: a user has this email already. */
+STORE_FN(piora_err, invite_create,
+         (store_t *s, int64_t team_id, const char *email, bool is_admin, int64_t invited_by,
+          const uint8_t digest[SESSION_DIGEST_LEN], int64_t now, int64_t expires_at,
+          invite_rec *out),
+         (s, team_id, email, is_admin, invited_by, digest, now, expires_at, out))
+/* The pending invitation with this digest; ENOTFOUND otherwise. */
+STORE_FN(piora_err, invite_by_digest,
+         (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], int64_t now, invite_rec *out),
+         (s, digest, now, out))
+/* The team's pending invitations, oldest first; *out malloc'd. */
+STORE_FN(piora_err, invite_list,
+         (store_t *s, int64_t team_id, int64_t now, invite_rec **out, size_t *n),
+         (s, team_id, now, out, n))
+/* ENOTFOUND: no pending invitation id in this team. *out: what it was. */
+STORE_FN(piora_err, invite_revoke,
+         (store_t *s, int64_t team_id, int64_t id, int64_t now, invite_rec *out),
+         (s, team_id, id, now, out))
+/* In one transaction: uses the pending invitation (ENOTFOUND when it is not)
+ * and creates its user in its team with its role. ECONFLICT: the email has
+ * become a user's meanwhile. */
+STORE_FN(piora_err, invite_accept,
+         (store_t *s, const uint8_t digest[SESSION_DIGEST_LEN], const char *password_hash,
+          int64_t now, user_rec *out),
+         (s, digest, password_hash, now, out))
 
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */

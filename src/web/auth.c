@@ -24,6 +24,7 @@
 #include "auth/ratelimit.h"
 #include "auth/session.h"
 #include "core/signin.h"
+#include "core/team.h"
 #include "core/users.h"
 #include "http/response.h"
 #include "util/clock.h"
@@ -31,7 +32,7 @@
 #include "web/internal.h"
 #include "web/web.h"
 
-web_settings web_cfg = {1800, 43200, false, 10};
+web_settings web_cfg = {1800, 43200, false, 10, ""};
 
 static ratelimit_t *rl_addr, *rl_account, *rl_setup;
 
@@ -41,6 +42,11 @@ void web_init(const piora_config *cfg)
     web_cfg.lifetime_s = cfg->session_lifetime_s > 0 ? cfg->session_lifetime_s : 43200;
     web_cfg.secure_cookies = cfg->secure_cookies != 0;
     web_cfg.signin_limit = cfg->signin_limit;
+    size_t n = strnlen(cfg->public_url, sizeof web_cfg.public_url - 1);
+    while (n && cfg->public_url[n - 1] == '/')
+        n--;
+    memcpy(web_cfg.public_url, cfg->public_url, n);
+    web_cfg.public_url[n] = '\0';
     webauth_init(cfg);
 }
 
@@ -342,6 +348,125 @@ void web_setup(req_t *r)
     j->body = body;
     j->secure = web_request_secure(r);
     if (!req_defer(r, setup_run, j)) {
+        json_decref(body);
+        free(j);
+    }
+}
+
+/* ---- invitations: the invitee's side ------------------------------------ */
+
+static void invite_link_invalid(req_t *r)
+{
+    resp_problem(r, 404, "invite_invalid",
+                 "This invitation link was used, revoked or has expired (links last 7 days). "
+                 "Ask a team admin for a new one.",
+                 NULL);
+}
+
+/* POST /web/api/invite/check {secret}: who the link invites, before the
+ * invitee chooses a password. */
+void web_invite_check(req_t *r)
+{
+    if (!same_origin(r))
+        return;
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    invite_rec inv;
+    piora_err e = team_invite_check(r->store, web_json_str(body, "secret"), &inv);
+    json_decref(body);
+    if (e == PIORA_ENOTFOUND) {
+        invite_link_invalid(r);
+        return;
+    }
+    if (e != PIORA_OK) {
+        resp_error(r, e, NULL);
+        return;
+    }
+    char ts[RFC3339_LEN];
+    clock_fmt_rfc3339(inv.expires_at, ts);
+    resp_json(r, 200, json_pack("{s:s, s:s, s:b, s:s}", "email", inv.email, "team",
+                                inv.team_name, "is_admin", inv.is_admin, "expires_at", ts));
+}
+
+typedef struct invite_job {
+    json_t *body; /* owns secret and password */
+    bool secure;
+} invite_job;
+
+static void invite_run(req_t *r, void *ctx)
+{
+    invite_job *j = ctx;
+    if (!r)
+        goto done;
+    const char *pw = web_json_str(j->body, "password");
+    actor who = web_actor(r, NULL);
+    user_rec u;
+    unsigned bad = 0;
+    piora_err e = team_invite_accept(r->store, &who, web_json_str(j->body, "secret"), pw,
+                                     pw ? strlen(pw) : 0, &u, &bad);
+    if (e == PIORA_EINVALID) {
+        verrs errs = {0};
+        web_users_errors(&errs, bad, "password");
+        resp_validation(r, &errs);
+        goto done;
+    }
+    if (e == PIORA_ENOTFOUND) {
+        invite_link_invalid(r);
+        goto done;
+    }
+    if (e == PIORA_ECONFLICT) {
+        resp_problem(r, 409, "conflict", "A user with this email exists already: sign in instead.",
+                     NULL);
+        goto done;
+    }
+    if (e != PIORA_OK) {
+        resp_error(r, e, NULL);
+        goto done;
+    }
+    fresh_session f;
+    fresh_session_make(&f);
+    session_rec s;
+    e = signin_start(r->store, &who, &u, &f.ss, &s);
+    if (e != PIORA_OK) {
+        sodium_memzero(f.secret, sizeof f.secret);
+        resp_error(r, e, "The session could not be started.");
+        goto done;
+    }
+    cookie_set(r, &f, j->secure);
+    resp_json(r, 201, webauth_session_json(&u, &s));
+done:
+    json_decref(j->body);
+    free(j);
+}
+
+/* POST /web/api/invite/accept {secret, password}: creates the invitee's
+ * account and signs them in. The secret is checked before any hash. */
+void web_invite_accept(req_t *r)
+{
+    if (!same_origin(r))
+        return;
+    if (throttle_take(r, rl_setup, webauth_addr_key(r->client_addr), NULL, 0,
+                      "Too many attempts from this address; wait a minute."))
+        return;
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    piora_err e = team_invite_check(r->store, web_json_str(body, "secret"), NULL);
+    invite_job *j = e == PIORA_OK ? calloc(1, sizeof *j) : NULL;
+    if (e == PIORA_OK && !j)
+        e = PIORA_ENOMEM;
+    if (e != PIORA_OK) {
+        json_decref(body);
+        if (e == PIORA_ENOTFOUND)
+            invite_link_invalid(r);
+        else
+            resp_error(r, e, NULL);
+        return;
+    }
+    j->body = body;
+    j->secure = web_request_secure(r);
+    if (!req_defer(r, invite_run, j)) {
         json_decref(body);
         free(j);
     }

@@ -18,6 +18,7 @@ typedef struct web_settings {
     int64_t lifetime_s;
     bool secure_cookies;
     int64_t signin_limit;
+    char public_url[512]; /* --public-url without a trailing slash, or "" */
 } web_settings;
 
 extern web_settings web_cfg;
@@ -63,6 +64,12 @@ void web_users_disable(req_t *r, web_ctx *c);
 void web_users_enable(req_t *r, web_ctx *c);
 void web_users_remove(req_t *r, web_ctx *c);
 void web_users_role(req_t *r, web_ctx *c);
+void web_invites_list(req_t *r, web_ctx *c);
+void web_invites_create(req_t *r, web_ctx *c);
+void web_invites_revoke(req_t *r, web_ctx *c);
+/* The invitee's side (web/auth.c): no session yet. */
+void web_invite_check(req_t *r);
+void web_invite_accept(req_t *r);
 void web_account_password(req_t *r, web_ctx *c);
 void web_audit_list(req_t *r, web_ctx *c);
 

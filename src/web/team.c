@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "auth/session.h"
 #include "core/audit.h"
 #include "core/team.h"
 #include "core/users.h"
@@ -278,4 +281,91 @@ void web_users_role(req_t *r, web_ctx *c)
     json_decref(body);
     actor who = web_actor(r, c);
     member_answer(r, team_set_admin(r->store, &who, c->user.team_id, r->id, is_admin), r->id);
+}
+
+/* ---- invitations: the admin's side ---------------------------------------- */
+
+static json_t *invite_json(const invite_rec *i)
+{
+    char made[RFC3339_LEN], ends[RFC3339_LEN];
+    clock_fmt_rfc3339(i->created_at, made);
+    clock_fmt_rfc3339(i->expires_at, ends);
+    return json_pack("{s:I, s:s, s:b, s:s, s:s}", "id", (json_int_t)i->id, "email", i->email,
+                     "is_admin", i->is_admin, "created_at", made, "expires_at", ends);
+}
+
+/* GET /web/api/invites: the team's pending invitations (admins). */
+void web_invites_list(req_t *r, web_ctx *c)
+{
+    if (!admin_only(r, c))
+        return;
+    invite_rec *v = NULL;
+    size_t n = 0;
+    piora_err e = store_invite_list(r->store, c->user.team_id, clock_now(), &v, &n);
+    if (e != PIORA_OK) {
+        resp_error(r, e, NULL);
+        return;
+    }
+    json_t *data = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(data, invite_json(&v[i]));
+    free(v);
+    resp_json(r, 200, json_pack("{s:o}", "data", data));
+}
+
+/* POST /web/api/invites {email, is_admin}: 201 with the one-time link
+ * (its secret is in this answer only). link is null without --public-url:
+ * the page then builds it from its own origin. */
+void web_invites_create(req_t *r, web_ctx *c)
+{
+    if (!admin_only(r, c))
+        return;
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    json_t *adm = json_object_get(body, "is_admin");
+    if (adm && !json_is_boolean(adm)) {
+        json_decref(body);
+        web_field_error(r, "is_admin", "Give true (admin) or false (member).");
+        return;
+    }
+    actor who = web_actor(r, c);
+    char secret[SESSION_SECRET_LEN + 1];
+    invite_rec inv;
+    piora_err e = team_invite(r->store, &who, c->user.team_id, web_json_str(body, "email"),
+                              json_is_true(adm), secret, &inv);
+    json_decref(body);
+    if (e == PIORA_EINVALID) {
+        web_field_error(r, "email", "Enter an email address like name@example.com.");
+        return;
+    }
+    if (e == PIORA_ECONFLICT) {
+        web_field_error(r, "email", "A user with this email exists already.");
+        return;
+    }
+    if (e != PIORA_OK) {
+        resp_error(r, e, NULL);
+        return;
+    }
+    json_t *o = invite_json(&inv);
+    json_object_set_new(o, "secret", json_string(secret));
+    char link[sizeof web_cfg.public_url + SESSION_SECRET_LEN + 16];
+    snprintf(link, sizeof link, "%s/invite#%s", web_cfg.public_url, secret);
+    json_object_set_new(o, "link", web_cfg.public_url[0] ? json_string(link) : json_null());
+    sodium_memzero(secret, sizeof secret);
+    sodium_memzero(link, sizeof link);
+    resp_json(r, 201, o);
+}
+
+/* POST /web/api/invites/{id}/revoke: the link stops working. */
+void web_invites_revoke(req_t *r, web_ctx *c)
+{
+    if (!admin_only(r, c))
+        return;
+    actor who = web_actor(r, c);
+    piora_err e = team_invite_revoke(r->store, &who, c->user.team_id, r->id);
+    if (e != PIORA_OK)
+        resp_error(r, e, e == PIORA_ENOTFOUND ? "No such pending invitation." : NULL);
+    else
+        resp_empty(r, 204);
 }

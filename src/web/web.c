@@ -29,6 +29,9 @@ SESSION_ROUTE(web_users_disable)
 SESSION_ROUTE(web_users_enable)
 SESSION_ROUTE(web_users_remove)
 SESSION_ROUTE(web_users_role)
+SESSION_ROUTE(web_invites_list)
+SESSION_ROUTE(web_invites_create)
+SESSION_ROUTE(web_invites_revoke)
 SESSION_ROUTE(web_account_password)
 SESSION_ROUTE(web_audit_list)
 
@@ -65,6 +68,12 @@ const route_t web_routes[] = {
      "Remove a member"},
     {HTTP_POST, WEB_API "/users/{id}/role", SESSION, web_users_role_route, 0,
      "Change a member's role"},
+    {HTTP_GET, WEB_API "/invites", SESSION, web_invites_list_route, 0, "Pending invitations"},
+    {HTTP_POST, WEB_API "/invites", SESSION, web_invites_create_route, 0, "Invite a member"},
+    {HTTP_POST, WEB_API "/invites/{id}/revoke", SESSION, web_invites_revoke_route, 0,
+     "Revoke an invitation"},
+    {HTTP_POST, WEB_API "/invite/check", PUBLIC, web_invite_check, 0, "Is an invite link good"},
+    {HTTP_POST, WEB_API "/invite/accept", PUBLIC, web_invite_accept, 0, "Accept an invitation"},
     {HTTP_POST, WEB_API "/account/password", SESSION, web_account_password_route, 0,
      "Change the password"},
     {HTTP_GET, WEB_API "/audit", SESSION, web_audit_list_route, 0, "The team's audit log"},

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, setup, signIn, shot } from './lib/harness.mjs';
+import { noteSecret } from '../lib/journal.mjs';
 
 let srv;
 let browser;
@@ -97,7 +98,7 @@ test('databases and backups: create a backup, restore it with confirmation', asy
   await shot(page, '20-backups');
 });
 
-test('Settings > Account changes the password; Members lets the admin add a user', async () => {
+test('Settings > Account changes the password; Members lets the admin invite a user, who sets a password through the link', async () => {
   await page.getByRole('link', { name: 'Settings', exact: true }).click();
   await page.getByRole('link', { name: 'Account', exact: true }).click();
   await page.getByLabel('Current password').fill('wrong password');
@@ -109,18 +110,38 @@ test('Settings > Account changes the password; Members lets the admin add a user
   await page.getByText('Password changed.').waitFor();
   await shot(page, '21-account');
   await page.getByRole('link', { name: 'Members', exact: true }).click();
-  await page.getByRole('button', { name: 'Add member' }).click();
+  await page.getByRole('button', { name: 'Invite member' }).click();
   await page.getByRole('dialog').getByLabel('Email').fill('bob@example.com');
-  await page.getByRole('dialog').getByLabel('Password').fill('bobs password');
-  await page.getByRole('dialog').getByRole('button', { name: 'Add member' }).click();
-  await page.getByRole('row', { name: /bob@example.com/ }).waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Create invitation' }).click();
+  const linkBox = page.getByRole('dialog').getByLabel('Invitation link');
+  await linkBox.waitFor();
+  const link = await linkBox.inputValue();
+  noteSecret(new URL(link).hash.slice(1));
+  assert.match(link, new RegExp(`^${srv.base}/invite#[A-Za-z0-9_-]{20,}$`));
+  await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+  await page.getByRole('table', { name: 'Pending invitations' }).getByRole('row', { name: /bob@example.com/ }).waitFor();
   await shot(page, '22-members');
   const ctx = await browser.newContext();
   const bob = await ctx.newPage();
+  bob.setDefaultTimeout(10000);
+  await bob.goto(link);
+  await bob.getByRole('heading', { name: /^Join / }).waitFor();
+  assert.equal(await bob.getByLabel('Email').inputValue(), 'bob@example.com');
+  await bob.getByLabel('Password').fill('bobs password');
+  await bob.getByRole('button', { name: 'Join team' }).click();
+  await bob.getByRole('heading', { name: 'Servers', exact: true }).waitFor();
+  assert.equal(new URL(bob.url()).hash, '', 'the secret leaves the address bar');
+  await bob.getByRole('row', { name: /web-1/ }).waitFor(); // same team
+  // The link worked once.
+  await bob.context().clearCookies();
+  await bob.goto(link);
+  await bob.getByRole('heading', { name: 'Invitation not valid' }).waitFor();
   await signIn(bob, srv, 'bob@example.com', 'bobs password');
   await bob.getByRole('heading', { name: 'Servers', exact: true }).waitFor();
-  await bob.getByRole('row', { name: /web-1/ }).waitFor(); // same team
   await ctx.close();
+  await page.reload();
+  await page.getByRole('row', { name: /bob@example.com/ }).waitFor();
+  assert.equal(await page.getByRole('table', { name: 'Pending invitations' }).count(), 0);
 });
 
 test('the audit log shows sign-ins, new users and token changes', async () => {

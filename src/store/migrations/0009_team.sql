@@ -4,3 +4,21 @@
 -- epoch seconds, NULL when not so.
 ALTER TABLE users ADD COLUMN disabled_at INTEGER;
 ALTER TABLE users ADD COLUMN removed_at INTEGER;
+
+-- Invitations: an admin invites an email with a role; the one-time link's
+-- secret is kept only as its SHA-256 digest, as the setup secret is. An
+-- invitation is pending while used_at and revoked_at are NULL and
+-- expires_at is ahead.
+CREATE TABLE invitations (
+    id          INTEGER PRIMARY KEY,
+    team_id     INTEGER NOT NULL REFERENCES teams(id),
+    email       TEXT NOT NULL,
+    is_admin    INTEGER NOT NULL DEFAULT 0,
+    digest      BLOB NOT NULL UNIQUE CHECK (length(digest) = 32),
+    invited_by  INTEGER,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    revoked_at  INTEGER
+);
+CREATE INDEX invitations_team ON invitations(team_id, id);

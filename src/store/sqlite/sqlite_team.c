@@ -178,3 +178,193 @@ piora_err sq_user_set_admin(store_t *base, int64_t user_id, bool is_admin)
     }
     return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
 }
+
+/* ---- invitations ---------------------------------------------------------- */
+
+#define INVITE_COLS                                                                              \
+    "i.id, i.team_id, i.email, i.is_admin, i.invited_by, i.created_at, i.expires_at, t.name "    \
+    "FROM invitations i JOIN teams t ON t.id = i.team_id "
+#define INVITE_PENDING "i.used_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?1 "
+
+static void invite_row(sqlite3_stmt *st, void *dst)
+{
+    invite_rec *out = dst;
+    memset(out, 0, sizeof *out);
+    out->id = sq_col_int(st, 0);
+    out->team_id = sq_col_int(st, 1);
+    sq_col_copy(st, 2, out->email, sizeof out->email);
+    out->is_admin = sq_col_int(st, 3) != 0;
+    out->invited_by = sq_col_int(st, 4);
+    out->created_at = sq_col_int(st, 5);
+    out->expires_at = sq_col_int(st, 6);
+    sq_col_copy(st, 7, out->team_name, sizeof out->team_name);
+}
+
+/* One pending invitation by digest or (team, id); finalizes st. */
+static piora_err invite_fetch(sq_store *s, sqlite3_stmt *st, invite_rec *out)
+{
+    if (!st)
+        return PIORA_EDB;
+    invite_rec local;
+    piora_err e = sq_fetch_row(s, st, invite_row, out ? out : &local, "invitation lookup");
+    sqlite3_finalize(st);
+    return e;
+}
+
+static piora_err pending_by_digest(sq_store *s, const uint8_t *digest, int64_t now,
+                                   invite_rec *out)
+{
+    sqlite3_stmt *st =
+        prep(s, "SELECT " INVITE_COLS "WHERE " INVITE_PENDING "AND i.digest = ?2");
+    if (st) {
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_blob(st, 2, digest, SESSION_DIGEST_LEN, SQLITE_STATIC);
+    }
+    return invite_fetch(s, st, out);
+}
+
+static piora_err email_is_user(sq_store *s, const char *email)
+{
+    sqlite3_stmt *st = prep(s, "SELECT 1 FROM users WHERE email = ?1");
+    if (!st)
+        return PIORA_EDB;
+    sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+    piora_err e = sq_exists(s, st, "invitation email");
+    sqlite3_finalize(st);
+    if (e == PIORA_OK)
+        return PIORA_ECONFLICT;
+    return e == PIORA_ENOTFOUND ? PIORA_OK : e;
+}
+
+piora_err sq_invite_create(store_t *base, int64_t team_id, const char *email, bool is_admin,
+                           int64_t invited_by, const uint8_t digest[SESSION_DIGEST_LEN],
+                           int64_t now, int64_t expires_at, invite_rec *out)
+{
+    sq_store *s = sq(base);
+    if (team_id <= 0 || !sq_text_ok(email, EMAIL_MAX) || !digest || expires_at <= now)
+        return PIORA_EINVALID;
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    e = email_is_user(s, email);
+    if (e == PIORA_OK) {
+        sqlite3_stmt *st = prep(s, "UPDATE invitations SET revoked_at = ?1 WHERE email = ?2 "
+                                   "AND used_at IS NULL AND revoked_at IS NULL");
+        if (st) {
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
+        }
+        e = run(s, st, "invitation replace", NULL);
+    }
+    if (e == PIORA_OK) {
+        sqlite3_stmt *st = prep(s, "INSERT INTO invitations(team_id, email, is_admin, digest, "
+                                   "invited_by, created_at, expires_at) "
+                                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        if (st) {
+            sqlite3_bind_int64(st, 1, team_id);
+            sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 3, is_admin ? 1 : 0);
+            sqlite3_bind_blob(st, 4, digest, SESSION_DIGEST_LEN, SQLITE_STATIC);
+            sq_bind_time0(st, 5, invited_by);
+            sqlite3_bind_int64(st, 6, now);
+            sqlite3_bind_int64(st, 7, expires_at);
+        }
+        e = run(s, st, "invitation insert", NULL);
+    }
+    if (e == PIORA_OK && out)
+        e = pending_by_digest(s, digest, now, out);
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
+}
+
+piora_err sq_invite_by_digest(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN],
+                              int64_t now, invite_rec *out)
+{
+    if (!digest)
+        return PIORA_ENOTFOUND;
+    return pending_by_digest(sq(base), digest, now, out);
+}
+
+piora_err sq_invite_list(store_t *base, int64_t team_id, int64_t now, invite_rec **out,
+                         size_t *n)
+{
+    sq_store *s = sq(base);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st =
+        prep(s, "SELECT " INVITE_COLS "WHERE " INVITE_PENDING "AND i.team_id = ?2 ORDER BY i.id");
+    if (!st)
+        return PIORA_EDB;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, team_id);
+    void *v = NULL;
+    piora_err e = sq_fetch_rows(s, st, sizeof(invite_rec), invite_row, &v, n, "invitation list");
+    sqlite3_finalize(st);
+    *out = v;
+    return e;
+}
+
+piora_err sq_invite_revoke(store_t *base, int64_t team_id, int64_t id, int64_t now,
+                           invite_rec *out)
+{
+    sq_store *s = sq(base);
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    sqlite3_stmt *st =
+        prep(s, "SELECT " INVITE_COLS "WHERE " INVITE_PENDING "AND i.team_id = ?2 AND i.id = ?3");
+    if (st) {
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_int64(st, 2, team_id);
+        sqlite3_bind_int64(st, 3, id);
+    }
+    e = invite_fetch(s, st, out);
+    if (e == PIORA_OK) {
+        st = prep(s, "UPDATE invitations SET revoked_at = ?1 WHERE id = ?2");
+        if (st) {
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_int64(st, 2, id);
+        }
+        e = run(s, st, "invitation revoke", NULL);
+    }
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
+}
+
+piora_err sq_invite_accept(store_t *base, const uint8_t digest[SESSION_DIGEST_LEN],
+                           const char *password_hash, int64_t now, user_rec *out)
+{
+    sq_store *s = sq(base);
+    if (!digest || !sq_text_ok(password_hash, 1024))
+        return PIORA_EINVALID;
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    invite_rec inv;
+    e = pending_by_digest(s, digest, now, &inv);
+    if (e == PIORA_OK) {
+        sqlite3_stmt *st = prep(s, "UPDATE invitations SET used_at = ?1 WHERE id = ?2");
+        if (st) {
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_int64(st, 2, inv.id);
+        }
+        e = run(s, st, "invitation use", NULL);
+    }
+    int64_t uid = 0;
+    if (e == PIORA_OK)
+        e = sq_user_insert_tx(s, inv.email, inv.team_name, inv.is_admin, password_hash, now,
+                              &uid);
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_USERS))) != PIORA_OK)
+        return e;
+    return out ? sq_user_by_id(base, uid, out) : PIORA_OK;
+}

@@ -60,7 +60,7 @@ function afterSignin() {
   const next = new URLSearchParams(location.search).get('next');
   if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/servers';
   const url = new URL(next, location.origin);
-  if (url.origin !== location.origin || /^\/(signin|setup|web\/api\/|api\/)/.test(url.pathname)) return '/servers';
+  if (url.origin !== location.origin || /^\/(signin|setup|invite|web\/api\/|api\/)/.test(url.pathname)) return '/servers';
   return url.pathname + url.search;
 }
 
@@ -131,6 +131,7 @@ async function render() {
   }
   if (seq !== renderSeq) return;
   if (path === '/setup') return setupPage(st);
+  if (path === '/invite') return invitePage(st);
   if (!st.signedIn) {
     if (st.code === 'session_expired' && !flash) flash = 'Your session expired. Sign in again.';
     if (path !== '/signin') history.replaceState(null, '', signinHref());
@@ -272,6 +273,44 @@ async function setupPage(st) {
     }
   });
   authCard('Welcome to Piora', 'Create the first admin account and your team.', form);
+}
+
+// An invitation link (/invite#secret, from an admin or `piora user
+// invite`): the invitee chooses a password and is signed in.
+async function invitePage(st) {
+  const secret = location.hash.slice(1);
+  let inv = null;
+  let failure = null;
+  if (secret) {
+    try { inv = await post('/invite/check', { secret }); } catch (e) { failure = e; }
+  }
+  if (!inv) {
+    if (failure && failure.status === 0) { unreachable(false); return; }
+    authCard('Invitation not valid', 'Join a team',
+      h('div', { class: 'form-error', role: 'alert' }, (failure && failure.detail) || 'This invitation link is incomplete: copy the whole link, with everything after the #.'),
+      h('a', { class: 'btn block', href: '/signin' }, 'Go to sign in'));
+    return;
+  }
+  const form = h('form', { novalidate: true },
+    st.signedIn ? h('div', { class: 'notice warn' }, `You are signed in as ${session.user.email}; joining signs you in as ${inv.email} instead.`) : null,
+    field({ label: 'Email', name: 'email', type: 'email', value: inv.email, attrs: { readonly: true, autocomplete: 'username' } }),
+    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autofocus: true, autocomplete: 'new-password' }, hint: 'At least 8 characters.' }),
+    h('button', { type: 'submit', class: 'btn primary block' }, 'Join team'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFormErrors(form);
+    try {
+      const s = await post('/invite/accept', { secret, password: form.password.value });
+      session.user = s.user;
+      session.csrf = s.csrf;
+      history.replaceState(null, '', '/servers'); // drop the secret from the address bar
+      render();
+    } catch (err) {
+      if (err.code === 'invite_invalid') { render(); return; }
+      showFormErrors(form, err);
+    }
+  });
+  authCard(`Join ${inv.team}`, `You are invited as ${inv.is_admin ? 'an admin' : 'a member'}. Choose a password to finish.`, form);
 }
 
 render();

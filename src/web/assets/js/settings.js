@@ -322,7 +322,7 @@ async function memberAction(u, what) {
 export async function membersPage() {
   const shown = await pageOf('/users');
   const admin = session.user.is_admin;
-  const add = admin ? h('button', { type: 'button', class: 'btn primary', onclick: addMember }, icon('plus'), 'Add member') : null;
+  const add = admin ? h('button', { type: 'button', class: 'btn primary', onclick: inviteMember }, icon('plus'), 'Invite member') : null;
   const btn = (u, what) => {
     const a = MEMBER_ACTIONS[what];
     const label = typeof a.label === 'function' ? a.label(u) : a.label;
@@ -337,30 +337,66 @@ export async function membersPage() {
       btn(u, 'role'), btn(u, u.disabled ? 'enable' : 'disable'), btn(u, 'remove'))) }] : []),
   ], shown.rows, { caption: 'Members' });
   t.append(pager({ page: shown.page, total: shown.total }));
+  let pending = null;
+  if (admin) {
+    const inv = (await get('/invites')).data;
+    pending = inv.length === 0 ? null : [h('h2', { class: 'section' }, 'Pending invitations'), table([
+      { label: 'Email', cell: (i) => h('span', { class: 'cell-main' }, i.email) },
+      { label: 'Role', cell: (i) => badge(i.is_admin ? 'admin' : 'member', i.is_admin ? 'info' : '') },
+      { label: 'Expires', cell: (i) => timeEl(i.expires_at) },
+      { label: 'Actions', cell: (i) => h('button', { type: 'button', class: 'btn small danger-ghost', 'aria-label': `Revoke invitation of ${i.email}`, onclick: () => revokeInvite(i) }, 'Revoke') },
+    ], inv, { caption: 'Pending invitations' })];
+  }
   return [...settingsHead('/settings/members', `The people in ${session.user.team}.`, ...(add ? [add] : [])),
-    session.user.is_admin ? null : h('div', { class: 'notice' }, 'Only an admin can add members.'), t];
+    session.user.is_admin ? null : h('div', { class: 'notice' }, 'Only an admin can invite members.'), t, ...(pending || [])];
 }
 
-function addMember() {
+async function revokeInvite(i) {
+  const ok = await confirmDialog({ title: `Revoke the invitation of ${i.email}?`, body: 'The link stops working at once. You can invite them again later.', action: 'Revoke' });
+  if (!ok) return;
+  try {
+    await post(`/invites/${i.id}/revoke`);
+    toast(`Invitation of ${i.email} revoked.`);
+    render();
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
+// Invitations replace admin-chosen passwords: the admin gets a one-time
+// link (7 days) to hand over; the invitee chooses their own password.
+function inviteMember() {
   const form = h('form', { novalidate: true },
     field({ label: 'Email', name: 'email', type: 'email', required: true, attrs: { autocomplete: 'off' } }),
-    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'new-password' }, hint: 'At least 8 characters; share it with them safely.' }),
-    h('div', { class: 'check' }, h('input', { type: 'checkbox', id: 'm-admin', name: 'is_admin' }), h('label', { for: 'm-admin' }, 'Admin (can add members)')));
+    h('div', { class: 'check' }, h('input', { type: 'checkbox', id: 'm-admin', name: 'is_admin' }), h('label', { for: 'm-admin' }, 'Admin (manages members and every token)')));
   openDialog((close) => {
     form.append(h('div', { class: 'actions dialog-actions' },
       h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, 'Cancel'),
-      h('button', { type: 'submit', class: 'btn primary' }, 'Add member')));
+      h('button', { type: 'submit', class: 'btn primary' }, 'Create invitation')));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       clearFormErrors(form);
       try {
-        close(await post('/users', { email: form.elements.email.value, password: form.elements.password.value, is_admin: form.elements.is_admin.checked }));
+        close(await post('/invites', { email: form.elements.email.value, is_admin: form.elements.is_admin.checked }));
       } catch (err) {
         if (err.status === 401) close(null); else showFormErrors(form, err);
       }
     });
-    return [h('h2', {}, 'Add member'), h('p', { class: 'lead' }, `They join ${session.user.team} and sign in with this email and password.`), form];
-  }, { label: 'Add member' }).then((u) => { if (u) { toast(`${u.email} added.`); render(); } });
+    return [h('h2', {}, 'Invite member'), h('p', { class: 'lead' }, `They join ${session.user.team} through a one-time link and choose their own password.`), form];
+  }, { label: 'Invite member' }).then((inv) => {
+    if (!inv) return null;
+    const link = inv.link || `${location.origin}/invite#${inv.secret}`;
+    return openDialog((close) => {
+      const input = h('input', { class: 'input', readonly: true, 'aria-label': 'Invitation link', value: link });
+      input.addEventListener('focus', () => input.select());
+      return [h('h2', {}, `Invitation for ${inv.email}`),
+        h('div', { class: 'notice warn', role: 'alert' }, 'Send this link to them privately. It works once, for 7 days, and is not shown again.'),
+        h('div', { class: 'secret-box' }, input, h('button', { type: 'button', class: 'btn primary', onclick: async () => {
+          try { await navigator.clipboard.writeText(link); toast('Link copied.'); } catch { input.focus(); }
+        } }, 'Copy')),
+        h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close(true) }, 'Done'))];
+    }, { label: `Invitation for ${inv.email}` }).then(() => render());
+  });
 }
 
 const ACTION_TEXT = {
@@ -369,6 +405,7 @@ const ACTION_TEXT = {
   'user.created': 'User created', 'password.changed': 'Password changed',
   'user.disabled': 'User disabled', 'user.enabled': 'User enabled', 'user.removed': 'User removed',
   'user.made_admin': 'Made admin', 'user.made_member': 'Made member',
+  'user.invited': 'User invited', 'invite.revoked': 'Invitation revoked',
 };
 
 export async function auditPage() {
