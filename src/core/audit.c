@@ -27,6 +27,7 @@ const char *audit_action_name(audit_action a)
     case AUDIT_USER_MADE_MEMBER: return "user.made_member";
     case AUDIT_USER_INVITED: return "user.invited";
     case AUDIT_INVITE_REVOKED: return "invite.revoked";
+    case AUDIT_REAUTH: return "signin.reauth";
     }
     return "unknown";
 }

@@ -26,7 +26,8 @@ typedef enum audit_action {
     AUDIT_USER_MADE_ADMIN,
     AUDIT_USER_MADE_MEMBER,
     AUDIT_USER_INVITED,
-    AUDIT_INVITE_REVOKED
+    AUDIT_INVITE_REVOKED,
+    AUDIT_REAUTH /* sudo mode: the password given again (core/sudo.c) */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

@@ -87,6 +87,12 @@ const config_setting config_settings[] = {
         "mark the session cookie Secure (serve behind HTTPS)",
         "`1` always marks the session cookie `Secure` (serve behind HTTPS). With `0` it is "
         "marked when a trusted proxy sends `X-Forwarded-Proto: https`."),
+    INT("sudo-window", "PIORA_SUDO_WINDOW", "SECONDS", 1, 86400, 600, sudo_window_s,
+        "tokens are made on the dashboard only this long after a password",
+        "Creating or regenerating a token on the dashboard needs a sign-in or a "
+        "re-authentication (the password again) within this long; "
+        "otherwise the dashboard asks for the password first, as GitHub's sudo mode "
+        "(docs/dashboard.md)."),
     INT("hash-threads", "PIORA_HASH_THREADS", "N", 0, 64, 0, hash_threads,
         "threads that hash passwords (off the HTTP threads), 0 = half the cores",
         "Threads that run Argon2id for sign-in, setup, password changes and new members, so "

@@ -45,6 +45,8 @@ typedef struct piora_config {
                                      is believed; empty = none */
     char public_url[512];         /* --public-url: the base of every link Piora prints;
                                      empty = from --listen */
+    int64_t sudo_window_s;        /* --sudo-window: how long a sign-in lets a session make
+                                     or regenerate tokens without re-authenticating */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

@@ -180,6 +180,7 @@ typedef struct session_rec {
     int64_t created_at;
     int64_t last_seen_at;
     int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
+    int64_t auth_at;    /* the last password check: sign-in or re-authentication (sudo) */
 } session_rec;
 
 /* ---- invitations (issue 13) ------------------------------------------- */

@@ -221,6 +221,11 @@ STORE_FN(piora_err, invite_accept,
           int64_t now, user_rec *out),
          (s, digest, password_hash, now, out))
 
+/* Sudo mode: the session's user proved their password again at now.
+ * ENOTFOUND when the session is gone. */
+STORE_FN(piora_err, session_reauth, (store_t *s, int64_t session_id, int64_t now),
+         (s, session_id, now))
+
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */
 

@@ -24,6 +24,7 @@
 #include "auth/ratelimit.h"
 #include "auth/session.h"
 #include "core/signin.h"
+#include "core/sudo.h"
 #include "core/team.h"
 #include "core/users.h"
 #include "http/response.h"
@@ -32,7 +33,7 @@
 #include "web/internal.h"
 #include "web/web.h"
 
-web_settings web_cfg = {1800, 43200, false, 10, ""};
+web_settings web_cfg = {1800, 43200, false, 10, "", 600};
 
 static ratelimit_t *rl_addr, *rl_account, *rl_setup;
 
@@ -42,6 +43,7 @@ void web_init(const piora_config *cfg)
     web_cfg.lifetime_s = cfg->session_lifetime_s > 0 ? cfg->session_lifetime_s : 43200;
     web_cfg.secure_cookies = cfg->secure_cookies != 0;
     web_cfg.signin_limit = cfg->signin_limit;
+    web_cfg.sudo_window_s = cfg->sudo_window_s > 0 ? cfg->sudo_window_s : 600;
     size_t n = strnlen(cfg->public_url, sizeof web_cfg.public_url - 1);
     while (n && cfg->public_url[n - 1] == '/')
         n--;
@@ -567,4 +569,75 @@ void web_signout(req_t *r, web_ctx *c)
     signin_end(r->store, &who, c->sess.id); /* the cookie goes whatever the store says */
     cookie_clear(r);
     resp_empty(r, 204);
+}
+
+/* ---- sudo mode ------------------------------------------------------------ */
+
+bool web_sudo_check(req_t *r, const web_ctx *c)
+{
+    if (sudo_fresh(&c->sess, clock_now(), web_cfg.sudo_window_s))
+        return true;
+    resp_problem(r, 403, "reauth_required",
+                 "Confirm your password to continue: this needs a sign-in within the last "
+                 "minutes.",
+                 json_pack("{s:I}", "sudo_window", (json_int_t)web_cfg.sudo_window_s));
+    return false;
+}
+
+typedef struct reauth_job {
+    json_t *body; /* owns the password */
+    user_rec user;
+    int64_t session_id;
+} reauth_job;
+
+static void reauth_run(req_t *r, void *ctx)
+{
+    reauth_job *j = ctx;
+    if (!r)
+        goto done;
+    const char *pw = web_json_str(j->body, "password");
+    actor who = web_actor(r, NULL);
+    who.user_id = j->user.id;
+    who.team_id = j->user.team_id;
+    who.email = j->user.email;
+    piora_err e = sudo_reauth(r->store, &who, &j->user, j->session_id, pw, pw ? strlen(pw) : 0);
+    if (e != PIORA_EAUTH)
+        webauth_account_refund(r->client_addr, j->user.email);
+    if (e == PIORA_EAUTH)
+        web_field_error(r, "password", "That is not your password.");
+    else if (e != PIORA_OK)
+        resp_error(r, e, NULL);
+    else
+        resp_empty(r, 204);
+done:
+    json_decref(j->body);
+    free(j);
+}
+
+/* POST /web/api/session/reauth {password}: restarts the sudo window. The
+ * password is limited as a sign-in is (a stolen session must not guess it). */
+void web_session_reauth(req_t *r, web_ctx *c)
+{
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    reauth_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        json_decref(body);
+        resp_error(r, PIORA_ENOMEM, NULL);
+        return;
+    }
+    j->body = body;
+    j->user = c->user;
+    j->session_id = c->sess.id;
+    if (webauth_account_take(r, j->user.email)) {
+        json_decref(body);
+        free(j);
+        return;
+    }
+    if (!req_defer(r, reauth_run, j)) {
+        webauth_account_refund(r->client_addr, j->user.email);
+        json_decref(body);
+        free(j);
+    }
 }

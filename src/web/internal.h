@@ -19,6 +19,7 @@ typedef struct web_settings {
     bool secure_cookies;
     int64_t signin_limit;
     char public_url[512]; /* --public-url without a trailing slash, or "" */
+    int64_t sudo_window_s;  /* --sudo-window */
 } web_settings;
 
 extern web_settings web_cfg;
@@ -70,6 +71,10 @@ void web_invites_revoke(req_t *r, web_ctx *c);
 /* The invitee's side (web/auth.c): no session yet. */
 void web_invite_check(req_t *r);
 void web_invite_accept(req_t *r);
+/* Sudo mode (web/auth.c): true when the session gave its password within
+ * --sudo-window; else answers 403 reauth_required. */
+bool web_sudo_check(req_t *r, const web_ctx *c);
+void web_session_reauth(req_t *r, web_ctx *c);
 void web_account_password(req_t *r, web_ctx *c);
 void web_audit_list(req_t *r, web_ctx *c);
 

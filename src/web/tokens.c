@@ -167,6 +167,8 @@ static bool parse_expiry(req_t *r, const json_t *body, token_create_req *rq)
  * secret is in this answer and nowhere else, ever. */
 void web_tokens_create(req_t *r, web_ctx *c)
 {
+    if (!web_sudo_check(r, c))
+        return;
     json_t *body = req_json_body(r);
     if (!body)
         return;
@@ -248,7 +250,7 @@ void web_tokens_revoke(req_t *r, web_ctx *c)
 void web_tokens_regenerate(req_t *r, web_ctx *c)
 {
     token_rec t;
-    if (!own_token(r, c, &t))
+    if (!own_token(r, c, &t) || !web_sudo_check(r, c))
         return;
     char secret[TOKEN_LEN + 1];
     actor who = web_actor(r, c);

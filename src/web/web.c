@@ -17,6 +17,7 @@
 #define SESSION_ROUTE(fn)                                                                        \
     static void fn##_route(req_t *r) { fn(r, r->session); }
 SESSION_ROUTE(web_signout)
+SESSION_ROUTE(web_session_reauth)
 SESSION_ROUTE(web_tokens_list)
 SESSION_ROUTE(web_tokens_create)
 SESSION_ROUTE(web_tokens_get)
@@ -49,6 +50,8 @@ const route_t web_routes[] = {
     {HTTP_POST, WEB_API "/setup", PUBLIC, web_setup, 0, "Create the first admin"},
     {HTTP_POST, WEB_API "/signin", PUBLIC, web_signin, 0, "Sign in"},
     {HTTP_POST, WEB_API "/signout", SESSION, web_signout_route, 0, "Sign out"},
+    {HTTP_POST, WEB_API "/session/reauth", SESSION, web_session_reauth_route, 0,
+     "Confirm the password (sudo mode)"},
     {HTTP_GET, WEB_API "/tokens", SESSION, web_tokens_list_route, 0, "List the user's tokens"},
     {HTTP_POST, WEB_API "/tokens", SESSION, web_tokens_create_route, 0, "Create a token"},
     {HTTP_GET, WEB_API "/tokens/{id}", SESSION, web_tokens_get_route, 0, "Get a token"},

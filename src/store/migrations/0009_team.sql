@@ -22,3 +22,7 @@ CREATE TABLE invitations (
     revoked_at  INTEGER
 );
 CREATE INDEX invitations_team ON invitations(team_id, id);
+
+-- Sudo mode: when the session's user last gave their password (sign-in or
+-- re-authentication); NULL means at the session's creation.
+ALTER TABLE sessions ADD COLUMN auth_at INTEGER;

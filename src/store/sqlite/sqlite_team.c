@@ -368,3 +368,27 @@ piora_err sq_invite_accept(store_t *base, const uint8_t digest[SESSION_DIGEST_LE
         return e;
     return out ? sq_user_by_id(base, uid, out) : PIORA_OK;
 }
+
+/* ---- sudo mode --------------------------------------------------------------- */
+
+piora_err sq_session_reauth(store_t *base, int64_t session_id, int64_t now)
+{
+    sq_store *s = sq(base);
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    sqlite3_stmt *st = prep(s, "UPDATE sessions SET auth_at = ?1 WHERE id = ?2");
+    if (st) {
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_int64(st, 2, session_id);
+    }
+    int64_t n = 0;
+    e = run(s, st, "session reauth", &n);
+    if (e == PIORA_OK && n == 0)
+        e = PIORA_ENOTFOUND;
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, CHANGE_BIT(CHANGE_SESSIONS));
+}

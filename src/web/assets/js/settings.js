@@ -84,6 +84,39 @@ export async function tokensPage() {
   return [head, t, h('p', {}), usage];
 }
 
+// Sudo mode: the server answers 403 reauth_required when the sign-in is
+// older than --sudo-window. Ask for the password, then run the action again.
+function reauthDialog() {
+  const form = h('form', { novalidate: true },
+    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'current-password', autofocus: true } }));
+  return openDialog((close) => {
+    form.append(h('div', { class: 'actions dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn primary' }, 'Confirm')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFormErrors(form);
+      try {
+        await post('/session/reauth', { password: form.elements.password.value });
+        close(true);
+      } catch (err) {
+        if (err.status === 401) close(false); else showFormErrors(form, err);
+      }
+    });
+    return [h('h2', {}, 'Confirm your password'), h('p', { class: 'lead' }, 'Making or regenerating a token needs a recent sign-in. Enter your password to continue.'), form];
+  }, { label: 'Confirm your password' });
+}
+
+async function withSudo(action) {
+  try {
+    return await action();
+  } catch (e) {
+    if (e.code !== 'reauth_required') throw e;
+    if (!(await reauthDialog())) return null;
+    return action();
+  }
+}
+
 function scopesFieldset() {
   return h('fieldset', {},
     h('legend', {}, 'Scopes'),
@@ -132,8 +165,8 @@ function generateDialog() {
         return;
       }
       try {
-        const made = await post('/tokens', body);
-        close(made);
+        const made = await withSudo(() => post('/tokens', body));
+        if (made) close(made);
       } catch (ex) {
         if (ex.status === 401) { close(null); return; }
         showFormErrors(form, ex);
@@ -212,7 +245,8 @@ async function regenerate(k) {
     body: 'It keeps its name and scopes and gets a new secret. The current secret stops working immediately: update every place that uses it.', action: 'Regenerate', danger: false });
   if (!ok) return;
   try {
-    const t = await post(`/tokens/${k.id}/regenerate`);
+    const t = await withSudo(() => post(`/tokens/${k.id}/regenerate`));
+    if (!t) return;
     await showSecret(t, `Token ${t.name} regenerated`);
     render();
   } catch (e) {
