@@ -1,6 +1,7 @@
 /* Conformance, team section (issue 13): offboarding revokes a user's
  * tokens and deletes their sessions in one step, a team keeps an admin who
- * can sign in, removal and roles. */
+ * can sign in, removal and roles, invitations (one pending link per email,
+ * used once) and the sudo mode's re-authentication time. */
 #include "store_fixture.h"
 
 static void test_offboard(void **state)
@@ -87,11 +88,84 @@ static void test_last_admin(void **state)
     assert_int_equal(store_user_offboard(fx->s, a.id, false, 30, NULL), PIORA_OK);
 }
 
+static void test_invites(void **state)
+{
+    fixture *fx = *state;
+    user_rec a;
+    assert_int_equal(store_user_create(fx->s, "a@t.test", "t", true, "h", &a), PIORA_OK);
+    user_rec z = make_user(fx->s, "z@u.test", "u");
+    uint8_t d1[SESSION_DIGEST_LEN], d2[SESSION_DIGEST_LEN], d3[SESSION_DIGEST_LEN];
+    memset(d1, 1, sizeof d1);
+    memset(d2, 2, sizeof d2);
+    memset(d3, 3, sizeof d3);
+    invite_rec i1, i2, got;
+    assert_int_equal(store_invite_create(fx->s, a.team_id, "n@t.test", true, a.id, d1, 100, 200, &i1),
+                     PIORA_OK);
+    assert_string_equal(i1.email, "n@t.test");
+    assert_string_equal(i1.team_name, "t");
+    assert_true(i1.is_admin);
+    assert_int_equal(i1.invited_by, a.id);
+    assert_int_equal(store_invite_create(fx->s, a.team_id, "a@t.test", false, a.id, d3, 100, 200,
+                                         NULL),
+                     PIORA_ECONFLICT); /* a user has it */
+    assert_int_equal(store_invite_by_digest(fx->s, d1, 150, &got), PIORA_OK);
+    assert_int_equal(got.id, i1.id);
+    assert_int_equal(store_invite_by_digest(fx->s, d1, 200, &got), PIORA_ENOTFOUND); /* expired */
+    /* A newer invitation of the same email replaces the older. */
+    assert_int_equal(store_invite_create(fx->s, a.team_id, "n@t.test", false, 0, d2, 110, 300, &i2),
+                     PIORA_OK);
+    assert_int_equal(store_invite_by_digest(fx->s, d1, 150, &got), PIORA_ENOTFOUND);
+    invite_rec *v = NULL;
+    size_t n = 0;
+    assert_int_equal(store_invite_list(fx->s, a.team_id, 150, &v, &n), PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, i2.id);
+    free(v);
+    assert_int_equal(store_invite_list(fx->s, z.team_id, 150, &v, &n), PIORA_OK);
+    assert_int_equal(n, 0);
+    free(v);
+    assert_int_equal(store_invite_revoke(fx->s, z.team_id, i2.id, 150, NULL), PIORA_ENOTFOUND);
+
+    user_rec u;
+    assert_int_equal(store_invite_accept(fx->s, d2, "$argon2id$x", 160, &u), PIORA_OK);
+    assert_string_equal(u.email, "n@t.test");
+    assert_int_equal(u.team_id, a.team_id);
+    assert_false(u.is_admin);
+    assert_int_equal(store_invite_accept(fx->s, d2, "$argon2id$x", 161, &u), PIORA_ENOTFOUND);
+    assert_int_equal(store_invite_revoke(fx->s, a.team_id, i2.id, 170, NULL), PIORA_ENOTFOUND);
+
+    assert_int_equal(store_invite_create(fx->s, a.team_id, "m@t.test", false, 0, d3, 100, 300, &i1),
+                     PIORA_OK);
+    assert_int_equal(store_invite_revoke(fx->s, a.team_id, i1.id, 170, &got), PIORA_OK);
+    assert_string_equal(got.email, "m@t.test");
+    assert_int_equal(store_invite_accept(fx->s, d3, "$argon2id$x", 171, &u), PIORA_ENOTFOUND);
+}
+
+static void test_reauth(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "a@t.test", "t");
+    uint8_t d[SESSION_DIGEST_LEN];
+    memset(d, 9, sizeof d);
+    session_rec s;
+    assert_int_equal(store_session_insert(fx->s, d, a.id, "c", 1000, 9000, NULL, &s), PIORA_OK);
+    assert_int_equal(s.auth_at, 1000);
+    assert_int_equal(store_session_by_digest(fx->s, d, &s), PIORA_OK);
+    assert_int_equal(s.auth_at, 1000); /* the sign-in is the first password check */
+    assert_int_equal(store_session_reauth(fx->s, s.id, 2000), PIORA_OK);
+    assert_int_equal(store_session_by_digest(fx->s, d, &s), PIORA_OK);
+    assert_int_equal(s.auth_at, 2000);
+    assert_int_equal(s.created_at, 1000);
+    assert_int_equal(store_session_reauth(fx->s, 9999, 2000), PIORA_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_offboard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invites, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
