@@ -44,6 +44,8 @@ static session_outcome session_load(store_t *s, const char *cookie, authn_sessio
         *err = e;
         return SESSION_UNAVAILABLE;
     }
+    if (out->sess.mfa_pending) /* the password is not a sign-in without its second factor */
+        return SESSION_NONE;
     int64_t now = clock_now();
     int64_t idle_s = atomic_load(&idle_seconds);
     if (!session_live(&out->sess, now, idle_s)) {

@@ -28,6 +28,11 @@ const char *audit_action_name(audit_action a)
     case AUDIT_USER_INVITED: return "user.invited";
     case AUDIT_INVITE_REVOKED: return "invite.revoked";
     case AUDIT_REAUTH: return "signin.reauth";
+    case AUDIT_MFA_ENABLED: return "mfa.enabled";
+    case AUDIT_MFA_DISABLED: return "mfa.disabled";
+    case AUDIT_MFA_RECOVERY_USED: return "mfa.recovery_code_used";
+    case AUDIT_TEAM_MFA_REQUIRED: return "team.mfa_required";
+    case AUDIT_TEAM_MFA_OPTIONAL: return "team.mfa_optional";
     }
     return "unknown";
 }

@@ -27,7 +27,12 @@ typedef enum audit_action {
     AUDIT_USER_MADE_MEMBER,
     AUDIT_USER_INVITED,
     AUDIT_INVITE_REVOKED,
-    AUDIT_REAUTH /* sudo mode: the password given again (core/sudo.c) */
+    AUDIT_REAUTH, /* sudo mode: the password given again (core/sudo.c) */
+    AUDIT_MFA_ENABLED, /* two-factor sign-in (core/mfa.c) */
+    AUDIT_MFA_DISABLED,
+    AUDIT_MFA_RECOVERY_USED,
+    AUDIT_TEAM_MFA_REQUIRED,
+    AUDIT_TEAM_MFA_OPTIONAL
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

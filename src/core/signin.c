@@ -87,6 +87,16 @@ piora_err signin_password(store_t *s, const actor *who, const char *email, const
         audit_record(s, &nobody, &ev);
         return PIORA_EAUTH;
     }
+    if (u->totp_on) {
+        /* As GitHub: the code is asked for after a right password. The
+         * session stays unusable until the second step replaces it. */
+        piora_err e = session_open(s, who, u, ss, out);
+        if (e == PIORA_OK)
+            e = store_session_set_mfa_pending(s, out->id);
+        if (e == PIORA_OK)
+            out->mfa_pending = true;
+        return e;
+    }
     return signin_start(s, who, u, ss, out);
 }
 

@@ -31,7 +31,9 @@ bool signin_email(const char *raw, char out[EMAIL_MAX + 1]);
 /* Verifies the password of the account with this email (an unknown email
  * against the dummy hash), then starts the session. Records "signin" or
  * "signin.failed" (with the email tried) from who. PIORA_EAUTH: wrong email
- * or password, the same answer for both. */
+ * or password, the same answer for both. A user with two-factor sign-in
+ * gets a session with mfa_pending set (nothing recorded yet): it signs in
+ * nothing until the second step (web/auth.c) replaces it. */
 piora_err signin_password(store_t *s, const actor *who, const char *email, const char *password,
                           size_t password_len, const signin_session *ss, user_rec *u,
                           session_rec *out);

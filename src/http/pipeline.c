@@ -266,6 +266,15 @@ static bool authenticate_session(walk *w, req_t *r, bool peek)
     case SESSION_OK:
         r->session = &w->sess;
         r->who = &w->sess.who;
+        /* A team that requires two-factor sign-in: until they enrol, its
+         * members reach only the enrolment (and sign-out). */
+        if (!peek && w->sess.user.team_requires_2fa && !w->sess.user.totp_on &&
+            !(w->rt->flags & ROUTE_MFA_ENROL)) {
+            resp_problem(r, 403, "mfa_enrolment_required",
+                         "Your team requires two-factor sign-in: set it up on the Account page.",
+                         NULL);
+            return false;
+        }
         return true;
     case SESSION_NONE:
         if (peek)

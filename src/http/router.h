@@ -34,8 +34,10 @@ typedef enum route_limit {
 } route_limit;
 
 enum route_flags {
-    ROUTE_CACHEABLE = 1u << 0 /* GET whose answer depends only on (team, URL, data):
+    ROUTE_CACHEABLE = 1u << 0, /* GET whose answer depends only on (team, URL, data):
                                  the http layer may replay it until the data changes */
+    ROUTE_MFA_ENROL = 1u << 1  /* a session route open to a user whose team requires
+                                  two-factor sign-in before they enrolled (issue 13) */
 };
 
 typedef struct route {

@@ -63,6 +63,8 @@ typedef struct user_rec {
     int64_t created_at;
     int64_t disabled_at; /* 0: may sign in (issue 13: offboarding) */
     int64_t removed_at;  /* 0: a member; else removed from the team (and disabled) */
+    bool totp_on;        /* two-factor sign-in enrolled */
+    bool team_requires_2fa;
 } user_rec;
 
 /* ---- tokens ------------------------------------------------------------- */
@@ -181,6 +183,7 @@ typedef struct session_rec {
     int64_t last_seen_at;
     int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
     int64_t auth_at;    /* the last password check: sign-in or re-authentication (sudo) */
+    bool mfa_pending;   /* between the password and the second factor: not signed in */
 } session_rec;
 
 /* ---- invitations (issue 13) ------------------------------------------- */

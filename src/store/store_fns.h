@@ -226,6 +226,39 @@ STORE_FN(piora_err, invite_accept,
 STORE_FN(piora_err, session_reauth, (store_t *s, int64_t session_id, int64_t now),
          (s, session_id, now))
 
+/* Two-factor sign-in (TOTP). The key (base32) of the user's enrolment
+ * (pending) or of their confirmed second factor; *last_step (may be NULL)
+ * the last step whose code was accepted. ENOTFOUND when there is none. */
+STORE_FN(piora_err, totp_get,
+         (store_t *s, int64_t user_id, bool pending, char *out, size_t outlen,
+          int64_t *last_step),
+         (s, user_id, pending, out, outlen, last_step))
+/* Stores the key of an enrolment in progress (replacing one). */
+STORE_FN(piora_err, totp_set_pending, (store_t *s, int64_t user_id, const char *key_b32),
+         (s, user_id, key_b32))
+/* In one transaction: the pending key becomes the second factor with
+ * last_step, and the n recovery-code digests replace any older ones.
+ * ENOTFOUND when no enrolment is pending. */
+STORE_FN(piora_err, totp_enable,
+         (store_t *s, int64_t user_id, int64_t last_step, const uint8_t (*digests)[32], size_t n),
+         (s, user_id, last_step, digests, n))
+/* Moves last_step forward to step; ECONFLICT when it is there already (the
+ * code was used: two requests with one code cannot both pass). */
+STORE_FN(piora_err, totp_use_step, (store_t *s, int64_t user_id, int64_t step),
+         (s, user_id, step))
+/* Uses an unused recovery code of the user; ENOTFOUND otherwise. */
+STORE_FN(piora_err, totp_use_recovery,
+         (store_t *s, int64_t user_id, const uint8_t digest[32], int64_t now),
+         (s, user_id, digest, now))
+/* Removes the second factor, any pending key and the recovery codes. */
+STORE_FN(piora_err, totp_disable, (store_t *s, int64_t user_id), (s, user_id))
+STORE_FN(piora_err, team_set_require_2fa, (store_t *s, int64_t team_id, bool on),
+         (s, team_id, on))
+/* Marks a session as waiting for its second factor (it authenticates
+ * nothing until replaced by a full one). */
+STORE_FN(piora_err, session_set_mfa_pending, (store_t *s, int64_t session_id),
+         (s, session_id))
+
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */
 

@@ -23,6 +23,7 @@
 #include "auth/password.h"
 #include "auth/ratelimit.h"
 #include "auth/session.h"
+#include "core/mfa.h"
 #include "core/signin.h"
 #include "core/sudo.h"
 #include "core/team.h"
@@ -155,9 +156,12 @@ json_t *webauth_session_json(const user_rec *u, const session_rec *s)
 {
     char ts[RFC3339_LEN];
     clock_fmt_rfc3339(s->expires_at, ts);
-    return json_pack("{s:{s:I, s:s, s:s, s:b}, s:s, s:s, s:I}", "user", "id", (json_int_t)u->id,
-                     "email", u->email, "team", u->team_name, "is_admin", u->is_admin, "csrf",
-                     s->csrf, "expires_at", ts, "idle_timeout", (json_int_t)web_cfg.idle_s);
+    return json_pack("{s:{s:I, s:s, s:s, s:b, s:b, s:b, s:b}, s:s, s:s, s:I}", "user", "id",
+                     (json_int_t)u->id, "email", u->email, "team", u->team_name, "is_admin",
+                     u->is_admin, "totp_enabled", u->totp_on, "team_requires_2fa",
+                     u->team_requires_2fa, "must_enrol", u->team_requires_2fa && !u->totp_on,
+                     "csrf", s->csrf, "expires_at", ts, "idle_timeout",
+                     (json_int_t)web_cfg.idle_s);
 }
 
 /* A new session's secret (for the cookie only), its digest (for the store)
@@ -509,11 +513,84 @@ static void signin_run(req_t *r, void *ctx)
         resp_error(r, e, "The session could not be started.");
         goto done;
     }
+    if (s.mfa_pending) {
+        /* The pending session's secret is the ticket of the second step;
+         * no cookie until the code is right. */
+        resp_json(r, 200, json_pack("{s:s, s:s}", "second_factor", "totp", "ticket", f.secret));
+        sodium_memzero(f.secret, sizeof f.secret);
+        goto done;
+    }
     cookie_set(r, &f, j->secure);
     resp_json(r, 200, webauth_session_json(&u, &s));
 done:
     json_decref(j->body);
     free(j);
+}
+
+#define MFA_TICKET_S 300 /* the second step must follow the password within 5 minutes */
+
+/* POST /web/api/signin/totp {ticket, code | recovery_code}: the second
+ * step. A wrong code counts against the account as a wrong password does. */
+void web_signin_totp(req_t *r)
+{
+    if (!same_origin(r))
+        return;
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    const char *ticket = web_json_str(body, "ticket");
+    session_rec pend;
+    user_rec u;
+    uint8_t digest[SESSION_DIGEST_LEN];
+    piora_err e = PIORA_ENOTFOUND;
+    if (ticket && session_secret_valid(ticket, strlen(ticket))) {
+        session_digest(ticket, SESSION_SECRET_LEN, digest);
+        e = store_session_by_digest(r->store, digest, &pend);
+    }
+    if (e == PIORA_OK && (!pend.mfa_pending || clock_now() - pend.created_at > MFA_TICKET_S))
+        e = PIORA_ENOTFOUND;
+    if (e == PIORA_OK)
+        e = store_user_by_id(r->store, pend.user_id, &u);
+    if (e != PIORA_OK) {
+        json_decref(body);
+        if (e == PIORA_ENOTFOUND)
+            resp_problem(r, 401, "signin_expired", "Sign in again: that step has expired.", NULL);
+        else
+            resp_error(r, e, NULL);
+        return;
+    }
+    if (webauth_account_take(r, u.email)) {
+        json_decref(body);
+        return;
+    }
+    actor who = web_actor(r, NULL);
+    who.user_id = u.id;
+    who.team_id = u.team_id;
+    who.email = u.email;
+    e = mfa_check(r->store, &who, &u, web_json_str(body, "code"),
+                  web_json_str(body, "recovery_code"));
+    json_decref(body);
+    if (e == PIORA_EAUTH) {
+        resp_problem(r, 401, "invalid_code", "Wrong or used code.", NULL);
+        return;
+    }
+    webauth_account_refund(r->client_addr, u.email);
+    if (e != PIORA_OK) {
+        resp_error(r, e, NULL);
+        return;
+    }
+    store_session_delete(r->store, pend.id);
+    fresh_session f;
+    fresh_session_make(&f);
+    session_rec s;
+    e = signin_start(r->store, &who, &u, &f.ss, &s);
+    if (e != PIORA_OK) {
+        sodium_memzero(f.secret, sizeof f.secret);
+        resp_error(r, e, "The session could not be started.");
+        return;
+    }
+    cookie_set(r, &f, web_request_secure(r));
+    resp_json(r, 200, webauth_session_json(&u, &s));
 }
 
 /* POST /web/api/signin {email, password} */
@@ -600,11 +677,14 @@ static void reauth_run(req_t *r, void *ctx)
     who.user_id = j->user.id;
     who.team_id = j->user.team_id;
     who.email = j->user.email;
-    piora_err e = sudo_reauth(r->store, &who, &j->user, j->session_id, pw, pw ? strlen(pw) : 0);
-    if (e != PIORA_EAUTH)
+    piora_err e = sudo_reauth(r->store, &who, &j->user, j->session_id, pw, pw ? strlen(pw) : 0,
+                              web_json_str(j->body, "code"));
+    if (e != PIORA_EAUTH && e != PIORA_ECONFLICT)
         webauth_account_refund(r->client_addr, j->user.email);
     if (e == PIORA_EAUTH)
         web_field_error(r, "password", "That is not your password.");
+    else if (e == PIORA_ECONFLICT)
+        web_field_error(r, "code", "That code is not right or was used.");
     else if (e != PIORA_OK)
         resp_error(r, e, NULL);
     else

@@ -75,6 +75,12 @@ void web_invite_accept(req_t *r);
  * --sudo-window; else answers 403 reauth_required. */
 bool web_sudo_check(req_t *r, const web_ctx *c);
 void web_session_reauth(req_t *r, web_ctx *c);
+/* ---- web/mfa.c: two-factor sign-in ------------------------------------- */
+void web_totp_start(req_t *r, web_ctx *c);
+void web_totp_confirm(req_t *r, web_ctx *c);
+void web_totp_disable(req_t *r, web_ctx *c);
+void web_team_require_2fa(req_t *r, web_ctx *c);
+void web_signin_totp(req_t *r);
 void web_account_password(req_t *r, web_ctx *c);
 void web_audit_list(req_t *r, web_ctx *c);
 

@@ -18,6 +18,10 @@
     static void fn##_route(req_t *r) { fn(r, r->session); }
 SESSION_ROUTE(web_signout)
 SESSION_ROUTE(web_session_reauth)
+SESSION_ROUTE(web_totp_start)
+SESSION_ROUTE(web_totp_confirm)
+SESSION_ROUTE(web_totp_disable)
+SESSION_ROUTE(web_team_require_2fa)
 SESSION_ROUTE(web_tokens_list)
 SESSION_ROUTE(web_tokens_create)
 SESSION_ROUTE(web_tokens_get)
@@ -38,6 +42,8 @@ SESSION_ROUTE(web_audit_list)
 
 #define PUBLIC ROUTE_AUTH_NONE, ROUTE_LIMIT_NONE, 0, 0
 #define SESSION ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, SCOPE_ALL, 0
+/* Open to a member whose team requires two-factor sign-in before they enrolled. */
+#define SESSION_ENROL ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, SCOPE_ALL, ROUTE_MFA_ENROL
 
 /* The dashboard's own endpoints: rows of the one route table (app/ puts
  * them after the API's). They are not in the OpenAPI document (success
@@ -49,7 +55,16 @@ const route_t web_routes[] = {
     {HTTP_POST, WEB_API "/setup/check", PUBLIC, web_setup_check, 0, "Is a setup link good"},
     {HTTP_POST, WEB_API "/setup", PUBLIC, web_setup, 0, "Create the first admin"},
     {HTTP_POST, WEB_API "/signin", PUBLIC, web_signin, 0, "Sign in"},
-    {HTTP_POST, WEB_API "/signout", SESSION, web_signout_route, 0, "Sign out"},
+    {HTTP_POST, WEB_API "/signin/totp", PUBLIC, web_signin_totp, 0, "Sign-in: the code"},
+    {HTTP_POST, WEB_API "/signout", SESSION_ENROL, web_signout_route, 0, "Sign out"},
+    {HTTP_POST, WEB_API "/account/totp/start", SESSION_ENROL, web_totp_start_route, 0,
+     "Two-factor sign-in: a new key"},
+    {HTTP_POST, WEB_API "/account/totp/confirm", SESSION_ENROL, web_totp_confirm_route, 0,
+     "Two-factor sign-in: confirm"},
+    {HTTP_POST, WEB_API "/account/totp/disable", SESSION, web_totp_disable_route, 0,
+     "Two-factor sign-in: turn off"},
+    {HTTP_POST, WEB_API "/team/require-2fa", SESSION, web_team_require_2fa_route, 0,
+     "Require two-factor sign-in"},
     {HTTP_POST, WEB_API "/session/reauth", SESSION, web_session_reauth_route, 0,
      "Confirm the password (sudo mode)"},
     {HTTP_GET, WEB_API "/tokens", SESSION, web_tokens_list_route, 0, "List the user's tokens"},

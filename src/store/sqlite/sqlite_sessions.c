@@ -6,7 +6,8 @@
 #include "store/sqlite/sqlite_internal.h"
 
 #define SESSION_COLS                                                                             \
-    "id, user_id, csrf, created_at, last_seen_at, expires_at, coalesce(auth_at, created_at)"
+    "id, user_id, csrf, created_at, last_seen_at, expires_at, coalesce(auth_at, created_at), "      \
+    "mfa_pending"
 
 /* One statement that changes rows, in its own write transaction. */
 static piora_err exec_write(sq_store *s, sqlite3_stmt *st, const char *what, int *changes)
@@ -85,6 +86,7 @@ piora_err sq_session_by_digest(store_t *base, const uint8_t digest[SESSION_DIGES
         out->last_seen_at = sq_col_int(st, 4);
         out->expires_at = sq_col_int(st, 5);
         out->auth_at = sq_col_int(st, 6);
+        out->mfa_pending = sq_col_int(st, 7) != 0;
     } else {
         e = rc == SQLITE_DONE ? PIORA_ENOTFOUND : sq_fail(s, rc, "session lookup");
     }

@@ -392,3 +392,181 @@ piora_err sq_session_reauth(store_t *base, int64_t session_id, int64_t now)
     }
     return sq_commit(s, CHANGE_BIT(CHANGE_SESSIONS));
 }
+
+/* ---- two-factor sign-in ------------------------------------------------------ */
+
+/* One UPDATE or DELETE in its own transaction; *changes may be NULL. */
+static piora_err write_one(sq_store *s, sqlite3_stmt *st, const char *what, unsigned kinds,
+                           int64_t *changes)
+{
+    if (!st)
+        return PIORA_EDB;
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK) {
+        sqlite3_finalize(st);
+        return e;
+    }
+    e = run(s, st, what, changes);
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, kinds);
+}
+
+piora_err sq_totp_get(store_t *base, int64_t user_id, bool pending, char *out, size_t outlen,
+                      int64_t *last_step)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = prep(s, pending ? "SELECT totp_pending, totp_last_step FROM users WHERE id = ?1"
+                                       : "SELECT totp_secret, totp_last_step FROM users WHERE id = ?1");
+    if (!st)
+        return PIORA_EDB;
+    sqlite3_bind_int64(st, 1, user_id);
+    int rc = sqlite3_step(st);
+    piora_err e = PIORA_ENOTFOUND;
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        size_t n = k ? strlen(k) : 0;
+        e = n < outlen ? PIORA_OK : PIORA_ETOOBIG;
+        if (e == PIORA_OK)
+            memcpy(out, k ? k : "", n + 1);
+        if (last_step)
+            *last_step = sqlite3_column_int64(st, 1);
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        e = sq_fail(s, rc, "totp lookup");
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+piora_err sq_totp_set_pending(store_t *base, int64_t user_id, const char *key_b32)
+{
+    sq_store *s = sq(base);
+    if (!sq_text_ok(key_b32, 128))
+        return PIORA_EINVALID;
+    sqlite3_stmt *st = prep(s, "UPDATE users SET totp_pending = ?1 WHERE id = ?2");
+    if (st) {
+        sqlite3_bind_text(st, 1, key_b32, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, user_id);
+    }
+    int64_t n = 0;
+    piora_err e = write_one(s, st, "totp pending", CHANGE_BIT(CHANGE_USERS), &n);
+    return e == PIORA_OK && n == 0 ? PIORA_ENOTFOUND : e;
+}
+
+piora_err sq_totp_enable(store_t *base, int64_t user_id, int64_t last_step,
+                         const uint8_t (*digests)[32], size_t n)
+{
+    sq_store *s = sq(base);
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    sqlite3_stmt *st = prep(s, "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, "
+                               "totp_last_step = ?2 WHERE id = ?1 AND totp_pending IS NOT NULL");
+    if (st) {
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_int64(st, 2, last_step);
+    }
+    int64_t changed = 0;
+    e = run(s, st, "totp enable", &changed);
+    if (e == PIORA_OK && changed == 0)
+        e = PIORA_ENOTFOUND;
+    if (e == PIORA_OK) {
+        st = prep(s, "DELETE FROM recovery_codes WHERE user_id = ?1");
+        if (st)
+            sqlite3_bind_int64(st, 1, user_id);
+        e = run(s, st, "recovery codes clear", NULL);
+    }
+    for (size_t i = 0; e == PIORA_OK && i < n; i++) {
+        st = prep(s, "INSERT INTO recovery_codes(user_id, digest) VALUES(?1, ?2)");
+        if (st) {
+            sqlite3_bind_int64(st, 1, user_id);
+            sqlite3_bind_blob(st, 2, digests[i], 32, SQLITE_STATIC);
+        }
+        e = run(s, st, "recovery code insert", NULL);
+    }
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
+}
+
+piora_err sq_totp_use_step(store_t *base, int64_t user_id, int64_t step)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = prep(s, "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND "
+                               "totp_last_step < ?2");
+    if (st) {
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_int64(st, 2, step);
+    }
+    int64_t n = 0;
+    piora_err e = write_one(s, st, "totp step", CHANGE_BIT(CHANGE_SESSIONS), &n);
+    return e == PIORA_OK && n == 0 ? PIORA_ECONFLICT : e;
+}
+
+piora_err sq_totp_use_recovery(store_t *base, int64_t user_id, const uint8_t digest[32],
+                               int64_t now)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = prep(s, "UPDATE recovery_codes SET used_at = ?3 WHERE user_id = ?1 AND "
+                               "digest = ?2 AND used_at IS NULL");
+    if (st) {
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_blob(st, 2, digest, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now);
+    }
+    int64_t n = 0;
+    piora_err e = write_one(s, st, "recovery code use", CHANGE_BIT(CHANGE_SESSIONS), &n);
+    return e == PIORA_OK && n == 0 ? PIORA_ENOTFOUND : e;
+}
+
+piora_err sq_totp_disable(store_t *base, int64_t user_id)
+{
+    sq_store *s = sq(base);
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    sqlite3_stmt *st = prep(s, "UPDATE users SET totp_secret = NULL, totp_pending = NULL, "
+                               "totp_last_step = 0 WHERE id = ?1");
+    if (st)
+        sqlite3_bind_int64(st, 1, user_id);
+    e = run(s, st, "totp disable", NULL);
+    if (e == PIORA_OK) {
+        st = prep(s, "DELETE FROM recovery_codes WHERE user_id = ?1");
+        if (st)
+            sqlite3_bind_int64(st, 1, user_id);
+        e = run(s, st, "recovery codes clear", NULL);
+    }
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
+}
+
+piora_err sq_team_set_require_2fa(store_t *base, int64_t team_id, bool on)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = prep(s, "UPDATE teams SET require_2fa = ?2 WHERE id = ?1");
+    if (st) {
+        sqlite3_bind_int64(st, 1, team_id);
+        sqlite3_bind_int(st, 2, on ? 1 : 0);
+    }
+    int64_t n = 0;
+    piora_err e = write_one(s, st, "team 2fa", CHANGE_BIT(CHANGE_USERS), &n);
+    return e == PIORA_OK && n == 0 ? PIORA_ENOTFOUND : e;
+}
+
+piora_err sq_session_set_mfa_pending(store_t *base, int64_t session_id)
+{
+    sq_store *s = sq(base);
+    sqlite3_stmt *st = prep(s, "UPDATE sessions SET mfa_pending = 1 WHERE id = ?1");
+    if (st)
+        sqlite3_bind_int64(st, 1, session_id);
+    int64_t n = 0;
+    piora_err e = write_one(s, st, "session mfa", CHANGE_BIT(CHANGE_SESSIONS), &n);
+    return e == PIORA_OK && n == 0 ? PIORA_ENOTFOUND : e;
+}

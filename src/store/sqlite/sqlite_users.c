@@ -5,7 +5,8 @@
 #include "util/clock.h"
 
 #define USER_COLS                                                                                \
-    "u.id, u.team_id, u.email, t.name, u.is_admin, u.created_at, u.disabled_at, u.removed_at "                                \
+    "u.id, u.team_id, u.email, t.name, u.is_admin, u.created_at, u.disabled_at, u.removed_at, "   \
+    "u.totp_secret IS NOT NULL, t.require_2fa "                                \
     "FROM users u JOIN teams t ON t.id = u.team_id "
 
 static void user_row(sqlite3_stmt *st, void *dst)
@@ -20,6 +21,8 @@ static void user_row(sqlite3_stmt *st, void *dst)
     out->created_at = sq_col_int(st, 5);
     out->disabled_at = sq_col_int(st, 6);
     out->removed_at = sq_col_int(st, 7);
+    out->totp_on = sq_col_int(st, 8) != 0;
+    out->team_requires_2fa = sq_col_int(st, 9) != 0;
 }
 
 /* Steps a one-row lookup into out; ENOTFOUND on no row. Resets st. */
