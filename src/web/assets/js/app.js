@@ -138,6 +138,9 @@ async function render() {
     return signinPage(st);
   }
   if (path === '/signin' || path === '/') return navigate(path === '/signin' ? afterSignin() : '/servers', { replace: true });
+  // A team that requires two-factor sign-in: nothing but the Account page
+  // (the server refuses the rest with mfa_enrolment_required too).
+  if (session.user.must_enrol && path !== '/settings/account') return navigate('/settings/account', { replace: true });
   const route = ROUTES.find(([re]) => re.test(path));
   const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
   app.replaceChildren(shell(path, main));
@@ -215,6 +218,7 @@ function signinPage(st) {
     btn.disabled = true;
     try {
       const s = await post('/signin', { email: form.email.value, password: form.password.value });
+      if (s.second_factor) { secondStep(s.ticket); return; }
       session.user = s.user;
       session.csrf = s.csrf;
       navigate(afterSignin(), { replace: true });
@@ -226,6 +230,38 @@ function signinPage(st) {
     }
   });
   authCard('Sign in to Piora', 'Manage your servers, applications and API tokens.', form);
+}
+
+// The sign-in's second step: the 6-digit code of the authenticator app, or
+// one of the recovery codes. The ticket lives in this closure only.
+function secondStep(ticket) {
+  let recovery = false;
+  const codeField = () => (recovery
+    ? field({ label: 'Recovery code', name: 'code', required: true, attrs: { autocomplete: 'off', autofocus: true, spellcheck: 'false' }, hint: 'One of the codes you saved when you set up two-factor sign-in; each works once.' })
+    : field({ label: 'Authentication code', name: 'code', required: true, attrs: { autocomplete: 'one-time-code', inputmode: 'numeric', autofocus: true, maxlength: 6 }, hint: 'The 6 digits your authenticator app shows for Piora.' }));
+  const form = h('form', { novalidate: true });
+  const draw = () => {
+    const toggle = h('button', { type: 'button', class: 'btn link', onclick: () => { recovery = !recovery; draw(); } }, recovery ? 'Use the authenticator app' : 'Use a recovery code');
+    form.replaceChildren(codeField(), h('button', { type: 'submit', class: 'btn primary block' }, 'Verify'), toggle);
+    form.querySelector('input').focus();
+  };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFormErrors(form);
+    const v = form.elements.code.value.trim();
+    try {
+      const s = await post('/signin/totp', recovery ? { ticket, recovery_code: v } : { ticket, code: v });
+      session.user = s.user;
+      session.csrf = s.csrf;
+      navigate(afterSignin(), { replace: true });
+    } catch (err) {
+      if (err.code === 'signin_expired') { flash = err.detail; render(); return; }
+      showFormErrors(form, { detail: err.detail });
+      form.elements.code.value = '';
+    }
+  });
+  authCard('Two-factor sign-in', 'Your password was right. Now prove it is you.', form);
+  draw();
 }
 
 async function setupPage(st) {

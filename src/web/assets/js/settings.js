@@ -88,7 +88,8 @@ export async function tokensPage() {
 // older than --sudo-window. Ask for the password, then run the action again.
 function reauthDialog() {
   const form = h('form', { novalidate: true },
-    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'current-password', autofocus: true } }));
+    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'current-password', autofocus: true } }),
+    session.user.totp_enabled ? field({ label: 'Authentication code', name: 'code', required: true, attrs: { autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 } }) : null);
   return openDialog((close) => {
     form.append(h('div', { class: 'actions dialog-actions' },
       h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
@@ -97,7 +98,7 @@ function reauthDialog() {
       e.preventDefault();
       clearFormErrors(form);
       try {
-        await post('/session/reauth', { password: form.elements.password.value });
+        await post('/session/reauth', { password: form.elements.password.value, ...(form.elements.code ? { code: form.elements.code.value.trim() } : {}) });
         close(true);
       } catch (err) {
         if (err.status === 401) close(false); else showFormErrors(form, err);
@@ -324,7 +325,99 @@ export async function accountPage() {
   const facts = h('div', { class: 'card card-pad' }, h('h2', {}, 'Account'), h('dl', { class: 'kv' },
     h('dt', {}, 'Email'), h('dd', {}, u.email), h('dt', {}, 'Team'), h('dd', {}, u.team),
     h('dt', {}, 'Role'), h('dd', {}, u.is_admin ? 'Admin' : 'Member')));
-  return [...settingsHead('/settings/account', 'Your account and password.'), h('div', { class: 'grid-2' }, facts, form)];
+  return [...settingsHead('/settings/account', 'Your account and password.'),
+    u.must_enrol ? h('div', { class: 'notice warn', role: 'alert' }, `${u.team} requires two-factor sign-in: set it up below to use Piora.`) : null,
+    h('div', { class: 'grid-2' }, facts, form), h('div', { class: 'grid-2' }, twoFactorCard(), u.is_admin ? teamTwoFactorCard() : null)];
+}
+
+// Two-factor sign-in (TOTP): the key is shown during set-up only, as an
+// otpauth:// URI and as base32 text; a code confirms it; the 10 recovery
+// codes are shown once.
+function twoFactorCard() {
+  const u = session.user;
+  if (u.totp_enabled) {
+    return h('div', { class: 'card card-pad' }, h('h2', {}, 'Two-factor sign-in'),
+      h('p', {}, badge('on', 'ok'), ' Sign-in asks for a code from your authenticator app.'),
+      u.team_requires_2fa ? h('p', { class: 'hint' }, `${u.team} requires it, so it stays on.`)
+        : h('button', { type: 'button', class: 'btn danger-ghost', onclick: turnOffDialog }, 'Turn off two-factor sign-in'));
+  }
+  const body = h('div', {});
+  const start = h('button', { type: 'button', class: 'btn primary', onclick: async () => {
+    try {
+      const r = await post('/account/totp/start');
+      const form = h('form', { novalidate: true },
+        h('p', {}, 'Add this key to your authenticator app (its "enter a setup key" or a link from this URI), then enter the code it shows.'),
+        h('label', { for: 'totp-uri' }, 'Setup URI'), h('input', { class: 'input mono', id: 'totp-uri', readonly: true, value: r.uri }),
+        h('label', { for: 'totp-key' }, 'Setup key'), h('input', { class: 'input mono', id: 'totp-key', readonly: true, value: r.secret.replace(/(.{4})/g, '$1 ').trim() }),
+        field({ label: 'Code from the app', name: 'code', required: true, attrs: { autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 } }),
+        h('button', { type: 'submit', class: 'btn primary' }, 'Turn on'));
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        clearFormErrors(form);
+        try {
+          const done = await post('/account/totp/confirm', { code: form.elements.code.value.trim() });
+          await showRecoveryCodes(done.recovery_codes);
+          render();
+        } catch (err) {
+          if (err.status !== 401) showFormErrors(form, err);
+        }
+      });
+      body.replaceChildren(form);
+    } catch (err) {
+      if (err.status !== 401) toast(err.detail || err.message, 'error');
+    }
+  } }, 'Set up two-factor sign-in');
+  body.append(h('p', {}, badge('off'), ' Protect your account with a code from an authenticator app (TOTP).'), start);
+  return h('div', { class: 'card card-pad' }, h('h2', {}, 'Two-factor sign-in'), body);
+}
+
+function showRecoveryCodes(codes) {
+  return openDialog((close) => [
+    h('h2', {}, 'Recovery codes'),
+    h('div', { class: 'notice warn', role: 'alert' }, 'Save these codes now. Each signs you in once if you lose your authenticator app. They will not be shown again.'),
+    h('ul', { class: 'mono', 'aria-label': 'Recovery codes' }, codes.map((c) => h('li', {}, c))),
+    h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn primary', onclick: () => close(true) }, 'I saved them')),
+  ], { label: 'Recovery codes' });
+}
+
+function turnOffDialog() {
+  const form = h('form', { novalidate: true },
+    field({ label: 'Password', name: 'password', type: 'password', required: true, attrs: { autocomplete: 'current-password' } }),
+    field({ label: 'Authentication code', name: 'code', required: true, attrs: { autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 6 } }));
+  openDialog((close) => {
+    form.append(h('div', { class: 'actions dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn danger' }, 'Turn off')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFormErrors(form);
+      try {
+        await post('/account/totp/disable', { password: form.elements.password.value, code: form.elements.code.value.trim() });
+        close(true);
+      } catch (err) {
+        if (err.status === 401) close(false); else showFormErrors(form, err);
+      }
+    });
+    return [h('h2', {}, 'Turn off two-factor sign-in?'), h('p', { class: 'lead' }, 'Sign-in will ask for your password only.'), form];
+  }, { label: 'Turn off two-factor sign-in' }).then((off) => { if (off) { toast('Two-factor sign-in is off.'); render(); } });
+}
+
+function teamTwoFactorCard() {
+  const u = session.user;
+  const box = h('input', { type: 'checkbox', id: 'team-2fa', checked: u.team_requires_2fa });
+  box.addEventListener('change', async () => {
+    try {
+      await post('/team/require-2fa', { required: box.checked });
+      toast(box.checked ? `${u.team} now requires two-factor sign-in.` : 'Two-factor sign-in is optional again.');
+      render();
+    } catch (err) {
+      box.checked = !box.checked;
+      if (err.status !== 401) toast(err.detail || err.message, 'error');
+    }
+  });
+  return h('div', { class: 'card card-pad' }, h('h2', {}, 'Team security'),
+    h('div', { class: 'check' }, box, h('label', { for: 'team-2fa' }, 'Require two-factor sign-in for everyone in the team')),
+    h('p', { class: 'hint' }, 'Members without it are sent to set it up after sign-in and can do nothing else until they have.'));
 }
 
 // Offboarding and roles (admins): each asks first and says what happens.
@@ -440,6 +533,8 @@ const ACTION_TEXT = {
   'user.disabled': 'User disabled', 'user.enabled': 'User enabled', 'user.removed': 'User removed',
   'user.made_admin': 'Made admin', 'user.made_member': 'Made member',
   'user.invited': 'User invited', 'invite.revoked': 'Invitation revoked',
+  'signin.reauth': 'Password confirmed', 'mfa.enabled': 'Two-factor on', 'mfa.disabled': 'Two-factor off',
+  'mfa.recovery_code_used': 'Recovery code used', 'team.mfa_required': 'Two-factor required', 'team.mfa_optional': 'Two-factor optional',
 };
 
 export async function auditPage() {
