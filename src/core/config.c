@@ -90,7 +90,7 @@ const config_setting config_settings[] = {
     INT("sudo-window", "PIORA_SUDO_WINDOW", "SECONDS", 1, 86400, 600, sudo_window_s,
         "tokens are made on the dashboard only this long after a password",
         "Creating or regenerating a token on the dashboard needs a sign-in or a "
-        "re-authentication (the password again) within this long; "
+        "re-authentication (password, and the second factor when enabled) within this long; "
         "otherwise the dashboard asks for the password first, as GitHub's sudo mode "
         "(docs/dashboard.md)."),
     INT("hash-threads", "PIORA_HASH_THREADS", "N", 0, 64, 0, hash_threads,

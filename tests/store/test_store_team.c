@@ -1,7 +1,8 @@
 /* Conformance, team section (issue 13): offboarding revokes a user's
  * tokens and deletes their sessions in one step, a team keeps an admin who
  * can sign in, removal and roles, invitations (one pending link per email,
- * used once) and the sudo mode's re-authentication time. */
+ * used once), the sudo mode's re-authentication time and two-factor
+ * sign-in (a pending key, single-use steps and recovery codes). */
 #include "store_fixture.h"
 
 static void test_offboard(void **state)
@@ -159,6 +160,61 @@ static void test_reauth(void **state)
     assert_int_equal(store_session_reauth(fx->s, 9999, 2000), PIORA_ENOTFOUND);
 }
 
+static void test_totp(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "a@t.test", "t");
+    char key[64];
+    int64_t last = -1;
+    assert_int_equal(store_totp_get(fx->s, a.id, false, key, sizeof key, &last), PIORA_ENOTFOUND);
+    uint8_t d[2][32];
+    memset(d[0], 1, 32);
+    memset(d[1], 2, 32);
+    assert_int_equal(store_totp_enable(fx->s, a.id, 5, (const uint8_t(*)[32])d, 2),
+                     PIORA_ENOTFOUND); /* nothing pending */
+    assert_int_equal(store_totp_set_pending(fx->s, a.id, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+                     PIORA_OK);
+    assert_int_equal(store_totp_get(fx->s, a.id, true, key, sizeof key, NULL), PIORA_OK);
+    assert_string_equal(key, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    assert_int_equal(store_totp_get(fx->s, a.id, true, key, 8, NULL), PIORA_ETOOBIG);
+    user_rec u;
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_false(u.totp_on); /* pending is not on */
+    assert_int_equal(store_totp_enable(fx->s, a.id, 5, (const uint8_t(*)[32])d, 2), PIORA_OK);
+    assert_int_equal(store_totp_get(fx->s, a.id, false, key, sizeof key, &last), PIORA_OK);
+    assert_int_equal(last, 5);
+    assert_int_equal(store_totp_get(fx->s, a.id, true, key, sizeof key, NULL), PIORA_ENOTFOUND);
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_true(u.totp_on);
+    assert_int_equal(store_totp_use_step(fx->s, a.id, 5), PIORA_ECONFLICT);
+    assert_int_equal(store_totp_use_step(fx->s, a.id, 6), PIORA_OK);
+    assert_int_equal(store_totp_use_step(fx->s, a.id, 6), PIORA_ECONFLICT);
+    assert_int_equal(store_totp_use_recovery(fx->s, a.id, d[1], 100), PIORA_OK);
+    assert_int_equal(store_totp_use_recovery(fx->s, a.id, d[1], 101), PIORA_ENOTFOUND);
+    uint8_t other[32];
+    memset(other, 3, sizeof other);
+    assert_int_equal(store_totp_use_recovery(fx->s, a.id, other, 101), PIORA_ENOTFOUND);
+    assert_int_equal(store_totp_disable(fx->s, a.id), PIORA_OK);
+    assert_int_equal(store_totp_use_recovery(fx->s, a.id, d[0], 102), PIORA_ENOTFOUND);
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_false(u.totp_on);
+
+    assert_false(u.team_requires_2fa);
+    assert_int_equal(store_team_set_require_2fa(fx->s, a.team_id, true), PIORA_OK);
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_true(u.team_requires_2fa);
+    assert_int_equal(store_team_set_require_2fa(fx->s, 9999, true), PIORA_ENOTFOUND);
+
+    uint8_t sd[SESSION_DIGEST_LEN];
+    memset(sd, 4, sizeof sd);
+    session_rec sess;
+    assert_int_equal(store_session_insert(fx->s, sd, a.id, "c", 10, 9000, NULL, &sess), PIORA_OK);
+    assert_false(sess.mfa_pending);
+    assert_int_equal(store_session_set_mfa_pending(fx->s, sess.id), PIORA_OK);
+    assert_int_equal(store_session_by_digest(fx->s, sd, &sess), PIORA_OK);
+    assert_true(sess.mfa_pending);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +222,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_last_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
