@@ -75,8 +75,9 @@ export function run(args, { input, env, timeoutMs = T(30000) } = {}) {
     p.on('close', (code, signal) => {
       clearTimeout(timer);
       live.delete(p);
-      // token create prints the token on stdout by contract; all else is log.
-      const creates = args[0] === 'token' && args[1] === 'create';
+      // token create prints the token and user invite its one-time link on
+      // stdout by contract (SPEC 7); all else is log.
+      const creates = (args[0] === 'token' && args[1] === 'create') || (args[0] === 'user' && args[1] === 'invite');
       noteLog(`piora ${args.slice(0, 2).join(' ')}`, (creates ? '' : stdout) + stderr);
       resolve({ code, signal, stdout, stderr });
     });
