@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/jwt.h"
 #include "core/validate.h"
 #include "http/response.h"
 
@@ -87,6 +88,14 @@ static const op_doc op_docs[] = {
 
     {credentials_revoke, NULL, B_CUSTOM, "CredentialsRevoke", "Message", false, false, NULL, false,
      "Revokes every valid token in the list. The answer is the same whatever was found."},
+
+    {oidc_token_exchange, NULL, B_CUSTOM, "OidcTokenRequest", "OidcTokenGrant", false, false,
+     NULL, false,
+     "Trusted publishing (SPEC 12, docs/trusted-publishing.md): a CI job's OIDC JWT (RS256 or "
+     "ES256, verified against its issuer's JWKS) that matches a team's trusted publisher "
+     "becomes a token of the publisher's scopes and resources, valid 15 minutes. A JWT is "
+     "accepted once (`jti`). Anything else answers 401 `invalid_token` with a detail naming "
+     "the failed check; every attempt is audited. 503 `busy` when the slow-work pool is full."},
 };
 
 static const op_doc *doc_for(route_handler fn)
@@ -340,6 +349,24 @@ static void add_fixed_schemas(json_t *schemas)
                   "properties", "credentials", "type", "array", "minItems", 1, "maxItems",
                   CREDENTIALS_MAX, "items", "type", "string", "maxLength", CREDENTIAL_MAX_BYTES,
                   "required", "credentials", "additionalProperties", 0));
+    json_object_set_new(
+        schemas, "OidcTokenRequest",
+        json_pack("{s:s,s:{s:{s:s,s:i,s:s}},s:[s],s:b}", "type", "object", "properties",
+                  "token", "type", "string", "maxLength", JWT_MAX_BYTES, "description",
+                  "The CI job's OIDC ID token (a compact JWS)", "required", "token",
+                  "additionalProperties", 0));
+    json_t *res_ids = json_pack("{s:s,s:{s:s,s:s}}", "type", "array", "items", "type",
+                                "integer", "format", "int64");
+    json_object_set_new(
+        schemas, "OidcTokenGrant",
+        json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:s},s:o,s:{s:[s,s],s:s,s:{s:O,s:O,s:o}}},"
+                  "s:[s,s,s,s]}",
+                  "type", "object", "properties", "token", "type", "string", "pattern",
+                  "^piora_token_[0-9A-Za-z]{36}$", "expires_at", "type", "string", "format",
+                  "date-time", "scopes", scope_array(), "resources", "type", "object", "null",
+                  "description", "SPEC 11: the objects the token is limited to; null: all",
+                  "properties", "servers", res_ids, "applications", res_ids, "databases",
+                  res_ids, "required", "token", "expires_at", "scopes", "resources"));
     json_t *owner = json_pack(
         "{s:s,s:{s:{s:s},s:{s:s},s:{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}},s:[s,s,s]}", "type",
         "object", "properties", "id", "type", "integer", "email", "type", "string", "team",
@@ -646,7 +673,7 @@ static json_t *build_operation(const route_t *rt)
     bool body = doc && doc->body != B_NONE;
     if (token || body)
         json_object_set_new(resps, "400", ref("responses", "BadRequest"));
-    if (token)
+    if (token || rt->fn == oidc_token_exchange)
         json_object_set_new(resps, "401", ref("responses", "Unauthorized"));
     if (token && rt->scopes)
         json_object_set_new(resps, "403", ref("responses", "Forbidden"));
@@ -661,7 +688,7 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(resps, "422", ref("responses", "ValidationFailed"));
     if (token || rt->limit == ROUTE_LIMIT_ADDR)
         json_object_set_new(resps, "429", ref("responses", "TooManyRequests"));
-    if (rt->fn == health_ready)
+    if (rt->fn == health_ready || rt->fn == oidc_token_exchange)
         json_object_set_new(resps, "503", ref("responses", "Unavailable"));
     /* Every operation can meet a client error the table above does not name
      * (a token in the URL, a rate limit on the address): clients get its shape. */

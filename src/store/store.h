@@ -128,7 +128,10 @@ typedef struct audit_new {
     int64_t subject_user_id;
     const char *email;
     const char *addr;
+    const char *detail; /* words for the entry (a failed exchange's reason, ...); may be NULL */
 } audit_new;
+
+#define AUDIT_DETAIL_MAX 1023
 
 #define AUDIT_WORD_MAX 31 /* an action or channel name: "token.regenerated" */
 
@@ -146,6 +149,7 @@ typedef struct audit_row {
     int64_t subject_user_id;
     char email[EMAIL_MAX + 1];
     char addr[ADDR_MAX];
+    char detail[AUDIT_DETAIL_MAX + 1];
 } audit_row;
 
 
@@ -179,6 +183,42 @@ typedef struct session_rec {
     int64_t last_seen_at;
     int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
 } session_rec;
+
+/* ---- trusted publishers (SPEC 12, issue 14) ---------------------------- */
+
+#define PUBLISHER_NAME_MAX 64
+#define OIDC_URL_MAX 255      /* an issuer URL */
+#define OIDC_AUDIENCE_MAX 255
+#define OIDC_CLAIMS_MAX 2047  /* the "key=value" lines of claim conditions */
+#define OIDC_GLOB_MAX 255
+#define OIDC_RESOURCES_MAX 1023
+#define OIDC_JTI_MAX 255
+
+typedef struct publisher_new {
+    int64_t user_id; /* the admin who registers it: minted tokens act as them, in their team */
+    const char *name;
+    const char *issuer;
+    const char *audience;
+    const char *claims;    /* "key=value\n..." (core/publishers.c); may be empty */
+    const char *ref_glob;  /* NULL: any ref */
+    scope_set scopes;
+    const char *resources; /* NULL: every object of the team */
+} publisher_new;
+
+typedef struct publisher_rec {
+    int64_t id;
+    int64_t team_id;
+    int64_t user_id;
+    char name[PUBLISHER_NAME_MAX + 1];
+    char issuer[OIDC_URL_MAX + 1];
+    char audience[OIDC_AUDIENCE_MAX + 1];
+    char claims[OIDC_CLAIMS_MAX + 1];
+    char ref_glob[OIDC_GLOB_MAX + 1]; /* empty: any */
+    scope_set scopes;
+    char resources[OIDC_RESOURCES_MAX + 1]; /* empty: all */
+    int64_t created_at;
+    char owner_email[EMAIL_MAX + 1];
+} publisher_rec;
 
 /* Every store function: ret store_<name>(params), from store_fns.h. */
 #define STORE_FN(ret, name, params, args) ret store_##name params;

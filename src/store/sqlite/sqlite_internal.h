@@ -65,6 +65,16 @@ typedef enum sq_stmt_id {
     ST_SETUP_INSERT,
     ST_SETUP_CHECK,
     ST_SETUP_CLAIM,
+    /* trusted publishers (sqlite_publishers.c) */
+    ST_PUBLISHER_INSERT,
+    ST_PUBLISHER_GET,
+    ST_PUBLISHER_GET_TEAM,
+    ST_PUBLISHER_LIST_ALL,
+    ST_PUBLISHER_LIST_TEAM,
+    ST_PUBLISHER_LIST_ISSUER,
+    ST_PUBLISHER_DELETE,
+    ST_OIDC_JTI_PRUNE,
+    ST_OIDC_JTI_INSERT,
     ST__COUNT
 } sq_stmt_id;
 
