@@ -32,12 +32,12 @@ async function pageOf(path) {
 }
 
 function settingsTabs(current) {
-  const tabs = [['/settings/tokens', 'API Tokens'], ['/settings/account', 'Account'], ['/settings/members', 'Members']];
+  const tabs = [['/settings/tokens', 'API Tokens'], ['/settings/publishers', 'Trusted Publishers'], ['/settings/account', 'Account'], ['/settings/members', 'Members']];
   return h('nav', { class: 'tabs', 'aria-label': 'Settings' },
     tabs.map(([href, label]) => h('a', { href, 'aria-current': current === href ? 'page' : null }, label)));
 }
 
-function settingsHead(current, sub, ...actions) {
+export function settingsHead(current, sub, ...actions) {
   return [h('div', { class: 'crumbs' }, 'Settings'), pageHead('Settings', sub, ...actions), settingsTabs(current)];
 }
 
@@ -316,6 +316,8 @@ const ACTION_TEXT = {
   signin: 'Signed in', 'signin.failed': 'Failed sign-in', signout: 'Signed out',
   'token.created': 'Token created', 'token.regenerated': 'Token regenerated', 'token.revoked': 'Token revoked',
   'user.created': 'User created', 'password.changed': 'Password changed',
+  'publisher.added': 'Trusted publisher added', 'publisher.removed': 'Trusted publisher removed',
+  'oidc.exchanged': 'CI token minted', 'oidc.failed': 'CI token refused',
 };
 
 export async function auditPage() {
@@ -328,7 +330,7 @@ export async function auditPage() {
     { label: 'Time', cell: (e) => timeEl(e.time) },
     { label: 'Event', cell: (e) => badge(ACTION_TEXT[e.action] || e.action, tone(e.action)) },
     { label: 'Who', cell: (e) => (e.actor ? e.actor.email : (e.email || '—')) },
-    { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? (e.token_name ? `token ${e.token_name} (#${e.token_id})` : `token #${e.token_id}`) : null, !e.token_id && e.subject_user_id && e.email ? e.email : null, `via ${e.via}`].filter(Boolean).join(' · ')) },
+    { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? (e.token_name ? `token ${e.token_name} (#${e.token_id})` : `token #${e.token_id}`) : null, !e.token_id && e.subject_user_id && e.email ? e.email : null, e.detail, `via ${e.via}`].filter(Boolean).join(' · ')) },
     { label: 'Address', cell: (e) => h('span', { class: 'mono' }, e.addr || '—') },
   ], r.data, { caption: 'Audit log' });
   t.append(pager({ page, perPage: r.meta.per_page, total: r.meta.total }));
