@@ -57,7 +57,7 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
       '--oidc-refresh-interval', '1', '--revoke-limit', '100000'] });
   });
   after(async () => {
-    s?.kill();
+    await s?.stop(); // a clean exit 0: under ASan, no leak and no report
     await issuer?.close();
     await down?.close();
   });

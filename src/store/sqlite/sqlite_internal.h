@@ -68,8 +68,6 @@ typedef enum sq_stmt_id {
     /* trusted publishers (sqlite_publishers.c) */
     ST_PUBLISHER_INSERT,
     ST_PUBLISHER_GET,
-    ST_PUBLISHER_GET_TEAM,
-    ST_PUBLISHER_LIST_ALL,
     ST_PUBLISHER_LIST_TEAM,
     ST_PUBLISHER_LIST_ISSUER,
     ST_PUBLISHER_DELETE,

@@ -39,6 +39,28 @@ static void bind_opt(sqlite3_stmt *st, int idx, const char *v)
         sqlite3_bind_null(st, idx);
 }
 
+/* Steps a bound statement that must change one row, in its own write
+ * transaction of kind CHANGE_USERS; ENOTFOUND when it changed none. */
+static piora_err write_one(sq_store *s, sqlite3_stmt *st, const char *what)
+{
+    piora_err e = sq_begin(s);
+    if (e != PIORA_OK) {
+        sqlite3_clear_bindings(st);
+        return e;
+    }
+    int rc = sq_exec_stmt(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        e = sq_fail(s, rc, what);
+    else if (sqlite3_changes(s->db) == 0)
+        e = PIORA_ENOTFOUND;
+    if (e != PIORA_OK) {
+        sq_rollback(s);
+        return e;
+    }
+    return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
+}
+
 piora_err sq_publisher_insert(store_t *base, const publisher_new *p, publisher_rec *out)
 {
     sq_store *s = sq(base);
@@ -54,9 +76,6 @@ piora_err sq_publisher_insert(store_t *base, const publisher_new *p, publisher_r
         "FROM users WHERE id = ?1");
     if (!st)
         return PIORA_EDB;
-    piora_err e = sq_begin(s);
-    if (e != PIORA_OK)
-        return e;
     sqlite3_bind_int64(st, 1, p->user_id);
     sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, p->issuer, -1, SQLITE_STATIC);
@@ -66,19 +85,10 @@ piora_err sq_publisher_insert(store_t *base, const publisher_new *p, publisher_r
     sqlite3_bind_int(st, 7, p->scopes & SCOPE_ALL);
     bind_opt(st, 8, p->resources);
     sqlite3_bind_int64(st, 9, clock_now());
-    int rc = sq_exec_stmt(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        e = sq_fail(s, rc, "publisher insert");
-    else if (sqlite3_changes(s->db) == 0)
-        e = PIORA_ENOTFOUND;
-    if (e != PIORA_OK) {
-        sq_rollback(s);
+    piora_err e = write_one(s, st, "publisher insert"); /* no row: no such user */
+    if (e != PIORA_OK)
         return e;
-    }
-    int64_t id = sqlite3_last_insert_rowid(s->db);
-    if ((e = sq_commit(s, CHANGE_BIT(CHANGE_USERS))) != PIORA_OK)
-        return e;
+    int64_t id = sqlite3_last_insert_rowid(s->db); /* the connection's, kept past COMMIT */
     return out ? sq_publisher_get(base, 0, id, out) : PIORA_OK;
 }
 
@@ -139,21 +149,9 @@ piora_err sq_publisher_delete(store_t *base, int64_t team_id, int64_t id)
                                "DELETE FROM publishers WHERE id = ?1 AND (?2 = 0 OR team_id = ?2)");
     if (!st)
         return PIORA_EDB;
-    piora_err e = sq_begin(s);
-    if (e != PIORA_OK)
-        return e;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, team_id);
-    int rc = sq_exec_stmt(st);
-    if (rc != SQLITE_DONE)
-        e = sq_fail(s, rc, "publisher delete");
-    else if (sqlite3_changes(s->db) == 0)
-        e = PIORA_ENOTFOUND;
-    if (e != PIORA_OK) {
-        sq_rollback(s);
-        return e;
-    }
-    return sq_commit(s, CHANGE_BIT(CHANGE_USERS));
+    return write_one(s, st, "publisher delete");
 }
 
 piora_err sq_oidc_jti_use(store_t *base, const char *issuer, const char *jti, int64_t expires_at,

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { freePort, tmpDir } from './piora.mjs';
+import { noteSecret } from '../../lib/journal.mjs';
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
 const jsonB64u = (o) => b64u(JSON.stringify(o));
@@ -44,7 +45,9 @@ export function signJws(header, payload, key) {
   const sig = key.alg === 'ES256'
     ? crypto.sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
     : crypto.sign('sha256', Buffer.from(input), key.privateKey);
-  return `${input}.${b64u(sig)}`;
+  const jwt = `${input}.${b64u(sig)}`;
+  noteSecret(jwt); // a JWT is a bearer credential: no log may hold it
+  return jwt;
 }
 
 // start({ port }) -> issuer. issuer.url is its https:// URL (the `iss`).
