@@ -4,6 +4,7 @@
 #include "core/oidc.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,16 @@ void oidc_init(const piora_config *cfg)
     ca_file[n] = '\0';
     refresh_ms = (cfg->oidc_refresh_s > 0 ? cfg->oidc_refresh_s : 60) * 1000;
     pthread_mutex_unlock(&cache_mu);
+    /* Said once at start: otherwise the operator learns of a wrong path
+     * only from CI jobs' 401s. */
+    if (ca_file[0]) {
+        FILE *f = fopen(ca_file, "r");
+        if (!f)
+            log_error("oidc: --oidc-ca-file %s cannot be read; issuers behind it will fail",
+                      ca_file);
+        else
+            fclose(f);
+    }
 }
 
 static void entry_clear(issuer_keys *e)

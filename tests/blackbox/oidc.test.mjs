@@ -244,6 +244,22 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
   });
 });
 
+describe('issuer TLS', () => {
+  it('an issuer whose CA is not trusted (no --oidc-ca-file) is never believed', { timeout: T(30000) }, async (t) => {
+    const iss = await startIssuer();
+    t.after(() => iss.close());
+    const db = path.join(tmpDir('oidc-tls'), 'piora.db');
+    await addUser(db, { email: EMAIL, team: 'tls', admin: true });
+    await addPublisher(db, ['--name', 'p', '--issuer', iss.url, '--scopes', 'servers:read']);
+    const srv = await startServer(t, { dbPath: db });
+    const r = await srv.post('/api/v1/oidc/token', { body: { token: iss.mint({ claims: { environment: undefined } }) } });
+    assert.equal(r.status, 401, r.text);
+    assert.match(r.json.detail, /issuer's keys are unavailable/);
+    assert.equal(iss.state.discoveryFetches, 0, 'the TLS handshake failed before any request');
+    await srv.stop();
+  });
+});
+
 describe('piora publisher add: bad input', () => {
   it('refuses a non-admin, an http issuer, an unknown claim and a bad scope', async () => {
     const db = path.join(tmpDir('oidc-cli'), 'piora.db');
