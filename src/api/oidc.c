@@ -94,13 +94,13 @@ void oidc_token_exchange(req_t *r)
     }
     size_t len = json_string_length(tok);
     if (len > JWT_MAX_BYTES) {
-        /* Refused before the pool: an oversized JWT costs no worker; the
-         * service audits it like any refusal would. */
-        json_decref(body);
+        /* Refused here, before the pool: an oversized JWT costs no worker.
+         * The service refuses it on its length alone, and audits it. */
         oidc_grant g;
         const char *why = NULL;
-        publishers_exchange(r->store, r->client_addr, "", len, &g, &why);
-        refuse(r, "token is too large");
+        publishers_exchange(r->store, r->client_addr, json_string_value(tok), len, &g, &why);
+        json_decref(body);
+        refuse(r, why);
         return;
     }
     exchange_job *j = malloc(sizeof *j + len + 1);
