@@ -169,6 +169,11 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
     noteSecret(r.json.token);
     await refused(tok, /jti was already used/);
     await refused(issuer.mint({ claims: { jti: undefined } }), /jti is missing/);
+    // at once, from several connections: still exactly one token
+    const same = issuer.mint();
+    const all = await Promise.all(Array.from({ length: 6 }, () => exchange(same)));
+    for (const x of all) if (x.status === 201) noteSecret(x.json.token);
+    assert.deepEqual(all.map((x) => x.status).sort(), [201, 401, 401, 401, 401, 401]);
   });
 
   it('an oversized JWT and a malformed one', async () => {
