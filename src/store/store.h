@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/grant.h"
 #include "auth/scopes.h"
 #include "auth/token.h"
 #include "schema/model.h"
@@ -81,6 +82,8 @@ typedef struct token_rec {
     int64_t expires_at;   /* 0: never */
     int64_t revoked_at;   /* 0: not revoked */
     char owner_email[EMAIL_MAX + 1];
+    token_grant resources; /* SPEC 11: not limited = every object of the team */
+    token_addrs allowed_ips; /* SPEC 11: not limited = from anywhere */
 } token_rec;
 
 /* Derived from the record and now; the one definition of a token's status.
@@ -97,6 +100,8 @@ typedef struct token_new {
     int64_t expires_at; /* 0: never */
     uint8_t digest[TOKEN_DIGEST_LEN];
     const char *hint;
+    const token_grant *resources;   /* NULL or not limited: every object */
+    const token_addrs *allowed_ips; /* NULL or not limited: no address rule */
 } token_new;
 
 typedef struct token_touch {
