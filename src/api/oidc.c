@@ -48,7 +48,7 @@ static void exchange_run(req_t *r, void *ctx)
     clock_fmt_rfc3339(g.token.expires_at, ts);
     json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "token", g.secret, "expires_at", ts, "scopes",
                           json_array(), "resources",
-                          publishers_resources_json(g.publisher.resources));
+                          tokens_resources_json(&g.token.resources));
     sodium_memzero(g.secret, sizeof g.secret);
     if (!o) {
         resp_error(r, PIORA_ENOMEM, NULL);

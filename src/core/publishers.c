@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/grant.h"
 #include "auth/jwt.h"
 #include "core/audit.h"
 #include "core/oidc.h"
@@ -26,8 +27,6 @@ const char *const publishers_claim_keys[] = {
     "project_path", "project_id", "namespace_id", "namespace_path", "ci_config_ref_uri",
     /* both */
     "sub", NULL};
-
-#define RESOURCES_ITEMS_MAX 64
 
 static bool claim_key_known(const char *k, size_t n)
 {
@@ -84,48 +83,26 @@ static const char *check_publisher_issuer(const char *iss)
     return NULL;
 }
 
-/* "servers:1,applications:4" -> the same, checked, in out. */
-static const char *check_resources(const char *in, char *out, size_t outlen)
+/* SPEC 11's list form, parsed as tokens parse it; out gets the canonical
+ * text ("" when in is NULL or empty: every object). */
+static bool resources_parse(const char *in, token_grant *g, char *out, size_t outlen,
+                            verrs *errs)
 {
-    static const char *const kinds[] = {"servers", "applications", "databases"};
     out[0] = '\0';
+    memset(g, 0, sizeof *g);
     if (!in || !*in)
-        return NULL;
-    if (strlen(in) > OIDC_RESOURCES_MAX)
-        return "is too long";
-    size_t used = 0, items = 0;
-    const char *p = in;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *colon = memchr(p, ':', len);
-        if (!colon)
-            return "must be a list of KIND:ID (servers, applications, databases)";
-        size_t kl = (size_t)(colon - p);
-        bool known = false;
-        for (size_t k = 0; k < 3; k++)
-            known |= strlen(kinds[k]) == kl && memcmp(kinds[k], p, kl) == 0;
-        char id[24];
-        size_t il = len - kl - 1;
-        int64_t v = 0;
-        if (!known || il == 0 || il >= sizeof id)
-            return "must be a list of KIND:ID (servers, applications, databases)";
-        memcpy(id, colon + 1, il);
-        id[il] = '\0';
-        if (!num_parse_i64(id, 1, INT64_C(9007199254740991), &v))
-            return "ids must be positive integers";
-        if (++items > RESOURCES_ITEMS_MAX)
-            return "may list at most 64 objects";
-        int w = snprintf(out + used, outlen - used, "%s%.*s:%lld", used ? "," : "", (int)kl, p,
-                         (long long)v);
-        if (w < 0 || (size_t)w >= outlen - used)
-            return "is too long";
-        used += (size_t)w;
-        p = end ? end + 1 : p + len;
-        if (end && !*p)
-            return "must not end with a comma";
+        return true;
+    char why[160];
+    if (!grant_parse(in, g, why, sizeof why)) {
+        verrs_add(errs, "resources", "%s", why);
+        return false;
     }
-    return NULL;
+    if (g->n == 0) {
+        verrs_add(errs, "resources", "name at least one object, or leave it empty for all");
+        return false;
+    }
+    grant_format(g, out, outlen);
+    return true;
 }
 
 static void audit_publisher(store_t *s, const actor *who, audit_action a, const publisher_rec *p)
@@ -192,9 +169,9 @@ piora_err publishers_add(store_t *s, const actor *who, const publisher_req *rq,
         verrs_add(errs, "scopes", rq->scopes ? "unknown scope \"%s\"" : "%sare required", bad);
     else if (scopes == 0)
         verrs_add(errs, "scopes", "at least one scope is required");
-    char resources[OIDC_RESOURCES_MAX + 1];
-    if ((msg = check_resources(rq->resources, resources, sizeof resources)))
-        verrs_add(errs, "resources", "%s", msg);
+    char resources[GRANT_TEXT_MAX + 1];
+    token_grant grant;
+    bool grant_ok = resources_parse(rq->resources, &grant, resources, sizeof resources, errs);
 
     user_rec u;
     piora_err e = store_user_by_id(s, rq->user_id, &u);
@@ -204,6 +181,12 @@ piora_err publishers_add(store_t *s, const actor *who, const publisher_req *rq,
         return e;
     else if (!u.is_admin)
         verrs_add(errs, "email", "only a team admin may register trusted publishers");
+    else if (grant_ok && grant.limited &&
+             (e = tokens_grant_in_team(s, u.team_id, &grant, errs)) != PIORA_OK &&
+             e != PIORA_EINVALID)
+        return e;
+    if (strlen(resources) > OIDC_RESOURCES_MAX)
+        verrs_add(errs, "resources", "are too many");
     if (errs->n)
         return PIORA_EINVALID;
 
@@ -242,36 +225,11 @@ piora_err publishers_remove(store_t *s, const actor *who, int64_t team_id, int64
 
 json_t *publishers_resources_json(const char *resources)
 {
-    if (!resources || !*resources)
+    token_grant g;
+    char why[160];
+    if (!resources || !*resources || !grant_parse(resources, &g, why, sizeof why))
         return json_null();
-    json_t *o = json_object();
-    const char *p = resources;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *colon = memchr(p, ':', len);
-        if (colon) {
-            char kind[16], id[24];
-            size_t kl = (size_t)(colon - p), il = len - kl - 1;
-            int64_t v;
-            if (kl < sizeof kind && il < sizeof id) {
-                memcpy(kind, p, kl);
-                kind[kl] = '\0';
-                memcpy(id, colon + 1, il);
-                id[il] = '\0';
-                if (num_parse_i64(id, 1, INT64_MAX, &v)) {
-                    json_t *arr = json_object_get(o, kind);
-                    if (!arr) {
-                        arr = json_array();
-                        json_object_set_new(o, kind, arr);
-                    }
-                    json_array_append_new(arr, json_integer(v));
-                }
-            }
-        }
-        p = end ? end + 1 : p + len;
-    }
-    return o;
+    return tokens_resources_json(&g);
 }
 
 static json_t *claims_json(const char *claims)
@@ -505,11 +463,17 @@ piora_err publishers_exchange(store_t *s, const char *addr, const char *jwt, siz
     snprintf(name, sizeof name, "via trusted publisher %s", out->publisher.name);
     scopes_format(out->publisher.scopes, ",", scopes, sizeof scopes);
     token_create_req rq = {.user_id = out->publisher.user_id, .name = name, .scopes = scopes,
-                           .expires_in = PUBLISHER_TOKEN_LIFETIME_S};
-    /* h12 (issue 12): the minted token gets the publisher's resources here,
-     * out->publisher.resources ("" = all), once tokens_create takes them. */
+                           .expires_in = PUBLISHER_TOKEN_LIFETIME_S,
+                           .resources = out->publisher.resources[0] ? out->publisher.resources
+                                                                    : NULL};
     who.team_id = out->publisher.team_id;
     e = tokens_create(s, &who, &rq, out->secret, &out->token, NULL);
+    if (e == PIORA_EINVALID) {
+        /* an object the publisher names was deleted since it was registered */
+        jwt_clear(&t);
+        return refuse(s, &who, out->publisher.team_id, issuer,
+                      "the publisher's resources are no longer all the team's objects", why);
+    }
     if (e != PIORA_OK) {
         jwt_clear(&t);
         return e;

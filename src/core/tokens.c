@@ -125,6 +125,11 @@ static piora_err check_grant_team(store_t *s, int64_t team_id, const token_grant
     return errs->n ? PIORA_EINVALID : PIORA_OK;
 }
 
+piora_err tokens_grant_in_team(store_t *s, int64_t team_id, const token_grant *g, verrs *errs)
+{
+    return check_grant_team(s, team_id, g, errs);
+}
+
 bool tokens_limits_from_json(const json_t *resources, const json_t *allowed_ips, char *resbuf,
                              size_t reslen, const char **res, char *ipbuf, size_t iplen,
                              const char **ips, verrs *errs)

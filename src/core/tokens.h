@@ -44,6 +44,11 @@ bool tokens_limits_from_json(const json_t *resources, const json_t *allowed_ips,
                              char *resbuf, size_t reslen, const char **res, char *ipbuf,
                              size_t iplen, const char **ips, verrs *errs);
 
+/* EINVALID with a "resources" error per id of g that is not an object of
+ * the team (trusted publishers check theirs when registered, as
+ * tokens_create does when a token is made). */
+piora_err tokens_grant_in_team(store_t *s, int64_t team_id, const token_grant *g, verrs *errs);
+
 /* Every change below records one audit entry from who, naming the token
  * (id and name) and its owner (subject), only when something changed. */
 

@@ -34,7 +34,8 @@ async function auditJson(db) {
 }
 
 describe('trusted publishing: POST /api/v1/oidc/token', () => {
-  let issuer, down, db, s, gh;
+  let issuer, down, db, s, gh, admin;
+  const servers = [];
 
   before(async () => {
     issuer = await startIssuer();
@@ -42,19 +43,28 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
     down.state.jwksDown = true; // nothing will ever be cached for it
     db = path.join(tmpDir('oidc'), 'piora.db');
     await addUser(db, { email: EMAIL, team: 'oidc', admin: true });
+    // one CA file holding both test CAs (each issuer makes its own)
+    const cas = path.join(path.dirname(db), 'oidc-cas.pem');
+    fs.writeFileSync(cas, fs.readFileSync(issuer.caFile) + fs.readFileSync(down.caFile));
+    s = await startServer(null, { dbPath: db, args: ['--oidc-ca-file', cas,
+      '--oidc-refresh-interval', '1', '--revoke-limit', '100000'] });
+    // two servers, so that a publisher limited to one is seen to be
+    admin = (await cli(['token', 'create', '--email', EMAIL, '--name', 'setup', '--scopes', 'servers:write',
+      '--database', db])).stdout.trim();
+    noteSecret(admin);
+    for (const name of ['web-1', 'web-2']) {
+      const r = await s.post('/api/v1/servers', { token: admin, body: { name, ip_address: '192.0.2.10' } });
+      assert.equal(r.status, 201, r.text);
+      servers.push(r.json.id);
+    }
     gh = await addPublisher(db, ['--name', 'gh-deploy', '--issuer', issuer.url,
       '--claim', 'repository=acme/web', '--claim', 'repository_owner_id=4242',
       '--claim', 'environment=production', '--ref-glob', 'refs/heads/main',
       '--scopes', 'applications:deploy,applications:read']);
     await addPublisher(db, ['--name', 'gl-deploy', '--issuer', issuer.url, '--audience', 'piora-gl',
       '--claim', 'project_path=acme/api', '--claim', 'namespace_id=71', '--ref-glob', 'main',
-      '--scopes', 'servers:read', '--resources', 'servers:1']);
+      '--scopes', 'servers:read', '--resources', `servers:${servers[1]}`]);
     await addPublisher(db, ['--name', 'down', '--issuer', down.url, '--scopes', 'servers:read']);
-    // one PEM file holding both test CAs (each issuer makes its own)
-    const cas = path.join(path.dirname(db), 'oidc-cas.pem');
-    fs.writeFileSync(cas, fs.readFileSync(issuer.caFile) + fs.readFileSync(down.caFile));
-    s = await startServer(null, { dbPath: db, args: ['--oidc-ca-file', cas,
-      '--oidc-refresh-interval', '1', '--revoke-limit', '100000'] });
   });
   after(async () => {
     await s?.stop(); // a clean exit 0: under ASan, no leak and no report
@@ -110,7 +120,11 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
     assert.equal(r.status, 201, r.text);
     noteSecret(r.json.token);
     assert.deepEqual(r.json.scopes, ['servers:read']);
-    assert.deepEqual(r.json.resources, { servers: [1] });
+    assert.deepEqual(r.json.resources, { servers: [servers[1]], applications: [], databases: [] });
+    // the minted token carries them (issue 12 enforces them on every request)
+    const self = await s.get('/api/v1/token', { token: r.json.token });
+    assert.equal(self.status, 200, self.text);
+    assert.deepEqual(self.json.resources, { servers: [servers[1]], applications: [], databases: [] });
     const audit = await auditJson(db);
     assert.ok(audit.some((e) => e.action === 'oidc.exchanged' && /repository acme\/api; ref main; .*run 5550001/.test(e.detail)));
   });
@@ -160,6 +174,13 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
     await refused(issuer.mint({ claims: { repository_owner_id: '4243' } }), /repository_owner_id does not match/);
     await refused(issuer.mint({ claims: { environment: undefined } }), /environment is missing/);
     await refused(issuer.mint({ claims: { ref: 'refs/heads/feature' } }), /ref is outside the publisher's ref glob/);
+  });
+
+  it('a publisher whose resource was deleted mints nothing', async () => {
+    await addPublisher(db, ['--name', 'gone', '--issuer', issuer.url, '--audience', 'piora-gone',
+      '--scopes', 'servers:read', '--resources', `servers:${servers[0]}`]);
+    assert.equal((await s.del(`/api/v1/servers/${servers[0]}`, { token: admin })).status, 204);
+    await refused(issuer.mint({ claims: { aud: 'piora-gone' } }), /resources are no longer all the team's objects/);
   });
 
   it('a jti is accepted once', async () => {
