@@ -112,10 +112,12 @@ typedef struct token_touch {
 
 /* ---- objects: rows are obj_row / obj_values (schema/row.h) ------------- */
 
-/* A list filter: objects whose FK_REF field equals value. */
+/* A list filter: objects whose FK_REF field equals value, and (SPEC 11)
+ * only those a resource-limited token reaches. */
 typedef struct obj_filter {
     const char *field; /* an FK_REF field of the descriptor, or NULL */
     int64_t value;
+    const token_grant *grant; /* NULL or not limited: no limit */
 } obj_filter;
 
 /* ---- monitoring: the audit log and the usage log (SPEC 6) ------------- */

@@ -108,6 +108,17 @@ STORE_FN(piora_err, obj_update,
 STORE_FN(piora_err, obj_delete, (store_t *s, const resource_desc *d, int64_t team_id, int64_t id),
          (s, d, team_id, id))
 
+/* ---- token limits (SPEC 11, issue 12): the parent chain of an object ---- */
+
+/* The id of the object's parent in SPEC 11's chain (an application's or a
+ * database's server, a deployment's application, a backup's database, a
+ * restore's backup: the descriptor's first FK_REF field). ENOTFOUND when
+ * the object is missing or another team's; EINVALID for a descriptor
+ * without a parent (servers). Lists filter by obj_filter.grant. */
+STORE_FN(piora_err, obj_parent,
+         (store_t *s, const resource_desc *d, int64_t team_id, int64_t id, int64_t *parent_id),
+         (s, d, team_id, id, parent_id))
+
 /* ---- monitor: the audit log and the usage log (SPEC 6) ------------------- */
 
 STORE_FN(piora_err, audit_insert, (store_t *s, const audit_new *e), (s, e))
