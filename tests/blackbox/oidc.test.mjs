@@ -121,10 +121,13 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
     noteSecret(r.json.token);
     assert.deepEqual(r.json.scopes, ['servers:read']);
     assert.deepEqual(r.json.resources, { servers: [servers[1]], applications: [], databases: [] });
-    // the minted token carries them (issue 12 enforces them on every request)
     const self = await s.get('/api/v1/token', { token: r.json.token });
     assert.equal(self.status, 200, self.text);
     assert.deepEqual(self.json.resources, { servers: [servers[1]], applications: [], databases: [] });
+    const seen = await s.get('/api/v1/servers', { token: r.json.token });
+    assert.equal(seen.status, 200, seen.text);
+    assert.deepEqual(seen.json.data.map((x) => x.id), [servers[1]], 'the token sees only its publisher\'s server');
+    assert.equal((await s.get(`/api/v1/servers/${servers[0]}`, { token: r.json.token })).status, 404);
     const audit = await auditJson(db);
     assert.ok(audit.some((e) => e.action === 'oidc.exchanged' && /repository acme\/api; ref main; .*run 5550001/.test(e.detail)));
   });
