@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -25,10 +26,11 @@ typedef struct issuer_keys {
     jwk_key keys[OIDC_KEYS_MAX];
     size_t n;
     int64_t tried_ms;   /* last fetch attempt (0: never) */
-    int64_t fetched_ms; /* last successful fetch */
+    bool fetching;      /* a thread is fetching: others wait for it (cache_cv) */
 } issuer_keys;
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cache_cv = PTHREAD_COND_INITIALIZER;
 static issuer_keys cache[OIDC_ISSUERS_MAX];
 static char ca_file[1024];
 static int64_t refresh_ms = 60000;
@@ -201,23 +203,26 @@ static bool fetch_keys(const char *issuer, const char *cafile, jwk_key *keys, si
 
 /* ---- the cache ----------------------------------------------------------- */
 
-/* With cache_mu held. */
+/* With cache_mu held: the issuer's entry, made in the slot tried longest
+ * ago when it has none. An entry being fetched is never given away; NULL
+ * when every slot is. */
 static issuer_keys *entry_for(const char *issuer)
 {
-    issuer_keys *oldest = &cache[0];
+    issuer_keys *victim = NULL;
     for (size_t i = 0; i < OIDC_ISSUERS_MAX; i++) {
-        if (cache[i].issuer[0] && strcmp(cache[i].issuer, issuer) == 0)
-            return &cache[i];
-        if (!cache[i].issuer[0]) {
-            if (oldest->issuer[0])
-                oldest = &cache[i];
-        } else if (oldest->issuer[0] && cache[i].tried_ms < oldest->tried_ms) {
-            oldest = &cache[i];
-        }
+        issuer_keys *c = &cache[i];
+        if (c->issuer[0] && strcmp(c->issuer, issuer) == 0)
+            return c;
+        if (c->fetching)
+            continue;
+        if (!victim || (victim->issuer[0] && (!c->issuer[0] || c->tried_ms < victim->tried_ms)))
+            victim = c;
     }
-    entry_clear(oldest);
-    snprintf(oldest->issuer, sizeof oldest->issuer, "%s", issuer);
-    return oldest;
+    if (!victim)
+        return NULL;
+    entry_clear(victim);
+    snprintf(victim->issuer, sizeof victim->issuer, "%s", issuer);
+    return victim;
 }
 
 /* With cache_mu held: a new reference to the matching key into *out. */
@@ -243,6 +248,25 @@ static bool entry_find(const issuer_keys *e, const char *kid, jwt_alg alg, jwk_k
     return true;
 }
 
+/* With cache_mu held: waits (bounded) while another thread fetches this
+ * issuer's keys. true when it waited, so that the caller uses that fetch's
+ * outcome instead of starting one more. */
+static bool wait_fetch(const char *issuer, issuer_keys **e)
+{
+    bool waited = false;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ms = 2 * OIDC_FETCH_TIMEOUT_MS + 1000; /* discovery, then JWKS */
+    until.tv_sec += ms / 1000;
+    while (*e && (*e)->fetching) {
+        waited = true;
+        if (pthread_cond_timedwait(&cache_cv, &cache_mu, &until) != 0)
+            break;
+        *e = entry_for(issuer);
+    }
+    return waited;
+}
+
 bool oidc_key(const char *issuer, const char *kid, jwt_alg alg, jwk_key *out, const char **why)
 {
     memset(out, 0, sizeof *out);
@@ -255,45 +279,54 @@ bool oidc_key(const char *issuer, const char *kid, jwt_alg alg, jwk_key *out, co
     pthread_once(&curl_once, curl_setup);
     pthread_mutex_lock(&cache_mu);
     issuer_keys *e = entry_for(issuer);
+    if (e && entry_find(e, kid, alg, out)) {
+        pthread_mutex_unlock(&cache_mu);
+        return true;
+    }
+    /* A CI matrix starting at once meets an empty cache together: one
+     * fetches, the others wait for its keys rather than failing. */
+    bool waited = wait_fetch(issuer, &e);
+    if (!e || (e->fetching)) {
+        pthread_mutex_unlock(&cache_mu);
+        *why = "issuer's keys are unavailable";
+        return false;
+    }
     if (entry_find(e, kid, alg, out)) {
         pthread_mutex_unlock(&cache_mu);
         return true;
     }
     int64_t now = clock_mono_ns() / 1000000;
-    bool had_keys = e->n > 0;
-    if (e->tried_ms && now - e->tried_ms < refresh_ms) {
-        pthread_mutex_unlock(&cache_mu);
-        *why = had_keys ? "token's key id is not in the issuer's JWKS"
+    if (waited || (e->tried_ms && now - e->tried_ms < refresh_ms)) {
+        *why = e->n > 0 ? "token's key id is not in the issuer's JWKS"
                         : "issuer's keys are unavailable";
+        pthread_mutex_unlock(&cache_mu);
         return false;
     }
-    /* Claim the refresh before letting go of the lock, so concurrent
-     * requests with unknown kids make one fetch, not one each. */
+    /* Claimed before letting go of the lock: concurrent requests with
+     * unknown kids make one fetch, not one each. */
     e->tried_ms = now;
-    char iss[OIDC_URL_LEN], cafile[sizeof ca_file];
-    memcpy(iss, e->issuer, sizeof iss);
+    e->fetching = true;
+    char cafile[sizeof ca_file];
     memcpy(cafile, ca_file, sizeof cafile);
     pthread_mutex_unlock(&cache_mu);
 
     jwk_key fresh[OIDC_KEYS_MAX];
     size_t n = 0;
     const char *fwhy = NULL;
-    bool fetched = fetch_keys(iss, cafile, fresh, &n, &fwhy);
+    bool fetched = fetch_keys(issuer, cafile, fresh, &n, &fwhy);
 
     pthread_mutex_lock(&cache_mu);
-    e = entry_for(iss); /* the slot may have been given to another issuer meanwhile */
+    /* e is still this issuer's: an entry being fetched is never given away */
     if (fetched) {
         for (size_t i = 0; i < e->n; i++)
             jwk_clear(&e->keys[i]);
         memcpy(e->keys, fresh, n * sizeof fresh[0]);
         e->n = n;
-        e->fetched_ms = now;
-        e->tried_ms = now;
-    } else if (!e->tried_ms) {
-        e->tried_ms = now;
     }
+    e->fetching = false;
+    pthread_cond_broadcast(&cache_cv);
     bool ok = entry_find(e, kid, alg, out);
-    had_keys = e->n > 0;
+    bool had_keys = e->n > 0;
     pthread_mutex_unlock(&cache_mu);
     if (!ok)
         *why = !fetched && !had_keys ? fwhy : "token's key id is not in the issuer's JWKS";

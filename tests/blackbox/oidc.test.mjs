@@ -273,6 +273,25 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
   });
 });
 
+describe('a cold cache', () => {
+  it('jobs starting together make one fetch and all get their token', { timeout: T(30000) }, async (t) => {
+    const iss = await startIssuer();
+    t.after(() => iss.close());
+    const db = path.join(tmpDir('oidc-cold'), 'piora.db');
+    await addUser(db, { email: EMAIL, team: 'cold', admin: true });
+    await addPublisher(db, ['--name', 'matrix', '--issuer', iss.url, '--scopes', 'servers:read']);
+    const srv = await startServer(t, { dbPath: db, args: ['--oidc-ca-file', iss.caFile, '--revoke-limit', '1000',
+      '--hash-threads', '4'] });
+    const all = await Promise.all(Array.from({ length: 6 }, (_, i) =>
+      srv.post('/api/v1/oidc/token', { body: { token: iss.mint({ kid: i % 2 ? 'ec-1' : 'rsa-1' }) } })));
+    for (const r of all) if (r.status === 201) noteSecret(r.json.token);
+    assert.deepEqual(all.map((r) => r.status), [201, 201, 201, 201, 201, 201], all.map((r) => r.text).join('\n'));
+    assert.equal(iss.state.discoveryFetches, 1);
+    assert.equal(iss.state.jwksFetches, 1);
+    await srv.stop();
+  });
+});
+
 describe('issuer TLS', () => {
   it('an issuer whose CA is not trusted (no --oidc-ca-file) is never believed', { timeout: T(30000) }, async (t) => {
     const iss = await startIssuer();
