@@ -386,6 +386,21 @@ static void add_fixed_schemas(json_t *schemas)
                                                    "active", "expired", "revoked"));
     json_object_set_new(props, "last_used_addr", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "owner", owner);
+    json_t *ids = json_pack("{s:s,s:{s:s,s:i}}", "type", "array", "items", "type", "integer",
+                            "minimum", 1);
+    json_object_set_new(
+        props, "resources",
+        json_pack("{s:[s,s],s:s,s:{s:o,s:o,s:o},s:b}", "type", "object", "null", "description",
+                  "SPEC 11: the objects the token is limited to, with what hangs under them; "
+                  "null: every object of the team",
+                  "properties", "servers", json_deep_copy(ids), "applications",
+                  json_deep_copy(ids), "databases", ids, "additionalProperties", 0));
+    json_object_set_new(
+        props, "allowed_ips",
+        json_pack("{s:[s,s],s:s,s:i,s:{s:s}}", "type", "array", "null", "description",
+                  "SPEC 11: the addresses and CIDR blocks the token may be used from; null: no "
+                  "address rule",
+                  "maxItems", ADDRS_MAX, "items", "type", "string"));
     json_object_set_new(schemas, "TokenSelf",
                         json_pack("{s:s,s:o,s:[s,s,s,s,s,s,s,s,s]}", "type", "object",
                                   "properties", props, "required", "id", "name", "scopes",
@@ -462,11 +477,19 @@ static void add_components(json_t *comp)
                                    ref("headers", "WWW-Authenticate"))));
     json_object_set_new(resp, "Forbidden",
                         problem_response("The token lacks the scope (insufficient_scope); the "
-                                         "body carries required_scopes and granted_scopes.",
+                                         "body carries required_scopes and granted_scopes. "
+                                         "Or the token is used from an address outside its "
+                                         "allowed_ips (ip_not_allowed, checked before the "
+                                         "scope), or it is limited to chosen resources and "
+                                         "the request would create a server or change what "
+                                         "the whole team shares (resource_restricted).",
                                          json_pack("{s:o}", "WWW-Authenticate",
                                                    ref("headers", "WWW-Authenticate"))));
     json_object_set_new(resp, "NotFound",
-                        problem_response("No such object, or another team's (not_found).", NULL));
+                        problem_response("No such object, another team's, or one outside a "
+                                         "resource-limited token's grant, also as the parent "
+                                         "a body names (not_found).",
+                                         NULL));
     json_object_set_new(resp, "MethodNotAllowed",
                         problem_response("The path does not take this method.",
                                          json_pack("{s:o}", "Allow", ref("headers", "Allow"))));
@@ -675,9 +698,10 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(resps, "400", ref("responses", "BadRequest"));
     if (token || rt->fn == oidc_token_exchange)
         json_object_set_new(resps, "401", ref("responses", "Unauthorized"));
-    if (token && rt->scopes)
+    if (token) /* insufficient_scope, and SPEC 11's ip_not_allowed on every token route */
         json_object_set_new(resps, "403", ref("responses", "Forbidden"));
-    if (has_id)
+    /* A body may name a parent outside a limited token's grant (SPEC 11). */
+    if (has_id || (token && body))
         json_object_set_new(resps, "404", ref("responses", "NotFound"));
     if (doc && doc->conflict)
         json_object_set_new(resps, "409", ref("responses", "Conflict"));
