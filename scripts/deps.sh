@@ -8,12 +8,15 @@ set -euo pipefail
 mode=${1:-test}
 build_pkgs=(build-essential cmake pkg-config ca-certificates git
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-    libcmocka-dev libhiredis-dev libpq-dev libssl-dev)  # libssl-dev: HMAC-SHA1 for TOTP
+    libcmocka-dev libhiredis-dev libpq-dev
+    libssl-dev libcurl4-openssl-dev)  # OpenSSL 3: TOTP's HMAC-SHA1, OIDC JWTs; libcurl: issuers' JWKS
 # chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
 # from npm driving Debian's Chromium; never a downloaded browser).
 test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps prometheus)  # prometheus: promtool checks /metrics; golang-go: the seed's Go example
 # clang + its runtimes (libFuzzer, ASan, UBSan): scripts/fuzz.sh, the fuzz stage
 test_pkgs+=(clang libclang-rt-14-dev)
+# openssl: the trusted-publishing tests' OIDC issuer makes its own CA and certificate
+test_pkgs+=(openssl)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;

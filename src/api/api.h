@@ -78,6 +78,9 @@ void token_self_delete(req_t *r);
 #define CREDENTIAL_MAX_BYTES 256
 void credentials_revoke(req_t *r);
 
+/* ---- trusted publishing (api/oidc.c) ----------------------------------- */
+void oidc_token_exchange(req_t *r);
+
 /* ---- health and the OpenAPI document (api/health.c, api/openapi.c) ------ */
 void health_live(req_t *r);
 void health_ready(req_t *r);

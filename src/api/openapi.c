@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/jwt.h"
 #include "core/validate.h"
 #include "http/response.h"
 
@@ -87,6 +88,14 @@ static const op_doc op_docs[] = {
 
     {credentials_revoke, NULL, B_CUSTOM, "CredentialsRevoke", "Message", false, false, NULL, false,
      "Revokes every valid token in the list. The answer is the same whatever was found."},
+
+    {oidc_token_exchange, NULL, B_CUSTOM, "OidcTokenRequest", "OidcTokenGrant", false, false,
+     NULL, false,
+     "Trusted publishing (SPEC 12, docs/trusted-publishing.md): a CI job's OIDC JWT (RS256 or "
+     "ES256, verified against its issuer's JWKS) that matches a team's trusted publisher "
+     "becomes a token of the publisher's scopes and resources, valid 15 minutes. A JWT is "
+     "accepted once (`jti`). Anything else answers 401 `invalid_token` with a detail naming "
+     "the failed check; every attempt is audited. 503 `busy` when the slow-work pool is full."},
 };
 
 static const op_doc *doc_for(route_handler fn)
@@ -340,6 +349,24 @@ static void add_fixed_schemas(json_t *schemas)
                   "properties", "credentials", "type", "array", "minItems", 1, "maxItems",
                   CREDENTIALS_MAX, "items", "type", "string", "maxLength", CREDENTIAL_MAX_BYTES,
                   "required", "credentials", "additionalProperties", 0));
+    json_object_set_new(
+        schemas, "OidcTokenRequest",
+        json_pack("{s:s,s:{s:{s:s,s:i,s:s}},s:[s],s:b}", "type", "object", "properties",
+                  "token", "type", "string", "maxLength", JWT_MAX_BYTES, "description",
+                  "The CI job's OIDC ID token (a compact JWS)", "required", "token",
+                  "additionalProperties", 0));
+    json_t *res_ids = json_pack("{s:s,s:{s:s,s:s}}", "type", "array", "items", "type",
+                                "integer", "format", "int64");
+    json_object_set_new(
+        schemas, "OidcTokenGrant",
+        json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:s},s:o,s:{s:[s,s],s:s,s:{s:O,s:O,s:o}}},"
+                  "s:[s,s,s,s]}",
+                  "type", "object", "properties", "token", "type", "string", "pattern",
+                  "^piora_token_[0-9A-Za-z]{36}$", "expires_at", "type", "string", "format",
+                  "date-time", "scopes", scope_array(), "resources", "type", "object", "null",
+                  "description", "SPEC 11: the objects the token is limited to; null: all",
+                  "properties", "servers", res_ids, "applications", res_ids, "databases",
+                  res_ids, "required", "token", "expires_at", "scopes", "resources"));
     json_t *owner = json_pack(
         "{s:s,s:{s:{s:s},s:{s:s},s:{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}},s:[s,s,s]}", "type",
         "object", "properties", "id", "type", "integer", "email", "type", "string", "team",
@@ -359,6 +386,21 @@ static void add_fixed_schemas(json_t *schemas)
                                                    "active", "expired", "revoked"));
     json_object_set_new(props, "last_used_addr", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "owner", owner);
+    json_t *ids = json_pack("{s:s,s:{s:s,s:i}}", "type", "array", "items", "type", "integer",
+                            "minimum", 1);
+    json_object_set_new(
+        props, "resources",
+        json_pack("{s:[s,s],s:s,s:{s:o,s:o,s:o},s:b}", "type", "object", "null", "description",
+                  "SPEC 11: the objects the token is limited to, with what hangs under them; "
+                  "null: every object of the team",
+                  "properties", "servers", json_deep_copy(ids), "applications",
+                  json_deep_copy(ids), "databases", ids, "additionalProperties", 0));
+    json_object_set_new(
+        props, "allowed_ips",
+        json_pack("{s:[s,s],s:s,s:i,s:{s:s}}", "type", "array", "null", "description",
+                  "SPEC 11: the addresses and CIDR blocks the token may be used from; null: no "
+                  "address rule",
+                  "maxItems", ADDRS_MAX, "items", "type", "string"));
     json_object_set_new(schemas, "TokenSelf",
                         json_pack("{s:s,s:o,s:[s,s,s,s,s,s,s,s,s]}", "type", "object",
                                   "properties", props, "required", "id", "name", "scopes",
@@ -435,11 +477,19 @@ static void add_components(json_t *comp)
                                    ref("headers", "WWW-Authenticate"))));
     json_object_set_new(resp, "Forbidden",
                         problem_response("The token lacks the scope (insufficient_scope); the "
-                                         "body carries required_scopes and granted_scopes.",
+                                         "body carries required_scopes and granted_scopes. "
+                                         "Or the token is used from an address outside its "
+                                         "allowed_ips (ip_not_allowed, checked before the "
+                                         "scope), or it is limited to chosen resources and "
+                                         "the request would create a server or change what "
+                                         "the whole team shares (resource_restricted).",
                                          json_pack("{s:o}", "WWW-Authenticate",
                                                    ref("headers", "WWW-Authenticate"))));
     json_object_set_new(resp, "NotFound",
-                        problem_response("No such object, or another team's (not_found).", NULL));
+                        problem_response("No such object, another team's, or one outside a "
+                                         "resource-limited token's grant, also as the parent "
+                                         "a body names (not_found).",
+                                         NULL));
     json_object_set_new(resp, "MethodNotAllowed",
                         problem_response("The path does not take this method.",
                                          json_pack("{s:o}", "Allow", ref("headers", "Allow"))));
@@ -646,11 +696,12 @@ static json_t *build_operation(const route_t *rt)
     bool body = doc && doc->body != B_NONE;
     if (token || body)
         json_object_set_new(resps, "400", ref("responses", "BadRequest"));
-    if (token)
+    if (token || rt->fn == oidc_token_exchange)
         json_object_set_new(resps, "401", ref("responses", "Unauthorized"));
-    if (token && rt->scopes)
+    if (token) /* insufficient_scope, and SPEC 11's ip_not_allowed on every token route */
         json_object_set_new(resps, "403", ref("responses", "Forbidden"));
-    if (has_id)
+    /* A body may name a parent outside a limited token's grant (SPEC 11). */
+    if (has_id || (token && body))
         json_object_set_new(resps, "404", ref("responses", "NotFound"));
     if (doc && doc->conflict)
         json_object_set_new(resps, "409", ref("responses", "Conflict"));
@@ -661,7 +712,7 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(resps, "422", ref("responses", "ValidationFailed"));
     if (token || rt->limit == ROUTE_LIMIT_ADDR)
         json_object_set_new(resps, "429", ref("responses", "TooManyRequests"));
-    if (rt->fn == health_ready)
+    if (rt->fn == health_ready || rt->fn == oidc_token_exchange)
         json_object_set_new(resps, "503", ref("responses", "Unavailable"));
     /* Every operation can meet a client error the table above does not name
      * (a token in the URL, a rate limit on the address): clients get its shape. */

@@ -84,8 +84,13 @@ void api_list(req_t *r, const resource_desc *d, const obj_filter *filter, const 
         return;
     json_t *items = NULL;
     int64_t total = 0;
-    piora_err e = objects_list(r->store, d, r->who->team_id, filter, p.offset, p.per_page,
-                               &items, &total);
+    /* A resource-limited token sees only what it is granted, counted and
+     * paged by the store (SPEC 11): the total and the links stay true. */
+    obj_filter lf = filter ? *filter : (obj_filter){0};
+    if (r->who->resources.limited)
+        lf.grant = &r->who->resources;
+    piora_err e = objects_list(r->store, d, r->who->team_id, &lf, p.offset, p.per_page, &items,
+                               &total);
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;

@@ -63,6 +63,9 @@ const route_t api_routes[] = {
 
     {HTTP_POST, V "/credentials/revoke", ROUTE_AUTH_NONE, ROUTE_LIMIT_ADDR, 0, 0, credentials_revoke,
      202, "Revoke leaked tokens (no token needed; rate limited per address)"},
+    {HTTP_POST, V "/oidc/token", ROUTE_AUTH_NONE, ROUTE_LIMIT_ADDR, 0, 0, oidc_token_exchange, 201,
+     "Exchange a CI job's OIDC token for a 15-minute token (trusted publishing; no token "
+     "needed; rate limited per address)"},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

@@ -18,6 +18,7 @@
 #include "auth/password.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
+#include "core/oidc.h"
 #include "core/paging.h"
 #include "core/tokens.h"
 #include "http/respcache.h"
@@ -125,6 +126,7 @@ static void services_start(const piora_config *cfg)
     web_init(cfg);
     paging_set_base(cfg->public_url);
     respcache_init(cfg->response_cache_bytes);
+    oidc_init(cfg);
 }
 
 static void services_stop(void)
@@ -132,6 +134,7 @@ static void services_stop(void)
     respcache_free();
     authn_shutdown();
     web_shutdown();
+    oidc_shutdown();
 }
 
 /* The base of printed links: --public-url when set, else the listen

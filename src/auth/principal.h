@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "auth/grant.h"
 #include "auth/scopes.h"
 
 /* Who is calling: what authn/ derives from a valid token (or a session, as
@@ -15,6 +16,8 @@ typedef struct principal {
     scope_set scopes;    /* as granted */
     scope_set effective; /* scopes_effective(scopes) */
     int64_t expires_at;  /* 0: never */
+    token_grant resources;   /* SPEC 11 (authn/policy.c); a session: not limited */
+    token_addrs allowed_ips; /* SPEC 11; a session: no rule */
 } principal_t;
 
 #endif

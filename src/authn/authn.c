@@ -123,6 +123,8 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
         e.who.scopes = t.scopes;
         e.who.effective = scopes_effective(t.scopes);
         e.who.expires_at = t.expires_at;
+        e.who.resources = t.resources;
+        e.who.allowed_ips = t.allowed_ips;
         e.revoked_at = t.revoked_at;
         tokencache_put(digest, tokens_gen, &e);
     }

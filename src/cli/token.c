@@ -19,6 +19,7 @@ static const char group_usage[] =
     "\n"
     "Commands:\n"
     "  create  --email E --name N --scopes a,b,... [--expires-in D]\n"
+    "          [--resources KIND:ID,...] [--allowed-ips LIST]\n"
     "  list    [--email E] [--json] [--stale]\n"
     "  revoke  ID\n"
     "  usage   ID [--json] [--since T] [--status N] [--limit N]\n"
@@ -27,6 +28,7 @@ static const char group_usage[] =
 
 static const char create_usage[] =
     "Usage: piora token create --email E --name N --scopes a,b,... [--expires-in D]\n"
+    "                          [--resources KIND:ID,...] [--allowed-ips LIST]\n"
     "                          [--database PATH_OR_URL]\n"
     "\n"
     "Creates an API token for the user E and prints it, alone, on one line of\n"
@@ -42,6 +44,12 @@ static const char create_usage[] =
     "                   case), or a date YYYY-MM-DD: the token works to the end\n"
     "                   of that day, 23:59:59 UTC; not a past date. Default 90d,\n"
     "                   at most 10 years\n"
+    "  --resources L    limit the token to these objects of the team and what\n"
+    "                   hangs under them: servers:1,applications:4,databases:2\n"
+    "                   (at most 64; default: every object of the team)\n"
+    "  --allowed-ips L  comma-separated IPv4/IPv6 addresses or CIDR blocks the\n"
+    "                   token may be used from (at most 32; 0.0.0.0/0,::/0 for\n"
+    "                   every address; default: no address rule)\n"
     "  --database P     SQLite file (PIORA_DATABASE, default ./piora.db)\n";
 
 static const char list_usage[] =
@@ -49,7 +57,9 @@ static const char list_usage[] =
     "\n"
     "Lists tokens (all, or those of user E): id, name, scopes, created_at,\n"
     "last_used_at, expires_at, status (active, expired, revoked), hint and\n"
-    "the client address of the last use (LAST ADDRESS; last_used_addr in JSON).\n"
+    "the client address of the last use (LAST ADDRESS; last_used_addr in JSON),\n"
+    "and the limits: RESOURCES (all, or kind:id,...) and ALLOWED IPS (any, or\n"
+    "the list); resources and allowed_ips (null when not limited) in JSON.\n"
     "The token itself is never shown. --json prints a JSON array.\n"
     "\n"
     "--stale lists only active tokens that need a look, each with why:\n"
@@ -183,12 +193,14 @@ static int expires_flag(const char *path, const char *value, int64_t *in, int64_
 
 static int token_create(int argc, char **argv)
 {
-    enum { F_EMAIL, F_NAME, F_SCOPES, F_EXPIRES, F_DATABASE, F_COUNT };
+    enum { F_EMAIL, F_NAME, F_SCOPES, F_EXPIRES, F_RESOURCES, F_IPS, F_DATABASE, F_COUNT };
     flag_def defs[F_COUNT] = {
         [F_EMAIL] = {.name = "email"},
         [F_NAME] = {.name = "name"},
         [F_SCOPES] = {.name = "scopes"},
         [F_EXPIRES] = {.name = "expires-in"},
+        [F_RESOURCES] = {.name = "resources"},
+        [F_IPS] = {.name = "allowed-ips"},
         [F_DATABASE] = CLI_FLAG_DATABASE,
     };
     const char *path = "piora token create";
@@ -218,7 +230,9 @@ static int token_create(int argc, char **argv)
                            .name = defs[F_NAME].value,
                            .scopes = defs[F_SCOPES].value,
                            .expires_in = expires_in,
-                           .expires_at = expires_at};
+                           .expires_at = expires_at,
+                           .resources = defs[F_RESOURCES].value,
+                           .allowed_ips = defs[F_IPS].value};
     char secret[TOKEN_LEN + 1];
     token_rec t;
     verrs errs;
@@ -226,7 +240,7 @@ static int token_create(int argc, char **argv)
     piora_err e = tokens_create(s, who, &rq, secret, &t, &errs);
     store_close(s);
     if (e == PIORA_EINVALID) {
-        char msg[400] = "";
+        char msg[800] = "";
         size_t off = 0;
         for (size_t i = 0; i < errs.n && off < sizeof msg; i++)
             off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s: %s", i ? "; " : "",
@@ -251,16 +265,18 @@ static void fmt_time(int64_t t, const char *none, char out[RFC3339_LEN])
 /* One table row's text; the cells point into it. */
 typedef struct token_row {
     char id[24];
+    char resources[GRANT_TEXT_MAX];
+    char ips[ADDRS_TEXT_MAX];
     char scopes[SCOPES_STR_MAX];
     char created[RFC3339_LEN], used[RFC3339_LEN], expires[RFC3339_LEN];
 } token_row;
 
 static void print_table(const token_rec *v, size_t n, bool owner, int64_t now)
 {
-    enum { NC = 10 };
-    static const char *const header[NC] = {"ID",      "NAME",   "SCOPES", "CREATED",
-                                           "LAST USED", "EXPIRES", "STATUS", "HINT",
-                                           "LAST ADDRESS", "OWNER"};
+    enum { NC = 12 };
+    static const char *const header[NC] = {"ID",           "NAME",      "SCOPES",     "CREATED",
+                                           "LAST USED",    "EXPIRES",   "STATUS",     "HINT",
+                                           "LAST ADDRESS", "RESOURCES", "ALLOWED IPS", "OWNER"};
     size_t nc = owner ? NC : NC - 1;
     token_row *rows = calloc(n ? n : 1, sizeof *rows);
     const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
@@ -288,8 +304,12 @@ static void print_table(const token_rec *v, size_t n, bool owner, int64_t now)
         row[6] = token_status_name(token_rec_status(t, now));
         row[7] = t->hint;
         row[8] = t->last_used_addr[0] ? t->last_used_addr : "-";
+        grant_format(&t->resources, r->resources, sizeof r->resources);
+        row[9] = !t->resources.limited ? "all" : r->resources[0] ? r->resources : "none";
+        addrs_format(&t->allowed_ips, r->ips, sizeof r->ips);
+        row[10] = t->allowed_ips.limited ? r->ips : "any";
         if (owner)
-            row[9] = t->owner_email;
+            row[11] = t->owner_email;
     }
     cli_table(header, nc, cells, n);
     free(rows);

@@ -10,6 +10,7 @@ const char *actor_channel_name(actor_channel c)
     case CHANNEL_API: return "api";
     case CHANNEL_LEAK_REPORT: return "leak_report";
     case CHANNEL_SETUP: return "setup";
+    case CHANNEL_OIDC: return "oidc";
     }
     return "unknown";
 }

@@ -13,7 +13,8 @@ typedef enum actor_channel {
     CHANNEL_CLI,
     CHANNEL_API,         /* a bearer token, e.g. DELETE /api/v1/token */
     CHANNEL_LEAK_REPORT, /* POST /api/v1/credentials/revoke */
-    CHANNEL_SETUP        /* the first-run setup page */
+    CHANNEL_SETUP,       /* the first-run setup page */
+    CHANNEL_OIDC         /* POST /api/v1/oidc/token: a CI job's OIDC token (SPEC 12) */
 } actor_channel;
 
 typedef struct actor {
@@ -26,7 +27,7 @@ typedef struct actor {
     const char *addr;       /* client address; NULL from the CLI */
 } actor;
 
-/* "dashboard", "cli", "api", "leak_report", "setup". */
+/* "dashboard", "cli", "api", "leak_report", "setup", "oidc". */
 const char *actor_channel_name(actor_channel c);
 
 #endif

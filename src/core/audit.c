@@ -33,6 +33,10 @@ const char *audit_action_name(audit_action a)
     case AUDIT_MFA_RECOVERY_USED: return "mfa.recovery_code_used";
     case AUDIT_TEAM_MFA_REQUIRED: return "team.mfa_required";
     case AUDIT_TEAM_MFA_OPTIONAL: return "team.mfa_optional";
+    case AUDIT_PUBLISHER_ADDED: return "publisher.added";
+    case AUDIT_PUBLISHER_REMOVED: return "publisher.removed";
+    case AUDIT_OIDC_EXCHANGED: return "oidc.exchanged";
+    case AUDIT_OIDC_FAILED: return "oidc.failed";
     }
     return "unknown";
 }
@@ -55,6 +59,7 @@ piora_err audit_record(store_t *s, const actor *who, const audit_event *e)
         .subject_user_id = e->subject_user_id,
         .email = e->email,
         .addr = who->addr,
+        .detail = e->detail,
     };
     piora_err err = store_audit_insert(s, &n);
     if (err != PIORA_OK)
@@ -88,6 +93,7 @@ static json_t *audit_row_json(const audit_row *r)
     json_object_set_new(o, "subject_user_id", id_or_null(r->subject_user_id));
     json_object_set_new(o, "email", text_or_null(r->email));
     json_object_set_new(o, "addr", text_or_null(r->addr));
+    json_object_set_new(o, "detail", text_or_null(r->detail));
     return o;
 }
 

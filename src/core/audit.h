@@ -32,7 +32,11 @@ typedef enum audit_action {
     AUDIT_MFA_DISABLED,
     AUDIT_MFA_RECOVERY_USED,
     AUDIT_TEAM_MFA_REQUIRED,
-    AUDIT_TEAM_MFA_OPTIONAL
+    AUDIT_TEAM_MFA_OPTIONAL,
+    AUDIT_PUBLISHER_ADDED,   /* trusted publishing (SPEC 12) */
+    AUDIT_PUBLISHER_REMOVED,
+    AUDIT_OIDC_EXCHANGED,    /* a JWT became a token: detail names publisher, repository, ref, commit, run */
+    AUDIT_OIDC_FAILED        /* a JWT was refused: detail names the check */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */
@@ -43,6 +47,7 @@ typedef struct audit_event {
     const char *token_name;  /* its name at the time of the event; NULL with token_id 0 */
     int64_t subject_user_id; /* the user concerned (created, password changed), or 0 */
     const char *email;       /* the email concerned or tried (sign-ins); may be NULL */
+    const char *detail;      /* words the action needs (cut at AUDIT_DETAIL_MAX); may be NULL */
 } audit_event;
 
 const char *audit_action_name(audit_action a); /* "token.revoked", "signin.failed", ... */
@@ -53,7 +58,7 @@ piora_err audit_record(store_t *s, const actor *who, const audit_event *e);
 
 /* Newest first. team_id 0: every team (the CLI). *items: a new JSON array
  * of {id, time, action, via, team_id, actor: {id, email} | null, token_id,
- * token_name, subject_user_id, email, addr}. */
+ * token_name, subject_user_id, email, addr, detail}. */
 piora_err audit_list(store_t *s, int64_t team_id, int64_t offset, int64_t limit, json_t **items,
                      int64_t *total);
 

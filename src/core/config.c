@@ -151,6 +151,16 @@ const config_setting config_settings[] = {
      "whatever the header's length (it is read from the right; of a list longer than 2 KiB "
      "only the whole entries at its end are read). The client address is what rate limits, the usage log, the audit log and the access "
      "log see."},
+    {"oidc-ca-file", "PIORA_OIDC_CA_FILE", CONFIG_TEXT, "PATH", 0, 0, 0, "", FIELD(oidc_ca_file),
+     0, "PEM file of CA certificates added for OIDC issuers (trusted publishing)",
+     "A PEM file of CA certificates trusted for OIDC issuers' discovery and JWKS, in addition "
+     "to the system's (an issuer behind a private CA; the tests' own issuer). Empty: the "
+     "system's only."},
+    INT("oidc-refresh-interval", "PIORA_OIDC_REFRESH_INTERVAL", "SECONDS", 1, 3600, 60,
+        oidc_refresh_s, "at most one JWKS refresh per issuer per this many seconds",
+        "An OIDC token signed with a key id the cached JWKS lacks makes Piora fetch the "
+        "issuer's keys again, at most once per this many seconds per issuer (a flood of "
+        "made-up key ids costs the issuer one request a minute)."),
 };
 
 const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];

@@ -47,6 +47,10 @@ typedef struct piora_config {
                                      empty = from --listen */
     int64_t sudo_window_s;        /* --sudo-window: how long a sign-in lets a session make
                                      or regenerate tokens without re-authenticating */
+    /* trusted publishing (core/oidc.c, docs/trusted-publishing.md) */
+    char oidc_ca_file[1024];      /* --oidc-ca-file: CAs added for issuers; empty = none */
+    int64_t oidc_refresh_s;       /* --oidc-refresh-interval: at most one JWKS fetch per
+                                     issuer per this many seconds */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

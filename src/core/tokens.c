@@ -4,6 +4,7 @@
  * and never stored (only its SHA-256 digest is). */
 #include "core/tokens.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -92,6 +93,126 @@ static void audit_token(store_t *s, const actor *who, audit_action a, const toke
     audit_record(s, who, &ev);
 }
 
+static const resource_desc *grant_desc(grant_kind k)
+{
+    switch (k) {
+    case GRANT_SERVER: return &RES_SERVERS;
+    case GRANT_APPLICATION: return &RES_APPLICATIONS;
+    case GRANT_DATABASE: return &RES_DATABASES;
+    default: return NULL;
+    }
+}
+
+/* Every granted id must be an object of the owner's team when the token is
+ * made: a grant naming nothing (or another team's object) would silently
+ * reach whatever later gets that id. */
+static piora_err check_grant_team(store_t *s, int64_t team_id, const token_grant *g, verrs *errs)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        const resource_desc *d = grant_desc((grant_kind)g->kinds[i]);
+        obj_row row;
+        piora_err e = d ? store_obj_get(s, d, team_id, g->ids[i], &row) : PIORA_ENOTFOUND;
+        if (e == PIORA_OK) {
+            obj_row_clear(&row);
+            continue;
+        }
+        if (e != PIORA_ENOTFOUND)
+            return e;
+        verrs_add(errs, "resources", "%s %lld is not one of your team's %s",
+                  d ? d->singular : "object", (long long)g->ids[i],
+                  grant_kind_name((grant_kind)g->kinds[i]));
+    }
+    return errs->n ? PIORA_EINVALID : PIORA_OK;
+}
+
+piora_err tokens_grant_in_team(store_t *s, int64_t team_id, const token_grant *g, verrs *errs)
+{
+    return check_grant_team(s, team_id, g, errs);
+}
+
+bool tokens_limits_from_json(const json_t *resources, const json_t *allowed_ips, char *resbuf,
+                             size_t reslen, const char **res, char *ipbuf, size_t iplen,
+                             const char **ips, verrs *errs)
+{
+    size_t before = errs->n;
+    *res = NULL;
+    *ips = NULL;
+    if (resources && !json_is_null(resources)) {
+        if (!json_is_object(resources)) {
+            verrs_add(errs, "resources",
+                      "must be an object {\"servers\": [ids], \"applications\": [ids], "
+                      "\"databases\": [ids]}");
+        } else {
+            token_grant g = {.limited = true};
+            const char *key;
+            json_t *v;
+            json_object_foreach((json_t *)resources, key, v) {
+                grant_kind k = grant_kind_from_name(key, strlen(key));
+                if (k == GRANT_KINDS || strcmp(key, grant_kind_name(k)) != 0 ||
+                    !json_is_array(v)) {
+                    verrs_add(errs, "resources",
+                              "\"%.40s\" is not servers, applications or databases with an "
+                              "array of ids",
+                              key);
+                    break;
+                }
+                size_t i;
+                json_t *id;
+                json_array_foreach(v, i, id) {
+                    if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+                        verrs_add(errs, "resources", "%s: ids must be positive integers", key);
+                        break;
+                    }
+                    if (!grant_add(&g, k, json_integer_value(id))) {
+                        verrs_add(errs, "resources", "at most %d resources", GRANT_IDS_MAX);
+                        break;
+                    }
+                }
+                if (errs->n > before)
+                    break;
+            }
+            if (errs->n == before) {
+                grant_format(&g, resbuf, reslen);
+                *res = resbuf;
+            }
+        }
+    }
+    if (allowed_ips && !json_is_null(allowed_ips)) {
+        size_t used = 0;
+        bool ok = true;
+        if (json_is_string(allowed_ips)) {
+            used = (size_t)snprintf(ipbuf, iplen, "%s", json_string_value(allowed_ips));
+            ok = used < iplen;
+        } else if (json_is_array(allowed_ips)) {
+            ipbuf[0] = '\0';
+            size_t i;
+            json_t *v;
+            json_array_foreach(allowed_ips, i, v) {
+                const char *a = json_string_value(v);
+                if (!a || strpbrk(a, ", \t\r\n") || !*a) {
+                    ok = false;
+                    break;
+                }
+                int w = snprintf(ipbuf + used, iplen - used, "%s%s", used ? "," : "", a);
+                if (w < 0 || (size_t)w >= iplen - used) {
+                    ok = false;
+                    break;
+                }
+                used += (size_t)w;
+            }
+        } else {
+            ok = false;
+        }
+        if (!ok)
+            verrs_add(errs, "allowed_ips",
+                      "must be a list of at most %d IPv4/IPv6 addresses or CIDR blocks",
+                      ADDRS_MAX);
+        else
+            *ips = ipbuf;
+    }
+    return errs->n == before;
+}
+
 piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq,
                         char secret[TOKEN_LEN + 1], token_rec *out, verrs *errs)
 {
@@ -127,6 +248,13 @@ piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq
         else
             expires_at = now + in;
     }
+    token_grant grant;
+    token_addrs addrs;
+    char why[160];
+    if (!grant_parse(rq->resources, &grant, why, sizeof why))
+        verrs_add(errs, "resources", "%s", why);
+    if (!addrs_parse(rq->allowed_ips, &addrs, why, sizeof why))
+        verrs_add(errs, "allowed_ips", "%s", why);
     if (errs->n)
         return PIORA_EINVALID;
 
@@ -138,9 +266,11 @@ piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq
         verrs_add(errs, "email", "the user is disabled");
         return PIORA_EINVALID;
     }
+    if ((e = check_grant_team(s, u.team_id, &grant, errs)) != PIORA_OK)
+        return e;
 
     token_new tn = {.user_id = u.id, .name = rq->name, .scopes = scopes,
-                    .expires_at = expires_at};
+                    .expires_at = expires_at, .resources = &grant, .allowed_ips = &addrs};
     char hint[TOKEN_HINT_MAX];
     e = make_secret(secret, tn.digest, hint);
     token_rec t;
@@ -302,6 +432,32 @@ static json_t *time_or_null(int64_t t)
     return json_string(ts);
 }
 
+json_t *tokens_resources_json(const token_grant *g)
+{
+    if (!g->limited)
+        return json_null();
+    json_t *o = json_object();
+    for (int k = 0; k < GRANT_KINDS; k++)
+        json_object_set_new(o, grant_kind_name((grant_kind)k), json_array());
+    for (size_t i = 0; i < g->n; i++)
+        json_array_append_new(json_object_get(o, grant_kind_name((grant_kind)g->kinds[i])),
+                              json_integer(g->ids[i]));
+    return o;
+}
+
+json_t *tokens_addrs_json(const token_addrs *a)
+{
+    if (!a->limited)
+        return json_null();
+    json_t *arr = json_array();
+    for (size_t i = 0; i < a->n; i++) {
+        char t[CIDR_TEXT_MAX];
+        cidr_format(&a->nets[i], t);
+        json_array_append_new(arr, json_string(t));
+    }
+    return arr;
+}
+
 json_t *tokens_to_json(const token_rec *rec, int64_t now)
 {
     /* Whoever read the record, the answer shows the pending last use. */
@@ -323,5 +479,7 @@ json_t *tokens_to_json(const token_rec *rec, int64_t now)
     json_object_set_new(o, "status", json_string(token_status_name(token_rec_status(t, now))));
     if (t->last_used_addr[0])
         json_object_set_new(o, "last_used_addr", json_string(t->last_used_addr));
+    json_object_set_new(o, "resources", tokens_resources_json(&t->resources));
+    json_object_set_new(o, "allowed_ips", tokens_addrs_json(&t->allowed_ips));
     return o;
 }

@@ -27,7 +27,27 @@ typedef struct token_create_req {
     const char *scopes; /* "a,b" or "a b"; at least one, all known */
     int64_t expires_in; /* seconds, or EXPIRES_NEVER; ignored if expires_at set */
     int64_t expires_at; /* absolute epoch seconds (a custom date), 0: use expires_in */
+    /* SPEC 11, both fixed at creation. resources: "servers:1,applications:4"
+     * (grant_parse()), "" for nothing, NULL for every object of the team;
+     * every id must name an object of the owner's team. allowed_ips:
+     * addresses or CIDR blocks separated by commas, spaces or newlines
+     * (addrs_parse()), NULL for no address rule; an empty list is refused. */
+    const char *resources;
+    const char *allowed_ips;
 } token_create_req;
+
+/* The text forms of token_create_req from a JSON body's "resources"
+ * ({"servers": [ids], ...}, null or absent) and "allowed_ips" (an array of
+ * strings, a string, null or absent): false with a field error in errs when
+ * the shape is wrong. res/ips are set to NULL when absent, else to buf. */
+bool tokens_limits_from_json(const json_t *resources, const json_t *allowed_ips,
+                             char *resbuf, size_t reslen, const char **res, char *ipbuf,
+                             size_t iplen, const char **ips, verrs *errs);
+
+/* EINVALID with a "resources" error per id of g that is not an object of
+ * the team (trusted publishers check theirs when registered, as
+ * tokens_create does when a token is made). */
+piora_err tokens_grant_in_team(store_t *s, int64_t team_id, const token_grant *g, verrs *errs);
 
 /* Every change below records one audit entry from who, naming the token
  * (id and name) and its owner (subject), only when something changed. */
@@ -61,8 +81,6 @@ piora_err tokens_regenerate(store_t *s, const actor *who, int64_t id, int64_t us
 piora_err tokens_revoke_leaked(store_t *s, const actor *who, const char *const *tokens, size_t n,
                                size_t *revoked);
 
-/* The list object of SPEC 2 for one token: id, name, scopes (array), hint,
- * created_at, last_used_at, expires_at, status (times RFC 3339 or null). */
 /* Where a token's pending (noted, not yet stored) last use comes from:
  * app/ hands in authn's lookup, as core may not include authn. NULL: none. */
 typedef bool (*tokens_pending_fn)(int64_t token_id, int64_t *used_at, char *addr,
@@ -70,6 +88,12 @@ typedef bool (*tokens_pending_fn)(int64_t token_id, int64_t *used_at, char *addr
 void tokens_set_pending(tokens_pending_fn fn);
 /* Raises t's last_used_at (and address) to its pending use, if newer. */
 void tokens_merge_pending(token_rec *t);
+/* The list object of SPEC 2 for one token: id, name, scopes (array), hint,
+ * created_at, last_used_at, expires_at, status (times RFC 3339 or null),
+ * and SPEC 11's resources ({"servers": [...], "applications": [...],
+ * "databases": [...]} or null) and allowed_ips (array or null). */
+json_t *tokens_resources_json(const token_grant *g); /* null when not limited */
+json_t *tokens_addrs_json(const token_addrs *a);     /* null when no rule */
 json_t *tokens_to_json(const token_rec *t, int64_t now);
 
 #endif

@@ -45,13 +45,18 @@ bool pipeline_init(pipeline_t *p, const route_site *site, store_t *(*thread_stor
     p->secure_cookies = secure_cookies;
     p->areas = calloc(site->nareas ? site->nareas : 1, sizeof *p->areas);
     const route_t **rows = calloc(site->nroutes ? site->nroutes : 1, sizeof *rows);
-    if (!p->areas || !rows) {
+    p->policy = calloc(site->nroutes ? site->nroutes : 1, sizeof *p->policy);
+    if (!p->areas || !rows || !p->policy) {
         free(p->areas);
         free(rows);
+        free(p->policy);
         p->areas = NULL;
+        p->policy = NULL;
         snprintf(why, whylen, "out of memory");
         return false;
     }
+    for (size_t i = 0; i < site->nroutes; i++)
+        p->policy[i] = policy_route_of(site->routes[i].pattern);
     /* One array of row pointers, cut into one run per area in area order,
      * each run in table order (the first matching row wins, as before). */
     p->rows = rows;
@@ -71,8 +76,10 @@ void pipeline_free(pipeline_t *p)
 {
     free((void *)p->rows);
     free(p->areas);
+    free(p->policy);
     p->rows = NULL;
     p->areas = NULL;
+    p->policy = NULL;
 }
 
 static void set_challenge(req_t *r, const char *error, const char *description)
@@ -346,17 +353,56 @@ static bool limit(walk *w, req_t *r)
 
 /* ---- authorize --------------------------------------------------------- */
 
+/* SPEC 11: what a limited token may reach, after its scopes. */
+static bool authorize_resources(walk *w, req_t *r)
+{
+    if (!w->who.resources.limited)
+        return true;
+    const policy_route *pr = &w->p->policy[w->rt - w->p->site.routes];
+    bool read_only = r->method == HTTP_GET || r->method == HTTP_HEAD;
+    switch (policy_check(r->store, &w->who, pr, read_only, r->method == HTTP_POST, r->id,
+                         r->body, r->body_len)) {
+    case POLICY_ALLOW:
+        return true;
+    case POLICY_NOT_FOUND:
+        resp_error(r, PIORA_ENOTFOUND, NULL);
+        return false;
+    case POLICY_RESTRICTED:
+        resp_problem(r, 403, "resource_restricted",
+                     pr->collection == PK_SERVER
+                         ? "This token is limited to chosen resources; it cannot create servers."
+                         : "This token is limited to chosen resources; it cannot change what "
+                           "the whole team shares.",
+                     NULL);
+        return false;
+    case POLICY_UNAVAILABLE:
+    default:
+        resp_problem(r, 503, "unavailable", "The database is unavailable; try again shortly.",
+                     NULL);
+        return false;
+    }
+}
+
 /* SPEC 3 step 5: a token needs one of the route's scopes (a session acts
- * with every scope, so it always passes). */
+ * with every scope, so it always passes). Before it, SPEC 11's address
+ * rule; after it, the resource rule. */
 static bool authorize(walk *w, req_t *r)
 {
     if (w->rt->auth != ROUTE_AUTH_TOKEN)
         return true;
+    if (!policy_addr_allowed(&w->who, r->client_addr)) {
+        metrics_auth_failure(MR_IP_NOT_ALLOWED);
+        resp_problem(r, 403, "ip_not_allowed",
+                     "This token may not be used from this address (its allowed_ips).", NULL);
+        return false;
+    }
     if (!scopes_allow(w->who.effective, w->rt->scopes)) {
         metrics_auth_failure(MR_INSUFFICIENT_SCOPE);
         answer_insufficient_scope(r, &w->who, w->rt);
         return false;
     }
+    if (!authorize_resources(w, r))
+        return false;
     lastused_note(w->who.token_id, clock_now(), r->client_addr);
     r->who = &w->who;
     return true;
@@ -374,13 +420,25 @@ static void handle(walk *w, req_t *r)
         return;
     }
     bool cacheable = (rt->flags & ROUTE_CACHEABLE) != 0;
-    if (cacheable && respcache_get(w->who.team_id, r->uri, w->gen.pages, r))
+    /* A limited token's pages differ from its team's: the grant is part of
+     * the key (exactly, as text), so a page is replayed only to tokens that
+     * see the same objects. A key that does not fit is not cached. */
+    const char *key = r->uri;
+    char limited_key[GRANT_TEXT_MAX + 2048];
+    if (cacheable && w->who.resources.limited) {
+        char g[GRANT_TEXT_MAX];
+        grant_format(&w->who.resources, g, sizeof g);
+        int n = snprintf(limited_key, sizeof limited_key, "%s %s", g, r->uri);
+        cacheable = n > 0 && (size_t)n < sizeof limited_key;
+        key = limited_key;
+    }
+    if (cacheable && respcache_get(w->who.team_id, key, w->gen.pages, r))
         return;
     int64_t h0 = clock_mono_ns();
     rt->fn(r);
     metrics_db(MD_HANDLER, clock_mono_ns() - h0);
     if (cacheable && !r->pending.fn)
-        respcache_put(w->who.team_id, r->uri, w->gen.pages, r);
+        respcache_put(w->who.team_id, key, w->gen.pages, r);
 }
 
 /* ---- log --------------------------------------------------------------- */

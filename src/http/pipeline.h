@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "authn/policy.h"
 #include "http/request.h"
 #include "http/router.h"
 
@@ -27,6 +28,7 @@ typedef struct pipeline {
     const route_t **rows;           /* every row, area by area (the areas' runs) */
     store_t *(*thread_store)(void); /* this thread's connection, or NULL when down */
     bool secure_cookies;            /* --secure-cookies: the cleared cookie is Secure */
+    policy_route *policy;           /* SPEC 11: per row of site->routes, from its pattern */
 } pipeline_t;
 
 /* Indexes site (kept by pointer: it must outlive p) by area. false, with

@@ -240,7 +240,7 @@ void metrics_render(buf_t *b, const metrics_gauges *g)
     histo_render(b, "piora_http_request_duration_seconds", "", &latency);
 
     static const char *const reasons[MR__COUNT] = {"missing", "invalid", "expired", "revoked",
-                                                   "insufficient_scope"};
+                                                   "insufficient_scope", "ip_not_allowed"};
     counter_header(b, "piora_auth_failures_total",
                    "Requests refused by authentication or authorization, by reason.", "counter");
     for (int i = 0; i < MR__COUNT; i++)

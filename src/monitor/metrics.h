@@ -17,6 +17,7 @@ typedef enum metrics_auth_reason {
     MR_EXPIRED,
     MR_REVOKED,
     MR_INSUFFICIENT_SCOPE,
+    MR_IP_NOT_ALLOWED, /* SPEC 11: a token used from outside its allowed_ips */
     MR__COUNT
 } metrics_auth_reason;
 

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/grant.h"
 #include "auth/scopes.h"
 #include "auth/token.h"
 #include "schema/model.h"
@@ -85,6 +86,8 @@ typedef struct token_rec {
     int64_t expires_at;   /* 0: never */
     int64_t revoked_at;   /* 0: not revoked */
     char owner_email[EMAIL_MAX + 1];
+    token_grant resources; /* SPEC 11: not limited = every object of the team */
+    token_addrs allowed_ips; /* SPEC 11: not limited = from anywhere */
 } token_rec;
 
 /* Derived from the record and now; the one definition of a token's status.
@@ -101,6 +104,8 @@ typedef struct token_new {
     int64_t expires_at; /* 0: never */
     uint8_t digest[TOKEN_DIGEST_LEN];
     const char *hint;
+    const token_grant *resources;   /* NULL or not limited: every object */
+    const token_addrs *allowed_ips; /* NULL or not limited: no address rule */
 } token_new;
 
 typedef struct token_touch {
@@ -111,10 +116,12 @@ typedef struct token_touch {
 
 /* ---- objects: rows are obj_row / obj_values (schema/row.h) ------------- */
 
-/* A list filter: objects whose FK_REF field equals value. */
+/* A list filter: objects whose FK_REF field equals value, and (SPEC 11)
+ * only those a resource-limited token reaches. */
 typedef struct obj_filter {
     const char *field; /* an FK_REF field of the descriptor, or NULL */
     int64_t value;
+    const token_grant *grant; /* NULL or not limited: no limit */
 } obj_filter;
 
 /* ---- monitoring: the audit log and the usage log (SPEC 6) ------------- */
@@ -132,7 +139,10 @@ typedef struct audit_new {
     int64_t subject_user_id;
     const char *email;
     const char *addr;
+    const char *detail; /* words for the entry (a failed exchange's reason, ...); may be NULL */
 } audit_new;
+
+#define AUDIT_DETAIL_MAX 1023
 
 #define AUDIT_WORD_MAX 31 /* an action or channel name: "token.regenerated" */
 
@@ -150,6 +160,7 @@ typedef struct audit_row {
     int64_t subject_user_id;
     char email[EMAIL_MAX + 1];
     char addr[ADDR_MAX];
+    char detail[AUDIT_DETAIL_MAX + 1];
 } audit_row;
 
 
@@ -198,6 +209,41 @@ typedef struct invite_rec {
     int64_t expires_at;
     char team_name[TEAM_NAME_MAX + 1];
 } invite_rec;
+/* ---- trusted publishers (SPEC 12, issue 14) ---------------------------- */
+
+#define PUBLISHER_NAME_MAX 64
+#define OIDC_URL_MAX 255      /* an issuer URL */
+#define OIDC_AUDIENCE_MAX 255
+#define OIDC_CLAIMS_MAX 2047  /* the "key=value" lines of claim conditions */
+#define OIDC_GLOB_MAX 255
+#define OIDC_RESOURCES_MAX 1023
+#define OIDC_JTI_MAX 255
+
+typedef struct publisher_new {
+    int64_t user_id; /* the admin who registers it: minted tokens act as them, in their team */
+    const char *name;
+    const char *issuer;
+    const char *audience;
+    const char *claims;    /* "key=value\n..." (core/publishers.c); may be empty */
+    const char *ref_glob;  /* NULL: any ref */
+    scope_set scopes;
+    const char *resources; /* NULL: every object of the team */
+} publisher_new;
+
+typedef struct publisher_rec {
+    int64_t id;
+    int64_t team_id;
+    int64_t user_id;
+    char name[PUBLISHER_NAME_MAX + 1];
+    char issuer[OIDC_URL_MAX + 1];
+    char audience[OIDC_AUDIENCE_MAX + 1];
+    char claims[OIDC_CLAIMS_MAX + 1];
+    char ref_glob[OIDC_GLOB_MAX + 1]; /* empty: any */
+    scope_set scopes;
+    char resources[OIDC_RESOURCES_MAX + 1]; /* empty: all */
+    int64_t created_at;
+    char owner_email[EMAIL_MAX + 1];
+} publisher_rec;
 
 /* Every store function: ret store_<name>(params), from store_fns.h. */
 #define STORE_FN(ret, name, params, args) ret store_##name params;

@@ -108,6 +108,17 @@ STORE_FN(piora_err, obj_update,
 STORE_FN(piora_err, obj_delete, (store_t *s, const resource_desc *d, int64_t team_id, int64_t id),
          (s, d, team_id, id))
 
+/* ---- token limits (SPEC 11, issue 12): the parent chain of an object ---- */
+
+/* The id of the object's parent in SPEC 11's chain (an application's or a
+ * database's server, a deployment's application, a backup's database, a
+ * restore's backup: the descriptor's first FK_REF field). ENOTFOUND when
+ * the object is missing or another team's; EINVALID for a descriptor
+ * without a parent (servers). Lists filter by obj_filter.grant. */
+STORE_FN(piora_err, obj_parent,
+         (store_t *s, const resource_desc *d, int64_t team_id, int64_t id, int64_t *parent_id),
+         (s, d, team_id, id, parent_id))
+
 /* ---- monitor: the audit log and the usage log (SPEC 6) ------------------- */
 
 STORE_FN(piora_err, audit_insert, (store_t *s, const audit_new *e), (s, e))
@@ -258,6 +269,32 @@ STORE_FN(piora_err, team_set_require_2fa, (store_t *s, int64_t team_id, bool on)
  * nothing until replaced by a full one). */
 STORE_FN(piora_err, session_set_mfa_pending, (store_t *s, int64_t session_id),
          (s, session_id))
+/* ---- trusted publishers and the JWT ids they used (SPEC 12, issue 14) ---- */
+
+/* The publisher's team is its user's team, taken in the INSERT. ECONFLICT
+ * when the team has a publisher of that name; ENOTFOUND without the user. */
+STORE_FN(piora_err, publisher_insert, (store_t *s, const publisher_new *p, publisher_rec *out),
+         (s, p, out))
+/* team_id 0: any team. ENOTFOUND when missing or another team's. */
+STORE_FN(piora_err, publisher_get, (store_t *s, int64_t team_id, int64_t id, publisher_rec *out),
+         (s, team_id, id, out))
+/* One team's publishers (team_id 0: every team's), ordered by id. */
+STORE_FN(piora_err, publisher_list,
+         (store_t *s, int64_t team_id, publisher_rec **out, size_t *n), (s, team_id, out, n))
+/* Every team's publishers of one issuer (exact URL), ordered by id: the
+ * candidates for a JWT before anything about it is trusted. */
+STORE_FN(piora_err, publisher_list_issuer,
+         (store_t *s, const char *issuer, publisher_rec **out, size_t *n), (s, issuer, out, n))
+/* ENOTFOUND when missing or another team's (team_id 0: any). Tokens it
+ * minted stay (they expire within 15 minutes, or are revoked). */
+STORE_FN(piora_err, publisher_delete, (store_t *s, int64_t team_id, int64_t id),
+         (s, team_id, id))
+/* Records that this issuer's jti was used, until expires_at; in the same
+ * transaction forgets the ids expired before now. ECONFLICT when it was
+ * used already: the one check that makes a JWT single-use across nodes. */
+STORE_FN(piora_err, oidc_jti_use,
+         (store_t *s, const char *issuer, const char *jti, int64_t expires_at, int64_t now),
+         (s, issuer, jti, expires_at, now))
 
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */

@@ -84,6 +84,11 @@ void web_signin_totp(req_t *r);
 void web_account_password(req_t *r, web_ctx *c);
 void web_audit_list(req_t *r, web_ctx *c);
 
+/* ---- web/publishers.c: Settings > Trusted Publishers ------------------ */
+void web_publishers_list(req_t *r, web_ctx *c);
+void web_publishers_create(req_t *r, web_ctx *c);
+void web_publishers_remove(req_t *r, web_ctx *c);
+
 /* ---- web/transport.c ---------------------------------------------------- */
 /* HTTPS as far as the session cookie is concerned: --secure-cookies 1, or
  * X-Forwarded-Proto: https from a trusted proxy (req_https). */

@@ -208,9 +208,19 @@ void web_tokens_create(req_t *r, web_ctx *c)
         json_decref(body);
         return;
     }
+    /* SPEC 11: {"resources": {"servers": [ids], ...} or null, "allowed_ips":
+     * ["203.0.113.0/24", ...] or the textarea's text, or null}. */
+    verrs errs = {0};
+    char resbuf[GRANT_TEXT_MAX], ipbuf[ADDRS_TEXT_MAX];
+    if (!tokens_limits_from_json(json_object_get(body, "resources"),
+                                 json_object_get(body, "allowed_ips"), resbuf, sizeof resbuf,
+                                 &rq.resources, ipbuf, sizeof ipbuf, &rq.allowed_ips, &errs)) {
+        json_decref(body);
+        resp_validation(r, &errs);
+        return;
+    }
     char secret[TOKEN_LEN + 1];
     token_rec t;
-    verrs errs = {0};
     actor who = web_actor(r, c);
     piora_err e = tokens_create(r->store, &who, &rq, secret, &t, &errs);
     json_decref(body);

@@ -39,6 +39,9 @@ SESSION_ROUTE(web_invites_create)
 SESSION_ROUTE(web_invites_revoke)
 SESSION_ROUTE(web_account_password)
 SESSION_ROUTE(web_audit_list)
+SESSION_ROUTE(web_publishers_list)
+SESSION_ROUTE(web_publishers_create)
+SESSION_ROUTE(web_publishers_remove)
 
 #define PUBLIC ROUTE_AUTH_NONE, ROUTE_LIMIT_NONE, 0, 0
 #define SESSION ROUTE_AUTH_SESSION, ROUTE_LIMIT_NONE, SCOPE_ALL, 0
@@ -95,6 +98,12 @@ const route_t web_routes[] = {
     {HTTP_POST, WEB_API "/account/password", SESSION, web_account_password_route, 0,
      "Change the password"},
     {HTTP_GET, WEB_API "/audit", SESSION, web_audit_list_route, 0, "The team's audit log"},
+    {HTTP_GET, WEB_API "/publishers", SESSION, web_publishers_list_route, 0,
+     "The team's trusted publishers"},
+    {HTTP_POST, WEB_API "/publishers", SESSION, web_publishers_create_route, 0,
+     "Add a trusted publisher (admins)"},
+    {HTTP_POST, WEB_API "/publishers/{id}/remove", SESSION, web_publishers_remove_route, 0,
+     "Remove a trusted publisher (admins)"},
 };
 
 const size_t web_routes_count = sizeof web_routes / sizeof web_routes[0];

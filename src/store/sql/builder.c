@@ -1,5 +1,7 @@
 #include "store/sql/builder.h"
 
+#include <string.h>
+
 const sql_dialect SQL_DIALECT_SQLITE = {
     .name = "sqlite", .placeholder = '?', .returning = false, .quote = '"',
     .upsert = SQL_UPSERT_ON_CONFLICT};
@@ -94,6 +96,109 @@ static void put_where_team(buf_t *b, const sql_dialect *dl, const char *filter, 
         buf_puts(b, " = ");
         put_param(b, dl, fparam);
     }
+}
+
+/* The parent of d in SPEC 11's chain: its first FK_REF field (an
+ * application's server, a deployment's application, a backup's database, a
+ * restore's backup), or NULL for a root (servers). */
+const field_desc *sql_parent_field(const resource_desc *d)
+{
+    for (size_t i = 0; i < d->nfields; i++)
+        if (d->fields[i].kind == FK_REF)
+            return &d->fields[i];
+    return NULL;
+}
+
+/* "(<row of d is granted>)": its id is granted by kind, or its parent is
+ * granted, recursively. The i-th id of g is the placeholder P(base + i);
+ * the team is P(team), repeated in every subselect. */
+static void put_granted(buf_t *b, const sql_dialect *dl, const resource_desc *d,
+                        const token_grant *g, size_t base, size_t team)
+{
+    bool any = false;
+    buf_putc(b, '(');
+    grant_kind k = grant_kind_from_name(d->name, strlen(d->name));
+    if (k != GRANT_KINDS && grant_count(g, k) > 0) {
+        put_ident(b, dl, "id");
+        buf_puts(b, " IN (");
+        bool first = true;
+        for (size_t i = 0; i < g->n; i++) {
+            if (g->kinds[i] != k)
+                continue;
+            if (!first)
+                buf_puts(b, ", ");
+            put_param(b, dl, base + i);
+            first = false;
+        }
+        buf_putc(b, ')');
+        any = true;
+    }
+    const field_desc *pf = sql_parent_field(d);
+    if (pf && pf->ref) {
+        if (any)
+            buf_puts(b, " OR ");
+        put_ident(b, dl, pf->name);
+        buf_puts(b, " IN (SELECT ");
+        put_ident(b, dl, "id");
+        buf_puts(b, " FROM ");
+        put_ident(b, dl, pf->ref->name);
+        buf_puts(b, " WHERE ");
+        put_ident(b, dl, "team_id");
+        buf_puts(b, " = ");
+        put_param(b, dl, team);
+        buf_puts(b, " AND ");
+        put_granted(b, dl, pf->ref, g, base, team);
+        buf_putc(b, ')');
+        any = true;
+    }
+    if (!any)
+        buf_puts(b, "1 = 0");
+    buf_putc(b, ')');
+}
+
+bool sql_obj_list_granted(buf_t *b, const sql_dialect *dl, const resource_desc *d,
+                          const char *filter, const token_grant *g)
+{
+    buf_puts(b, "SELECT ");
+    put_row(b, dl, d);
+    buf_puts(b, " FROM ");
+    put_ident(b, dl, d->name);
+    put_where_team(b, dl, filter, 4);
+    buf_puts(b, " AND ");
+    put_granted(b, dl, d, g, filter ? 5 : 4, 1);
+    buf_puts(b, " ORDER BY ");
+    put_ident(b, dl, "id");
+    if (d->newest_first)
+        buf_puts(b, " DESC");
+    buf_puts(b, " LIMIT ");
+    put_param(b, dl, 2);
+    buf_puts(b, " OFFSET ");
+    put_param(b, dl, 3);
+    return !b->failed;
+}
+
+bool sql_obj_count_granted(buf_t *b, const sql_dialect *dl, const resource_desc *d,
+                           const char *filter, const token_grant *g)
+{
+    buf_puts(b, "SELECT count(*) FROM ");
+    put_ident(b, dl, d->name);
+    put_where_team(b, dl, filter, 2);
+    buf_puts(b, " AND ");
+    put_granted(b, dl, d, g, filter ? 3 : 2, 1);
+    return !b->failed;
+}
+
+bool sql_obj_parent(buf_t *b, const sql_dialect *dl, const resource_desc *d)
+{
+    const field_desc *pf = sql_parent_field(d);
+    if (!pf)
+        return false;
+    buf_puts(b, "SELECT ");
+    put_ident(b, dl, pf->name);
+    buf_puts(b, " FROM ");
+    put_ident(b, dl, d->name);
+    put_where_id_team(b, dl);
+    return !b->failed;
 }
 
 bool sql_obj_list(buf_t *b, const sql_dialect *dl, const resource_desc *d, const char *filter)

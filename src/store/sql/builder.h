@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth/grant.h"
 #include "schema/model.h"
 #include "util/buf.h"
 
@@ -52,6 +53,22 @@ bool sql_obj_exists(buf_t *b, const sql_dialect *dl, const resource_desc *d);
 bool sql_obj_list(buf_t *b, const sql_dialect *dl, const resource_desc *d, const char *filter);
 /* SELECT count(*) FROM t WHERE team_id = P1 [AND <filter> = P2] */
 bool sql_obj_count(buf_t *b, const sql_dialect *dl, const resource_desc *d, const char *filter);
+/* SPEC 11: the same list and count, keeping only what grant g reaches (an
+ * object granted by id, or under a granted parent, through the chain of
+ * sql_parent_field()). The grant's i-th id is bound at P(base + i), base
+ * being the first placeholder after the statement's own: list 4 (5 with a
+ * filter), count 2 (3 with a filter). */
+bool sql_obj_list_granted(buf_t *b, const sql_dialect *dl, const resource_desc *d,
+                          const char *filter, const token_grant *g);
+bool sql_obj_count_granted(buf_t *b, const sql_dialect *dl, const resource_desc *d,
+                           const char *filter, const token_grant *g);
+/* SELECT <parent field> FROM t WHERE id = P1 AND team_id = P2; false for a
+ * descriptor without a parent. */
+bool sql_obj_parent(buf_t *b, const sql_dialect *dl, const resource_desc *d);
+/* The field naming d's parent in SPEC 11's chain (its first FK_REF field),
+ * or NULL for a root. */
+const field_desc *sql_parent_field(const resource_desc *d);
+
 /* INSERT INTO t(team_id, <fields>, created_at, updated_at)
  * VALUES(P1, P2 .. P(n+1), P(n+2), P(n+2)) [RETURNING <row>] */
 bool sql_obj_insert(buf_t *b, const sql_dialect *dl, const resource_desc *d);

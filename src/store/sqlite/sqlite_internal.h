@@ -65,6 +65,14 @@ typedef enum sq_stmt_id {
     ST_SETUP_INSERT,
     ST_SETUP_CHECK,
     ST_SETUP_CLAIM,
+    /* trusted publishers (sqlite_publishers.c) */
+    ST_PUBLISHER_INSERT,
+    ST_PUBLISHER_GET,
+    ST_PUBLISHER_LIST_TEAM,
+    ST_PUBLISHER_LIST_ISSUER,
+    ST_PUBLISHER_DELETE,
+    ST_OIDC_JTI_PRUNE,
+    ST_OIDC_JTI_INSERT,
     ST__COUNT
 } sq_stmt_id;
 
@@ -76,6 +84,7 @@ typedef enum sq_stmt_id {
 typedef struct sq_res_stmts {
     sqlite3_stmt *get, *insert, *update, *del, *exists, *list, *count;
     sqlite3_stmt *list_by[SQ_FILTERS_MAX], *count_by[SQ_FILTERS_MAX];
+    sqlite3_stmt *parent; /* sqlite_limits.c */
 } sq_res_stmts;
 
 typedef struct sq_store {
@@ -166,6 +175,13 @@ piora_err sq_user_insert_tx(sq_store *s, const char *email, const char *team_nam
                             const char *password_hash, int64_t now, int64_t *uid);
 
 void sq_obj_finalize(sq_store *s);
+piora_err sq_obj_rows_read(sq_store *s, sqlite3_stmt *list, const resource_desc *d,
+                           obj_row **rows, size_t *n);
+/* sqlite_limits.c: sq_obj_list() for a resource-limited token (SPEC 11);
+ * filter is the column of f->field or NULL. */
+piora_err sq_obj_list_granted(sq_store *s, const resource_desc *d, int64_t team_id,
+                              const char *filter, const obj_filter *f, int64_t offset,
+                              int64_t limit, obj_row **rows, size_t *n, int64_t *total);
 
 /* the change feed: sqlite_change.c. sq_change_note() moves the counters of
  * kinds inside the open write transaction (counters[k]: the new value, -1

@@ -153,6 +153,7 @@ void sq_obj_finalize(sq_store *s)
         sqlite3_finalize(r->exists);
         sqlite3_finalize(r->list);
         sqlite3_finalize(r->count);
+        sqlite3_finalize(r->parent);
         for (int k = 0; k < SQ_FILTERS_MAX; k++) {
             sqlite3_finalize(r->list_by[k]);
             sqlite3_finalize(r->count_by[k]);
@@ -373,6 +374,9 @@ piora_err sq_obj_list(store_t *base, const resource_desc *d, int64_t team_id, co
         if (fi < 0)
             return PIORA_EINVALID;
     }
+    if (f && f->grant && f->grant->limited)
+        return sq_obj_list_granted(s, d, team_id, fi >= 0 ? d->filters[fi] : NULL, f, offset,
+                                   limit, rows, n, total);
     sqlite3_stmt *count = stmt_count(s, d, fi);
     sqlite3_stmt *list = stmt_list(s, d, fi);
     if (!count || !list)
@@ -404,6 +408,12 @@ piora_err sq_obj_list(store_t *base, const resource_desc *d, int64_t team_id, co
     if (e != PIORA_OK)
         *total = 0;
     return e;
+}
+
+piora_err sq_obj_rows_read(sq_store *s, sqlite3_stmt *list, const resource_desc *d,
+                           obj_row **rows, size_t *n)
+{
+    return rows_read(s, list, d, rows, n);
 }
 
 /* A foreign key failing on a write means a reference the check above did

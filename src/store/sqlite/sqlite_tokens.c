@@ -10,7 +10,8 @@
     "t.last_used_at, t.last_used_addr, t.expires_at, u.email"
 #define TOKEN_FROM " FROM tokens t JOIN users u ON u.id = t.user_id "
 
-/* Column 12 is revoked_at in every token query below. */
+/* Column 12 is revoked_at in every token query below, then the limits. */
+#define TOKEN_LIMIT_COLS ", t.resources, t.allowed_ips"
 static void token_row(sqlite3_stmt *st, void *dst)
 {
     token_rec *out = dst;
@@ -28,6 +29,20 @@ static void token_row(sqlite3_stmt *st, void *dst)
     out->expires_at = sq_col_int(st, 10);
     sq_col_copy(st, 11, out->owner_email, sizeof out->owner_email);
     out->revoked_at = sq_col_int(st, 12);
+    /* The columns hold what grant_format()/addrs_format() wrote; a text
+     * that no longer parses must not widen the token: it grants nothing. */
+    char err[128];
+    if (sqlite3_column_type(st, 13) != SQLITE_NULL &&
+        !grant_parse((const char *)sqlite3_column_text(st, 13), &out->resources, err, sizeof err)) {
+        memset(&out->resources, 0, sizeof out->resources);
+        out->resources.limited = true;
+    }
+    if (sqlite3_column_type(st, 14) != SQLITE_NULL &&
+        !addrs_parse((const char *)sqlite3_column_text(st, 14), &out->allowed_ips, err,
+                     sizeof err)) {
+        memset(&out->allowed_ips, 0, sizeof out->allowed_ips);
+        out->allowed_ips.limited = true;
+    }
 }
 
 static piora_err token_fetch(sq_store *s, sqlite3_stmt *st, token_rec *out)
@@ -45,8 +60,8 @@ piora_err sq_token_insert(store_t *base, const token_new *t, token_rec *out)
     sqlite3_stmt *st = sq_stmt(
         s, ST_TOKEN_INSERT,
         "INSERT INTO tokens(user_id, team_id, name, digest, hint, scopes, created_at, "
-        "updated_at, expires_at) SELECT id, team_id, ?2, ?3, ?4, ?5, ?6, ?6, ?7 FROM users "
-        "WHERE id = ?1");
+        "updated_at, expires_at, resources, allowed_ips) SELECT id, team_id, ?2, ?3, ?4, ?5, "
+        "?6, ?6, ?7, ?8, ?9 FROM users WHERE id = ?1");
     if (!st)
         return PIORA_EDB;
     piora_err e = sq_begin(s);
@@ -59,6 +74,19 @@ piora_err sq_token_insert(store_t *base, const token_new *t, token_rec *out)
     sqlite3_bind_int(st, 5, t->scopes & SCOPE_ALL);
     sqlite3_bind_int64(st, 6, clock_now());
     sq_bind_time0(st, 7, t->expires_at);
+    char res[GRANT_TEXT_MAX], ips[ADDRS_TEXT_MAX];
+    if (t->resources && t->resources->limited) {
+        grant_format(t->resources, res, sizeof res);
+        sqlite3_bind_text(st, 8, res, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 8);
+    }
+    if (t->allowed_ips && t->allowed_ips->limited) {
+        addrs_format(t->allowed_ips, ips, sizeof ips);
+        sqlite3_bind_text(st, 9, ips, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 9);
+    }
     int rc = sq_exec_stmt(st);
     if (rc != SQLITE_DONE)
         e = sq_fail(s, rc, "token insert");
@@ -81,10 +109,10 @@ piora_err sq_token_by_digest(store_t *base, const uint8_t digest[TOKEN_DIGEST_LE
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, ST_TOKEN_BY_DIGEST,
-                               "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_FROM
+                               "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_LIMIT_COLS TOKEN_FROM
                                "WHERE t.digest = ?1 "
                                "UNION ALL "
-                               "SELECT " TOKEN_COLS ", o.revoked_at FROM token_old_secrets o "
+                               "SELECT " TOKEN_COLS ", o.revoked_at" TOKEN_LIMIT_COLS " FROM token_old_secrets o "
                                "JOIN tokens t ON t.id = o.token_id "
                                "JOIN users u ON u.id = t.user_id WHERE o.digest = ?1 "
                                "LIMIT 1");
@@ -98,7 +126,7 @@ piora_err sq_token_by_id(store_t *base, int64_t id, token_rec *out)
 {
     sq_store *s = sq(base);
     sqlite3_stmt *st = sq_stmt(s, ST_TOKEN_BY_ID,
-                               "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_FROM "WHERE t.id = ?1");
+                               "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_LIMIT_COLS TOKEN_FROM "WHERE t.id = ?1");
     if (!st)
         return PIORA_EDB;
     sqlite3_bind_int64(st, 1, id);
@@ -113,10 +141,10 @@ piora_err sq_token_list(store_t *base, int64_t user_id, token_rec **out, size_t 
     sqlite3_stmt *st =
         user_id > 0
             ? sq_stmt(s, ST_TOKEN_LIST_USER,
-                      "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_FROM
+                      "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_LIMIT_COLS TOKEN_FROM
                       "WHERE t.user_id = ?1 ORDER BY t.id")
             : sq_stmt(s, ST_TOKEN_LIST_ALL,
-                      "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_FROM "ORDER BY t.id");
+                      "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_LIMIT_COLS TOKEN_FROM "ORDER BY t.id");
     if (!st)
         return PIORA_EDB;
     if (user_id > 0)

@@ -4,6 +4,7 @@ import { api, get, post, session, setSignedOutHandler } from './api.js';
 import { h, icon, field, showFormErrors, clearFormErrors, clearToasts } from './ui.js';
 import { resourcePage, applicationPage } from './resources.js';
 import { tokensPage, tokenUsagePage, accountPage, membersPage, auditPage } from './settings.js';
+import { publishersPage } from './publishers.js';
 
 const app = document.getElementById('app');
 let flash = null; // a notice for the next page (e.g. "session expired")
@@ -28,6 +29,7 @@ const ROUTES = [
   [/^\/settings\/tokens\/(\d+)$/, (m) => tokenUsagePage(Number(m[1]))],
   [/^\/settings\/account$/, () => accountPage()],
   [/^\/settings\/members$/, () => membersPage()],
+  [/^\/settings\/publishers$/, () => publishersPage()],
 ];
 
 export function navigate(path, { replace = false } = {}) {

@@ -1,6 +1,6 @@
 // Settings > API Tokens (the seed's steps, word for word), a token's usage
 // log, Settings > Account and Members, and the team's audit log.
-import { get, post } from './api.js';
+import { get, post, getAll } from './api.js';
 import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, pager, pageParam, PER_PAGE } from './ui.js';
 import { render } from './app.js';
 import { session } from './api.js';
@@ -32,12 +32,12 @@ async function pageOf(path, extra = {}) {
 }
 
 function settingsTabs(current) {
-  const tabs = [['/settings/tokens', 'API Tokens'], ['/settings/account', 'Account'], ['/settings/members', 'Members']];
+  const tabs = [['/settings/tokens', 'API Tokens'], ['/settings/publishers', 'Trusted Publishers'], ['/settings/account', 'Account'], ['/settings/members', 'Members']];
   return h('nav', { class: 'tabs', 'aria-label': 'Settings' },
     tabs.map(([href, label]) => h('a', { href, 'aria-current': current === href ? 'page' : null }, label)));
 }
 
-function settingsHead(current, sub, ...actions) {
+export function settingsHead(current, sub, ...actions) {
   return [h('div', { class: 'crumbs' }, 'Settings'), pageHead('Settings', sub, ...actions), settingsTabs(current)];
 }
 
@@ -73,6 +73,7 @@ export async function tokensPage() {
     { label: 'Created', cell: (k) => timeEl(k.created_at) },
     { label: 'Last used', cell: (k) => timeEl(k.last_used_at, 'Never') },
     { label: 'Expires', cell: (k) => timeEl(k.expires_at, 'Never') },
+    { label: 'Limits', cell: (k) => limitsCell(k) },
     { label: 'Status', cell: (k) => h('div', { class: 'badges' }, badge(k.status),
       k.flags.map((f) => h('span', { class: 'badge flag warn', title: FLAG_TEXT[f][1] }, FLAG_TEXT[f][0]))) },
     { label: 'Actions', cell: (k) => h('div', { class: 'actions' },
@@ -116,6 +117,80 @@ async function withSudo(action) {
     if (!(await reauthDialog())) return null;
     return action();
   }
+// SPEC 11's limits in a list row: what the token reaches and from where.
+function limitsText(k) {
+  const r = k.resources;
+  let res = 'All resources';
+  if (r) {
+    const parts = [['servers', 'server'], ['applications', 'application'], ['databases', 'database']]
+      .filter(([key]) => r[key]?.length)
+      .map(([key, one]) => `${one}${r[key].length > 1 ? 's' : ''} ${r[key].map((id) => `#${id}`).join(', ')}`);
+    res = parts.length ? `Only ${parts.join('; ')}` : 'No resources';
+  }
+  const ips = k.allowed_ips ? `From ${k.allowed_ips.join(', ')}` : 'Any address';
+  return [res, ips];
+}
+
+function limitsCell(k) {
+  const [res, ips] = limitsText(k);
+  return h('div', { class: 'limits' }, h('div', {}, res), h('div', { class: 'cell-sub mono' }, ips));
+}
+
+// All resources / Selected: a tree of the team's servers, each with its
+// applications and databases. A server covers what runs on it.
+function resourcesFieldset() {
+  const tree = h('div', { class: 'resource-tree', hidden: true, role: 'group', 'aria-label': 'Selected resources' },
+    h('p', { class: 'hint' }, 'Loading the team\'s servers…'));
+  let loaded = false;
+  const radio = (value, label, checked) => {
+    const id = `res-${value}`;
+    return h('div', { class: 'check' },
+      h('input', { type: 'radio', id, name: 'resources', value, checked }),
+      h('label', { for: id }, label));
+  };
+  const box = (kind, o, label) => {
+    const id = `res-${kind}-${o.id}`;
+    return h('div', { class: 'check' },
+      h('input', { type: 'checkbox', id, name: `res-${kind}`, value: String(o.id) }),
+      h('label', { for: id }, label));
+  };
+  async function load() {
+    if (loaded) return;
+    loaded = true;
+    try {
+      const [servers, apps, dbs] = await Promise.all([getAll('/v1/servers'), getAll('/v1/applications'), getAll('/v1/databases')]);
+      if (servers.length === 0) {
+        tree.replaceChildren(h('p', { class: 'hint' }, 'The team has no servers yet.'));
+        return;
+      }
+      tree.replaceChildren(
+        h('ul', { class: 'tree' }, servers.map((sv) => h('li', {},
+          box('servers', sv, `Server ${sv.name}`),
+          h('ul', {},
+            apps.filter((a) => a.server_id === sv.id).map((a) => h('li', {}, box('applications', a, `Application ${a.name}`))),
+            dbs.filter((d) => d.server_id === sv.id).map((d) => h('li', {}, box('databases', d, `Database ${d.name}`))))))));
+    } catch (ex) {
+      loaded = false;
+      tree.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, ex.message || 'Could not load the team\'s resources.'));
+    }
+  }
+  const fs = h('fieldset', {},
+    h('legend', {}, 'Resources'),
+    h('p', { class: 'hint' }, 'Limit the token to chosen servers, applications and databases. A server covers its applications and databases; anything else answers 404 to this token.'),
+    radio('all', 'All resources', true), radio('selected', 'Selected', false), tree);
+  fs.addEventListener('change', (e) => {
+    if (e.target.name !== 'resources') return;
+    tree.hidden = e.target.value !== 'selected';
+    if (!tree.hidden) load();
+  });
+  return fs;
+}
+
+// The form's resources value: null for all, else the checked ids by kind.
+function selectedResources(form) {
+  if (form.querySelector('input[name=resources]:checked')?.value !== 'selected') return null;
+  const ids = (kind) => [...form.querySelectorAll(`input[name=res-${kind}]:checked`)].map((c) => Number(c.value));
+  return { servers: ids('servers'), applications: ids('applications'), databases: ids('databases') };
 }
 
 function scopesFieldset() {
@@ -146,6 +221,9 @@ function generateDialog() {
   const form = h('form', { novalidate: true },
     field({ label: 'Name', name: 'name', required: true, attrs: { placeholder: 'ci-cd-pipeline', autocomplete: 'off', maxlength: 100 }, hint: 'What uses this token, e.g. ci-cd-pipeline.' }),
     scopesFieldset(),
+    resourcesFieldset(),
+    field({ label: 'Allowed IPs', name: 'allowed_ips', type: 'textarea', attrs: { rows: 3, placeholder: '203.0.113.0/24\n2001:db8:1234::/48', spellcheck: 'false' },
+      hint: 'IPv4/IPv6 addresses or CIDR blocks, one per line or comma-separated (at most 32). Leave empty for any address; 0.0.0.0/0 and ::/0 mean every address.' }),
     h('div', { class: 'row-2' }, expiry, custom), warnNever);
   return openDialog((close) => {
     form.append(h('div', { class: 'actions dialog-actions' },
@@ -157,7 +235,12 @@ function generateDialog() {
       const scopes = [...form.querySelectorAll('input[name=scopes]:checked')].map((c) => c.value);
       const body = { name: form.elements.name.value.trim(), scopes, expiry: sel.value };
       if (sel.value === 'custom') body.expires_at = form.elements.expires_at.value;
+      body.resources = selectedResources(form);
+      const ips = form.elements.allowed_ips.value.trim();
+      body.allowed_ips = ips ? ips : null;
       const err = {};
+      const r = body.resources;
+      if (r && r.servers.length + r.applications.length + r.databases.length === 0) err.resources = 'Select at least one server, application or database, or choose All resources.';
       if (!body.name) err.name = 'Name the token, e.g. ci-cd-pipeline.';
       if (scopes.length === 0) err.scopes = 'Select at least one scope.';
       if (sel.value === 'custom' && !body.expires_at) err.expires_at = 'Pick a date.';
@@ -223,6 +306,7 @@ function showSecret(tok, title) {
       h('div', { class: 'notice warn', role: 'alert' }, 'Copy this token now. It will not be shown again.'),
       h('div', { class: 'secret-box' }, input, copy),
       h('p', { class: 'hint' }, 'Scopes: ', tok.scopes.join(', '), ' · Expires: ', tok.expires_at ? new Date(tok.expires_at).toUTCString() : 'never'),
+      h('p', { class: 'hint' }, limitsText(tok).join(' · ')),
       h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: dismiss }, 'Done')),
     ];
   }, { label: title, onDismiss: leave, backdrop: true });
@@ -283,6 +367,7 @@ export async function tokenUsagePage(id) {
     h('dt', {}, 'Status'), h('dd', {}, h('div', { class: 'badges' }, badge(k.status), k.flags.map((f) => h('span', { class: 'badge flag warn' }, FLAG_TEXT[f][0])))),
     h('dt', {}, 'Token'), h('dd', { class: 'mono' }, k.hint),
     h('dt', {}, 'Scopes'), h('dd', {}, h('div', { class: 'chips' }, k.scopes.map((s) => h('span', { class: 'chip' }, s)))),
+    h('dt', {}, 'Limits'), h('dd', {}, limitsText(k).join(' · ')),
     h('dt', {}, 'Created'), h('dd', {}, timeEl(k.created_at)),
     h('dt', {}, 'Last used'), h('dd', {}, timeEl(k.last_used_at, 'Never'), k.last_used_addr ? ` from ${k.last_used_addr}` : ''),
     h('dt', {}, 'Expires'), h('dd', {}, timeEl(k.expires_at, 'Never'))));
@@ -535,6 +620,8 @@ const ACTION_TEXT = {
   'user.invited': 'User invited', 'invite.revoked': 'Invitation revoked',
   'signin.reauth': 'Password confirmed', 'mfa.enabled': 'Two-factor on', 'mfa.disabled': 'Two-factor off',
   'mfa.recovery_code_used': 'Recovery code used', 'team.mfa_required': 'Two-factor required', 'team.mfa_optional': 'Two-factor optional',
+  'publisher.added': 'Trusted publisher added', 'publisher.removed': 'Trusted publisher removed',
+  'oidc.exchanged': 'CI token minted', 'oidc.failed': 'CI token refused',
 };
 
 export async function auditPage() {
@@ -547,7 +634,7 @@ export async function auditPage() {
     { label: 'Time', cell: (e) => timeEl(e.time) },
     { label: 'Event', cell: (e) => badge(ACTION_TEXT[e.action] || e.action, tone(e.action)) },
     { label: 'Who', cell: (e) => (e.actor ? e.actor.email : (e.email || '—')) },
-    { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? (e.token_name ? `token ${e.token_name} (#${e.token_id})` : `token #${e.token_id}`) : null, !e.token_id && e.subject_user_id && e.email ? e.email : null, `via ${e.via}`].filter(Boolean).join(' · ')) },
+    { label: 'Details', cell: (e) => h('span', { class: 'cell-sub' }, [e.token_id ? (e.token_name ? `token ${e.token_name} (#${e.token_id})` : `token #${e.token_id}`) : null, !e.token_id && e.subject_user_id && e.email ? e.email : null, e.detail, `via ${e.via}`].filter(Boolean).join(' · ')) },
     { label: 'Address', cell: (e) => h('span', { class: 'mono' }, e.addr || '—') },
   ], r.data, { caption: 'Audit log' });
   t.append(pager({ page, perPage: r.meta.per_page, total: r.meta.total }));
