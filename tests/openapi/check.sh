@@ -9,6 +9,8 @@
 # Usage: tests/openapi/check.sh PIORA_BIN
 set -uo pipefail
 cd "$(dirname "$0")"
+# No usage report to Redocly, no update check: the stage talks to piora only.
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 BIN=$(realpath "${1:?usage: check.sh PIORA_BIN}")
 passed=0
 failed=0
