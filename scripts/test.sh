@@ -5,7 +5,9 @@
 # tests/checks/run.sh: both checks fail on a broken fake tree), builds
 # build/ and runs the unit tests (CTest + cmocka) and the black-box suite
 # (node:test against build/piora) and the browser suite (tests/browser, Debian's
-# Chromium through playwright-core), then does all of it again on an
+# Chromium through playwright-core) and the OpenAPI stage (tests/openapi:
+# Redocly lint, an openapi-typescript client under tsc --strict calling every
+# operation; release build only), then does the rest again on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, runs
 # the unit tests and the black-box suite on a ThreadSanitizer build in
 # build-tsan/ (each sanitizer build also fails on any report a process wrote,
@@ -185,6 +187,13 @@ if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); then
     note_failure "npm ci in tests/browser failed"
 fi
 
+# @redocly/cli, openapi-typescript and typescript for the OpenAPI stage,
+# pinned by tests/openapi/package-lock.json.
+echo "=== OpenAPI test dependencies (npm ci in tests/openapi)"
+if ! (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error); then
+    note_failure "npm ci in tests/openapi failed"
+fi
+
 # Seconds, no build needed: they read the sources only.
 run_check layers bash scripts/check-layers.sh
 run_check banned bash scripts/check-banned.sh
@@ -194,6 +203,15 @@ rc=${PIPESTATUS[0]}
 count_pf "$LOGS/check-selftest.log" "$rc" "check self-test"
 
 run_suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=OFF -DPIORA_TSAN=OFF
+
+# The served OpenAPI document (tests/openapi/check.sh): Redocly's
+# recommended rules with 0 errors and 0 warnings, an openapi-typescript
+# client compiled under tsc --strict that calls every operation, run against
+# the release build. One pass/fail per step.
+echo "=== openapi: lint, typed client, every operation (tests/openapi/check.sh build/piora)"
+timeout "$STAGE_TIMEOUT" bash tests/openapi/check.sh build/piora 2>&1 | tee "$LOGS/openapi.log"
+rc=${PIPESTATUS[0]}
+count_pf "$LOGS/openapi.log" "$rc" "openapi"
 
 mkdir -p "$LOGS/asan-reports"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path="$LOGS/asan-reports/asan"

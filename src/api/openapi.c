@@ -169,14 +169,25 @@ static void describe_check(field_check_fn fn, json_t *s)
         json_object_set_new(s, "minLength", json_integer(1));
 }
 
-/* kind says which schema the field is in: a PATCH body has no defaults,
- * since a default there reads as "sent when left out" to generated clients,
- * while a PATCH leaves an absent field as it is. */
+/* kind says which schema the field is in. Request bodies carry no
+ * `default`: generated clients read it as "always present" (openapi-typescript
+ * made `ssh_port` required in an update and `ssh_user` in a create), so a
+ * create body says its defaults in the description and a PATCH body, which
+ * leaves an absent field as it is, has none. */
 typedef enum schema_kind { SK_RESPONSE, SK_CREATE, SK_UPDATE } schema_kind;
+
+static void describe_default(json_t *s, const char *def)
+{
+    const char *d = json_string_value(json_object_get(s, "description"));
+    char text[512];
+    snprintf(text, sizeof text, "%s%sDefault when left out: %s.", d ? d : "", d ? " " : "", def);
+    json_object_set_new(s, "description", json_string(text));
+}
 
 static json_t *field_schema(const field_desc *f, schema_kind kind)
 {
-    bool response = kind == SK_RESPONSE, with_default = kind != SK_UPDATE;
+    bool response = kind == SK_RESPONSE, with_default = kind == SK_RESPONSE;
+    bool described_default = kind == SK_CREATE;
     bool nullable = (f->flags & FF_NULLABLE) != 0;
     json_t *s = json_object();
     switch (f->kind) {
@@ -187,13 +198,20 @@ static json_t *field_schema(const field_desc *f, schema_kind kind)
         describe_check(f->check, s);
         if (f->def_text && with_default)
             json_object_set_new(s, "default", json_string(f->def_text));
+        else if (f->def_text && described_default)
+            describe_default(s, *f->def_text ? f->def_text : "an empty string");
         break;
     case FK_INT:
         json_object_set_new(s, "type", type_of("integer", nullable));
         json_object_set_new(s, "minimum", json_integer(f->min));
         json_object_set_new(s, "maximum", json_integer(f->max));
-        if (f->has_def_int && with_default)
+        if (f->has_def_int && with_default) {
             json_object_set_new(s, "default", json_integer(f->def_int));
+        } else if (f->has_def_int && described_default) {
+            char n[32];
+            snprintf(n, sizeof n, "%lld", (long long)f->def_int);
+            describe_default(s, n);
+        }
         break;
     case FK_ENUM: {
         json_object_set_new(s, "type", type_of("string", nullable));
@@ -205,6 +223,8 @@ static json_t *field_schema(const field_desc *f, schema_kind kind)
         json_object_set_new(s, "enum", e);
         if (f->def_text && with_default)
             json_object_set_new(s, "default", json_string(f->def_text));
+        else if (f->def_text && described_default)
+            describe_default(s, f->def_text);
         break;
     }
     case FK_REF: {
@@ -340,9 +360,16 @@ static void add_fixed_schemas(json_t *schemas)
     json_object_set_new(schemas, "Message",
                         json_pack("{s:s,s:{s:{s:s}},s:[s]}", "type", "object", "properties",
                                   "message", "type", "string", "required", "message"));
-    json_object_set_new(schemas, "OpenAPIDocument",
-                        json_pack("{s:s,s:s}", "type", "object", "description",
-                                  "This document."));
+    /* The top level of an OpenAPI 3.1 document, enough for a client to read
+     * its version and title typed. */
+    json_object_set_new(
+        schemas, "OpenAPIDocument",
+        json_pack("{s:s,s:s,s:[s,s,s],s:{s:{s:s},s:{s:s,s:[s,s],s:{s:{s:s},s:{s:s}}},"
+                  "s:{s:s}}}",
+                  "type", "object", "description", "This document.", "required", "openapi",
+                  "info", "paths", "properties", "openapi", "type", "string", "info", "type",
+                  "object", "required", "title", "version", "properties", "title", "type",
+                  "string", "version", "type", "string", "paths", "type", "object"));
     json_object_set_new(
         schemas, "CredentialsRevoke",
         json_pack("{s:s,s:{s:{s:s,s:i,s:i,s:{s:s,s:i}}},s:[s],s:b}", "type", "object",
@@ -795,8 +822,12 @@ static json_t *openapi_build(void)
                   "with a machine-readable `code`. An unknown path answers 404, a method the path "
                   "does not take 405 with Allow, a body over 1 MiB 413. Objects of another team "
                   "answer 404 exactly like missing ones."));
+    /* Piora carries no public license; linters (Redocly's info-license-strict)
+     * want an SPDX identifier, and SPDX's form for a license outside its
+     * list is LicenseRef-<name> (docs/api.md). */
     json_object_set_new(json_object_get(doc, "info"), "license",
-                        json_pack("{s:s}", "name", "Proprietary"));
+                        json_pack("{s:s,s:s}", "name", "Proprietary", "identifier",
+                                  "LicenseRef-Piora-Proprietary"));
     /* Paths carry their /api/v1 prefix: the server is the origin that
      * served this document. */
     json_object_set_new(doc, "servers",

@@ -201,7 +201,7 @@ static int apply(piora_config *cfg, const config_setting *s, const flag_def *f)
     case CONFIG_LISTEN: {
         uint16_t port = 0;
         if (!flags_listen(v, (char *)cfg + s->offset, s->size, &port))
-            return bad_value(f, "expected HOST:PORT or [IPv6]:PORT, port 1-65535");
+            return bad_value(f, "expected HOST:PORT or [IPv6]:PORT, port 0-65535");
         memcpy((char *)cfg + s->port_offset, &port, sizeof port);
         return EXIT_OK;
     }

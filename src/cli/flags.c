@@ -168,8 +168,9 @@ bool flags_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
         if (c <= 0x20 || c >= 0x7f || c == '[' || c == ']' || c == '/')
             return false;
     }
+    /* Port 0 lets the kernel choose; serve prints the port it got. */
     int64_t p;
-    if (!flags_int(colon + 1, 1, 65535, &p))
+    if (!flags_int(colon + 1, 0, 65535, &p))
         return false;
     memcpy(host, h, hl);
     host[hl] = '\0';

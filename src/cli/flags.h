@@ -43,7 +43,7 @@ flags_result flags_parse(flag_def *defs, size_t ndefs, int argc, char *const *ar
  * min < 0), no spaces, no overflow. */
 bool flags_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
-/* "host:port" or "[v6]:port", port 1..65535. host is written without the
+/* "host:port" or "[v6]:port", port 0..65535 (0: the kernel picks). host is written without the
  * brackets; it must be non-empty and free of spaces and control characters. */
 bool flags_listen(const char *s, char *host, size_t hostlen, uint16_t *port);
 

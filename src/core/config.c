@@ -11,11 +11,12 @@
     {fl, env, CONFIG_SWITCH, "on|off", 0, 1, def, NULL, FIELD(f), 0, help, doc}
 
 const config_setting config_settings[] = {
-    {"listen", "PIORA_LISTEN", CONFIG_LISTEN, "HOST:PORT", 1, 65535, 8080, "127.0.0.1",
+    {"listen", "PIORA_LISTEN", CONFIG_LISTEN, "HOST:PORT", 0, 65535, 8080, "127.0.0.1",
      FIELD(listen_host), offsetof(piora_config, listen_port),
      "address to listen on; [v6]:port for IPv6",
      "Address and port to listen on. IPv6 literals in brackets: `[::1]:8080`, `[::]:8080`. "
-     "`HOST` may be a name (resolved at start)."},
+     "`HOST` may be a name (resolved at start). Port `0` takes a free port from the kernel; the "
+     "start line on standard error says which: `piora listening on http://HOST:PORT (...)`."},
     {"database", "PIORA_DATABASE", CONFIG_TEXT, "PATH_OR_URL", 0, 0, 0, "./piora.db",
      FIELD(database), 0, "SQLite file, created on first start",
      "The SQLite database file, created (with its schema) on first start; migrations run "

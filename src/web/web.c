@@ -129,6 +129,43 @@ static const web_asset *asset_find(const char *path)
     return NULL;
 }
 
+/* The dashboard's pages, as app.js's ROUTES knows them ('#' is one segment
+ * of decimal digits): any other path gets the same index.html with a real
+ * 404 status, so its 404 page is one to crawlers, monitors and curl too.
+ * A page added to app.js needs its row here. */
+static const char *const dashboard_pages[] = {
+    "/", "/signin", "/setup",
+    "/servers", "/servers/#",
+    "/applications", "/applications/#",
+    "/databases", "/backups", "/audit",
+    "/settings", "/settings/tokens", "/settings/tokens/#",
+    "/settings/account", "/settings/members",
+};
+
+static bool page_matches(const char *pattern, const char *path)
+{
+    while (*pattern && *path) {
+        if (*pattern == '#') {
+            if (*path < '0' || *path > '9')
+                return false;
+            while (*path >= '0' && *path <= '9')
+                path++;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static bool is_dashboard_page(const char *path)
+{
+    for (size_t i = 0; i < sizeof dashboard_pages / sizeof dashboard_pages[0]; i++)
+        if (page_matches(dashboard_pages[i], path))
+            return true;
+    return false;
+}
+
 /* Every dashboard page is the one index.html; app.js routes by path. A
  * path whose last segment has a dot names a file: missing means 404. */
 static void serve_page(req_t *r)
@@ -139,6 +176,7 @@ static void serve_page(req_t *r)
         return;
     }
     const web_asset *a = NULL;
+    int status = 200;
     if (strcmp(r->path, "/index.html") != 0)
         a = asset_find(r->path);
     if (!a) {
@@ -148,12 +186,14 @@ static void serve_page(req_t *r)
             return;
         }
         a = asset_find("/index.html");
+        if (!is_dashboard_page(r->path))
+            status = 404;
     }
     if (!a) {
         resp_problem(r, 404, "not_found", "The dashboard assets are missing.", NULL);
         return;
     }
-    resp_raw(r, 200, a->content_type, (const char *)a->data, a->len);
+    resp_raw(r, status, a->content_type, (const char *)a->data, a->len);
 }
 
 void web_api_headers(req_t *r) { web_headers(r, true); }

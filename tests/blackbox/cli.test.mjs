@@ -139,7 +139,7 @@ describe('piora CLI', () => {
       ['user', 'add', '--database', db, '--email', 'not-an-email', '--team', 't', '--password-stdin'],
       ['user', 'add', '--database', db, '--email', 'a@b.example', '--team', 't'],
       ['version', '--bogus'],
-      ['serve', '--listen', '127.0.0.1:0'],
+      ['serve', '--listen', '127.0.0.1:65536'],
       ['serve', '--listen', '127.0.0.1'],
       ['serve', '--listen', '::1:8080'],
       ['serve', '--rate-limit', '-1'],

@@ -124,10 +124,10 @@ static void test_errors(void **st)
     piora_config c;
     int rc = -1;
     char err[512];
-    assert_false(parse(ARGV("serve", "--listen", "127.0.0.1:0"), &c, &rc, err, sizeof err));
+    assert_false(parse(ARGV("serve", "--listen", "127.0.0.1:65536"), &c, &rc, err, sizeof err));
     assert_int_equal(rc, EXIT_USAGE);
-    assert_string_equal(err, "piora: invalid --listen '127.0.0.1:0': expected HOST:PORT or "
-                             "[IPv6]:PORT, port 1-65535 (see 'piora serve --help')\n");
+    assert_string_equal(err, "piora: invalid --listen '127.0.0.1:65536': expected HOST:PORT or "
+                             "[IPv6]:PORT, port 0-65535 (see 'piora serve --help')\n");
     assert_false(parse(ARGV("serve", "--last-used-interval=61"), &c, &rc, err, sizeof err));
     assert_int_equal(rc, EXIT_USAGE);
     assert_string_equal(err, "piora: invalid --last-used-interval '61': expected an integer "

@@ -2,7 +2,7 @@
 // with its left navigation, and the setup and sign-in pages.
 import { api, get, post, session, setSignedOutHandler } from './api.js';
 import { h, icon, field, showFormErrors, clearFormErrors, clearToasts } from './ui.js';
-import { resourcePage, applicationPage } from './resources.js';
+import { resourcePage, applicationPage, serverPage } from './resources.js';
 import { tokensPage, tokenUsagePage, accountPage, membersPage, auditPage } from './settings.js';
 import { publishersPage } from './publishers.js';
 
@@ -20,6 +20,7 @@ const NAV = [
 
 const ROUTES = [
   [/^\/servers$/, () => resourcePage('servers')],
+  [/^\/servers\/(\d+)$/, (m) => serverPage(Number(m[1]))],
   [/^\/applications$/, () => resourcePage('applications')],
   [/^\/applications\/(\d+)$/, (m) => applicationPage(Number(m[1]))],
   [/^\/databases$/, () => resourcePage('databases')],

@@ -23,7 +23,7 @@ const KINDS = {
       { name: 'ssh_port', label: 'SSH port', type: 'number', placeholder: '22', half: true },
     ],
     columns: (ctx) => [
-      { label: 'Name', cell: (s) => h('div', {}, h('div', { class: 'cell-main' }, s.name), h('div', { class: 'cell-sub mono' }, s.ip_address)) },
+      { label: 'Name', cell: (s) => h('div', {}, h('a', { class: 'cell-main', href: `/servers/${s.id}` }, s.name), h('div', { class: 'cell-sub mono' }, s.ip_address)) },
       { label: 'Provider', cell: (s) => [s.provider, s.region].filter(Boolean).join(' · ') || h('span', { class: 'muted' }, '—') },
       { label: 'SSH', cell: (s) => sshTarget(s) },
       { label: 'Status', cell: (s) => badge(s.status) },
@@ -298,6 +298,70 @@ export async function applicationPage(id) {
   // Newest first within a page, whichever order the API pages in.
   if (deps.meta.total > 0) hist.append(pager({ page, perPage: deps.meta.per_page, total: deps.meta.total }));
   return [head, facts, h('h2', { class: 'section' }, 'Deployment history'), hist];
+}
+
+// The team's SSH public key (to put in a server's authorized_keys), when
+// the server has that endpoint and answers 200; otherwise nothing is shown.
+async function teamKey() {
+  try {
+    const k = await get('/v1/ssh-key', { quiet401: true });
+    return k && typeof k === 'object' ? k : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function serverPage(id) {
+  const s = await get(`/v1/servers/${id}`);
+  const [apps, dbs, key] = await Promise.all([getAll('/v1/applications'), getAll('/v1/databases'), teamKey()]);
+  const ctx = { key: 'servers', kind: KINDS.servers, names: {} };
+  const head = h('div', {},
+    h('div', { class: 'crumbs' }, h('a', { href: '/servers' }, 'Servers'), ' / ', s.name),
+    pageHead(s.name, s.ip_address,
+      h('button', { type: 'button', class: 'btn', onclick: () => editDialog(ctx, s) }, 'Edit')));
+  const kv = [
+    ['Status', badge(s.status)],
+    ['IP address', h('span', { class: 'mono' }, s.ip_address)],
+    ['SSH', sshTarget(s)],
+    ['Provider', s.provider || '—'],
+    ['Region', s.region || '—'],
+    ['Created', timeEl(s.created_at)],
+    ['Updated', timeEl(s.updated_at)],
+  ];
+  // Fields another part of Piora adds to servers (host-key check): shown
+  // when the object has them.
+  if ('host_key_fingerprint' in s) kv.push(['Host key', s.host_key_fingerprint ? h('span', { class: 'mono' }, s.host_key_fingerprint) : h('span', { class: 'muted' }, 'Not checked yet')]);
+  if ('checked_at' in s) kv.push(['Checked', timeEl(s.checked_at, 'Never')]);
+  const facts = h('div', { class: 'card card-pad' }, h('dl', { class: 'kv' }, kv.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+  const mine = (list) => list.filter((o) => o.server_id === s.id);
+  const appList = mine(apps);
+  const dbList = mine(dbs);
+  const appTable = appList.length === 0
+    ? emptyState({ iconName: 'app', title: 'No applications on this server', text: 'Create an application and choose this server for it.' })
+    : table([
+      { label: 'Name', cell: (a) => h('a', { class: 'cell-main', href: `/applications/${a.id}` }, a.name) },
+      { label: 'Branch', cell: (a) => h('span', { class: 'mono' }, a.branch) },
+      { label: 'Status', cell: (a) => badge(a.status) },
+    ], appList, { caption: 'Applications on this server' });
+  const dbTable = dbList.length === 0
+    ? emptyState({ iconName: 'db', title: 'No databases on this server', text: 'Add a database and choose this server for it.' })
+    : table([
+      { label: 'Name', cell: (d) => h('span', { class: 'cell-main' }, d.name) },
+      { label: 'Engine', cell: (d) => h('span', { class: 'mono' }, `${d.engine}${d.version ? ` ${d.version}` : ''}`) },
+      { label: 'Status', cell: (d) => badge(d.status) },
+    ], dbList, { caption: 'Databases on this server' });
+  const out = [head, facts,
+    h('h2', { class: 'section' }, 'Applications'), appTable,
+    h('h2', { class: 'section' }, 'Databases'), dbTable];
+  const pub = key && (key.public_key || key.key);
+  if (pub) {
+    out.push(h('h2', { class: 'section' }, 'Team SSH key'),
+      h('div', { class: 'card card-pad server-key' },
+        h('p', {}, 'Piora signs in to this server with the team\'s key: add this line to the SSH user\'s ~/.ssh/authorized_keys.'),
+        h('pre', { class: 'log mono' }, pub),
+        key.fingerprint ? h('p', { class: 'muted mono' }, key.fingerprint) : null));
+  }
+  return out;
 }
 
 function showLog(d) {
