@@ -139,7 +139,8 @@ static const char *const dashboard_pages[] = {
     "/applications", "/applications/#",
     "/databases", "/backups", "/audit",
     "/settings", "/settings/tokens", "/settings/tokens/#",
-    "/settings/account", "/settings/members",
+    "/settings/account", "/settings/members", "/settings/publishers",
+    "/invite",
 };
 
 static bool page_matches(const char *pattern, const char *path)

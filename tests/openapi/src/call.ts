@@ -26,6 +26,9 @@ export interface Request<O> {
   params?: PathParams<O>;
   query?: Query<O>;
   body?: JsonBody<O>;
+  // A refusal the document describes, asserted instead of 2xx (an endpoint
+  // that cannot succeed in this run, e.g. an OIDC exchange with no issuer).
+  expect?: number;
 }
 
 export interface Answer<T> {
@@ -62,7 +65,9 @@ export class Client {
     const text = await r.text();
     const type = r.headers.get('content-type') ?? '';
     const data = (text && type.includes('json') ? JSON.parse(text) : null) as Success<Op<P, M>>;
-    if (r.status < 200 || r.status > 299) {
+    if (req.expect !== undefined) {
+      if (r.status !== req.expect) throw new Error(`${String(method).toUpperCase()} ${url}: ${r.status}, expected ${req.expect}: ${text.slice(0, 300)}`);
+    } else if (r.status < 200 || r.status > 299) {
       throw new Error(`${String(method).toUpperCase()} ${url}: ${r.status} ${text.slice(0, 300)}`);
     }
     return { status: r.status, data };

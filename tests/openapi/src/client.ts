@@ -59,6 +59,9 @@ async function main(): Promise<void> {
   await client.call('/api/v1/databases/{id}', 'delete', { params: { id: db.id } });
   await client.call('/api/v1/servers/{id}', 'delete', { params: { id: server.id } });
 
+  // No issuer runs here: the exchange is refused, as the document says.
+  await anonymous.call('/api/v1/oidc/token', 'post', { body: { token: 'not.a.jwt' }, expect: 401 });
+
   // Last: both end a token. Revoking an unknown credential still answers.
   await anonymous.call('/api/v1/credentials/revoke', 'post', { body: { credentials: ['not-a-piora-token'] } });
   await client.call('/api/v1/token', 'delete');
