@@ -18,6 +18,7 @@ typedef struct principal {
     int64_t expires_at;  /* 0: never */
     token_grant resources;   /* SPEC 11 (authn/policy.c); a session: not limited */
     token_addrs allowed_ips; /* SPEC 11; a session: no rule */
+    uint64_t resources_key;  /* grant_fingerprint(&resources), computed once per cache fill */
 } principal_t;
 
 #endif

@@ -125,6 +125,7 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
         e.who.expires_at = t.expires_at;
         e.who.resources = t.resources;
         e.who.allowed_ips = t.allowed_ips;
+        e.who.resources_key = grant_fingerprint(&t.resources);
         e.revoked_at = t.revoked_at;
         tokencache_put(digest, tokens_gen, &e);
     }

@@ -420,15 +420,17 @@ static void handle(walk *w, req_t *r)
         return;
     }
     bool cacheable = (rt->flags & ROUTE_CACHEABLE) != 0;
-    /* A limited token's pages differ from its team's: the grant is part of
-     * the key (exactly, as text), so a page is replayed only to tokens that
-     * see the same objects. A key that does not fit is not cached. */
+    /* A limited token's pages differ from its team's: the grant's 64-bit
+     * fingerprint (made once when the token entered the cache) prefixes the
+     * key, so a page is replayed only to tokens of the team that see the
+     * same objects. An unlimited token's key stays the bare URI (a URI
+     * always starts with '/', a prefixed key never does). A key that does
+     * not fit is not cached. */
     const char *key = r->uri;
-    char limited_key[GRANT_TEXT_MAX + 2048];
+    char limited_key[4096];
     if (cacheable && w->who.resources.limited) {
-        char g[GRANT_TEXT_MAX];
-        grant_format(&w->who.resources, g, sizeof g);
-        int n = snprintf(limited_key, sizeof limited_key, "%s %s", g, r->uri);
+        int n = snprintf(limited_key, sizeof limited_key, "g%016llx %s",
+                         (unsigned long long)w->who.resources_key, r->uri);
         cacheable = n > 0 && (size_t)n < sizeof limited_key;
         key = limited_key;
     }
