@@ -117,6 +117,8 @@ async function withSudo(action) {
     if (!(await reauthDialog())) return null;
     return action();
   }
+}
+
 // SPEC 11's limits in a list row: what the token reaches and from where.
 function limitsText(k) {
   const r = k.resources;
