@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/cron.h"
 #include "util/json.h"
 
 static bool is_alnum(unsigned char c)
@@ -337,3 +338,40 @@ const char *check_label(const char *v)
     return NULL;
 }
 
+
+/* A database's host is handed to the engine's client tool (always quoted,
+ * and as --host=VALUE so it can never be read as another option). A path is
+ * a Unix socket or its directory (PostgreSQL takes the directory). */
+const char *check_db_host(const char *v)
+{
+    size_t n = strlen(v);
+    if (n > 0 && v[0] == '/') {
+        if (n > 255)
+            return "a socket path must be at most 255 bytes";
+        for (size_t i = 0; i < n; i++)
+            if (!is_name_char((unsigned char)v[i]) && v[i] != '/')
+                return "a socket path must be '/' then A-Z, a-z, 0-9, '.', '_', '-' and '/'";
+        if (strstr(v, "/../") || (n >= 3 && strcmp(v + n - 3, "/..") == 0))
+            return "a socket path must not contain '..'";
+        return NULL;
+    }
+    if (!check_ip(v) || !check_hostname(v))
+        return NULL;
+    return "must be a host name, an IP address or an absolute socket path";
+}
+
+const char *check_db_user(const char *v)
+{
+    if (!simple_token(v, 63) || v[0] == '-')
+        return "must be 1-63 characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '-'";
+    return NULL;
+}
+
+const char *check_cron(const char *v)
+{
+    cron_expr c;
+    if (!cron_parse(v, &c, NULL, 0))
+        return "must be a 5-field cron expression (minute hour day-of-month month day-of-week, "
+               "UTC): numbers, names, '*', ranges a-b, steps /n, lists";
+    return NULL;
+}

@@ -58,6 +58,16 @@ static const field_desc database_fields[] = {
     {.name = "server_id", .kind = FK_REF, .flags = R | W, .ref = &RES_SERVERS},
     {.name = "status", .kind = FK_ENUM, .flags = 0, .def_text = "pending",
      .enum_values = DATABASE_STATUSES},
+    /* Where the dump tool connects (issue 11); null means the server's local
+     * socket, the engine's port and the server's ssh_user. No password field:
+     * the server's own configuration authenticates (docs/backups.md). */
+    {.name = "host", .kind = FK_STRING, .flags = W | N, .max_len = 255, .check = check_db_host},
+    {.name = "port", .kind = FK_INT, .flags = W | N, .min = 1, .max = 65535},
+    {.name = "username", .kind = FK_STRING, .flags = W | N, .max_len = 63, .check = check_db_user},
+    {.name = "backup_schedule", .kind = FK_STRING, .flags = W | N, .max_len = 255,
+     .check = check_cron},
+    {.name = "backup_keep", .kind = FK_INT, .flags = W, .min = 1, .max = 1000, .def_int = 7,
+     .has_def_int = true},
 };
 
 const resource_desc RES_DATABASES = {
