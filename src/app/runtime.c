@@ -18,6 +18,7 @@
 #include "auth/password.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
+#include "core/backupstore.h"
 #include "core/paging.h"
 #include "core/tokens.h"
 #include "http/respcache.h"
@@ -213,6 +214,15 @@ int app_run(const piora_config *cfg)
     int64_t users = 0;
     store_user_count(boot, &users);
     store_close(boot);
+    int stale = 0;
+    if (backupstore_configure(cfg->database, cfg->backup_dir, &stale) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot use the backup directory %s\n",
+                backupstore_dir()[0] ? backupstore_dir() : cfg->backup_dir);
+        return 1;
+    }
+    if (stale)
+        log_info("backup store %s: removed %d unfinished dump(s) left by an earlier run",
+                 backupstore_dir(), stale);
     store_thread_init(cfg->database);
 
     /* Signals go to the main thread only, which waits for them below; the

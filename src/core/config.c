@@ -145,6 +145,13 @@ const config_setting config_settings[] = {
      "whatever the header's length (it is read from the right; of a list longer than 2 KiB "
      "only the whole entries at its end are read). The client address is what rate limits, the usage log, the audit log and the access "
      "log see."},
+    {"backup-dir", "PIORA_BACKUP_DIR", CONFIG_TEXT, "PATH", 0, 0, 0, "", FIELD(backup_dir), 0,
+     "the backup store; empty = backups/ beside the SQLite file",
+     "The backup store: the directory dumps are written to (made with mode 0700 if missing). "
+     "A dump is written under a `.partial-` name while its SHA-256 is computed, synced, and "
+     "renamed into place only when complete; a start removes `.partial-` files left by a "
+     "crash. Empty: `backups/` beside the SQLite file. In a cluster, a directory every node "
+     "shares."},
 };
 
 const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];

@@ -45,6 +45,9 @@ typedef struct piora_config {
                                      is believed; empty = none */
     char public_url[512];         /* --public-url: the base of every link Piora prints;
                                      empty = from --listen */
+    /* backups (issue 11, docs/backups.md) */
+    char backup_dir[4096];        /* --backup-dir: the backup store; empty = backups/
+                                     beside the SQLite file */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */
