@@ -2,11 +2,20 @@
  * work for the job runner and answers 202 with the pending job. */
 #include "api/api.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <sodium.h>
+
+#include "core/audit.h"
+#include "core/backupstore.h"
+#include "core/dumpcmd.h"
 #include "core/objects.h"
 #include "http/response.h"
+#include "util/log.h"
 #include "util/num.h"
 
 /* ?database_id=N filters; a database of another team simply has no
@@ -35,7 +44,51 @@ void backups_list(req_t *r)
 
 void backups_get(req_t *r) { api_get(r, &RES_BACKUPS); }
 
-void backups_create(req_t *r) { api_create(r, &RES_BACKUPS, 202); }
+/* The caller as the audit log names it: the token (or the dashboard
+ * session) and the address. */
+static actor req_actor(const req_t *r)
+{
+    actor a = {.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API,
+               .user_id = r->who->user_id,
+               .team_id = r->who->team_id,
+               .token_id = r->who->token_id,
+               .addr = r->client_addr};
+    return a;
+}
+
+static void note(req_t *r, audit_action action, const char *kind, int64_t id)
+{
+    actor who = req_actor(r);
+    audit_event ev = {.action = action, .team_id = r->who->team_id, .object_kind = kind,
+                      .object_id = id};
+    audit_record(r->store, &who, &ev);
+}
+
+static int64_t id_of(const json_t *obj) { return (int64_t)json_integer_value(json_object_get(obj, "id")); }
+
+void databases_note_schedule(req_t *r, const json_t *values, const json_t *obj)
+{
+    if (json_object_get(values, "backup_schedule") || json_object_get(values, "backup_keep"))
+        note(r, AUDIT_SCHEDULE_CHANGED, "database", id_of(obj));
+}
+
+void backups_create(req_t *r)
+{
+    json_t *values = api_body_values(r, &RES_BACKUPS, true);
+    if (!values)
+        return;
+    json_t *obj = NULL;
+    piora_err e = objects_create(r->store, &RES_BACKUPS, r->who->team_id, values, &obj);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, &RES_BACKUPS, values);
+        json_decref(values);
+        return;
+    }
+    json_decref(values);
+    note(r, AUDIT_BACKUP_QUEUED, "backup", id_of(obj));
+    api_location(r, RES_BACKUPS.name, obj);
+    resp_json(r, 202, obj);
+}
 
 void backups_delete(req_t *r) { api_delete(r, &RES_BACKUPS); }
 
@@ -65,5 +118,74 @@ void backups_restore(req_t *r)
         api_store_error(r, e, NULL, NULL);
         return;
     }
+    note(r, AUDIT_RESTORE_QUEUED, "restore", id_of(job));
     resp_json(r, 202, job);
+}
+
+/* The stored dump, streamed from its file (bounded memory whatever its size),
+ * with the SHA-256 recorded when it was written: Digest (RFC 3230, base64 of
+ * the digest) and ETag (its hex). Only a completed backup has a file; one
+ * whose file is gone or differs in size from the record answers 410 rather
+ * than bytes that are not the backup. */
+void backups_download(req_t *r)
+{
+    json_t *b = NULL;
+    piora_err e = objects_get(r->store, &RES_BACKUPS, r->who->team_id, r->id, &b);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, NULL, NULL);
+        return;
+    }
+    const char *status = json_string_value(json_object_get(b, "status"));
+    const char *sha = json_string_value(json_object_get(b, "sha256"));
+    json_int_t size = json_integer_value(json_object_get(b, "size_bytes"));
+    json_int_t db_id = json_integer_value(json_object_get(b, "database_id"));
+    if (!status || strcmp(status, "completed") != 0 || !sha || strlen(sha) != 64) {
+        json_decref(b);
+        resp_problem(r, 409, "backup_not_completed",
+                     "Only a completed backup can be downloaded; this one is not.", NULL);
+        return;
+    }
+    char path[BACKUPSTORE_PATH_MAX];
+    int fd = -1;
+    struct stat st;
+    if (backupstore_path(backupstore_dir(), r->id, BACKUP_FILE_SUFFIX, path) == PIORA_OK)
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != (off_t)size) {
+        if (fd >= 0)
+            close(fd);
+        log_error("backup %lld: its stored file is missing or has another size",
+                  (long long)r->id);
+        json_decref(b);
+        resp_problem(r, 410, "backup_file_missing",
+                     "The backup's file is no longer in the backup store.", NULL);
+        return;
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char digest_b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
+                                              sodium_base64_VARIANT_ORIGINAL)];
+    char hv[128];
+    if (sodium_hex2bin(digest, sizeof digest, sha, 64, NULL, NULL, NULL) != 0) {
+        close(fd);
+        json_decref(b);
+        resp_error(r, PIORA_EINTERNAL, NULL);
+        return;
+    }
+    sodium_bin2base64(digest_b64, sizeof digest_b64, digest, sizeof digest,
+                      sodium_base64_VARIANT_ORIGINAL);
+    /* the name says what the file is: the engine's usual suffix */
+    json_t *db = NULL;
+    const char *suffix = "";
+    if (objects_get(r->store, &RES_DATABASES, r->who->team_id, db_id, &db) == PIORA_OK)
+        suffix = dumpcmd_suffix(json_string_value(json_object_get(db, "engine")));
+    snprintf(hv, sizeof hv, "sha-256=%s", digest_b64);
+    resp_header(r, "Digest", hv);
+    snprintf(hv, sizeof hv, "\"%s\"", sha);
+    resp_header(r, "ETag", hv);
+    snprintf(hv, sizeof hv, "attachment; filename=\"backup-%lld%s\"", (long long)r->id, suffix);
+    resp_header(r, "Content-Disposition", hv);
+    resp_header(r, "Cache-Control", "no-store");
+    json_decref(db);
+    json_decref(b);
+    note(r, AUDIT_BACKUP_DOWNLOADED, "backup", r->id);
+    resp_file(r, 200, "application/octet-stream", fd, (uint64_t)st.st_size);
 }

@@ -78,6 +78,12 @@ static const op_doc op_docs[] = {
      "caller's team (else 422 on that field)."},
     {backups_get, &RES_BACKUPS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
     {backups_delete, &RES_BACKUPS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
+    {backups_download, NULL, B_NONE, NULL, NULL, false, false, NULL, true,
+     "Streams the stored dump as `application/octet-stream` with `Content-Length`, the "
+     "SHA-256 recorded when it was written in `Digest` (`sha-256=` base64) and `ETag` (hex, "
+     "quoted), and `Content-Disposition` naming it `backup-<id>` with the engine's suffix. "
+     "409 `backup_not_completed` unless the backup is `completed`; 410 `backup_file_missing` "
+     "when its file is gone from the backup store. Audited (`backup.downloaded`)."},
     {backups_restore, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false,
      "Creates a restore job with status `pending`."},
 
@@ -153,6 +159,17 @@ static void describe_check(field_check_fn fn, json_t *s)
         json_object_set_new(s, "description",
                             json_string("https://host/path, ssh://[user@]host[:port]/path, "
                                         "user@host:path or owner/repo; no whitespace."));
+    else if (fn == check_db_host)
+        json_object_set_new(s, "description",
+                            json_string("A host name, an IP address, or an absolute Unix socket "
+                                        "path (no '..'); null: the server's local socket."));
+    else if (fn == check_db_user)
+        json_object_set_new(s, "pattern", json_string("^[A-Za-z0-9._][A-Za-z0-9._-]{0,62}$"));
+    else if (fn == check_cron)
+        json_object_set_new(s, "description",
+                            json_string("A 5-field cron expression in UTC: minute hour "
+                                        "day-of-month month day-of-week; numbers, jan-dec, "
+                                        "sun-sat, '*', ranges a-b, steps /n, lists."));
     else if (fn == check_label)
         json_object_set_new(s, "description",
                             json_string("1-64 bytes of UTF-8 text without control characters."));
@@ -420,6 +437,13 @@ static void add_components(json_t *comp)
                                    "string"));
     json_object_set_new(headers, "Retry-After", header_doc("Seconds to wait.", "integer"));
     json_object_set_new(headers, "Allow", header_doc("The methods the path takes.", "string"));
+    json_object_set_new(headers, "Digest",
+                        header_doc("The dump's SHA-256 as recorded when it was written: "
+                                   "sha-256=<base64> (RFC 3230).",
+                                   "string"));
+    json_object_set_new(headers, "ETag",
+                        header_doc("The dump's SHA-256 in hex, quoted.", "string"));
+    json_object_set_new(headers, "Content-Length", header_doc("The dump's size in bytes.", "integer"));
     json_object_set_new(comp, "headers", headers);
 
     json_t *resp = json_object();
@@ -446,6 +470,13 @@ static void add_components(json_t *comp)
     json_object_set_new(resp, "Conflict",
                         problem_response("The object is still in use, or a unique value is taken "
                                          "(conflict).",
+                                         NULL));
+    json_object_set_new(resp, "BackupNotCompleted",
+                        problem_response("The backup is not completed (backup_not_completed).",
+                                         NULL));
+    json_object_set_new(resp, "BackupFileMissing",
+                        problem_response("The completed backup's file is gone from the backup "
+                                         "store (backup_file_missing).",
                                          NULL));
     json_object_set_new(resp, "PayloadTooLarge",
                         problem_response("The body is over 1 MiB (payload_too_large).", NULL));
@@ -625,6 +656,11 @@ static json_t *build_operation(const route_t *rt)
         snprintf(name, sizeof name, "%s", doc->resp_ref);
     if (name[0] && rt->success_status != 204)
         json_object_set_new(ok, "content", json_content(ref("schemas", name)));
+    bool download = rt->fn == backups_download;
+    if (download)
+        json_object_set_new(ok, "content",
+                            json_pack("{s:{s:{s:s,s:s}}}", "application/octet-stream", "schema",
+                                      "type", "string", "contentEncoding", "binary"));
     json_t *hdrs = token ? rate_headers() : json_object();
     if (token) {
         json_object_set_new(hdrs, "X-OAuth-Scopes", ref("headers", "X-OAuth-Scopes"));
@@ -635,6 +671,11 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(hdrs, "Location", ref("headers", "Location"));
     if (doc && doc->list)
         json_object_set_new(hdrs, "Link", ref("headers", "Link"));
+    if (download) {
+        json_object_set_new(hdrs, "Content-Length", ref("headers", "Content-Length"));
+        json_object_set_new(hdrs, "Digest", ref("headers", "Digest"));
+        json_object_set_new(hdrs, "ETag", ref("headers", "ETag"));
+    }
     if (json_object_size(hdrs))
         json_object_set_new(ok, "headers", hdrs);
     else
@@ -652,8 +693,12 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(resps, "403", ref("responses", "Forbidden"));
     if (has_id)
         json_object_set_new(resps, "404", ref("responses", "NotFound"));
-    if (doc && doc->conflict)
+    if (download) {
+        json_object_set_new(resps, "409", ref("responses", "BackupNotCompleted"));
+        json_object_set_new(resps, "410", ref("responses", "BackupFileMissing"));
+    } else if (doc && doc->conflict) {
         json_object_set_new(resps, "409", ref("responses", "Conflict"));
+    }
     /* No 415: the body is read as JSON whatever Content-Type says. */
     if (body)
         json_object_set_new(resps, "413", ref("responses", "PayloadTooLarge"));

@@ -55,6 +55,8 @@ const route_t api_routes[] = {
     {HTTP_POST, V "/backups", TOKEN, S_BW, 0, backups_create, 202, "Queue a backup of a database"},
     {HTTP_GET, V "/backups/{id}", TOKEN, S_BR, C, backups_get, 200, "Get a backup"},
     {HTTP_DELETE, V "/backups/{id}", TOKEN, S_BW, 0, backups_delete, 204, "Delete a backup"},
+    {HTTP_GET, V "/backups/{id}/download", TOKEN, S_BR, 0, backups_download, 200,
+     "Download the backup's dump"},
     {HTTP_POST, V "/backups/{id}/restore", TOKEN, S_BW, 0, backups_restore, 202,
      "Queue a restore of the backup onto its database"},
 

@@ -20,6 +20,10 @@ const char *audit_action_name(audit_action a)
     case AUDIT_TOKEN_REVOKED: return "token.revoked";
     case AUDIT_USER_CREATED: return "user.created";
     case AUDIT_PASSWORD_CHANGED: return "password.changed";
+    case AUDIT_BACKUP_QUEUED: return "backup.queued";
+    case AUDIT_BACKUP_DOWNLOADED: return "backup.downloaded";
+    case AUDIT_RESTORE_QUEUED: return "restore.queued";
+    case AUDIT_SCHEDULE_CHANGED: return "database.schedule_changed";
     }
     return "unknown";
 }
@@ -42,6 +46,8 @@ piora_err audit_record(store_t *s, const actor *who, const audit_event *e)
         .subject_user_id = e->subject_user_id,
         .email = e->email,
         .addr = who->addr,
+        .object_kind = e->object_kind,
+        .object_id = e->object_id,
     };
     piora_err err = store_audit_insert(s, &n);
     if (err != PIORA_OK)
@@ -75,6 +81,10 @@ static json_t *audit_row_json(const audit_row *r)
     json_object_set_new(o, "subject_user_id", id_or_null(r->subject_user_id));
     json_object_set_new(o, "email", text_or_null(r->email));
     json_object_set_new(o, "addr", text_or_null(r->addr));
+    json_object_set_new(o, "object",
+                        r->object_kind[0] ? json_pack("{s:s,s:I}", "kind", r->object_kind, "id",
+                                                      (json_int_t)r->object_id)
+                                          : json_null());
     return o;
 }
 

@@ -19,7 +19,12 @@ typedef enum audit_action {
     AUDIT_TOKEN_REGENERATED,
     AUDIT_TOKEN_REVOKED,
     AUDIT_USER_CREATED,
-    AUDIT_PASSWORD_CHANGED
+    AUDIT_PASSWORD_CHANGED,
+    /* backups and restores (issue 11): the entry names the object */
+    AUDIT_BACKUP_QUEUED,
+    AUDIT_BACKUP_DOWNLOADED,
+    AUDIT_RESTORE_QUEUED,
+    AUDIT_SCHEDULE_CHANGED
 } audit_action;
 
 /* What happened; who did it comes from the actor. */
@@ -30,6 +35,8 @@ typedef struct audit_event {
     const char *token_name;  /* its name at the time of the event; NULL with token_id 0 */
     int64_t subject_user_id; /* the user concerned (created, password changed), or 0 */
     const char *email;       /* the email concerned or tried (sign-ins); may be NULL */
+    const char *object_kind; /* the object concerned: "backup", "restore", "database"; or NULL */
+    int64_t object_id;
 } audit_event;
 
 const char *audit_action_name(audit_action a); /* "token.revoked", "signin.failed", ... */

@@ -18,6 +18,10 @@
 #define BACKUPSTORE_PATH_MAX 4352 /* a 4096-byte directory plus a file name */
 #define BACKUPSTORE_TMP_PREFIX ".partial-"
 #define SHA256_HEX_LEN 65        /* 64 hex digits + NUL */
+/* Every stored dump is "backup-<id>.dump" whatever its engine: the name
+ * needs nothing but the id (the download adds the engine's own suffix to
+ * the name it offers). */
+#define BACKUP_FILE_SUFFIX ".dump"
 
 /* The process's backup store, set once at start before any thread reads it:
  * backup_dir, or when empty "backups" beside the SQLite file `database`.

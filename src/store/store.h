@@ -128,6 +128,8 @@ typedef struct audit_new {
     int64_t subject_user_id;
     const char *email;
     const char *addr;
+    const char *object_kind; /* "backup", "restore", "database"; NULL: none */
+    int64_t object_id;
 } audit_new;
 
 #define AUDIT_WORD_MAX 31 /* an action or channel name: "token.regenerated" */
@@ -146,6 +148,8 @@ typedef struct audit_row {
     int64_t subject_user_id;
     char email[EMAIL_MAX + 1];
     char addr[ADDR_MAX];
+    char object_kind[AUDIT_WORD_MAX + 1]; /* empty: the entry names no object */
+    int64_t object_id;
 } audit_row;
 
 

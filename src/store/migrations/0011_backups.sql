@@ -9,6 +9,12 @@ ALTER TABLE databases ADD COLUMN username TEXT;
 ALTER TABLE databases ADD COLUMN backup_schedule TEXT;
 ALTER TABLE databases ADD COLUMN backup_keep INTEGER NOT NULL DEFAULT 7;
 
+-- An audit entry may name the object it concerns (backup 12, restore 3,
+-- database 5): backups, downloads, restores and schedule changes are
+-- audited (issue 11), and "which backup" is the point of such an entry.
+ALTER TABLE audit_log ADD COLUMN object_kind TEXT;
+ALTER TABLE audit_log ADD COLUMN object_id INTEGER;
+
 CREATE TABLE backup_slots (
     database_id  INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,
     slot_at      INTEGER NOT NULL,
