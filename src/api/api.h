@@ -69,9 +69,10 @@ void backups_create(req_t *r);
 void backups_delete(req_t *r);
 void backups_restore(req_t *r);
 void backups_download(req_t *r);
-/* Audits a database's schedule change (create or PATCH that sets
- * backup_schedule or backup_keep); values are what the client set. */
-void databases_note_schedule(req_t *r, const json_t *values, const json_t *obj);
+/* Audits a database's schedule change: a create with a backup_schedule, a
+ * PATCH that sets backup_schedule or backup_keep (values: as validated, so
+ * a create's carry the defaults too). */
+void databases_note_schedule(req_t *r, const json_t *values, const json_t *obj, bool create);
 
 /* ---- the calling token (api/token_self.c) ------------------------------ */
 void token_self_get(req_t *r);

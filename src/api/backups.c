@@ -66,9 +66,12 @@ static void note(req_t *r, audit_action action, const char *kind, int64_t id)
 
 static int64_t id_of(const json_t *obj) { return (int64_t)json_integer_value(json_object_get(obj, "id")); }
 
-void databases_note_schedule(req_t *r, const json_t *values, const json_t *obj)
+void databases_note_schedule(req_t *r, const json_t *values, const json_t *obj, bool create)
 {
-    if (json_object_get(values, "backup_schedule") || json_object_get(values, "backup_keep"))
+    const json_t *sched = json_object_get(values, "backup_schedule");
+    bool changed = create ? (sched && !json_is_null(sched))
+                          : (sched || json_object_get(values, "backup_keep"));
+    if (changed)
         note(r, AUDIT_SCHEDULE_CHANGED, "database", id_of(obj));
 }
 

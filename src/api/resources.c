@@ -126,7 +126,7 @@ void api_create(req_t *r, const resource_desc *d, int status)
         return;
     }
     if (d == &RES_DATABASES)
-        databases_note_schedule(r, values, obj);
+        databases_note_schedule(r, values, obj, true);
     json_decref(values);
     api_location(r, d->name, obj);
     resp_json(r, status, obj);
@@ -145,7 +145,7 @@ void api_update(req_t *r, const resource_desc *d)
         return;
     }
     if (d == &RES_DATABASES)
-        databases_note_schedule(r, values, obj);
+        databases_note_schedule(r, values, obj, false);
     json_decref(values);
     resp_json(r, 200, obj);
 }
