@@ -132,6 +132,15 @@ typedef struct audit_new {
     int64_t object_id;
 } audit_new;
 
+/* A database with a backup schedule, as the scheduler reads it. */
+#define BACKUP_SCHEDULE_MAX 255
+typedef struct backup_sched_row {
+    int64_t database_id;
+    int64_t team_id;
+    int64_t keep;
+    char schedule[BACKUP_SCHEDULE_MAX + 1];
+} backup_sched_row;
+
 #define AUDIT_WORD_MAX 31 /* an action or channel name: "token.regenerated" */
 
 /* One audit entry as read back. Absent ids are 0 and absent strings empty. */

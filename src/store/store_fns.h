@@ -174,6 +174,30 @@ STORE_FN(piora_err, setup_complete,
           const char *team_name, const char *password_hash, int64_t now, user_rec *out),
          (s, digest, email, team_name, password_hash, now, out))
 
+/* ---- backups: schedules and retention (issue 11) ------------------------- */
+
+/* Every database of every team that has a backup_schedule (the scheduler
+ * runs for all teams), at most max rows, lowest id first from after_id (0:
+ * from the start), so a caller pages through any number. */
+STORE_FN(piora_err, backup_schedules,
+         (store_t *s, int64_t after_id, size_t max, backup_sched_row **rows, size_t *n),
+         (s, after_id, max, rows, n))
+/* Claims the slot (database, slot_at) and queues its backup (status
+ * pending), in one transaction: *backup_id is the new backup. ECONFLICT when
+ * the slot was claimed already (by this node or another: the unique key of
+ * backup_slots makes each slot run once across a cluster) or the database
+ * is gone; either way there is nothing to run. */
+STORE_FN(piora_err, backup_slot_claim,
+         (store_t *s, int64_t database_id, int64_t slot_at, int64_t now, int64_t *backup_id),
+         (s, database_id, slot_at, now, backup_id))
+/* Deletes the completed scheduled backups of a database beyond its newest
+ * `keep` (by completed_at, then id), at most max per call, and returns their
+ * ids in ids[] (*n of them) so the caller removes their files. Backups made
+ * by hand and unfinished ones are never pruned. */
+STORE_FN(piora_err, backup_prune_scheduled,
+         (store_t *s, int64_t database_id, int64_t keep, int64_t *ids, size_t max, size_t *n),
+         (s, database_id, keep, ids, max, n))
+
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */
 
