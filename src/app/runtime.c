@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "app/routes.h"
+#include "app/scheduler.h"
 #include "auth/password.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
@@ -240,6 +241,13 @@ int app_run(const piora_config *cfg)
         store_thread_release();
         return 1;
     }
+    if (scheduler_start(cfg) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot start the backup scheduler\n");
+        monitoring_stop();
+        services_stop();
+        store_thread_release();
+        return 1;
+    }
     route_site site;
     memset(&site, 0, sizeof site);
     http_server *srv = NULL;
@@ -269,6 +277,7 @@ int app_run(const piora_config *cfg)
     }
     if (!srv) {
         app_routes_free(&site);
+        scheduler_stop();
         monitoring_stop();
         services_stop();
         store_thread_release();
@@ -287,6 +296,7 @@ int app_run(const piora_config *cfg)
 
     http_server_stop(srv);
     app_routes_free(&site);
+    scheduler_stop();
     monitoring_stop();
     services_stop();
     store_thread_release();

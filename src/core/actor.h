@@ -13,7 +13,8 @@ typedef enum actor_channel {
     CHANNEL_CLI,
     CHANNEL_API,         /* a bearer token, e.g. DELETE /api/v1/token */
     CHANNEL_LEAK_REPORT, /* POST /api/v1/credentials/revoke */
-    CHANNEL_SETUP        /* the first-run setup page */
+    CHANNEL_SETUP,       /* the first-run setup page */
+    CHANNEL_SCHEDULE     /* a database's backup_schedule (no user acts) */
 } actor_channel;
 
 typedef struct actor {

@@ -152,6 +152,11 @@ const config_setting config_settings[] = {
      "renamed into place only when complete; a start removes `.partial-` files left by a "
      "crash. Empty: `backups/` beside the SQLite file. In a cluster, a directory every node "
      "shares."},
+    INT("schedule-interval", "PIORA_SCHEDULE_INTERVAL", "SECONDS", 1, 60, 20, schedule_interval_s,
+        "how often backup schedules are checked",
+        "How often the backup scheduler looks for due slots and prunes old scheduled backups. A "
+        "slot found up to 300 s late still runs (once: a unique key per database and slot), so "
+        "any value up to 60 keeps schedules on time."),
 };
 
 const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];

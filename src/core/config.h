@@ -48,6 +48,7 @@ typedef struct piora_config {
     /* backups (issue 11, docs/backups.md) */
     char backup_dir[4096];        /* --backup-dir: the backup store; empty = backups/
                                      beside the SQLite file */
+    unsigned schedule_interval_s; /* --schedule-interval: how often schedules are checked */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */
