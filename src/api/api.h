@@ -69,6 +69,8 @@ void backups_create(req_t *r);
 void backups_delete(req_t *r);
 void backups_restore(req_t *r);
 void backups_download(req_t *r);
+void restores_get(req_t *r);
+void restores_list(req_t *r);
 /* Audits a database's schedule change: a create with a backup_schedule, a
  * PATCH that sets backup_schedule or backup_keep (values: as validated, so
  * a create's carry the defaults too). */

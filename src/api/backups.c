@@ -95,8 +95,56 @@ void backups_create(req_t *r)
 
 void backups_delete(req_t *r) { api_delete(r, &RES_BACKUPS); }
 
-/* Queues a restore of the backup onto its database and answers with the
- * restore job. The backup must be the team's (404 otherwise). */
+/* The restore's target from the optional body {"database_id": N}: the
+ * backup's own database by default, else another of the team with the same
+ * engine. Answers and returns 0 when the body or the target is refused. */
+static int64_t restore_target_or_answer(req_t *r, int64_t own_db, const char *engine)
+{
+    int64_t target = own_db;
+    if (r->body && r->body_len) {
+        json_t *body = req_json_body(r);
+        if (!body)
+            return 0;
+        verrs errs = {0};
+        const char *k;
+        json_t *v;
+        json_object_foreach(body, k, v) {
+            if (strcmp(k, "database_id") != 0)
+                verrs_add(&errs, k, "is not a field of a restore request");
+            else if (!json_is_integer(v) || json_integer_value(v) < 1)
+                verrs_add(&errs, k, "must be a positive integer id");
+            else
+                target = (int64_t)json_integer_value(v);
+        }
+        if (!json_is_object(body))
+            verrs_add(&errs, "", "the body must be a JSON object");
+        json_decref(body);
+        if (errs.n) {
+            resp_validation(r, &errs);
+            return 0;
+        }
+    }
+    json_t *db = NULL;
+    piora_err e = objects_get(r->store, &RES_DATABASES, r->who->team_id, target, &db);
+    if (e != PIORA_OK || strcmp(json_string_value(json_object_get(db, "engine")), engine) != 0) {
+        json_decref(db);
+        if (e != PIORA_OK && e != PIORA_ENOTFOUND) {
+            resp_error(r, e, NULL);
+            return 0;
+        }
+        verrs errs = {0};
+        verrs_add(&errs, "database_id", "must be a database of your team with engine %s", engine);
+        resp_validation(r, &errs);
+        return 0;
+    }
+    json_decref(db);
+    return target;
+}
+
+/* Queues a restore of a completed backup into its database or another of
+ * the same engine and team, and answers the restore job (202, Location).
+ * Redis is refused: an RDB file is loaded only by redis-server itself, from
+ * its data directory at start (docs/backups.md says how by hand). */
 void backups_restore(req_t *r)
 {
     json_t *backup = NULL;
@@ -105,9 +153,37 @@ void backups_restore(req_t *r)
         api_store_error(r, e, NULL, NULL);
         return;
     }
+    const char *status = json_string_value(json_object_get(backup, "status"));
+    int64_t own_db = (int64_t)json_integer_value(json_object_get(backup, "database_id"));
+    bool completed = status && strcmp(status, "completed") == 0;
     json_decref(backup);
-    json_t *values = json_pack("{s:I,s:s,s:n,s:n,s:s}", "backup_id", (json_int_t)r->id, "status",
-                               "pending", "started_at", "finished_at", "log", "");
+    if (!completed) {
+        resp_problem(r, 409, "backup_not_completed",
+                     "Only a completed backup can be restored; this one is not.", NULL);
+        return;
+    }
+    json_t *own = NULL;
+    e = objects_get(r->store, &RES_DATABASES, r->who->team_id, own_db, &own);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, NULL, NULL);
+        return;
+    }
+    char engine[16];
+    snprintf(engine, sizeof engine, "%s", json_string_value(json_object_get(own, "engine")));
+    json_decref(own);
+    if (strcmp(engine, "redis") == 0) {
+        resp_problem(r, 409, "restore_unsupported",
+                     "Redis loads a backup only from its data directory when it starts: download "
+                     "the backup and follow docs/backups.md.",
+                     NULL);
+        return;
+    }
+    int64_t target = restore_target_or_answer(r, own_db, engine);
+    if (!target)
+        return;
+    json_t *values = json_pack("{s:I,s:I,s:s,s:n,s:n,s:s}", "backup_id", (json_int_t)r->id,
+                               "database_id", (json_int_t)target, "status", "pending",
+                               "started_at", "finished_at", "log", "");
     if (!values) {
         resp_error(r, PIORA_ENOMEM, NULL);
         return;
@@ -116,13 +192,35 @@ void backups_restore(req_t *r)
     e = objects_create(r->store, &RES_RESTORES, r->who->team_id, values, &job);
     json_decref(values);
     if (e == PIORA_EINVALID)
-        e = PIORA_ENOTFOUND; /* the backup went away meanwhile */
+        e = PIORA_ENOTFOUND; /* the backup or the target went away meanwhile */
     if (e != PIORA_OK) {
         api_store_error(r, e, NULL, NULL);
         return;
     }
     note(r, AUDIT_RESTORE_QUEUED, "restore", id_of(job));
+    api_location(r, RES_RESTORES.name, job);
     resp_json(r, 202, job);
+}
+
+void restores_get(req_t *r) { api_get(r, &RES_RESTORES); }
+
+void restores_list(req_t *r)
+{
+    const char *q = req_query(r, "backup_id");
+    if (!q) {
+        api_list(r, &RES_RESTORES, NULL, "");
+        return;
+    }
+    obj_filter f = {.field = "backup_id"};
+    if (!num_parse_i64(q, 1, INT64_MAX, &f.value)) {
+        verrs errs = {0};
+        verrs_add(&errs, "backup_id", "must be a positive integer");
+        resp_validation(r, &errs);
+        return;
+    }
+    char extra[48];
+    snprintf(extra, sizeof extra, "backup_id=%lld", (long long)f.value);
+    api_list(r, &RES_RESTORES, &f, extra);
 }
 
 /* The stored dump, streamed from its file (bounded memory whatever its size),

@@ -84,8 +84,15 @@ static const op_doc op_docs[] = {
      "quoted), and `Content-Disposition` naming it `backup-<id>` with the engine's suffix. "
      "409 `backup_not_completed` unless the backup is `completed`; 410 `backup_file_missing` "
      "when its file is gone from the backup store. Audited (`backup.downloaded`)."},
-    {backups_restore, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false,
-     "Creates a restore job with status `pending`."},
+    {backups_restore, &RES_RESTORES, B_CUSTOM, "RestoreRequest", NULL, false, true, NULL, true,
+     "Creates a restore job with status `pending` and answers it with its Location. The "
+     "optional body `{\"database_id\": N}` names the database whose contents it replaces: "
+     "another database of the caller's team with the backup's engine (else 422 on that field); "
+     "by default the backup's own. 409 `backup_not_completed` unless the backup is "
+     "`completed`; 409 `restore_unsupported` for Redis (an RDB file is loaded only by the "
+     "server from its data directory: see docs/backups.md). Audited (`restore.queued`)."},
+    {restores_list, &RES_RESTORES, B_NONE, NULL, NULL, true, false, "backup_id", false, NULL},
+    {restores_get, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
 
     {token_self_get, NULL, B_NONE, NULL, "TokenSelf", false, false, NULL, false, NULL},
     {token_self_delete, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
@@ -357,6 +364,14 @@ static void add_fixed_schemas(json_t *schemas)
                   "properties", "credentials", "type", "array", "minItems", 1, "maxItems",
                   CREDENTIALS_MAX, "items", "type", "string", "maxLength", CREDENTIAL_MAX_BYTES,
                   "required", "credentials", "additionalProperties", 0));
+    json_object_set_new(
+        schemas, "RestoreRequest",
+        json_pack("{s:s,s:{s:{s:s,s:s,s:i,s:s}},s:b}", "type", "object", "properties",
+                  "database_id", "type", "integer", "format", "int64", "minimum", 1,
+                  "description",
+                  "The database to restore into (same engine and team); default: the "
+                  "backup's own.",
+                  "additionalProperties", 0));
     json_t *owner = json_pack(
         "{s:s,s:{s:{s:s},s:{s:s},s:{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}},s:[s,s,s]}", "type",
         "object", "properties", "id", "type", "integer", "email", "type", "string", "team",
@@ -642,7 +657,7 @@ static json_t *build_operation(const route_t *rt)
         snprintf(name, sizeof name, "%s", doc->body_ref);
     if (name[0])
         json_object_set_new(op, "requestBody",
-                            json_pack("{s:b,s:o}", "required", 1, "content",
+                            json_pack("{s:b,s:o}", "required", rt->fn != backups_restore, "content",
                                       json_content(ref("schemas", name))));
 
     /* the success answer */

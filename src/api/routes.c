@@ -58,7 +58,9 @@ const route_t api_routes[] = {
     {HTTP_GET, V "/backups/{id}/download", TOKEN, S_BR, 0, backups_download, 200,
      "Download the backup's dump"},
     {HTTP_POST, V "/backups/{id}/restore", TOKEN, S_BW, 0, backups_restore, 202,
-     "Queue a restore of the backup onto its database"},
+     "Queue a restore of the backup into its database or another of the same engine"},
+    {HTTP_GET, V "/restores", TOKEN, S_BR, C, restores_list, 200, "List restores (filter: backup_id)"},
+    {HTTP_GET, V "/restores/{id}", TOKEN, S_BR, C, restores_get, 200, "Get a restore"},
 
     {HTTP_GET, V "/token", TOKEN, 0, 0, token_self_get, 200, "The calling token: name, scopes, expiry, owner"},
     {HTTP_DELETE, V "/token", TOKEN, 0, 0, token_self_delete, 204, "Revoke the calling token"},

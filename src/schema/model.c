@@ -113,6 +113,8 @@ static const field_desc restore_fields[] = {
     {.name = "started_at", .kind = FK_TIME, .flags = N},
     {.name = "finished_at", .kind = FK_TIME, .flags = N},
     {.name = "log", .kind = FK_STRING, .flags = 0, .max_len = 1 << 20, .def_text = ""},
+    /* the database whose contents the restore replaces (issue 11) */
+    {.name = "database_id", .kind = FK_REF, .flags = N, .ref = &RES_DATABASES},
 };
 
 static const char *const restore_filters[] = {"backup_id", NULL};

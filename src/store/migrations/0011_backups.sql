@@ -15,6 +15,10 @@ ALTER TABLE databases ADD COLUMN backup_keep INTEGER NOT NULL DEFAULT 7;
 ALTER TABLE audit_log ADD COLUMN object_kind TEXT;
 ALTER TABLE audit_log ADD COLUMN object_id INTEGER;
 
+-- A restore names the database it replaces: the backup's own, or another
+-- of the same engine and team (null on restores made before this).
+ALTER TABLE restores ADD COLUMN database_id INTEGER REFERENCES databases(id) ON DELETE CASCADE;
+
 CREATE TABLE backup_slots (
     database_id  INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,
     slot_at      INTEGER NOT NULL,

@@ -63,12 +63,20 @@ const KINDS = {
       { name: 'engine', label: 'Engine', type: 'select', required: true, immutable: true, options: async () => ENGINES.map((e) => ({ value: e, label: e })), half: true },
       { name: 'version', label: 'Version', half: true, placeholder: '16' },
       { name: 'server_id', label: 'Server', type: 'select', required: true, options: serverOptions, number: true },
+      // where the dump tool connects; empty: the server's socket, the
+      // engine's port, the server's SSH user (no password: docs/backups.md)
+      { name: 'host', label: 'Host or socket', half: true, placeholder: 'local socket' },
+      { name: 'port', label: 'Port', type: 'number', half: true, placeholder: 'engine default' },
+      { name: 'username', label: 'Database user', half: true, placeholder: 'the SSH user' },
+      { name: 'backup_schedule', label: 'Backup schedule (cron, UTC)', half: true, placeholder: '30 4 * * *' },
+      { name: 'backup_keep', label: 'Scheduled backups kept', type: 'number', half: true, placeholder: '7' },
     ],
     columns: (ctx) => [
       { label: 'Name', cell: (d) => h('div', { class: 'cell-main' }, d.name) },
       { label: 'Engine', cell: (d) => h('span', { class: 'mono' }, `${d.engine}${d.version ? ` ${d.version}` : ''}`) },
       { label: 'Server', cell: (d) => ctx.names.servers?.[d.server_id] || `#${d.server_id}` },
       { label: 'Status', cell: (d) => badge(d.status) },
+      { label: 'Schedule', cell: (d) => (d.backup_schedule ? h('span', { class: 'mono', title: `keeps ${d.backup_keep}` }, d.backup_schedule) : h('span', { class: 'muted' }, '—')) },
       { label: 'Created', cell: (d) => timeEl(d.created_at) },
       { label: 'Actions', cell: (d) => rowActions(ctx, d) },
     ],
@@ -89,7 +97,9 @@ const KINDS = {
       { label: 'Size', cell: (b) => fmtBytes(b.size_bytes), num: true },
       { label: 'SHA-256', cell: (b) => (b.sha256 ? h('span', { class: 'mono', title: b.sha256 }, `${b.sha256.slice(0, 12)}…`) : h('span', { class: 'muted' }, '—')) },
       { label: 'Created', cell: (b) => timeEl(b.created_at) },
-      { label: 'Actions', cell: (b) => rowActions(ctx, b, h('button', { type: 'button', class: 'btn small', onclick: () => restore(b, ctx) }, 'Restore')) },
+      { label: 'Actions', cell: (b) => rowActions(ctx, b, ...(b.status === 'completed' ? [
+        h('a', { class: 'btn small', href: `/web/api/v1/backups/${b.id}/download`, download: '', 'aria-label': `Download backup ${b.id}` }, 'Download'),
+        h('button', { type: 'button', class: 'btn small', onclick: () => restore(b, ctx) }, 'Restore')] : [])) },
     ],
   },
 };
@@ -257,12 +267,38 @@ async function deploy(appObj) {
   }
 }
 
+// Restore: choose the target (the backup's database or another of the same
+// engine), then type its name, since its contents are replaced.
 async function restore(b, ctx) {
-  const db = ctx.names.databases?.[b.database_id] || `#${b.database_id}`;
-  if (!await confirmDialog({ title: `Restore backup #${b.id}?`, body: `The database ${db} is overwritten with this backup.`, action: 'Restore' })) return;
+  const dbs = await getAll('/v1/databases');
+  const own = dbs.find((d) => d.id === b.database_id);
+  const targets = own ? dbs.filter((d) => d.engine === own.engine) : [];
+  if (!own) { toast('The backup\'s database is gone.', 'error'); return; }
+  const target = await openDialog((close) => {
+    const sel = h('select', { name: 'database_id', id: 'restore-target' },
+      targets.map((d) => h('option', { value: String(d.id), selected: d.id === own.id }, `${d.name}${d.id === own.id ? ' (its own)' : ''}`)));
+    const typed = h('input', { id: 'restore-confirm', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
+    const go = h('button', { type: 'button', class: 'btn danger', disabled: true, onclick: () => close(targets.find((d) => String(d.id) === sel.value)) }, 'Restore');
+    const pick = () => targets.find((d) => String(d.id) === sel.value);
+    const check = () => { go.disabled = typed.value !== pick()?.name; };
+    const hint = h('p', { class: 'lead' });
+    const say = () => { hint.textContent = `The contents of ${pick()?.name} are replaced with backup #${b.id}. Type ${pick()?.name} to confirm.`; check(); };
+    sel.addEventListener('change', say);
+    typed.addEventListener('input', check);
+    say();
+    return [
+      h('h2', {}, `Restore backup #${b.id}?`),
+      h('div', { class: 'field' }, h('label', { for: 'restore-target' }, 'Restore into'), sel),
+      hint,
+      h('div', { class: 'field' }, h('label', { for: 'restore-confirm' }, 'Database name'), typed),
+      h('div', { class: 'actions dialog-actions' },
+        h('button', { type: 'button', class: 'btn', autofocus: true, onclick: () => close(null) }, 'Cancel'), go),
+    ];
+  }, { label: `Restore backup #${b.id}`, backdrop: true });
+  if (!target) return;
   try {
-    await post(`/v1/backups/${b.id}/restore`);
-    toast(`Restore of backup #${b.id} queued.`);
+    const r = await post(`/v1/backups/${b.id}/restore`, { database_id: target.id });
+    toast(`Restore #${r.id} of backup #${b.id} into ${target.name} queued.`);
   } catch (e) {
     if (e.status !== 401) toast(e.detail || e.message, 'error');
   }
