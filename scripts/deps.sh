@@ -14,6 +14,10 @@ build_pkgs=(build-essential cmake pkg-config ca-certificates git
 test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps prometheus)  # prometheus: promtool checks /metrics; golang-go: the seed's Go example
 # clang + its runtimes (libFuzzer, ASan, UBSan): scripts/fuzz.sh, the fuzz stage
 test_pkgs+=(clang libclang-rt-14-dev)
+# real engines for the backup tests (tests/blackbox/lib/engines.mjs, issue 11):
+# PostgreSQL 15, MariaDB, Redis with their client tools; sqlite3 plays the job
+# runner's part in tests that need a completed backup
+test_pkgs+=(postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools sqlite3)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;
