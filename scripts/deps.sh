@@ -8,7 +8,7 @@ set -euo pipefail
 mode=${1:-test}
 build_pkgs=(build-essential cmake pkg-config ca-certificates git
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-    libcmocka-dev libhiredis-dev libpq-dev)
+    libcmocka-dev libhiredis-dev libpq-dev libssh-dev)
 # chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
 # from npm driving Debian's Chromium; never a downloaded browser).
 test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps prometheus)  # prometheus: promtool checks /metrics; golang-go: the seed's Go example
@@ -18,6 +18,8 @@ test_pkgs+=(clang libclang-rt-14-dev)
 # PostgreSQL 15, MariaDB, Redis with their client tools; sqlite3 plays the job
 # runner's part in tests that need a completed backup
 test_pkgs+=(postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools sqlite3)
+# the job tests: a real sshd (tests/blackbox/lib/sshd.mjs), ssh-keygen, git on the "server"
+test_pkgs+=(openssh-server openssh-client)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;
