@@ -18,19 +18,20 @@
 #include "util/log.h"
 #include "util/num.h"
 
-/* ?database_id=N filters; a database of another team simply has no
- * backups visible to this one (an empty list, not an error). */
-void backups_list(req_t *r)
+/* A job list with its one optional ?FIELD=N filter (database_id for
+ * backups, backup_id for restores); an id of another team's object simply
+ * has nothing visible to this one (an empty list, not an error). */
+static void list_filtered(req_t *r, const resource_desc *d, const char *field)
 {
-    const char *q = req_query(r, "database_id");
+    const char *q = req_query(r, field);
     if (!q) {
-        api_list(r, &RES_BACKUPS, NULL, "");
+        api_list(r, d, NULL, "");
         return;
     }
-    obj_filter f = {.field = "database_id"};
+    obj_filter f = {.field = field};
     if (!num_parse_i64(q, 1, INT64_MAX, &f.value)) {
         verrs errs = {0};
-        verrs_add(&errs, "database_id", "must be a positive integer");
+        verrs_add(&errs, field, "must be a positive integer");
         /* report bad paging too, in the same answer */
         page_req p;
         paging_parse(req_query(r, "page"), req_query(r, "per_page"), &p, &errs);
@@ -38,9 +39,11 @@ void backups_list(req_t *r)
         return;
     }
     char extra[48];
-    snprintf(extra, sizeof extra, "database_id=%lld", (long long)f.value);
-    api_list(r, &RES_BACKUPS, &f, extra);
+    snprintf(extra, sizeof extra, "%s=%lld", field, (long long)f.value);
+    api_list(r, d, &f, extra);
 }
+
+void backups_list(req_t *r) { list_filtered(r, &RES_BACKUPS, "database_id"); }
 
 void backups_get(req_t *r) { api_get(r, &RES_BACKUPS); }
 
@@ -204,24 +207,7 @@ void backups_restore(req_t *r)
 
 void restores_get(req_t *r) { api_get(r, &RES_RESTORES); }
 
-void restores_list(req_t *r)
-{
-    const char *q = req_query(r, "backup_id");
-    if (!q) {
-        api_list(r, &RES_RESTORES, NULL, "");
-        return;
-    }
-    obj_filter f = {.field = "backup_id"};
-    if (!num_parse_i64(q, 1, INT64_MAX, &f.value)) {
-        verrs errs = {0};
-        verrs_add(&errs, "backup_id", "must be a positive integer");
-        resp_validation(r, &errs);
-        return;
-    }
-    char extra[48];
-    snprintf(extra, sizeof extra, "backup_id=%lld", (long long)f.value);
-    api_list(r, &RES_RESTORES, &f, extra);
-}
+void restores_list(req_t *r) { list_filtered(r, &RES_RESTORES, "backup_id"); }
 
 /* The stored dump, streamed from its file (bounded memory whatever its size),
  * with the SHA-256 recorded when it was written: Digest (RFC 3230, base64 of
