@@ -18,7 +18,8 @@ static bool caller(req_t *r, actor *who, user_rec *u)
         resp_error(r, e, NULL);
         return false;
     }
-    *who = (actor){.channel = CHANNEL_API, .user_id = u->id, .team_id = r->who->team_id,
+    /* the same handlers serve the dashboard's mirror of these routes */
+    *who = (actor){.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API, .user_id = u->id, .team_id = r->who->team_id,
                    .email = u->email, .token_id = r->who->token_id, .addr = r->client_addr};
     return true;
 }
@@ -72,6 +73,7 @@ void ssh_key_previous_delete(req_t *r)
  * the handler's return. */
 typedef struct check_job {
     int64_t id, user_id, team_id, token_id;
+    actor_channel channel;
     char addr[64];
 } check_job;
 
@@ -86,7 +88,7 @@ static void check_run(req_t *r, void *ctx)
         free(j);
         return;
     }
-    actor who = {.channel = CHANNEL_API, .user_id = u.id, .team_id = j->team_id, .email = u.email,
+    actor who = {.channel = j->channel, .user_id = u.id, .team_id = j->team_id, .email = u.email,
                  .token_id = j->token_id, .addr = j->addr[0] ? j->addr : NULL};
     json_t *o = NULL;
     e = servercheck_run(r->store, &who, j->team_id, u.team_name, j->id, &o);
@@ -102,7 +104,8 @@ void servers_check(req_t *r)
         return;
     }
     *j = (check_job){.id = r->id, .user_id = r->who->user_id, .team_id = r->who->team_id,
-                     .token_id = r->who->token_id};
+                     .token_id = r->who->token_id,
+                     .channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API};
     if (r->client_addr)
         snprintf(j->addr, sizeof j->addr, "%s", r->client_addr);
     if (!req_defer(r, check_run, j))
