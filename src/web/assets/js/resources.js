@@ -152,7 +152,7 @@ async function teamKeyCard() {
   return h('div', { class: 'card card-pad', id: 'team-key' },
     h('h2', {}, 'Team SSH key'),
     h('p', { class: 'muted' }, 'Add this line to ~/.ssh/authorized_keys of each server\'s SSH user, then press Check. The private key never leaves Piora.'),
-    h('div', { class: 'row-2' }, input, copy),
+    h('div', { class: 'key-row' }, input, copy),
     h('p', { class: 'cell-sub mono' }, `Fingerprint ${key.fingerprint}`),
     key.previous ? h('p', { class: 'cell-sub' }, `The previous key (${key.previous.fingerprint}) is still offered as a fallback.`) : null,
     h('pre', { class: 'mono cell-sub' }, `echo '${line}' >> ~/.ssh/authorized_keys`));
