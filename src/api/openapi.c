@@ -46,6 +46,12 @@ static const op_doc op_docs[] = {
     {servers_delete, &RES_SERVERS, B_NONE, NULL, NULL, false, false, NULL, true,
      "Answers 409 while applications or databases still use the server."},
 
+    {servers_check, NULL, B_NONE, NULL, "ServerCheck", false, false, NULL, false,
+     "Connects as the server's `ssh_user` with the team's key (current, then previous), "
+     "checks the host key against `host_key_fingerprint` (trusted on first use when null, "
+     "audited as `server.host_key_trusted`) and runs nothing. Always 200 with what it found; "
+     "the server's `status` and `checked_at` follow it."},
+
     {applications_list, &RES_APPLICATIONS, B_NONE, NULL, NULL, true, false, NULL, false, NULL},
     {applications_create, &RES_APPLICATIONS, B_CREATE, NULL, NULL, false, true, NULL, true,
      "`server_id` must be a server of the caller's team (else 422 on that field)."},
@@ -93,6 +99,16 @@ static const op_doc op_docs[] = {
      "server from its data directory: see docs/backups.md). Audited (`restore.queued`)."},
     {restores_list, &RES_RESTORES, B_NONE, NULL, NULL, true, false, "backup_id", false, NULL},
     {restores_get, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
+
+    {ssh_key_get, NULL, B_NONE, NULL, "SshKey", false, false, NULL, false,
+     "The first call makes the team's Ed25519 pair (audited as `ssh_key.created`). Put "
+     "`public_key` in `~/.ssh/authorized_keys` of each server's `ssh_user`. The private key "
+     "is never answered."},
+    {ssh_key_rotate, NULL, B_NONE, NULL, "SshKey", false, false, NULL, false,
+     "The previous pair is still offered when a server refuses the current one, until "
+     "`DELETE /ssh-key/previous`. Audited as `ssh_key.rotated`."},
+    {ssh_key_previous_delete, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers 404 when there is no previous key. Audited as `ssh_key.previous_deleted`."},
 
     {token_self_get, NULL, B_NONE, NULL, "TokenSelf", false, false, NULL, false, NULL},
     {token_self_delete, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
@@ -177,6 +193,8 @@ static void describe_check(field_check_fn fn, json_t *s)
                             json_string("A 5-field cron expression in UTC: minute hour "
                                         "day-of-month month day-of-week; numbers, jan-dec, "
                                         "sun-sat, '*', ranges a-b, steps /n, lists."));
+    else if (fn == check_host_key_fingerprint)
+        json_object_set_new(s, "pattern", json_string("^SHA256:[A-Za-z0-9+/]{43}$"));
     else if (fn == check_label)
         json_object_set_new(s, "description",
                             json_string("1-64 bytes of UTF-8 text without control characters."));
@@ -391,6 +409,27 @@ static void add_fixed_schemas(json_t *schemas)
                                                    "active", "expired", "revoked"));
     json_object_set_new(props, "last_used_addr", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "owner", owner);
+    json_t *key = json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:s},s:{s:s,s:s}},s:[s,s,s]}", "type",
+                            "object", "properties", "public_key", "type", "string", "description",
+                            "an authorized_keys line: ssh-ed25519 AAAA... piora-<team>",
+                            "fingerprint", "type", "string", "description", "SHA256:...",
+                            "created_at", "type", "string", "format", "date-time", "required",
+                            "public_key", "fingerprint", "created_at");
+    json_t *sshkey = json_deep_copy(key);
+    json_t *prev = json_deep_copy(key);
+    json_object_set_new(prev, "type", json_pack("[s,s]", "object", "null"));
+    json_object_set_new(json_object_get(sshkey, "properties"), "previous", prev);
+    json_array_append_new(json_object_get(sshkey, "required"), json_string("previous"));
+    json_decref(key);
+    json_object_set_new(schemas, "SshKey", sshkey);
+    json_object_set_new(
+        schemas, "ServerCheck",
+        json_pack("{s:s,s:{s:{s:s,s:[s,s,s,s]},s:{s:[s,s],s:s},s:{s:s}},s:[s,s,s]}", "type",
+                  "object", "properties", "status", "type", "string", "enum", "reachable",
+                  "unreachable", "auth_failed", "host_key_mismatch", "host_key_fingerprint", "type",
+                  "string", "null", "description", "the key the server presented (SHA256:...)",
+                  "detail", "type", "string", "required", "status", "host_key_fingerprint",
+                  "detail"));
     json_object_set_new(schemas, "TokenSelf",
                         json_pack("{s:s,s:o,s:[s,s,s,s,s,s,s,s,s]}", "type", "object",
                                   "properties", props, "required", "id", "name", "scopes",

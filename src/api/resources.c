@@ -127,6 +127,8 @@ void api_create(req_t *r, const resource_desc *d, int status)
     }
     if (d == &RES_DATABASES)
         databases_note_schedule(r, values, obj, true);
+    if (d == &RES_SERVERS)
+        api_note_host_key(r, values);
     json_decref(values);
     api_location(r, d->name, obj);
     resp_json(r, status, obj);
@@ -146,6 +148,8 @@ void api_update(req_t *r, const resource_desc *d)
     }
     if (d == &RES_DATABASES)
         databases_note_schedule(r, values, obj, false);
+    if (d == &RES_SERVERS)
+        api_note_host_key(r, values);
     json_decref(values);
     resp_json(r, 200, obj);
 }

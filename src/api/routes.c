@@ -32,6 +32,8 @@ const route_t api_routes[] = {
     {HTTP_DELETE, V "/servers/{id}", TOKEN, S_SW, 0, servers_delete, 204,
      "Delete a server (409 while applications or databases use it)"},
 
+    {HTTP_POST, V "/servers/{id}/check", TOKEN, S_SW, 0, servers_check, 200,
+     "Connect, check the host key, authenticate, run nothing"},
     {HTTP_GET, V "/applications", TOKEN, S_AR, C, applications_list, 200, "List applications"},
     {HTTP_POST, V "/applications", TOKEN, S_AW, 0, applications_create, 201, "Create an application"},
     {HTTP_GET, V "/applications/{id}", TOKEN, S_AR, C, applications_get, 200, "Get an application"},
@@ -61,6 +63,13 @@ const route_t api_routes[] = {
      "Queue a restore of the backup into its database or another of the same engine"},
     {HTTP_GET, V "/restores", TOKEN, S_BR, C, restores_list, 200, "List restores (filter: backup_id)"},
     {HTTP_GET, V "/restores/{id}", TOKEN, S_BR, C, restores_get, 200, "Get a restore"},
+
+    {HTTP_GET, V "/ssh-key", TOKEN, S_SR, 0, ssh_key_get, 200,
+     "The team's SSH public key (made on first use) and the previous one, if kept"},
+    {HTTP_POST, V "/ssh-key/rotate", TOKEN, S_SW, 0, ssh_key_rotate, 200,
+     "Make a new current SSH key pair; the current one becomes the previous"},
+    {HTTP_DELETE, V "/ssh-key/previous", TOKEN, S_SW, 0, ssh_key_previous_delete, 204,
+     "Stop offering the previous SSH key"},
 
     {HTTP_GET, V "/token", TOKEN, 0, 0, token_self_get, 200, "The calling token: name, scopes, expiry, owner"},
     {HTTP_DELETE, V "/token", TOKEN, 0, 0, token_self_delete, 204, "Revoke the calling token"},

@@ -8,6 +8,7 @@
 #include "app/runtime.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +22,12 @@
 #include "authn/lastused.h"
 #include "core/backupstore.h"
 #include "core/paging.h"
+#include "core/servercheck.h"
+#include "core/sshkeys.h"
 #include "core/tokens.h"
 #include "http/respcache.h"
 #include "http/server.h"
+#include "jobs/probe.h"
 #include "monitor/accesslog.h"
 #include "monitor/metrics.h"
 #include "monitor/proxies.h"
@@ -127,6 +131,7 @@ static void services_start(const piora_config *cfg)
     web_init(cfg);
     paging_set_base(cfg->public_url);
     respcache_init(cfg->response_cache_bytes);
+    servercheck_set_probe(jobs_server_probe);
 }
 
 static void services_stop(void)
@@ -204,6 +209,25 @@ static unsigned worker_threads(const piora_config *cfg)
     return n > 0 ? (unsigned)n : 1;
 }
 
+/* The master key sealing team SSH keys: made on first start (0600), then
+ * required to be the same file. */
+static bool master_key_start(const piora_config *cfg)
+{
+    char path[4096], why[512] = "";
+    if (!sshkeys_master_path(cfg->secret_key_file, cfg->database, path, sizeof path)) {
+        fprintf(stderr, "piora: --secret-key-file is required with a database URL\n");
+        return false;
+    }
+    uint8_t key[SSHKEY_MASTER_LEN];
+    if (sshkeys_master_load(path, true, key, why, sizeof why) != PIORA_OK) {
+        fprintf(stderr, "piora: %s\n", why);
+        return false;
+    }
+    sshkeys_set_master(key);
+    sodium_memzero(key, sizeof key);
+    return true;
+}
+
 int app_run(const piora_config *cfg)
 {
     char msg[512] = "";
@@ -224,6 +248,8 @@ int app_run(const piora_config *cfg)
     if (stale)
         log_info("backup store %s: removed %d unfinished dump(s) left by an earlier run",
                  backupstore_dir(), stale);
+    if (!master_key_start(cfg))
+        return 1;
     store_thread_init(cfg->database);
 
     /* Signals go to the main thread only, which waits for them below; the

@@ -49,6 +49,8 @@ typedef struct piora_config {
     char backup_dir[4096];        /* --backup-dir: the backup store; empty = backups/
                                      beside the SQLite file */
     unsigned schedule_interval_s; /* --schedule-interval: how often schedules are checked */
+    char secret_key_file[4096];   /* --secret-key-file: the master key sealing team SSH
+                                     keys; empty = piora.key beside the SQLite file */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */
