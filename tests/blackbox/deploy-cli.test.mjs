@@ -1,0 +1,113 @@
+// SPEC 7/10: `piora deploy APP_ID [--ref R] [--wait]`, the API client for CI.
+// Its exit statuses (0 succeeded or queued, 1 the deployment failed or was
+// cancelled, 2 usage or missing environment, 3 the API refused or could not
+// be reached) against a real `piora serve`; the runs that deploy for real
+// use the test sshd (deploy-cli-ssh.test.mjs).
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeTemplate, startServer, run, one, freePort, ALL_SCOPES } from './lib/piora.mjs';
+
+let tpl;
+let TOK;
+let DEPLOY_ONLY;
+let READ_ONLY;
+
+before(async () => {
+  tpl = await makeTemplate({
+    users: [{ email: 'cid@ci.test', team: 'ci' }, { email: 'eve@other.test', team: 'other' }],
+    tokens: [
+      { email: 'cid@ci.test', name: 'full', scopes: ALL_SCOPES.join(','), expiresIn: 'never' },
+      { email: 'cid@ci.test', name: 'deploy', scopes: 'applications:deploy', expiresIn: 'never' },
+      { email: 'cid@ci.test', name: 'read', scopes: 'applications:read', expiresIn: 'never' },
+    ],
+  });
+  TOK = tpl.tokens.full;
+  DEPLOY_ONLY = tpl.tokens.deploy;
+  READ_ONLY = tpl.tokens.read;
+});
+
+async function mkApp(s) {
+  const sv = await s.post('/api/v1/servers', { token: TOK, body: { name: 'web-1', ip_address: '203.0.113.5' } });
+  assert.equal(sv.status, 201, sv.text);
+  const a = await s.post('/api/v1/applications', {
+    token: TOK,
+    body: { name: 'shop', server_id: one(sv.json).id, repository: 'https://git.example.com/shop.git', domain: 'shop.example.com' },
+  });
+  assert.equal(a.status, 201, a.text);
+  return one(a.json);
+}
+
+const deploy = (args, env) => run(['deploy', ...args], { env: { PIORA_URL: '', PIORA_API_TOKEN: '', ...env } });
+
+describe('piora deploy: command line and environment', () => {
+  it('--help explains the exit statuses and exits 0', async () => {
+    const r = await deploy(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Usage: piora deploy APP_ID/);
+    assert.match(r.stdout, /PIORA_API_TOKEN/);
+    assert.match(r.stdout, /Exit status/);
+  });
+
+  it('a missing PIORA_URL or PIORA_API_TOKEN exits 2 naming the variable', async () => {
+    let r = await deploy(['1'], { PIORA_API_TOKEN: 'x' });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /PIORA_URL/);
+    r = await deploy(['1'], { PIORA_URL: 'http://127.0.0.1:1' });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /PIORA_API_TOKEN/);
+    r = await deploy(['1'], { PIORA_URL: 'ftp://example.com', PIORA_API_TOKEN: 'x' });
+    assert.equal(r.code, 2, r.stderr);
+  });
+
+  it('a bad APP_ID or --ref, or no APP_ID, exits 2', async () => {
+    const env = { PIORA_URL: 'http://127.0.0.1:1', PIORA_API_TOKEN: 'x' };
+    for (const args of [[], ['0'], ['abc'], ['1', '2'], ['1', '--ref', 'a b'], ['1', '--token', 'x']]) {
+      const r = await deploy(args, env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, 'one line on stderr');
+    }
+  });
+
+  it('a server that is not there exits 3', async () => {
+    const port = await freePort();
+    const r = await deploy(['1'], { PIORA_URL: `http://127.0.0.1:${port}`, PIORA_API_TOKEN: DEPLOY_ONLY });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /connect/i);
+    assert.ok(!r.stderr.includes(DEPLOY_ONLY), 'the token is not printed');
+  });
+});
+
+describe('piora deploy: against the API', () => {
+  it('queues a deployment and prints its id; 401, 403 and 404 exit 3 with the code', async (t) => {
+    const s = await startServer(t, { template: tpl });
+    const app = await mkApp(s);
+    const env = { PIORA_URL: s.base, PIORA_API_TOKEN: DEPLOY_ONLY };
+
+    let r = await deploy([String(app.id)], env);
+    assert.equal(r.code, 0, r.stderr);
+    const id = Number(r.stdout.trim());
+    assert.ok(Number.isInteger(id) && id > 0, `an id on stdout: ${r.stdout}`);
+    const d = await s.get(`/api/v1/deployments/${id}`, { token: TOK });
+    assert.equal(d.status, 200);
+    assert.equal(one(d.json).application_id, app.id);
+
+    // PIORA_URL may name the API base or end in a slash
+    r = await deploy([String(app.id)], { ...env, PIORA_URL: `${s.base}/api/v1/` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Number(r.stdout.trim()) > id);
+
+    r = await deploy([String(app.id)], { ...env, PIORA_API_TOKEN: 'piora_token_notarealtokenatall' });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /401 invalid_token/);
+    assert.ok(!r.stderr.includes('notarealtoken'), 'the token is not printed');
+
+    r = await deploy([String(app.id)], { ...env, PIORA_API_TOKEN: READ_ONLY });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /403 insufficient_scope/);
+
+    r = await deploy(['999999'], env);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /404 not_found/);
+    for (const tok of [DEPLOY_ONLY, READ_ONLY]) assert.ok(!r.stderr.includes(tok));
+  });
+});
