@@ -7,7 +7,8 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTemplate, startServer, one, sleep, T, ALL_SCOPES } from './lib/piora.mjs';
-import { blackhole, gone } from './lib/netns.mjs';
+import { spawn } from 'node:child_process';
+import { blackhole, gone, sweep } from './lib/netns.mjs';
 
 const CONNECT_TIMEOUT_MS = 10000;
 // The bound: the timeout, plus the time to notice and record it.
@@ -83,13 +84,22 @@ describe('a black-holed server', () => {
     assert.ok(gone(bh), 'the namespace and its veth pair are gone');
   });
 
-  it('the namespace is removed when the test fails half-way too', async () => {
-    const bh = blackhole();
-    try {
-      throw new Error('a failure after the namespace was made');
-    } catch {
-      bh.cleanup();
-    }
-    assert.ok(gone(bh));
+  it('a namespace left by a killed run is swept by the next one', async () => {
+    // A child makes a black hole and is SIGKILLed (no exit handler runs).
+    const lib = new URL('./lib/netns.mjs', import.meta.url).href;
+    const child = spawn(process.execPath, ['--input-type=module', '-e',
+      `import { blackhole } from ${JSON.stringify(lib)}; const b = blackhole();
+       process.stdout.write(JSON.stringify(b) + '\\n'); setInterval(() => {}, 1000);`],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    const left = await new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(JSON.parse(out)); });
+      child.on('exit', (code) => reject(new Error(`child exited ${code}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    assert.equal(gone(left), false, 'the killed run left its namespace');
+    sweep();
+    assert.ok(gone(left), 'the sweep removed it and its veth pair');
   });
 });

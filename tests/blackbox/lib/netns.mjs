@@ -29,7 +29,7 @@ function alive(pid) {
 }
 
 // Namespaces left by runs whose process died (SIGKILL skips 'exit').
-function sweep() {
+export function sweep() {
   let names = [];
   try { names = readdirSync('/run/netns'); } catch { return; }
   for (const n of names) {
