@@ -111,3 +111,79 @@ describe('piora deploy: against the API', () => {
     for (const tok of [DEPLOY_ONLY, READ_ONLY]) assert.ok(!r.stderr.includes(tok));
   });
 });
+
+// The client's own bounds, against small servers that misbehave on
+// purpose (a real Piora never does these): TLS that does not verify, an
+// answer too large, a redirect, a restart in the middle of --wait.
+describe('piora deploy: what it does not trust', () => {
+  async function fake(handler, { tls } = {}) {
+    const http = await import(tls ? 'node:https' : 'node:http');
+    const seen = [];
+    const srv = http.createServer(tls ?? {}, (req, res) => { seen.push({ url: req.url, auth: req.headers.authorization }); handler(req, res); });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${srv.address().port}`, seen, close: () => new Promise((r) => { srv.closeAllConnections?.(); srv.close(r); }) };
+  }
+
+  it('a certificate that does not verify ends it before the token is sent', async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/piora-tls-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`], { stdio: 'ignore' });
+    const f = await fake((req, res) => res.writeHead(202).end('{"id":1}'), { tls: { key: readFileSync(`${dir}/k.pem`), cert: readFileSync(`${dir}/c.pem`) } });
+    t.after(f.close);
+    const r = await deploy(['1'], { PIORA_URL: f.url, PIORA_API_TOKEN: DEPLOY_ONLY });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /certificate/i);
+    assert.equal(f.seen.length, 0, 'no request went over the unverified connection');
+  });
+
+  it('an answer over 1 MiB is refused; a redirect is not followed', async (t) => {
+    const big = await fake((req, res) => res.writeHead(202, { 'Content-Type': 'application/json' }).end(`{"id":1,"x":"${'a'.repeat(2 << 20)}"}`));
+    t.after(big.close);
+    let r = await deploy(['1'], { PIORA_URL: big.url, PIORA_API_TOKEN: DEPLOY_ONLY });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /too large/);
+
+    const elsewhere = await fake((req, res) => res.writeHead(202).end('{"id":1}'));
+    t.after(elsewhere.close);
+    const redir = await fake((req, res) => res.writeHead(307, { Location: `${elsewhere.url}${req.url}` }).end());
+    t.after(redir.close);
+    r = await deploy(['1'], { PIORA_URL: redir.url, PIORA_API_TOKEN: DEPLOY_ONLY });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /HTTP 307/);
+    assert.equal(elsewhere.seen.length, 0, 'the token did not follow the redirect');
+    assert.equal(redir.seen[0].auth, `Bearer ${DEPLOY_ONLY}`);
+  });
+
+  it('--wait follows the log by offset through a 503, escapes control characters, exits 1 with the error', async (t) => {
+    let logCalls = 0;
+    const f = await fake((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      if (req.method === 'POST' && u.pathname === '/api/v1/applications/5/deploy') {
+        let body = '';
+        req.on('data', (d) => { body += d; });
+        req.on('end', () => { f.body = body; res.writeHead(202, { 'Content-Type': 'application/json' }).end('{"id":7,"status":"queued"}'); });
+        return;
+      }
+      if (u.pathname === '/api/v1/deployments/7/log') {
+        logCalls++;
+        if (logCalls === 1) return res.writeHead(200, { 'X-Log-Complete': 'false' }).end('line1\n');
+        if (logCalls === 2) return res.writeHead(503).end();
+        return res.writeHead(200, { 'X-Log-Complete': 'true' }).end('line2\n\x1b[31m');
+      }
+      if (u.pathname === '/api/v1/deployments/7') {
+        return res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"id":7,"status":"failed","error":"script_failed","exit_code":3}');
+      }
+      res.writeHead(404).end();
+    });
+    t.after(f.close);
+    const r = await deploy(['5', '--ref', 'v1.2', '--wait'], { PIORA_URL: f.url, PIORA_API_TOKEN: DEPLOY_ONLY });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(JSON.parse(f.body).ref, 'v1.2');
+    assert.equal(r.stdout, 'line1\nline2\n\\x1b[31m');
+    assert.match(r.stderr, /deployment 7 failed: script_failed \(exit code 3\)/);
+    const offsets = f.seen.filter((s) => s.url.includes('/log')).map((s) => new URL(s.url, 'http://x').searchParams.get('offset'));
+    assert.deepEqual(offsets, ['0', '6', '6']);
+  });
+});
