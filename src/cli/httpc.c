@@ -10,6 +10,8 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "util/num.h"
+
 #define CONNECT_TIMEOUT_S 10L
 #define TOTAL_TIMEOUT_S 60L
 /* A server that sends under 1 byte/s for 30 s has gone silent. */
@@ -198,10 +200,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         x->resp->has_log_complete = true;
         x->resp->log_complete = strcasecmp(v, "true") == 0;
     } else if (strncasecmp(line, "Retry-After:", 12) == 0) {
-        char *end;
-        long v = strtol(line + 12, &end, 10);
-        if (end != line + 12 && *end == 0 && v >= 0 && v <= 3600)
-            x->resp->retry_after = v;
+        const char *v = line + 12;
+        while (*v == ' ')
+            v++;
+        int64_t secs;
+        if (num_parse_i64(v, 0, 3600, &secs))
+            x->resp->retry_after = (long)secs;
     }
     return size * nmemb;
 }
