@@ -13,6 +13,8 @@ build_pkgs=(build-essential cmake pkg-config ca-certificates git
 # chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
 # from npm driving Debian's Chromium; never a downloaded browser).
 test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps prometheus)  # prometheus: promtool checks /metrics; golang-go: the seed's Go example
+# openssl: deploy-cli.test.mjs makes a self-signed certificate; jq, bc: bench/jobs.sh
+test_pkgs+=(openssl jq bc)
 # clang + its runtimes (libFuzzer, ASan, UBSan): scripts/fuzz.sh, the fuzz stage
 test_pkgs+=(clang libclang-rt-14-dev)
 
