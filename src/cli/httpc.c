@@ -28,6 +28,8 @@ struct httpc {
 };
 
 typedef struct xfer {
+    CURL *curl;
+    bool sink_checked;
     httpc_resp *resp;
     size_t max;
     bool too_large;
@@ -153,6 +155,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         x->too_large = true;
         return 0; /* aborts the transfer */
     }
+    if (x->sink && !x->sink_checked) {
+        /* Only a success's body is the caller's stream (a log); an error's
+         * (a problem document) is kept for the caller to read. */
+        long status = 0;
+        curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status < 200 || status > 299)
+            x->sink = NULL;
+        x->sink_checked = true;
+    }
     if (x->sink) {
         if (!x->sink(x->sink_ctx, data, n)) {
             x->sink_failed = true;
@@ -222,8 +233,8 @@ bool httpc_request(httpc *c, const char *method, const char *path, const char *j
         set_err(err, errlen, "request path too long");
         return false;
     }
-    xfer x = {.resp = out, .max = max_body, .sink = sink_fn, .sink_ctx = sink_ctx};
     CURL *h = c->curl;
+    xfer x = {.curl = h, .resp = out, .max = max_body, .sink = sink_fn, .sink_ctx = sink_ctx};
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -264,7 +275,7 @@ bool httpc_request(httpc *c, const char *method, const char *path, const char *j
         return false;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-    if (!sink_fn && !out->body) {
+    if (!x.sink && !out->body) {
         out->body = calloc(1, 1);
         if (!out->body) {
             set_err(err, errlen, "out of memory");

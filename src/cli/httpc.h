@@ -34,7 +34,8 @@ void httpc_free(httpc *c);
 /* method + path ("/applications/4/deploy", appended to base + "/api/v1").
  * json_body (or NULL) is sent as application/json. The answer's body goes
  * to out->body, at most max_body bytes (more fails the request), or, when
- * sink is given, through sink_fn as it arrives (same cap). Returns true when
+ * sink is given and the status is 2xx, through sink_fn as it arrives (same
+ * cap; an error's body still goes to out->body). Returns true when
  * an HTTP answer arrived (any status); false with a one-line reason in err
  * on a transport failure (refused, timeout, TLS, too large). */
 typedef bool (*httpc_sink_fn)(void *ctx, const char *data, size_t len);

@@ -169,7 +169,7 @@ describe('piora deploy: what it does not trust', () => {
       if (u.pathname === '/api/v1/deployments/7/log') {
         logCalls++;
         if (logCalls === 1) return res.writeHead(200, { 'X-Log-Complete': 'false' }).end('line1\n');
-        if (logCalls === 2) return res.writeHead(503).end();
+        if (logCalls === 2) return res.writeHead(503, { 'Content-Type': 'application/problem+json' }).end('{"code":"busy"}');
         return res.writeHead(200, { 'X-Log-Complete': 'true' }).end('line2\n\x1b[31m');
       }
       if (u.pathname === '/api/v1/deployments/7') {
