@@ -175,7 +175,7 @@ static int follow(httpc *c, int64_t id)
         httpc_resp r;
         bool ok = httpc_request(c, "GET", path, NULL, LOG_CHUNK_MAX, write_log, NULL, &r, err,
                                 sizeof err);
-        offset += r.len; /* what reached stdout, even from a cut answer */
+        offset += r.sunk; /* what reached stdout, even from a cut answer */
         bool complete = false, check_status = false;
         if (ok && r.status == 200) {
             fails = 0;
@@ -202,7 +202,7 @@ static int follow(httpc *c, int64_t id)
             sleep_ms(250L << (fails < 6 ? fails : 6));
             continue;
         }
-        size_t got = r.len;
+        size_t got = r.sunk;
         httpc_resp_free(&r);
         if (complete || check_status) {
             json_t *dep = NULL;

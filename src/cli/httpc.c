@@ -170,6 +170,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
             return 0;
         }
         r->len += n;
+        r->sunk += n;
         return n;
     }
     if (r->len + n + 1 > x->cap) {

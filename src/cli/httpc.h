@@ -20,6 +20,7 @@ typedef struct httpc_resp {
     long status;        /* HTTP status; 0 when no answer came */
     char *body;         /* NUL-terminated; NULL when streamed to a sink */
     size_t len;         /* bytes of body received (also when streamed) */
+    size_t sunk;        /* of those, bytes handed to the sink */
     bool log_complete;  /* X-Log-Complete: true was in the answer */
     bool has_log_complete;
     long retry_after;   /* Retry-After in seconds, or -1 */
