@@ -52,6 +52,7 @@ trap jobs_cleanup EXIT
 
 # --- the "server": a user, a bare repository, an sshd -------------------
 useradd --home-dir "$BHOME" --create-home --shell /bin/bash "$BUSER"
+usermod -p '*' "$BUSER"   # no password, but not locked: sshd without PAM refuses a locked account
 su "$BUSER" -c "set -e; cd '$BHOME'; git init -q --bare repo.git; git init -q -b main src; cd src;
   echo hi > README; git add README; git -c user.email=b@b -c user.name=b commit -qm one; git push -q ../repo.git main"
 mkdir -p /run/sshd "$WORK/ssh"
