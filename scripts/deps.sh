@@ -8,7 +8,7 @@ set -euo pipefail
 mode=${1:-test}
 build_pkgs=(build-essential cmake pkg-config ca-certificates git
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-    libcmocka-dev libhiredis-dev libpq-dev
+    libcmocka-dev libhiredis-dev libpq-dev libssh-dev
     libcurl4-openssl-dev)  # libcurl: `piora deploy`, the API client for CI
 # chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
 # from npm driving Debian's Chromium; never a downloaded browser).
@@ -17,6 +17,8 @@ test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps pr
 test_pkgs+=(openssl jq bc)
 # clang + its runtimes (libFuzzer, ASan, UBSan): scripts/fuzz.sh, the fuzz stage
 test_pkgs+=(clang libclang-rt-14-dev)
+# the job tests: a real sshd (tests/blackbox/lib/sshd.mjs), ssh-keygen, git on the "server"
+test_pkgs+=(openssh-server openssh-client)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;
