@@ -47,6 +47,8 @@ export function statusWords(d) {
   }
 }
 
+const errorCell = (d) => (d.error ? h('span', { class: 'mono', title: statusWords(d) }, d.error) : h('span', { class: 'muted' }, '—'));
+
 const canCancel = (d) => d.status === 'queued' || d.status === 'running';
 
 const withDeployment = (id) => {
@@ -130,6 +132,7 @@ function showState(v, d) {
   const row = document.querySelector(`tr[data-deployment="${d.id}"]`);
   if (row) {
     row.querySelector('.dep-status')?.replaceChildren(badge(d.status));
+    row.querySelector('.dep-error')?.replaceChildren(errorCell(d));
     const c = row.querySelector('.dep-cancel');
     if (c && !canCancel(d)) c.replaceChildren();
   }
@@ -221,7 +224,7 @@ export async function deploymentsSection(a, onAppChanged) {
   const hist = table([
     { label: 'Deployment', cell: (d) => h('a', { class: 'cell-main', href: withDeployment(d.id), 'aria-label': `Deployment #${d.id}` }, `#${d.id}`) },
     { label: 'Status', cell: (d) => h('span', { class: 'dep-status' }, badge(d.status)) },
-    { label: 'Error', cell: (d) => (d.error ? h('span', { class: 'mono', title: statusWords(d) }, d.error) : h('span', { class: 'muted' }, '—')) },
+    { label: 'Error', cell: (d) => h('span', { class: 'dep-error' }, errorCell(d)) },
     { label: 'Ref', cell: (d) => h('span', { class: 'mono' }, d.ref ? `${d.ref}${d.commit ? ` @ ${short(d.commit).slice(0, 7)}` : ''}` : '—') },
     { label: 'Queued', cell: (d) => timeEl(d.created_at) },
     { label: 'Finished', cell: (d) => timeEl(d.finished_at, '—') },
