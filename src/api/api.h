@@ -70,6 +70,11 @@ void backups_delete(req_t *r);
 void backups_restore(req_t *r);
 
 /* ---- the calling token (api/token_self.c) ------------------------------ */
+/* the team's SSH key pair: api/sshkey.c */
+void ssh_key_get(req_t *r);
+void ssh_key_rotate(req_t *r);
+void ssh_key_previous_delete(req_t *r);
+
 void token_self_get(req_t *r);
 void token_self_delete(req_t *r);
 

@@ -81,6 +81,16 @@ static const op_doc op_docs[] = {
     {backups_restore, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false,
      "Creates a restore job with status `pending`."},
 
+    {ssh_key_get, NULL, B_NONE, NULL, "SshKey", false, false, NULL, false,
+     "The first call makes the team's Ed25519 pair (audited as `ssh_key.created`). Put "
+     "`public_key` in `~/.ssh/authorized_keys` of each server's `ssh_user`. The private key "
+     "is never answered."},
+    {ssh_key_rotate, NULL, B_NONE, NULL, "SshKey", false, false, NULL, false,
+     "The previous pair is still offered when a server refuses the current one, until "
+     "`DELETE /ssh-key/previous`. Audited as `ssh_key.rotated`."},
+    {ssh_key_previous_delete, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers 404 when there is no previous key. Audited as `ssh_key.previous_deleted`."},
+
     {token_self_get, NULL, B_NONE, NULL, "TokenSelf", false, false, NULL, false, NULL},
     {token_self_delete, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
      "Once this has answered, every request with this token gets 401."},
@@ -359,6 +369,19 @@ static void add_fixed_schemas(json_t *schemas)
                                                    "active", "expired", "revoked"));
     json_object_set_new(props, "last_used_addr", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "owner", owner);
+    json_t *key = json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:s},s:{s:s,s:s}},s:[s,s,s]}", "type",
+                            "object", "properties", "public_key", "type", "string", "description",
+                            "an authorized_keys line: ssh-ed25519 AAAA... piora-<team>",
+                            "fingerprint", "type", "string", "description", "SHA256:...",
+                            "created_at", "type", "string", "format", "date-time", "required",
+                            "public_key", "fingerprint", "created_at");
+    json_t *sshkey = json_deep_copy(key);
+    json_t *prev = json_deep_copy(key);
+    json_object_set_new(prev, "type", json_pack("[s,s]", "object", "null"));
+    json_object_set_new(json_object_get(sshkey, "properties"), "previous", prev);
+    json_array_append_new(json_object_get(sshkey, "required"), json_string("previous"));
+    json_decref(key);
+    json_object_set_new(schemas, "SshKey", sshkey);
     json_object_set_new(schemas, "TokenSelf",
                         json_pack("{s:s,s:o,s:[s,s,s,s,s,s,s,s,s]}", "type", "object",
                                   "properties", props, "required", "id", "name", "scopes",

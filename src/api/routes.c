@@ -58,6 +58,13 @@ const route_t api_routes[] = {
     {HTTP_POST, V "/backups/{id}/restore", TOKEN, S_BW, 0, backups_restore, 202,
      "Queue a restore of the backup onto its database"},
 
+    {HTTP_GET, V "/ssh-key", TOKEN, S_SR, 0, ssh_key_get, 200,
+     "The team's SSH public key (made on first use) and the previous one, if kept"},
+    {HTTP_POST, V "/ssh-key/rotate", TOKEN, S_SW, 0, ssh_key_rotate, 200,
+     "Make a new current SSH key pair; the current one becomes the previous"},
+    {HTTP_DELETE, V "/ssh-key/previous", TOKEN, S_SW, 0, ssh_key_previous_delete, 204,
+     "Stop offering the previous SSH key"},
+
     {HTTP_GET, V "/token", TOKEN, 0, 0, token_self_get, 200, "The calling token: name, scopes, expiry, owner"},
     {HTTP_DELETE, V "/token", TOKEN, 0, 0, token_self_delete, 204, "Revoke the calling token"},
 

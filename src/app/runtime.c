@@ -8,6 +8,7 @@
 #include "app/runtime.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "authn/authn.h"
 #include "authn/lastused.h"
 #include "core/paging.h"
+#include "core/sshkeys.h"
 #include "core/tokens.h"
 #include "http/respcache.h"
 #include "http/server.h"
@@ -202,6 +204,25 @@ static unsigned worker_threads(const piora_config *cfg)
     return n > 0 ? (unsigned)n : 1;
 }
 
+/* The master key sealing team SSH keys: made on first start (0600), then
+ * required to be the same file. */
+static bool master_key_start(const piora_config *cfg)
+{
+    char path[4096], why[512] = "";
+    if (!sshkeys_master_path(cfg->secret_key_file, cfg->database, path, sizeof path)) {
+        fprintf(stderr, "piora: --secret-key-file is required with a database URL\n");
+        return false;
+    }
+    uint8_t key[SSHKEY_MASTER_LEN];
+    if (sshkeys_master_load(path, true, key, why, sizeof why) != PIORA_OK) {
+        fprintf(stderr, "piora: %s\n", why);
+        return false;
+    }
+    sshkeys_set_master(key);
+    sodium_memzero(key, sizeof key);
+    return true;
+}
+
 int app_run(const piora_config *cfg)
 {
     char msg[512] = "";
@@ -213,6 +234,8 @@ int app_run(const piora_config *cfg)
     int64_t users = 0;
     store_user_count(boot, &users);
     store_close(boot);
+    if (!master_key_start(cfg))
+        return 1;
     store_thread_init(cfg->database);
 
     /* Signals go to the main thread only, which waits for them below; the

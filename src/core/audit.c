@@ -20,6 +20,9 @@ const char *audit_action_name(audit_action a)
     case AUDIT_TOKEN_REVOKED: return "token.revoked";
     case AUDIT_USER_CREATED: return "user.created";
     case AUDIT_PASSWORD_CHANGED: return "password.changed";
+    case AUDIT_SSHKEY_CREATED: return "ssh_key.created";
+    case AUDIT_SSHKEY_ROTATED: return "ssh_key.rotated";
+    case AUDIT_SSHKEY_PREVIOUS_DELETED: return "ssh_key.previous_deleted";
     }
     return "unknown";
 }

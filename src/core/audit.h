@@ -19,7 +19,10 @@ typedef enum audit_action {
     AUDIT_TOKEN_REGENERATED,
     AUDIT_TOKEN_REVOKED,
     AUDIT_USER_CREATED,
-    AUDIT_PASSWORD_CHANGED
+    AUDIT_PASSWORD_CHANGED,
+    AUDIT_SSHKEY_CREATED,          /* the team's first key pair, made on first use */
+    AUDIT_SSHKEY_ROTATED,
+    AUDIT_SSHKEY_PREVIOUS_DELETED
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

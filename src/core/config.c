@@ -136,6 +136,13 @@ const config_setting config_settings[] = {
      "the API's `Link` headers, which become absolute from it. Unset, the setup link uses "
      "`--listen` (and says so when that is a wildcard address) and `Link` headers stay "
      "relative."},
+    {"secret-key-file", "PIORA_SECRET_KEY_FILE", CONFIG_TEXT, "PATH", 0, 0, 0, "",
+     FIELD(secret_key_file), 0, "master key file sealing the teams' SSH keys",
+     "The master key file (32 random bytes) that seals the teams' SSH private keys in the "
+     "database. Unset: `piora.key` beside the SQLite file, made with mode 0600 on first "
+     "start. A file others may read is refused. Keep it with (but not in) the backups of "
+     "the database: without it the stored keys cannot be opened and every team needs a "
+     "new key."},
     {"trusted-proxies", "PIORA_TRUSTED_PROXIES", CONFIG_ADDR_LIST, "LIST", 0, 0, 0, "",
      FIELD(trusted_proxies), 0,
      "comma-separated IPs or CIDR blocks whose X-Forwarded-For is believed",

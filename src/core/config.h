@@ -45,6 +45,8 @@ typedef struct piora_config {
                                      is believed; empty = none */
     char public_url[512];         /* --public-url: the base of every link Piora prints;
                                      empty = from --listen */
+    char secret_key_file[4096];   /* --secret-key-file: the master key sealing team SSH
+                                     keys; empty = piora.key beside the SQLite file */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

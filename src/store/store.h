@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "auth/scopes.h"
+#include "auth/sshkey.h"
 #include "auth/token.h"
 #include "schema/model.h"
 #include "schema/row.h"
@@ -179,6 +180,19 @@ typedef struct session_rec {
     int64_t last_seen_at;
     int64_t expires_at; /* the absolute end; idle expiry is the caller's rule */
 } session_rec;
+
+/* A team's SSH key pair as stored: the private key sealed with the master
+ * key (auth/sshkey.h), never in plain. */
+typedef struct sshkey_rec {
+    int64_t id;
+    int64_t team_id;
+    bool is_current;
+    char public_key[SSHKEY_PUBLIC_MAX];
+    char fingerprint[SSHKEY_FP_MAX];
+    uint8_t sealed[SSHKEY_SEALED_MAX];
+    size_t sealed_len;
+    int64_t created_at;
+} sshkey_rec;
 
 /* Every store function: ret store_<name>(params), from store_fns.h. */
 #define STORE_FN(ret, name, params, args) ret store_##name params;

@@ -177,4 +177,19 @@ STORE_FN(piora_err, setup_complete,
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */
 
+/* Team SSH keys (issue 9): the current pair and the previous one, private
+ * halves only sealed (auth/sshkey.h). Current first in out[0..*n). */
+STORE_FN(piora_err, sshkey_get, (store_t *s, int64_t team_id, sshkey_rec out[2], size_t *n),
+         (s, team_id, out, n))
+/* Makes k the team's current key when it has none; ECONFLICT when it has
+ * one (two first uses racing: the loser reads the winner's). */
+STORE_FN(piora_err, sshkey_put_first, (store_t *s, int64_t team_id, const sshkey_rec *k),
+         (s, team_id, k))
+/* In one transaction: drops the previous key, the current one becomes
+ * previous, k becomes current. */
+STORE_FN(piora_err, sshkey_rotate, (store_t *s, int64_t team_id, const sshkey_rec *k),
+         (s, team_id, k))
+/* ENOTFOUND when the team has no previous key. */
+STORE_FN(piora_err, sshkey_delete_previous, (store_t *s, int64_t team_id), (s, team_id))
+
 #undef STORE_FN

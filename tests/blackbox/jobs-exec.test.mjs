@@ -4,7 +4,7 @@
 // a closed port, cancel and timeout killing the remote group.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { BIN, T, sleep, tmpDir, freePort } from './lib/piora.mjs';
 import { startSshd, makeKeyPair } from './lib/sshd.mjs';
@@ -115,6 +115,23 @@ test('a key the server does not know: auth_failed; the second key offered is use
   const fb = await probe({ mode: 'check', keyFiles: [other.privateFile, keys.privateFile] });
   assert.equal(fb.result.code, 'ok', fb.stderr);
   assert.equal(fb.result.key, 1);
+});
+
+test('a key pair made by Piora (auth/sshkey.c) authenticates through libssh', async () => {
+  const d = tmpDir('keys');
+  const file = path.join(d, 'piora');
+  const made = execFileSync(PROBE, ['genkey', file]).toString().trim().split('\n');
+  assert.match(made[0], /^ssh-ed25519 AAAA\S+ piora-probe$/);
+  const u = sshd.userName('app');
+  sshd.authorize('app', made[0]);
+  try {
+    const r = await probe({ script: 'echo via-piora-key\n', keyFiles: [file], user: u });
+    assert.equal(r.result.code, 'ok', r.stderr);
+    assert.equal(joined(r.records, 'O'), 'via-piora-key\n');
+    assert.match(sshd.log(), new RegExp(made[1].replace(/[+/]/g, '.')), 'sshd logged that key');
+  } finally {
+    sshd.authorize('app', keys.publicLine);
+  }
 });
 
 test('a closed port: unreachable within 10 s', async () => {

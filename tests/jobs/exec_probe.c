@@ -3,6 +3,8 @@
  * exists and apart from it.
  *
  *   piora-exec-probe HOST PORT USER KEYFILE[,KEYFILE2] PIN|- TIMEOUT_S check|run
+ *   piora-exec-probe genkey FILE     (a pair from auth/sshkey.c: private text
+ *                                     to FILE, 0600; the public line on stdout)
  *
  * run: the script is this process's stdin up to a line "--piora-input--",
  * the rest streams as the script's input. stdout gets "O <len>\n<bytes>" and
@@ -14,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/sshkey.h"
 #include "jobs/exec.h"
 
 static volatile sig_atomic_t cancel_flag;
@@ -59,7 +63,24 @@ static char *slurp(FILE *f, size_t *len) {
     return b;
 }
 
+/* Piora's own key format, so the test proves libssh and sshd take it. */
+static int genkey(const char *path) {
+    sshkey_pair k;
+    if (!sshkey_generate("piora-probe", &k)) return 1;
+    FILE *f = fopen(path, "w");
+    if (!f) return 1;
+    fputs(k.private_text, f);
+    fclose(f);
+    printf("%s\n%s\n", k.public_line, k.fingerprint);
+    sshkey_wipe(&k);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "genkey") == 0) {
+        umask(077);
+        return genkey(argv[2]);
+    }
     if (argc != 8) {
         fprintf(stderr, "usage: piora-exec-probe HOST PORT USER KEYS PIN|- TIMEOUT_S check|run\n");
         return 2;

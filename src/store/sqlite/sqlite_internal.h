@@ -65,6 +65,10 @@ typedef enum sq_stmt_id {
     ST_SETUP_INSERT,
     ST_SETUP_CHECK,
     ST_SETUP_CLAIM,
+    ST_SSHKEY_GET,
+    ST_SSHKEY_INSERT,
+    ST_SSHKEY_DROP_PREVIOUS,
+    ST_SSHKEY_DEMOTE,
     ST__COUNT
 } sq_stmt_id;
 
@@ -155,7 +159,7 @@ extern const store_ops sq_ops;
 
 /* The backend's half of every store function: sq_<name>(params), one per
  * entry of store_fns.h, in sqlite.c and sqlite_{users,tokens,obj,monitor,
- * sessions}.c. */
+ * sessions,jobs}.c. */
 #define STORE_FN(ret, name, params, args) ret sq_##name params;
 #include "store/store_fns.h"
 
