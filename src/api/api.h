@@ -74,6 +74,7 @@ void backups_restore(req_t *r);
 void ssh_key_get(req_t *r);
 void ssh_key_rotate(req_t *r);
 void ssh_key_previous_delete(req_t *r);
+void servers_check(req_t *r); /* POST /servers/{id}/check, deferred: it connects over SSH */
 
 void token_self_get(req_t *r);
 void token_self_delete(req_t *r);

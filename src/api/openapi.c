@@ -46,6 +46,12 @@ static const op_doc op_docs[] = {
     {servers_delete, &RES_SERVERS, B_NONE, NULL, NULL, false, false, NULL, true,
      "Answers 409 while applications or databases still use the server."},
 
+    {servers_check, NULL, B_NONE, NULL, "ServerCheck", false, false, NULL, false,
+     "Connects as the server's `ssh_user` with the team's key (current, then previous), "
+     "checks the host key against `host_key_fingerprint` (trusted on first use when null, "
+     "audited as `server.host_key_trusted`) and runs nothing. Always 200 with what it found; "
+     "the server's `status` and `checked_at` follow it."},
+
     {applications_list, &RES_APPLICATIONS, B_NONE, NULL, NULL, true, false, NULL, false, NULL},
     {applications_create, &RES_APPLICATIONS, B_CREATE, NULL, NULL, false, true, NULL, true,
      "`server_id` must be a server of the caller's team (else 422 on that field)."},
@@ -163,6 +169,8 @@ static void describe_check(field_check_fn fn, json_t *s)
         json_object_set_new(s, "description",
                             json_string("https://host/path, ssh://[user@]host[:port]/path, "
                                         "user@host:path or owner/repo; no whitespace."));
+    else if (fn == check_host_key_fingerprint)
+        json_object_set_new(s, "pattern", json_string("^SHA256:[A-Za-z0-9+/]{43}$"));
     else if (fn == check_label)
         json_object_set_new(s, "description",
                             json_string("1-64 bytes of UTF-8 text without control characters."));
@@ -382,6 +390,14 @@ static void add_fixed_schemas(json_t *schemas)
     json_array_append_new(json_object_get(sshkey, "required"), json_string("previous"));
     json_decref(key);
     json_object_set_new(schemas, "SshKey", sshkey);
+    json_object_set_new(
+        schemas, "ServerCheck",
+        json_pack("{s:s,s:{s:{s:s,s:[s,s,s,s]},s:{s:[s,s],s:s},s:{s:s}},s:[s,s,s]}", "type",
+                  "object", "properties", "status", "type", "string", "enum", "reachable",
+                  "unreachable", "auth_failed", "host_key_mismatch", "host_key_fingerprint", "type",
+                  "string", "null", "description", "the key the server presented (SHA256:...)",
+                  "detail", "type", "string", "required", "status", "host_key_fingerprint",
+                  "detail"));
     json_object_set_new(schemas, "TokenSelf",
                         json_pack("{s:s,s:o,s:[s,s,s,s,s,s,s,s,s]}", "type", "object",
                                   "properties", props, "required", "id", "name", "scopes",

@@ -32,6 +32,8 @@ const route_t api_routes[] = {
     {HTTP_DELETE, V "/servers/{id}", TOKEN, S_SW, 0, servers_delete, 204,
      "Delete a server (409 while applications or databases use it)"},
 
+    {HTTP_POST, V "/servers/{id}/check", TOKEN, S_SW, 0, servers_check, 200,
+     "Connect, check the host key, authenticate, run nothing"},
     {HTTP_GET, V "/applications", TOKEN, S_AR, C, applications_list, 200, "List applications"},
     {HTTP_POST, V "/applications", TOKEN, S_AW, 0, applications_create, 201, "Create an application"},
     {HTTP_GET, V "/applications/{id}", TOKEN, S_AR, C, applications_get, 200, "Get an application"},

@@ -1,8 +1,12 @@
 /* The team's SSH key (SPEC 10, Keys): GET /ssh-key, POST /ssh-key/rotate,
- * DELETE /ssh-key/previous. The answers carry public halves only; the
+ * DELETE /ssh-key/previous; and POST /servers/{id}/check, which uses it. The answers carry public halves only; the
  * service (core/sshkeys.c) never hands a private key to a handler. */
 #include "api/api.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/servercheck.h"
 #include "core/sshkeys.h"
 #include "http/response.h"
 
@@ -14,7 +18,8 @@ static bool caller(req_t *r, actor *who, user_rec *u)
         resp_error(r, e, NULL);
         return false;
     }
-    *who = (actor){.channel = CHANNEL_API, .user_id = u->id, .team_id = r->who->team_id,
+    /* the same handlers serve the dashboard's mirror of these routes */
+    *who = (actor){.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API, .user_id = u->id, .team_id = r->who->team_id,
                    .email = u->email, .token_id = r->who->token_id, .addr = r->client_addr};
     return true;
 }
@@ -62,4 +67,47 @@ void ssh_key_previous_delete(req_t *r)
         return;
     }
     resp_empty(r, 204);
+}
+
+/* What the deferred half needs of the request: r->who does not outlive
+ * the handler's return. */
+typedef struct check_job {
+    int64_t id, user_id, team_id, token_id;
+    actor_channel channel;
+    char addr[64];
+} check_job;
+
+/* The slow half: SSH to the server on a pool thread. */
+static void check_run(req_t *r, void *ctx)
+{
+    check_job *j = ctx;
+    user_rec u;
+    piora_err e = store_user_by_id(r->store, j->user_id, &u);
+    if (e != PIORA_OK) {
+        resp_error(r, e, NULL);
+        free(j);
+        return;
+    }
+    actor who = {.channel = j->channel, .user_id = u.id, .team_id = j->team_id, .email = u.email,
+                 .token_id = j->token_id, .addr = j->addr[0] ? j->addr : NULL};
+    json_t *o = NULL;
+    e = servercheck_run(r->store, &who, j->team_id, u.team_name, j->id, &o);
+    answer(r, e, o);
+    free(j);
+}
+
+void servers_check(req_t *r)
+{
+    check_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        resp_error(r, PIORA_ENOMEM, NULL);
+        return;
+    }
+    *j = (check_job){.id = r->id, .user_id = r->who->user_id, .team_id = r->who->team_id,
+                     .token_id = r->who->token_id,
+                     .channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API};
+    if (r->client_addr)
+        snprintf(j->addr, sizeof j->addr, "%s", r->client_addr);
+    if (!req_defer(r, check_run, j))
+        free(j);
 }

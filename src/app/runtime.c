@@ -20,10 +20,12 @@
 #include "authn/authn.h"
 #include "authn/lastused.h"
 #include "core/paging.h"
+#include "core/servercheck.h"
 #include "core/sshkeys.h"
 #include "core/tokens.h"
 #include "http/respcache.h"
 #include "http/server.h"
+#include "jobs/probe.h"
 #include "monitor/accesslog.h"
 #include "monitor/metrics.h"
 #include "monitor/proxies.h"
@@ -127,6 +129,7 @@ static void services_start(const piora_config *cfg)
     web_init(cfg);
     paging_set_base(cfg->public_url);
     respcache_init(cfg->response_cache_bytes);
+    servercheck_set_probe(jobs_server_probe);
 }
 
 static void services_stop(void)

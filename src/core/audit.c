@@ -23,6 +23,7 @@ const char *audit_action_name(audit_action a)
     case AUDIT_SSHKEY_CREATED: return "ssh_key.created";
     case AUDIT_SSHKEY_ROTATED: return "ssh_key.rotated";
     case AUDIT_SSHKEY_PREVIOUS_DELETED: return "ssh_key.previous_deleted";
+    case AUDIT_HOST_KEY_TRUSTED: return "server.host_key_trusted";
     }
     return "unknown";
 }

@@ -22,7 +22,8 @@ typedef enum audit_action {
     AUDIT_PASSWORD_CHANGED,
     AUDIT_SSHKEY_CREATED,          /* the team's first key pair, made on first use */
     AUDIT_SSHKEY_ROTATED,
-    AUDIT_SSHKEY_PREVIOUS_DELETED
+    AUDIT_SSHKEY_PREVIOUS_DELETED,
+    AUDIT_HOST_KEY_TRUSTED         /* a server's host key recorded on first use */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

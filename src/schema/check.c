@@ -337,3 +337,16 @@ const char *check_label(const char *v)
     return NULL;
 }
 
+
+/* What `ssh-keygen -l -E sha256` prints: 32 bytes as unpadded base64. */
+const char *check_host_key_fingerprint(const char *v)
+{
+    static const char *msg = "must be SHA256: and 43 base64 characters, as ssh-keygen -l prints";
+    if (strncmp(v, "SHA256:", 7) != 0 || strlen(v) != 7 + 43)
+        return msg;
+    for (const char *c = v + 7; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '+' || *c == '/'))
+            return msg;
+    return NULL;
+}

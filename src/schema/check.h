@@ -11,6 +11,7 @@ const char *check_ssh_user(const char *v);   /* POSIX portable user name */
 const char *check_branch(const char *v);     /* git check-ref-format rules */
 const char *check_repository(const char *v); /* https URL, ssh URL, git@host:path, owner/repo */
 const char *check_version(const char *v);    /* 1-32 of A-Za-z0-9._- */
-const char *check_label(const char *v);      /* free text: no control chars */
+const char *check_label(const char *v);
+const char *check_host_key_fingerprint(const char *v); /* "SHA256:" + 43 base64 (ssh-keygen -l) */      /* free text: no control chars */
 
 #endif

@@ -4,7 +4,9 @@
 
 #include "schema/check.h"
 
-const char *const SERVER_STATUSES[] = {"unknown", "active", "unreachable", NULL};
+/* reachable .. host_key_mismatch: what POST /servers/{id}/check found last (SPEC 10). */
+const char *const SERVER_STATUSES[] = {"unknown", "active", "unreachable", "reachable", "auth_failed",
+                                      "host_key_mismatch", NULL};
 const char *const APP_STATUSES[] = {"created", "deploying", "running", "failed", NULL};
 const char *const DATABASE_ENGINES[] = {"postgresql", "mysql", "mariadb", "redis", "mongodb", NULL};
 const char *const DATABASE_STATUSES[] = {"pending", "running", "stopped", "failed", NULL};
@@ -28,6 +30,10 @@ static const field_desc server_fields[] = {
      .check = check_ssh_user},
     {.name = "status", .kind = FK_ENUM, .flags = 0, .def_text = "unknown",
      .enum_values = SERVER_STATUSES},
+    /* pinned up front, or trusted on first use by a check or a job */
+    {.name = "host_key_fingerprint", .kind = FK_STRING, .flags = W | N, .max_len = 50,
+     .check = check_host_key_fingerprint},
+    {.name = "checked_at", .kind = FK_TIME, .flags = N},
 };
 
 const resource_desc RES_SERVERS = {

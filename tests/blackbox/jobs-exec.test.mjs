@@ -35,6 +35,7 @@ function probe({ mode = 'run', script = '', input, keyFiles = [keys.privateFile]
     p.stdout.on('data', (d) => { out = Buffer.concat([out, d]); });
     p.stderr.on('data', (d) => { err += d; });
     p.on('error', reject);
+    p.stdin.on('error', () => { /* check mode exits without reading stdin */ });
     p.stdin.end(input === undefined ? script : `${script}--piora-input--\n${input}`);
     onStart?.(p);
     p.on('close', (code) => {

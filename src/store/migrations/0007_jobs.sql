@@ -11,3 +11,8 @@ CREATE TABLE ssh_keys (
     created_at   INTEGER NOT NULL,
     UNIQUE (team_id, is_current)
 );
+
+-- Host keys (SPEC 10): the pinned SHA256 fingerprint of a server's host key,
+-- and when POST /servers/{id}/check last ran (its outcome is `status`).
+ALTER TABLE servers ADD COLUMN host_key_fingerprint TEXT;
+ALTER TABLE servers ADD COLUMN checked_at INTEGER;

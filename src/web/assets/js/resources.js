@@ -22,14 +22,15 @@ const KINDS = {
       { name: 'region', label: 'Region', half: true },
       { name: 'ssh_user', label: 'SSH user', placeholder: 'root', half: true },
       { name: 'ssh_port', label: 'SSH port', type: 'number', placeholder: '22', half: true },
+      { name: 'host_key_fingerprint', label: 'Host key fingerprint', placeholder: 'SHA256:…', hint: 'Optional: pins the server\'s host key (ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub on the server). Empty: the first check trusts the key it sees.' },
     ],
     columns: (ctx) => [
       { label: 'Name', cell: (s) => h('div', {}, h('div', { class: 'cell-main' }, s.name), h('div', { class: 'cell-sub mono' }, s.ip_address)) },
       { label: 'Provider', cell: (s) => [s.provider, s.region].filter(Boolean).join(' · ') || h('span', { class: 'muted' }, '—') },
       { label: 'SSH', cell: (s) => sshTarget(s) },
-      { label: 'Status', cell: (s) => badge(s.status) },
-      { label: 'Created', cell: (s) => timeEl(s.created_at) },
-      { label: 'Actions', cell: (s) => rowActions(ctx, s) },
+      { label: 'Status', cell: (s) => h('div', {}, badge(s.status), h('div', { class: 'cell-sub' }, 'checked ', timeEl(s.checked_at))) },
+      { label: 'Host key', cell: (s) => (s.host_key_fingerprint ? h('span', { class: 'mono', title: s.host_key_fingerprint }, `${s.host_key_fingerprint.slice(0, 19)}…`) : h('span', { class: 'muted' }, 'not pinned')) },
+      { label: 'Actions', cell: (s) => rowActions(ctx, s, checkButton(s)) },
     ],
   },
   applications: {
@@ -106,6 +107,58 @@ function sshTarget(s) {
   return h('span', { class: 'mono' }, `${user}${host}${port}`);
 }
 
+// POST /servers/{id}/check: connects with the team key, runs nothing.
+function checkButton(s) {
+  const b = h('button', { type: 'button', class: 'btn small', 'aria-label': `Check ${s.name}` }, 'Check');
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    b.textContent = 'Checking…';
+    try {
+      const r = await post(`/v1/servers/${s.id}/check`);
+      const words = { reachable: 'reachable', unreachable: 'unreachable', auth_failed: 'refused the team key', host_key_mismatch: 'showed another host key' };
+      toast(`${s.name}: ${words[r.status] || r.status}. ${r.detail || ''}`, r.status === 'reachable' ? '' : 'error');
+      render();
+    } catch (e) {
+      toast(e.message, 'error');
+      b.disabled = false;
+      b.textContent = 'Check';
+    }
+  });
+  return b;
+}
+
+// The team's public key, for authorized_keys on each server.
+async function teamKeyCard() {
+  let key;
+  try {
+    key = await get('/v1/ssh-key');
+  } catch (e) {
+    return h('div', { class: 'card card-pad' }, h('p', { class: 'muted' }, `The team's SSH key could not be read: ${e.message}`));
+  }
+  const line = key.public_key;
+  const input = h('input', { class: 'input mono', readonly: true, 'aria-label': 'Team SSH public key', id: 'team-ssh-key', value: line });
+  const copy = h('button', { type: 'button', class: 'btn', onclick: async () => {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(line);
+      ok = true;
+    } catch {
+      input.focus();
+      input.select();
+      ok = document.execCommand('copy');
+    }
+    toast(ok ? 'Public key copied.' : 'Copying was refused: select the key and press Ctrl+C.', ok ? '' : 'error');
+  } }, 'Copy');
+  input.addEventListener('focus', () => input.select());
+  return h('div', { class: 'card card-pad', id: 'team-key' },
+    h('h2', {}, 'Team SSH key'),
+    h('p', { class: 'muted' }, 'Add this line to ~/.ssh/authorized_keys of each server\'s SSH user, then press Check. The private key never leaves Piora.'),
+    h('div', { class: 'key-row' }, input, copy),
+    h('p', { class: 'cell-sub mono' }, `Fingerprint ${key.fingerprint}`),
+    key.previous ? h('p', { class: 'cell-sub' }, `The previous key (${key.previous.fingerprint}) is still offered as a fallback.`) : null,
+    h('pre', { class: 'mono cell-sub' }, `echo '${line}' >> ~/.ssh/authorized_keys`));
+}
+
 function rowActions(ctx, obj, ...extra) {
   const k = ctx.kind;
   return h('div', { class: 'actions' }, extra,
@@ -138,10 +191,13 @@ export async function resourcePage(key, page = pageParam()) {
         action = h('a', { class: 'btn primary', href: `/${kind.needs.key}` }, `Go to ${kind.needs.key[0].toUpperCase()}${kind.needs.key.slice(1)}`);
       }
     }
-    return [head, emptyState({ iconName: kind.icon, title: `No ${key} yet`, text, action })];
+    const empty = emptyState({ iconName: kind.icon, title: `No ${key} yet`, text, action });
+    if (key === 'servers') return [head, await teamKeyCard(), empty];
+    return [head, empty];
   }
   const t = table(kind.columns(ctx), list.data, { caption: kind.title });
   t.append(pager({ page, perPage: list.meta.per_page, total: list.meta.total }));
+  if (key === 'servers') return [head, await teamKeyCard(), t];
   return [head, t];
 }
 
