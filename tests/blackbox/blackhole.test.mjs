@@ -26,7 +26,7 @@ before(async () => {
 });
 
 describe('a black-holed server', () => {
-  it('check and deployment end unreachable within the connect timeout; the namespace is removed', async (t) => {
+  it('POST /servers/{id}/check answers unreachable after the connect timeout; the namespace is removed', async (t) => {
     const bh = blackhole();
     t.after(() => bh.cleanup());
     const s = await startServer(t, { template: tpl });
@@ -59,12 +59,26 @@ describe('a black-holed server', () => {
     assert.equal(after.status, 'unreachable');
     assert.ok(after.checked_at, 'checked_at is set');
 
+    await s.stop();
+    bh.cleanup();
+    assert.ok(gone(bh), 'the namespace and its veth pair are gone');
+  });
+
+  it('a deployment to it fails unreachable within the bound (needs the runner)', async (t) => {
+    const bh = blackhole();
+    t.after(() => bh.cleanup());
+    const s = await startServer(t, { template: tpl });
+    const sv = await s.post('/api/v1/servers', {
+      token: TOK, body: { name: 'void-2', ip_address: bh.addr, ssh_port: 22, ssh_user: 'deploy' },
+    });
+    assert.equal(sv.status, 201, sv.text);
+    const server = one(sv.json);
     const ap = await s.post('/api/v1/applications', {
       token: TOK,
       body: { name: 'void-app', server_id: server.id, repository: 'https://git.example.com/void.git', domain: 'void.example.com', deploy_script: 'true' },
     });
     assert.equal(ap.status, 201, ap.text);
-    t0 = Date.now();
+    const t0 = Date.now();
     const d = await s.post(`/api/v1/applications/${one(ap.json).id}/deploy`, { token: TOK });
     assert.equal(d.status, 202, d.text);
     const id = one(d.json).id;
