@@ -4,9 +4,9 @@
 // refused: it hangs until the client's connect timeout. Needs root (the
 // CI runs as root). Every namespace is named piora-bh-<pid>-<n> and removed
 // by its cleanup, at process exit, and (when its process is gone) by the
-// next run's sweep, so a failing or killed test leaves nothing behind;
-// deleting the namespace deletes its end of the veth pair, and with it the
-// pair and the nftables table, which live in the namespace.
+// next run's sweep, so a failing or killed test leaves nothing behind:
+// removing deletes the host's veth end (and so the pair), then the
+// namespace with the nftables table that lives in it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
@@ -17,7 +17,17 @@ function sh(args, input) {
   return execFileSync(args[0], args.slice(1), { input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 10000 }).toString();
 }
 
+// Host-side veth name of namespace piora-bh-<pid>-<n> (at most 15 bytes).
+const hostLink = (pid, n) => `pbh${(pid % 100000).toString(36)}${n}a`;
+
+// The host's veth end first: deleting it takes the peer with it at once,
+// where deleting the namespace alone frees the pair later, in the kernel's
+// own time. Then the namespace, with its nftables table.
 function remove(ns) {
+  const m = /^piora-bh-(\d+)-(\d+)$/.exec(ns);
+  if (m) {
+    try { sh(['ip', 'link', 'del', hostLink(Number(m[1]), Number(m[2]))]); } catch { /* already gone */ }
+  }
   try { sh(['ip', 'netns', 'del', ns]); } catch { /* already gone */ }
   live.delete(ns);
 }
@@ -49,18 +59,14 @@ export function blackhole() {
   const ns = `piora-bh-${process.pid}-${n}`;
   // Interface names are at most 15 bytes; the subnet is per process and
   // namespace so parallel runs do not collide.
-  const tag = `${(process.pid % 100000).toString(36)}${n}`;
-  const host = `pbh${tag}a`;
-  const peer = `pbh${tag}b`;
+  const host = hostLink(process.pid, n);
+  const peer = `${host.slice(0, -1)}b`;
   const oct2 = 200 + (Math.floor(process.pid / 64) % 50);
   const oct3 = (process.pid % 64) * 4 + (n % 4);
   const net = `10.${oct2}.${oct3}`;
   const addr = `${net}.2`;
   live.add(ns);
-  const cleanup = () => {
-    remove(ns);
-    try { sh(['ip', 'link', 'del', host]); } catch { /* went with the namespace */ }
-  };
+  const cleanup = () => remove(ns);
   try {
     sh(['ip', 'netns', 'add', ns]);
     sh(['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
