@@ -25,17 +25,22 @@ before(async () => {
   TOK = tpl.tokens.full;
 });
 
+// A piora serve and a server object at a fresh black-holed address; the
+// namespace goes when the test ends, whatever happens.
+async function voidServer(t, name) {
+  const bh = blackhole();
+  t.after(() => bh.cleanup());
+  const s = await startServer(t, { template: tpl });
+  const sv = await s.post('/api/v1/servers', {
+    token: TOK, body: { name, ip_address: bh.addr, ssh_port: 22, ssh_user: 'deploy' },
+  });
+  assert.equal(sv.status, 201, sv.text);
+  return { bh, s, server: one(sv.json) };
+}
+
 describe('a black-holed server', () => {
   it('POST /servers/{id}/check answers unreachable after the connect timeout; the namespace is removed', async (t) => {
-    const bh = blackhole();
-    t.after(() => bh.cleanup());
-    const s = await startServer(t, { template: tpl });
-
-    const sv = await s.post('/api/v1/servers', {
-      token: TOK, body: { name: 'void-1', ip_address: bh.addr, ssh_port: 22, ssh_user: 'deploy' },
-    });
-    assert.equal(sv.status, 201, sv.text);
-    const server = one(sv.json);
+    const { bh, s, server } = await voidServer(t, 'void-1');
 
     // The check waits on SSH in the background, not on an HTTP thread.
     let t0 = Date.now();
@@ -65,14 +70,7 @@ describe('a black-holed server', () => {
   });
 
   it('a deployment to it fails unreachable within the bound (needs the runner)', async (t) => {
-    const bh = blackhole();
-    t.after(() => bh.cleanup());
-    const s = await startServer(t, { template: tpl });
-    const sv = await s.post('/api/v1/servers', {
-      token: TOK, body: { name: 'void-2', ip_address: bh.addr, ssh_port: 22, ssh_user: 'deploy' },
-    });
-    assert.equal(sv.status, 201, sv.text);
-    const server = one(sv.json);
+    const { bh, s, server } = await voidServer(t, 'void-2');
     const ap = await s.post('/api/v1/applications', {
       token: TOK,
       body: { name: 'void-app', server_id: server.id, repository: 'https://git.example.com/void.git', domain: 'void.example.com', deploy_script: 'true' },
