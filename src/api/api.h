@@ -74,7 +74,10 @@ void backups_restore(req_t *r);
 void ssh_key_get(req_t *r);
 void ssh_key_rotate(req_t *r);
 void ssh_key_previous_delete(req_t *r);
-void servers_check(req_t *r); /* POST /servers/{id}/check, deferred: it connects over SSH */
+void servers_check(req_t *r);
+/* After a server write: audits a host key pinned or cleared by the body's
+ * values (api/sshkey.c). */
+void api_note_host_key(req_t *r, const json_t *values); /* POST /servers/{id}/check, deferred: it connects over SSH */
 
 void token_self_get(req_t *r);
 void token_self_delete(req_t *r);

@@ -125,6 +125,8 @@ void api_create(req_t *r, const resource_desc *d, int status)
         json_decref(values);
         return;
     }
+    if (d == &RES_SERVERS)
+        api_note_host_key(r, values);
     json_decref(values);
     api_location(r, d->name, obj);
     resp_json(r, status, obj);
@@ -142,6 +144,8 @@ void api_update(req_t *r, const resource_desc *d)
         json_decref(values);
         return;
     }
+    if (d == &RES_SERVERS)
+        api_note_host_key(r, values);
     json_decref(values);
     resp_json(r, 200, obj);
 }

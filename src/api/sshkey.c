@@ -10,7 +10,17 @@
 #include "core/sshkeys.h"
 #include "http/response.h"
 
-/* The caller as the audit's actor, and its team's name for the key comment. */
+/* The caller as the audit's actor; the same handlers serve the
+ * dashboard's mirror of these routes. */
+static actor actor_of(req_t *r, const user_rec *u)
+{
+    return (actor){.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API, .user_id = u->id,
+                   .team_id = r->who->team_id, .email = u->email, .token_id = r->who->token_id,
+                   .addr = r->client_addr};
+}
+
+/* The caller's user (for its team's name, the key comment) and actor;
+ * answers the error itself. */
 static bool caller(req_t *r, actor *who, user_rec *u)
 {
     piora_err e = store_user_by_id(r->store, r->who->user_id, u);
@@ -18,9 +28,7 @@ static bool caller(req_t *r, actor *who, user_rec *u)
         resp_error(r, e, NULL);
         return false;
     }
-    /* the same handlers serve the dashboard's mirror of these routes */
-    *who = (actor){.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API, .user_id = u->id, .team_id = r->who->team_id,
-                   .email = u->email, .token_id = r->who->token_id, .addr = r->client_addr};
+    *who = actor_of(r, u);
     return true;
 }
 
@@ -110,4 +118,16 @@ void servers_check(req_t *r)
         snprintf(j->addr, sizeof j->addr, "%s", r->client_addr);
     if (!req_defer(r, check_run, j))
         free(j);
+}
+
+void api_note_host_key(req_t *r, const json_t *values)
+{
+    json_t *v = json_object_get(values, "host_key_fingerprint");
+    if (!v)
+        return;
+    user_rec u;
+    if (store_user_by_id(r->store, r->who->user_id, &u) != PIORA_OK)
+        return;
+    actor who = actor_of(r, &u);
+    servercheck_note_pin(r->store, &who, r->who->team_id, json_string_value(v));
 }

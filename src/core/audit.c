@@ -24,6 +24,8 @@ const char *audit_action_name(audit_action a)
     case AUDIT_SSHKEY_ROTATED: return "ssh_key.rotated";
     case AUDIT_SSHKEY_PREVIOUS_DELETED: return "ssh_key.previous_deleted";
     case AUDIT_HOST_KEY_TRUSTED: return "server.host_key_trusted";
+    case AUDIT_HOST_KEY_PINNED: return "server.host_key_pinned";
+    case AUDIT_HOST_KEY_CLEARED: return "server.host_key_cleared";
     }
     return "unknown";
 }

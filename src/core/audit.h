@@ -23,7 +23,9 @@ typedef enum audit_action {
     AUDIT_SSHKEY_CREATED,          /* the team's first key pair, made on first use */
     AUDIT_SSHKEY_ROTATED,
     AUDIT_SSHKEY_PREVIOUS_DELETED,
-    AUDIT_HOST_KEY_TRUSTED         /* a server's host key recorded on first use */
+    AUDIT_HOST_KEY_TRUSTED,        /* a server's host key recorded on first use */
+    AUDIT_HOST_KEY_PINNED,         /* a host key given on create or PATCH */
+    AUDIT_HOST_KEY_CLEARED         /* PATCH host_key_fingerprint: null (trust again) */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

@@ -115,3 +115,11 @@ piora_err servercheck_run(store_t *s, const actor *who, int64_t team_id, const c
     obj_row_clear(&updated);
     return *out ? PIORA_OK : PIORA_ENOMEM;
 }
+
+void servercheck_note_pin(store_t *s, const actor *who, int64_t team_id, const char *fingerprint)
+{
+    audit_event ev = {.action = fingerprint ? AUDIT_HOST_KEY_PINNED : AUDIT_HOST_KEY_CLEARED,
+                      .team_id = team_id};
+    if (audit_record(s, who, &ev) != PIORA_OK)
+        log_warn("audit: %s not recorded", audit_action_name(ev.action));
+}

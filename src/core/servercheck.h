@@ -40,4 +40,8 @@ void servercheck_set_probe(server_probe_fn fn);
 piora_err servercheck_run(store_t *s, const actor *who, int64_t team_id, const char *team_name,
                           int64_t server_id, json_t **out);
 
+/* Audits a host key pin set (fingerprint) or cleared (NULL) by a write of
+ * the server object (POST or PATCH /servers). */
+void servercheck_note_pin(store_t *s, const actor *who, int64_t team_id, const char *fingerprint);
+
 #endif

@@ -76,6 +76,9 @@ describe('server checks and pinned host keys', () => {
     const r2 = await s.post(`/api/v1/servers/${bad.json.id}/check`, o);
     assert.equal(r2.json.status, 'host_key_mismatch');
     assert.equal((await s.get(`/api/v1/servers/${bad.json.id}`, o)).json.host_key_fingerprint, old);
+    const pins = JSON.parse((await cli(['audit', '--json', '--database', db])).stdout).map((e) => e.action);
+    assert.ok(pins.includes('server.host_key_cleared'), pins.join(','));
+    assert.ok(pins.includes('server.host_key_pinned'), pins.join(','));
     const malformed = await s.post('/api/v1/servers', { ...o, body: { name: 'x', ip_address: '127.0.0.1', host_key_fingerprint: 'MD5:aa:bb' } });
     assert.equal(malformed.status, 422, malformed.text);
 
