@@ -8,10 +8,13 @@ set -euo pipefail
 mode=${1:-test}
 build_pkgs=(build-essential cmake pkg-config ca-certificates git
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-    libcmocka-dev libhiredis-dev libpq-dev libssh-dev)
+    libcmocka-dev libhiredis-dev libpq-dev libssh-dev
+    libcurl4-openssl-dev)  # libcurl: `piora deploy`, the API client for CI
 # chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
 # from npm driving Debian's Chromium; never a downloaded browser).
 test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps prometheus)  # prometheus: promtool checks /metrics; golang-go: the seed's Go example
+# openssl: deploy-cli.test.mjs makes a self-signed certificate; jq, bc: bench/jobs.sh
+test_pkgs+=(openssl jq bc)
 # clang + its runtimes (libFuzzer, ASan, UBSan): scripts/fuzz.sh, the fuzz stage
 test_pkgs+=(clang libclang-rt-14-dev)
 # real engines for the backup tests (tests/blackbox/lib/engines.mjs, issue 11):

@@ -24,6 +24,7 @@ static const cli_cmd commands[] = {
     {"user", cmd_user, "add, list users; set a user's password"},
     {"token", cmd_token, "create, list and revoke API tokens"},
     {"audit", cmd_audit, "show the audit log"},
+    {"deploy", cmd_deploy, "start a deployment through the API (for CI)"},
     {"ssh-key", cmd_sshkey, "show the team's SSH public key"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
@@ -37,6 +38,7 @@ static const char top_usage[] =
     "  user      add and list users, set a user's password\n"
     "  token     create, list and revoke API tokens; usage logs\n"
     "  audit     show the audit log (sign-ins, tokens, users)\n"
+    "  deploy    start a deployment through a server's API and follow it (CI)\n"
     "  ssh-key   show the team's SSH public key (for authorized_keys)\n"
     "  version   print the version (also: piora -V, piora --version)\n"
     "\n"

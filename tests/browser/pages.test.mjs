@@ -70,7 +70,7 @@ test('applications: create, Deploy, and the deployment history', async () => {
   await shot(page, '17-applications');
   await page.getByRole('link', { name: 'shop', exact: true }).click();
   await page.getByRole('heading', { name: 'Deployment history' }).waitFor();
-  await page.getByRole('button', { name: 'Deploy' }).click();
+  await page.getByRole('button', { name: 'Deploy', exact: true }).click();
   await page.getByRole('row', { name: /#2/ }).waitFor();
   assert.equal(await page.getByRole('table', { name: 'Deployment history' }).getByRole('row').count(), 3);
   await shot(page, '18-application-detail');

@@ -4,6 +4,7 @@
 import { get, post, patch, del, getAll } from './api.js';
 import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, fmtBytes, pager, pageParam, PER_PAGE } from './ui.js';
 import { render } from './app.js';
+import { deploymentsSection } from './deploy.js';
 
 const ENGINES = ['postgresql', 'mysql', 'mariadb', 'redis', 'mongodb'];
 
@@ -363,40 +364,22 @@ async function restore(b, ctx) {
 export async function applicationPage(id) {
   const a = await get(`/v1/applications/${id}`);
   const server = await get(`/v1/servers/${a.server_id}`).catch(() => null);
-  const page = pageParam();
-  const deps = await get(`/v1/applications/${id}/deployments?page=${page}&per_page=${PER_PAGE}`);
   const ctx = { key: 'applications', kind: KINDS.applications, names: {} };
   const head = h('div', {},
     h('div', { class: 'crumbs' }, h('a', { href: '/applications' }, 'Applications'), ' / ', a.name),
     pageHead(a.name, a.repository,
-      h('button', { type: 'button', class: 'btn', onclick: () => editDialog(ctx, a) }, 'Edit'),
-      h('button', { type: 'button', class: 'btn primary', onclick: () => deploy(a) }, icon('rocket'), 'Deploy')));
+      h('button', { type: 'button', class: 'btn', onclick: () => editDialog(ctx, a) }, 'Edit')));
+  const status = h('dd', {}, badge(a.status));
   const facts = h('div', { class: 'card card-pad' }, h('dl', { class: 'kv' },
-    h('dt', {}, 'Status'), h('dd', {}, badge(a.status)),
+    h('dt', {}, 'Status'), status,
     h('dt', {}, 'Server'), h('dd', {}, server ? `${server.name} (${server.ip_address})` : `#${a.server_id}`),
     h('dt', {}, 'Branch'), h('dd', { class: 'mono' }, a.branch),
     h('dt', {}, 'Domain'), h('dd', {}, a.domain || '—'),
     h('dt', {}, 'Created'), h('dd', {}, timeEl(a.created_at))));
-  const hist = deps.meta.total === 0
-    ? emptyState({ iconName: 'rocket', title: 'No deployments yet', text: 'Press Deploy to run the deploy script on the server; each run is listed here with its log.' })
-    : table([
-      { label: 'Deployment', cell: (d) => h('span', { class: 'cell-main' }, `#${d.id}`) },
-      { label: 'Status', cell: (d) => badge(d.status) },
-      { label: 'Queued', cell: (d) => timeEl(d.created_at) },
-      { label: 'Started', cell: (d) => timeEl(d.started_at, '—') },
-      { label: 'Finished', cell: (d) => timeEl(d.finished_at, '—') },
-      { label: 'Log', cell: (d) => h('button', { type: 'button', class: 'btn small', onclick: () => showLog(d) }, 'View log') },
-    ], [...deps.data].sort((x, y) => y.id - x.id), { caption: 'Deployment history' });
-  // Newest first within a page, whichever order the API pages in.
-  if (deps.meta.total > 0) hist.append(pager({ page, perPage: deps.meta.per_page, total: deps.meta.total }));
-  return [head, facts, h('h2', { class: 'section' }, 'Deployment history'), hist];
-}
-
-function showLog(d) {
-  openDialog((close) => [
-    h('h2', {}, `Deployment #${d.id}`),
-    h('p', { class: 'lead' }, badge(d.status)),
-    h('pre', { class: 'log' }, d.log || 'No output yet.'),
-    h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close() }, 'Close')),
-  ], { wide: true, label: `Deployment #${d.id} log` });
+  // When the followed deployment ends, the application's status has moved.
+  const refresh = async () => {
+    const now = await get(`/v1/applications/${id}`).catch(() => null);
+    if (now) status.replaceChildren(badge(now.status));
+  };
+  return [head, facts, ...await deploymentsSection(a, refresh)];
 }
