@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "core/actor.h"
 #include "core/paging.h"
 #include "http/request.h"
 #include "http/router.h"
@@ -34,6 +35,9 @@ bool api_paging(req_t *r, page_req *p);
  * update becomes a 422 on the descriptor's FK_REF fields present in values
  * (the referenced object is not the team's); the rest via resp_error. */
 void api_store_error(req_t *r, piora_err e, const resource_desc *d, const json_t *values);
+/* The caller as the audit log names it: the token (or the dashboard
+ * session) and the address. */
+actor api_actor(const req_t *r);
 /* Sets Location: /api/v1/<collection>/<id of obj>. */
 void api_location(req_t *r, const char *collection, const json_t *obj);
 /* Decodes and validates the body against d; answers 400/422 itself and
@@ -61,6 +65,8 @@ void databases_delete(req_t *r);
 void applications_deploy(req_t *r);
 void applications_deployments(req_t *r);
 void deployments_get(req_t *r);
+void deployments_cancel(req_t *r);
+void deployments_log(req_t *r);
 
 /* ---- backups (api/backups.c) ------------------------------------------- */
 void backups_list(req_t *r);

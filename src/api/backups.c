@@ -47,21 +47,9 @@ void backups_list(req_t *r) { list_filtered(r, &RES_BACKUPS, "database_id"); }
 
 void backups_get(req_t *r) { api_get(r, &RES_BACKUPS); }
 
-/* The caller as the audit log names it: the token (or the dashboard
- * session) and the address. */
-static actor req_actor(const req_t *r)
-{
-    actor a = {.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API,
-               .user_id = r->who->user_id,
-               .team_id = r->who->team_id,
-               .token_id = r->who->token_id,
-               .addr = r->client_addr};
-    return a;
-}
-
 static void note(req_t *r, audit_action action, const char *kind, int64_t id)
 {
-    actor who = req_actor(r);
+    actor who = api_actor(r);
     audit_event ev = {.action = action, .team_id = r->who->team_id, .object_kind = kind,
                       .object_id = id};
     audit_record(r->store, &who, &ev);

@@ -61,8 +61,22 @@ static const op_doc op_docs[] = {
     {applications_delete, &RES_APPLICATIONS, B_NONE, NULL, NULL, false, false, NULL, false,
      "It deletes the application's deployments too, so a token needs `applications:deploy` as "
      "well (403 insufficient_scope otherwise)."},
-    {applications_deploy, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, false, true, NULL, false,
-     "Creates a deployment with status `queued`; poll it at the Location given."},
+    {applications_deploy, &RES_DEPLOYMENTS, B_CUSTOM, "DeployRequest", NULL, false, true, NULL,
+     false,
+     "Creates a deployment with status `queued` at `ref` (the optional body `{\"ref\"}`: a "
+     "branch, tag or commit; default the application's `branch`); poll it at the Location "
+     "given. The job runner checks the repository out on the application's server and runs "
+     "`deploy_script` (docs/jobs.md). 429 `queue_full` when `--queue-per-server` deployments "
+     "already wait for that server. Audited (`deployment.queued`)."},
+    {deployments_cancel, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, false, false, NULL, false,
+     "A queued deployment ends `cancelled` at once; a running one within 15 s, its remote "
+     "process group killed (the answer shows it still `running` until then). A finished one "
+     "is answered unchanged. Audited (`deployment.cancelled`)."},
+    {deployments_log, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers `text/plain` from byte `offset` (query, default 0) of the log: the remote "
+     "command's stdout and stderr in order, capped at 16 MiB with a marker line. "
+     "`X-Log-Complete: true` once the deployment has ended and nothing lies past the answer: "
+     "a client follows a running one by asking again from offset + the bytes it got."},
     {applications_deployments, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, true, false, NULL, false,
      NULL},
     {deployments_get, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
@@ -181,7 +195,7 @@ static void describe_check(field_check_fn fn, json_t *s)
     else if (fn == check_repository)
         json_object_set_new(s, "description",
                             json_string("https://host/path, ssh://[user@]host[:port]/path, "
-                                        "user@host:path or owner/repo; no whitespace."));
+                                        "user@host:path, an absolute path on the server, or owner/repo (GitHub); no whitespace."));
     else if (fn == check_db_host)
         json_object_set_new(s, "description",
                             json_string("A host name, an IP address, or an absolute Unix socket "
@@ -382,6 +396,12 @@ static void add_fixed_schemas(json_t *schemas)
                   "properties", "credentials", "type", "array", "minItems", 1, "maxItems",
                   CREDENTIALS_MAX, "items", "type", "string", "maxLength", CREDENTIAL_MAX_BYTES,
                   "required", "credentials", "additionalProperties", 0));
+    json_object_set_new(
+        schemas, "DeployRequest",
+        json_pack("{s:s,s:{s:{s:s,s:i,s:i,s:s}},s:b}", "type", "object", "properties", "ref",
+                  "type", "string", "minLength", 1, "maxLength", 255, "description",
+                  "A branch, tag or commit; default: the application's branch.",
+                  "additionalProperties", 0));
     json_object_set_new(
         schemas, "RestoreRequest",
         json_pack("{s:s,s:{s:{s:s,s:s,s:i,s:s}},s:b}", "type", "object", "properties",

@@ -220,3 +220,13 @@ RESOURCE_HANDLERS(servers, RES_SERVERS, SCOPE_SERVERS_WRITE, 0)
 RESOURCE_HANDLERS(applications, RES_APPLICATIONS, SCOPE_APPLICATIONS_WRITE,
                   SCOPE_APPLICATIONS_DEPLOY)
 RESOURCE_HANDLERS(databases, RES_DATABASES, SCOPE_DATABASES_WRITE, SCOPE_BACKUPS_WRITE)
+
+actor api_actor(const req_t *r)
+{
+    actor a = {.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API,
+               .user_id = r->who->user_id,
+               .team_id = r->who->team_id,
+               .token_id = r->who->token_id,
+               .addr = r->client_addr};
+    return a;
+}

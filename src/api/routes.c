@@ -45,6 +45,10 @@ const route_t api_routes[] = {
     {HTTP_GET, V "/applications/{id}/deployments", TOKEN, S_AR | S_AD, C, applications_deployments, 200,
      "List the application's deployments"},
     {HTTP_GET, V "/deployments/{id}", TOKEN, S_AR | S_AD, C, deployments_get, 200, "Get a deployment"},
+    {HTTP_POST, V "/deployments/{id}/cancel", TOKEN, S_AD, 0, deployments_cancel, 200,
+     "Cancel a deployment"},
+    {HTTP_GET, V "/deployments/{id}/log", TOKEN, S_AR | S_AD, 0, deployments_log, 200,
+     "A deployment's log from a byte offset"},
 
     {HTTP_GET, V "/databases", TOKEN, S_DR, C, databases_list, 200, "List databases"},
     {HTTP_POST, V "/databases", TOKEN, S_DW, 0, databases_create, 201, "Create a database"},

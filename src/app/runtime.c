@@ -28,6 +28,8 @@
 #include "http/respcache.h"
 #include "http/server.h"
 #include "jobs/probe.h"
+#include "jobs/runner.h"
+#include "core/deploys.h"
 #include "monitor/accesslog.h"
 #include "monitor/metrics.h"
 #include "monitor/proxies.h"
@@ -274,6 +276,18 @@ int app_run(const piora_config *cfg)
         store_thread_release();
         return 1;
     }
+    deploys_set_queue_limit(cfg->queue_per_server);
+    const runner_conf rc = {.database = cfg->database, .workers = cfg->job_workers,
+                            .per_server = cfg->jobs_per_server, .timeout_s = cfg->job_timeout_s,
+                            .lease_s = cfg->job_lease_s};
+    if (runner_start(&rc) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot start the job runner\n");
+        scheduler_stop();
+        monitoring_stop();
+        services_stop();
+        store_thread_release();
+        return 1;
+    }
     route_site site;
     memset(&site, 0, sizeof site);
     http_server *srv = NULL;
@@ -303,6 +317,7 @@ int app_run(const piora_config *cfg)
     }
     if (!srv) {
         app_routes_free(&site);
+        runner_stop();
         scheduler_stop();
         monitoring_stop();
         services_stop();
@@ -322,6 +337,7 @@ int app_run(const piora_config *cfg)
 
     http_server_stop(srv);
     app_routes_free(&site);
+    runner_stop();
     scheduler_stop();
     monitoring_stop();
     services_stop();

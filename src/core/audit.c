@@ -30,6 +30,8 @@ const char *audit_action_name(audit_action a)
     case AUDIT_HOST_KEY_TRUSTED: return "server.host_key_trusted";
     case AUDIT_HOST_KEY_PINNED: return "server.host_key_pinned";
     case AUDIT_HOST_KEY_CLEARED: return "server.host_key_cleared";
+    case AUDIT_DEPLOYMENT_QUEUED: return "deployment.queued";
+    case AUDIT_DEPLOYMENT_CANCELLED: return "deployment.cancelled";
     }
     return "unknown";
 }

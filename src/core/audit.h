@@ -30,7 +30,9 @@ typedef enum audit_action {
     AUDIT_SSHKEY_PREVIOUS_DELETED,
     AUDIT_HOST_KEY_TRUSTED,        /* a server's host key recorded on first use */
     AUDIT_HOST_KEY_PINNED,         /* a host key given on create or PATCH */
-    AUDIT_HOST_KEY_CLEARED         /* PATCH host_key_fingerprint: null (trust again) */
+    AUDIT_HOST_KEY_CLEARED,        /* PATCH host_key_fingerprint: null (trust again) */
+    AUDIT_DEPLOYMENT_QUEUED,       /* POST /applications/{id}/deploy */
+    AUDIT_DEPLOYMENT_CANCELLED     /* POST /deployments/{id}/cancel */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

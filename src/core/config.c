@@ -164,6 +164,29 @@ const config_setting config_settings[] = {
         "How often the backup scheduler looks for due slots and prunes old scheduled backups. A "
         "slot found up to 300 s late still runs (once: a unique key per database and slot), so "
         "any value up to 60 keeps schedules on time."),
+    INT("jobs-per-server", "PIORA_JOBS_PER_SERVER", "N", 1, 64, 2, jobs_per_server,
+        "running jobs per server at once",
+        "At most this many jobs (deployments) run on one server at once; later ones wait in "
+        "order. One application never runs two deployments at once whatever this is."),
+    INT("queue-per-server", "PIORA_QUEUE_PER_SERVER", "N", 1, 10000, 25, queue_per_server,
+        "waiting jobs per server; past it 429 queue_full",
+        "At most this many jobs wait for one server; one more is refused with 429 "
+        "`queue_full` and nothing is queued."),
+    INT("job-timeout", "PIORA_JOB_TIMEOUT", "SECONDS", 1, 604800, 3600, job_timeout_s,
+        "a job's time limit; past it the job fails with timeout",
+        "A job's time limit from the start of its remote command. Past it the remote process "
+        "group is killed (TERM, then KILL after 10 s) and the job ends `failed` with "
+        "`timeout`."),
+    INT("job-lease", "PIORA_JOB_LEASE", "SECONDS", 2, 60, 30, job_lease_s,
+        "how long a running job's lease outlives its last heartbeat",
+        "A running job holds a lease in the database that its node renews every third of this. "
+        "When a node dies, its jobs end `failed` with `lost` once the lease is past (checked "
+        "every second by every node): within this plus a few seconds, so the default keeps SPEC "
+        "10's bound of 90 s. Tests use a few seconds."),
+    INT("job-workers", "PIORA_JOB_WORKERS", "N", 1, 64, 8, job_workers,
+        "runner threads of this node",
+        "How many jobs this node runs at once across all servers (each on its own thread, never "
+        "on an HTTP thread)."),
 };
 
 const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];

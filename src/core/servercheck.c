@@ -123,3 +123,40 @@ void servercheck_note_pin(store_t *s, const actor *who, int64_t team_id, const c
     if (audit_record(s, who, &ev) != PIORA_OK)
         log_warn("audit: %s not recorded", audit_action_name(ev.action));
 }
+
+void servercheck_trust_first_use(store_t *s, int64_t team_id, int64_t server_id,
+                                 const char *fingerprint)
+{
+    int f_fp = field_at("host_key_fingerprint");
+    if (f_fp < 0 || !fingerprint || !fingerprint[0])
+        return;
+    obj_row row;
+    memset(&row, 0, sizeof row);
+    if (store_obj_get(s, &RES_SERVERS, team_id, server_id, &row) != PIORA_OK)
+        return;
+    bool unpinned = !text_at(&row, f_fp);
+    obj_row_clear(&row);
+    if (!unpinned)
+        return;
+    obj_values vals;
+    memset(&vals, 0, sizeof vals);
+    if (!obj_value_set_text(&vals.v[f_fp], fingerprint, strlen(fingerprint))) {
+        obj_values_clear(&vals);
+        return;
+    }
+    obj_row updated;
+    memset(&updated, 0, sizeof updated);
+    piora_err e = store_obj_update(s, &RES_SERVERS, team_id, server_id, &vals, &updated);
+    obj_values_clear(&vals);
+    obj_row_clear(&updated);
+    if (e != PIORA_OK) {
+        log_warn("runner: host key of server %lld not recorded: %s", (long long)server_id,
+                 piora_strerror(e));
+        return;
+    }
+    actor who = {.channel = CHANNEL_RUNNER, .team_id = team_id};
+    audit_event ev = {.action = AUDIT_HOST_KEY_TRUSTED, .team_id = team_id,
+                      .object_kind = "server", .object_id = server_id};
+    if (audit_record(s, &who, &ev) != PIORA_OK)
+        log_warn("audit: host key trust of server %lld not recorded", (long long)server_id);
+}

@@ -44,4 +44,9 @@ piora_err servercheck_run(store_t *s, const actor *who, int64_t team_id, const c
  * the server object (POST or PATCH /servers). */
 void servercheck_note_pin(store_t *s, const actor *who, int64_t team_id, const char *fingerprint);
 
+/* A job authenticated to a server whose host key was not pinned: pin the
+ * key it saw (trust on first use, SPEC 10), audited as the runner's. */
+void servercheck_trust_first_use(store_t *s, int64_t team_id, int64_t server_id,
+                                 const char *fingerprint);
+
 #endif

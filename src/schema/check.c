@@ -274,7 +274,8 @@ static bool repo_url_rest_ok(const char *s, bool allow_user)
 const char *check_repository(const char *v)
 {
     static const char *msg =
-        "must be https://host/path, ssh://[user@]host[:port]/path, user@host:path or owner/repo";
+        "must be https://host/path, ssh://[user@]host[:port]/path, user@host:path, an absolute "
+        "path on the server or owner/repo";
     size_t n = strlen(v);
     if (n == 0 || n > 512)
         return msg;
@@ -289,6 +290,11 @@ const char *check_repository(const char *v)
         return repo_url_rest_ok(v + 6, true) ? NULL : msg;
     if (strstr(v, "://"))
         return msg;
+
+    /* a path on the application's server (SPEC 10: any URL that git there
+     * accepts, a path included) */
+    if (v[0] == '/')
+        return repo_path_ok(v, n) && !strstr(v, "/../") ? NULL : msg;
 
     /* scp-like: user@host:path */
     const char *at = strchr(v, '@');

@@ -87,6 +87,11 @@ static const field_desc deployment_fields[] = {
     {.name = "started_at", .kind = FK_TIME, .flags = N},
     {.name = "finished_at", .kind = FK_TIME, .flags = N},
     {.name = "log", .kind = FK_STRING, .flags = 0, .max_len = 1 << 20, .def_text = ""},
+    /* the runner's outcome (SPEC 10); the log itself is GET .../log */
+    {.name = "error", .kind = FK_STRING, .flags = N, .max_len = 31},
+    {.name = "ref", .kind = FK_STRING, .flags = N, .max_len = 255},
+    {.name = "commit", .kind = FK_STRING, .flags = N, .max_len = 64},
+    {.name = "exit_code", .kind = FK_INT, .flags = N, .min = 0, .max = 255},
 };
 
 static const char *const deployment_filters[] = {"application_id", NULL};

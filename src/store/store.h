@@ -207,6 +207,42 @@ typedef struct sshkey_rec {
     int64_t created_at;
 } sshkey_rec;
 
+/* ---- the job runner (issue 9): deployments as jobs -------------------- */
+
+#define DEPLOY_REF_MAX 255
+#define JOB_ERROR_MAX 31 /* "host_key_mismatch" */
+#define JOB_OWNER_MAX 32 /* a runner's lease id: hex */
+
+/* Who queued a job (SPEC 10 triggered_by): type "token", "user" or
+ * "schedule". */
+typedef struct job_trigger {
+    const char *type;
+    int64_t id;
+    const char *name;
+} job_trigger;
+
+/* A deployment the runner claimed, with what it needs to run it. */
+typedef struct deploy_claim {
+    int64_t id;
+    int64_t team_id;
+    int64_t application_id;
+    int64_t server_id;
+    char ref[DEPLOY_REF_MAX + 1];
+    char repository[513];
+    char *script; /* malloc'd (free()); NULL when the application has none */
+    char host[46];
+    unsigned port;
+    char user[33];
+    char host_key[64]; /* pinned fingerprint, "" when none */
+} deploy_claim;
+
+/* What POST /deployments/{id}/cancel found. */
+typedef enum deploy_cancel_outcome {
+    DEPLOY_CANCELLED_NOW,   /* it was queued: cancelled at once */
+    DEPLOY_CANCEL_ASKED,    /* it is running: its runner stops it */
+    DEPLOY_CANCEL_FINISHED  /* it had ended already: nothing changed */
+} deploy_cancel_outcome;
+
 /* Every store function: ret store_<name>(params), from store_fns.h. */
 #define STORE_FN(ret, name, params, args) ret store_##name params;
 #include "store/store_fns.h"

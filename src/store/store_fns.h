@@ -201,6 +201,58 @@ STORE_FN(piora_err, backup_prune_scheduled,
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */
 
+/* Deployments as jobs (SPEC 10). Queues a deployment of the team's
+ * application at ref (NULL: its branch) by trig, unless max_queued
+ * deployments already wait for the application's server: ETOOBIG then.
+ * ENOTFOUND: no such application. *id is the new deployment. */
+STORE_FN(piora_err, deploy_queue,
+         (store_t *s, int64_t team_id, int64_t application_id, const char *ref,
+          const job_trigger *trig, int64_t max_queued, int64_t now, int64_t *id),
+         (s, team_id, application_id, ref, trig, max_queued, now, id))
+/* In one write transaction: the oldest queued deployment whose application
+ * has none running or older queued, on a server running fewer than
+ * per_server jobs, becomes running under owner's lease until lease_until;
+ * its application becomes deploying. ENOTFOUND: nothing to claim.
+ * out->script is malloc'd. */
+STORE_FN(piora_err, deploy_claim,
+         (store_t *s, const char *owner, int64_t now, int64_t lease_until, int64_t per_server,
+          deploy_claim *out),
+         (s, owner, now, lease_until, per_server, out))
+/* Pushes the lease of every job owner runs forward to lease_until. */
+STORE_FN(piora_err, job_heartbeat, (store_t *s, const char *owner, int64_t lease_until),
+         (s, owner, lease_until))
+/* Running jobs whose lease ended before now end failed with "lost" (their
+ * applications failed); *n (may be NULL) gets how many. */
+STORE_FN(piora_err, job_expire, (store_t *s, int64_t now, int64_t *n), (s, now, n))
+/* *yes: a cancel was asked for this deployment. */
+STORE_FN(piora_err, deploy_cancel_asked, (store_t *s, int64_t id, bool *yes), (s, id, yes))
+/* Ends a running deployment owner holds: status "succeeded", "failed" or
+ * "cancelled", error NULL or a code, commit NULL or the SHA, exit_code -1
+ * for none; the application becomes running (succeeded) or failed.
+ * ENOTFOUND when owner no longer holds it (its lease was declared lost). */
+STORE_FN(piora_err, deploy_finish,
+         (store_t *s, int64_t id, const char *owner, const char *status, const char *error,
+          const char *commit, int exit_code, int64_t now),
+         (s, id, owner, status, error, commit, exit_code, now))
+/* A queued deployment of the team ends cancelled at once; a running one is
+ * asked to stop. ENOTFOUND: no such deployment of the team. */
+STORE_FN(piora_err, deploy_cancel,
+         (store_t *s, int64_t team_id, int64_t id, int64_t now, deploy_cancel_outcome *out),
+         (s, team_id, id, now, out))
+/* Appends len bytes to the log of deployment id; past cap bytes the rest
+ * is dropped and the marker (once) ends the log. */
+STORE_FN(piora_err, job_log_append,
+         (store_t *s, int64_t id, const char *data, size_t len, int64_t cap, const char *marker),
+         (s, id, data, len, cap, marker))
+/* The log of the team's deployment id from byte offset, at most max bytes
+ * into *buf (malloc'd, free()), *len of them; *complete when the job has
+ * ended and nothing lies past what was returned. ENOTFOUND: no such
+ * deployment of the team. */
+STORE_FN(piora_err, job_log_read,
+         (store_t *s, int64_t team_id, int64_t id, int64_t offset, size_t max, char **buf,
+          size_t *len, bool *complete),
+         (s, team_id, id, offset, max, buf, len, complete))
+
 /* Team SSH keys (issue 9): the current pair and the previous one, private
  * halves only sealed (auth/sshkey.h). Current first in out[0..*n). */
 STORE_FN(piora_err, sshkey_get, (store_t *s, int64_t team_id, sshkey_rec out[2], size_t *n),

@@ -187,6 +187,9 @@ static void test_check_repository(void **state)
     GOOD(check_repository, "deploy@10.0.0.5:/srv/git/app.git");
     GOOD(check_repository, "acme/shop");
     GOOD(check_repository, "acme/shop.js");
+    GOOD(check_repository, "/home/app/shop.git");
+    BAD(check_repository, "/home/app/../etc");
+    BAD(check_repository, "/home/app shop");
     snprintf(buf, sizeof buf, "https://example.com/");
     memset(buf + strlen(buf), 'a', 512 - strlen(buf));
     buf[512] = '\0';
@@ -213,7 +216,7 @@ static void test_check_repository(void **state)
     BAD(check_repository, "-oProxyCommand=x@host:a");
     BAD(check_repository, "owner/repo/extra");
     BAD(check_repository, "owner/");
-    BAD(check_repository, "/repo");
+    GOOD(check_repository, "/repo"); /* a path on the server (SPEC 10) */
     BAD(check_repository, "justaname");
     BAD(check_repository, "-x/y");
     BAD(check_repository, "owner/..");
