@@ -8,15 +8,24 @@ set -euo pipefail
 mode=${1:-test}
 build_pkgs=(build-essential cmake pkg-config ca-certificates git
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-    libcmocka-dev libhiredis-dev libpq-dev
-    libssl-dev libcurl4-openssl-dev)  # OpenSSL 3: TOTP's HMAC-SHA1, OIDC JWTs; libcurl: issuers' JWKS
+    libcmocka-dev libhiredis-dev libpq-dev libssh-dev
+    libssl-dev libcurl4-openssl-dev)  # OpenSSL 3: TOTP's HMAC-SHA1, OIDC JWTs; libcurl: issuers' JWKS and `piora deploy`
 # chromium and npm: the dashboard's browser tests (tests/browser, playwright-core
 # from npm driving Debian's Chromium; never a downloaded browser).
 test_pkgs=(nodejs npm chromium curl python3 python3-requests golang-go procps prometheus)  # prometheus: promtool checks /metrics; golang-go: the seed's Go example
+# openssl: deploy-cli.test.mjs makes a self-signed certificate and the
+# trusted-publishing tests' OIDC issuer its own CA; jq, bc: bench/jobs.sh
+test_pkgs+=(openssl jq bc)
 # clang + its runtimes (libFuzzer, ASan, UBSan): scripts/fuzz.sh, the fuzz stage
 test_pkgs+=(clang libclang-rt-14-dev)
-# openssl: the trusted-publishing tests' OIDC issuer makes its own CA and certificate
-test_pkgs+=(openssl)
+# real engines for the backup tests (tests/blackbox/lib/engines.mjs, issue 11):
+# PostgreSQL 15, MariaDB, Redis with their client tools; sqlite3 plays the job
+# runner's part in tests that need a completed backup
+test_pkgs+=(postgresql-15 postgresql-client-15 mariadb-server mariadb-client redis-server redis-tools sqlite3)
+# the job tests: a real sshd (tests/blackbox/lib/sshd.mjs), ssh-keygen, git on the "server"
+test_pkgs+=(openssh-server openssh-client)
+# the black-hole test: a network namespace (ip netns) with an nftables drop rule
+test_pkgs+=(iproute2 nftables)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "core/actor.h"
 #include "core/paging.h"
 #include "http/request.h"
 #include "http/router.h"
@@ -34,6 +35,9 @@ bool api_paging(req_t *r, page_req *p);
  * update becomes a 422 on the descriptor's FK_REF fields present in values
  * (the referenced object is not the team's); the rest via resp_error. */
 void api_store_error(req_t *r, piora_err e, const resource_desc *d, const json_t *values);
+/* The caller as the audit log names it: the token (or the dashboard
+ * session) and the address. */
+actor api_actor(const req_t *r);
 /* Sets Location: /api/v1/<collection>/<id of obj>. */
 void api_location(req_t *r, const char *collection, const json_t *obj);
 /* Decodes and validates the body against d; answers 400/422 itself and
@@ -61,6 +65,8 @@ void databases_delete(req_t *r);
 void applications_deploy(req_t *r);
 void applications_deployments(req_t *r);
 void deployments_get(req_t *r);
+void deployments_cancel(req_t *r);
+void deployments_log(req_t *r);
 
 /* ---- backups (api/backups.c) ------------------------------------------- */
 void backups_list(req_t *r);
@@ -68,8 +74,24 @@ void backups_get(req_t *r);
 void backups_create(req_t *r);
 void backups_delete(req_t *r);
 void backups_restore(req_t *r);
+void backups_download(req_t *r);
+void restores_get(req_t *r);
+void restores_list(req_t *r);
+/* Audits a database's schedule change: a create with a backup_schedule, a
+ * PATCH that sets backup_schedule or backup_keep (values: as validated, so
+ * a create's carry the defaults too). */
+void databases_note_schedule(req_t *r, const json_t *values, const json_t *obj, bool create);
 
 /* ---- the calling token (api/token_self.c) ------------------------------ */
+/* the team's SSH key pair: api/sshkey.c */
+void ssh_key_get(req_t *r);
+void ssh_key_rotate(req_t *r);
+void ssh_key_previous_delete(req_t *r);
+void servers_check(req_t *r);
+/* After a server write: audits a host key pinned or cleared by the body's
+ * values (api/sshkey.c). */
+void api_note_host_key(req_t *r, const json_t *values); /* POST /servers/{id}/check, deferred: it connects over SSH */
+
 void token_self_get(req_t *r);
 void token_self_delete(req_t *r);
 

@@ -47,6 +47,12 @@ static const op_doc op_docs[] = {
     {servers_delete, &RES_SERVERS, B_NONE, NULL, NULL, false, false, NULL, true,
      "Answers 409 while applications or databases still use the server."},
 
+    {servers_check, NULL, B_NONE, NULL, "ServerCheck", false, false, NULL, false,
+     "Connects as the server's `ssh_user` with the team's key (current, then previous), "
+     "checks the host key against `host_key_fingerprint` (trusted on first use when null, "
+     "audited as `server.host_key_trusted`) and runs nothing. Always 200 with what it found; "
+     "the server's `status` and `checked_at` follow it."},
+
     {applications_list, &RES_APPLICATIONS, B_NONE, NULL, NULL, true, false, NULL, false, NULL},
     {applications_create, &RES_APPLICATIONS, B_CREATE, NULL, NULL, false, true, NULL, true,
      "`server_id` must be a server of the caller's team (else 422 on that field)."},
@@ -56,8 +62,22 @@ static const op_doc op_docs[] = {
     {applications_delete, &RES_APPLICATIONS, B_NONE, NULL, NULL, false, false, NULL, false,
      "It deletes the application's deployments too, so a token needs `applications:deploy` as "
      "well (403 insufficient_scope otherwise)."},
-    {applications_deploy, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, false, true, NULL, false,
-     "Creates a deployment with status `queued`; poll it at the Location given."},
+    {applications_deploy, &RES_DEPLOYMENTS, B_CUSTOM, "DeployRequest", NULL, false, true, NULL,
+     false,
+     "Creates a deployment with status `queued` at `ref` (the optional body `{\"ref\"}`: a "
+     "branch, tag or commit; default the application's `branch`); poll it at the Location "
+     "given. The job runner checks the repository out on the application's server and runs "
+     "`deploy_script` (docs/jobs.md). 429 `queue_full` when `--queue-per-server` deployments "
+     "already wait for that server. Audited (`deployment.queued`)."},
+    {deployments_cancel, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, false, false, NULL, false,
+     "A queued deployment ends `cancelled` at once; a running one within 15 s, its remote "
+     "process group killed (the answer shows it still `running` until then). A finished one "
+     "is answered unchanged. Audited (`deployment.cancelled`)."},
+    {deployments_log, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers `text/plain` from byte `offset` (query, default 0) of the log: the remote "
+     "command's stdout and stderr in order, capped at 16 MiB with a marker line. "
+     "`X-Log-Complete: true` once the deployment has ended and nothing lies past the answer: "
+     "a client follows a running one by asking again from offset + the bytes it got."},
     {applications_deployments, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, true, false, NULL, false,
      NULL},
     {deployments_get, &RES_DEPLOYMENTS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
@@ -79,8 +99,31 @@ static const op_doc op_docs[] = {
      "caller's team (else 422 on that field)."},
     {backups_get, &RES_BACKUPS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
     {backups_delete, &RES_BACKUPS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
-    {backups_restore, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false,
-     "Creates a restore job with status `pending`."},
+    {backups_download, NULL, B_NONE, NULL, NULL, false, false, NULL, true,
+     "Streams the stored dump as `application/octet-stream` with `Content-Length`, the "
+     "SHA-256 recorded when it was written in `Digest` (`sha-256=` base64) and `ETag` (hex, "
+     "quoted), and `Content-Disposition` naming it `backup-<id>` with the engine's suffix. "
+     "409 `backup_not_completed` unless the backup is `completed`; 410 `backup_file_missing` "
+     "when its file is gone from the backup store. Audited (`backup.downloaded`)."},
+    {backups_restore, &RES_RESTORES, B_CUSTOM, "RestoreRequest", NULL, false, true, NULL, true,
+     "Creates a restore job with status `pending` and answers it with its Location. The "
+     "optional body `{\"database_id\": N}` names the database whose contents it replaces: "
+     "another database of the caller's team with the backup's engine (else 422 on that field); "
+     "by default the backup's own. 409 `backup_not_completed` unless the backup is "
+     "`completed`; 409 `restore_unsupported` for Redis (an RDB file is loaded only by the "
+     "server from its data directory: see docs/backups.md). Audited (`restore.queued`)."},
+    {restores_list, &RES_RESTORES, B_NONE, NULL, NULL, true, false, "backup_id", false, NULL},
+    {restores_get, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
+
+    {ssh_key_get, NULL, B_NONE, NULL, "SshKey", false, false, NULL, false,
+     "The first call makes the team's Ed25519 pair (audited as `ssh_key.created`). Put "
+     "`public_key` in `~/.ssh/authorized_keys` of each server's `ssh_user`. The private key "
+     "is never answered."},
+    {ssh_key_rotate, NULL, B_NONE, NULL, "SshKey", false, false, NULL, false,
+     "The previous pair is still offered when a server refuses the current one, until "
+     "`DELETE /ssh-key/previous`. Audited as `ssh_key.rotated`."},
+    {ssh_key_previous_delete, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers 404 when there is no previous key. Audited as `ssh_key.previous_deleted`."},
 
     {token_self_get, NULL, B_NONE, NULL, "TokenSelf", false, false, NULL, false, NULL},
     {token_self_delete, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
@@ -161,7 +204,20 @@ static void describe_check(field_check_fn fn, json_t *s)
     else if (fn == check_repository)
         json_object_set_new(s, "description",
                             json_string("https://host/path, ssh://[user@]host[:port]/path, "
-                                        "user@host:path or owner/repo; no whitespace."));
+                                        "user@host:path, an absolute path on the server, or owner/repo (GitHub); no whitespace."));
+    else if (fn == check_db_host)
+        json_object_set_new(s, "description",
+                            json_string("A host name, an IP address, or an absolute Unix socket "
+                                        "path (no '..'); null: the server's local socket."));
+    else if (fn == check_db_user)
+        json_object_set_new(s, "pattern", json_string("^[A-Za-z0-9._][A-Za-z0-9._-]{0,62}$"));
+    else if (fn == check_cron)
+        json_object_set_new(s, "description",
+                            json_string("A 5-field cron expression in UTC: minute hour "
+                                        "day-of-month month day-of-week; numbers, jan-dec, "
+                                        "sun-sat, '*', ranges a-b, steps /n, lists."));
+    else if (fn == check_host_key_fingerprint)
+        json_object_set_new(s, "pattern", json_string("^SHA256:[A-Za-z0-9+/]{43}$"));
     else if (fn == check_label)
         json_object_set_new(s, "description",
                             json_string("1-64 bytes of UTF-8 text without control characters."));
@@ -394,6 +450,20 @@ static void add_fixed_schemas(json_t *schemas)
                   "description", "SPEC 11: the objects the token is limited to; null: all",
                   "properties", "servers", res_ids, "applications", res_ids, "databases",
                   res_ids, "required", "token", "expires_at", "scopes", "resources"));
+    json_object_set_new(
+        schemas, "DeployRequest",
+        json_pack("{s:s,s:{s:{s:s,s:i,s:i,s:s}},s:b}", "type", "object", "properties", "ref",
+                  "type", "string", "minLength", 1, "maxLength", 255, "description",
+                  "A branch, tag or commit; default: the application's branch.",
+                  "additionalProperties", 0));
+    json_object_set_new(
+        schemas, "RestoreRequest",
+        json_pack("{s:s,s:{s:{s:s,s:s,s:i,s:s}},s:b}", "type", "object", "properties",
+                  "database_id", "type", "integer", "format", "int64", "minimum", 1,
+                  "description",
+                  "The database to restore into (same engine and team); default: the "
+                  "backup's own.",
+                  "additionalProperties", 0));
     json_t *owner = json_pack(
         "{s:s,s:{s:{s:s},s:{s:s},s:{s:s,s:{s:{s:s},s:{s:s}},s:[s,s]}},s:[s,s,s]}", "type",
         "object", "properties", "id", "type", "integer", "email", "type", "string", "team",
@@ -428,6 +498,27 @@ static void add_fixed_schemas(json_t *schemas)
                   "SPEC 11: the addresses and CIDR blocks the token may be used from; null: no "
                   "address rule",
                   "maxItems", ADDRS_MAX, "items", "type", "string"));
+    json_t *key = json_pack("{s:s,s:{s:{s:s,s:s},s:{s:s,s:s},s:{s:s,s:s}},s:[s,s,s]}", "type",
+                            "object", "properties", "public_key", "type", "string", "description",
+                            "an authorized_keys line: ssh-ed25519 AAAA... piora-<team>",
+                            "fingerprint", "type", "string", "description", "SHA256:...",
+                            "created_at", "type", "string", "format", "date-time", "required",
+                            "public_key", "fingerprint", "created_at");
+    json_t *sshkey = json_deep_copy(key);
+    json_t *prev = json_deep_copy(key);
+    json_object_set_new(prev, "type", json_pack("[s,s]", "object", "null"));
+    json_object_set_new(json_object_get(sshkey, "properties"), "previous", prev);
+    json_array_append_new(json_object_get(sshkey, "required"), json_string("previous"));
+    json_decref(key);
+    json_object_set_new(schemas, "SshKey", sshkey);
+    json_object_set_new(
+        schemas, "ServerCheck",
+        json_pack("{s:s,s:{s:{s:s,s:[s,s,s,s]},s:{s:[s,s],s:s},s:{s:s}},s:[s,s,s]}", "type",
+                  "object", "properties", "status", "type", "string", "enum", "reachable",
+                  "unreachable", "auth_failed", "host_key_mismatch", "host_key_fingerprint", "type",
+                  "string", "null", "description", "the key the server presented (SHA256:...)",
+                  "detail", "type", "string", "required", "status", "host_key_fingerprint",
+                  "detail"));
     json_object_set_new(schemas, "TokenSelf",
                         json_pack("{s:s,s:o,s:[s,s,s,s,s,s,s,s,s]}", "type", "object",
                                   "properties", props, "required", "id", "name", "scopes",
@@ -489,6 +580,13 @@ static void add_components(json_t *comp)
                                    "string"));
     json_object_set_new(headers, "Retry-After", header_doc("Seconds to wait.", "integer"));
     json_object_set_new(headers, "Allow", header_doc("The methods the path takes.", "string"));
+    json_object_set_new(headers, "Digest",
+                        header_doc("The dump's SHA-256 as recorded when it was written: "
+                                   "sha-256=<base64> (RFC 3230).",
+                                   "string"));
+    json_object_set_new(headers, "ETag",
+                        header_doc("The dump's SHA-256 in hex, quoted.", "string"));
+    json_object_set_new(headers, "Content-Length", header_doc("The dump's size in bytes.", "integer"));
     json_object_set_new(comp, "headers", headers);
 
     json_t *resp = json_object();
@@ -523,6 +621,13 @@ static void add_components(json_t *comp)
     json_object_set_new(resp, "Conflict",
                         problem_response("The object is still in use, or a unique value is taken "
                                          "(conflict).",
+                                         NULL));
+    json_object_set_new(resp, "BackupNotCompleted",
+                        problem_response("The backup is not completed (backup_not_completed).",
+                                         NULL));
+    json_object_set_new(resp, "BackupFileMissing",
+                        problem_response("The completed backup's file is gone from the backup "
+                                         "store (backup_file_missing).",
                                          NULL));
     json_object_set_new(resp, "PayloadTooLarge",
                         problem_response("The body is over 1 MiB (payload_too_large).", NULL));
@@ -688,7 +793,7 @@ static json_t *build_operation(const route_t *rt)
         snprintf(name, sizeof name, "%s", doc->body_ref);
     if (name[0])
         json_object_set_new(op, "requestBody",
-                            json_pack("{s:b,s:o}", "required", 1, "content",
+                            json_pack("{s:b,s:o}", "required", rt->fn != backups_restore, "content",
                                       json_content(ref("schemas", name))));
 
     /* the success answer */
@@ -702,6 +807,11 @@ static json_t *build_operation(const route_t *rt)
         snprintf(name, sizeof name, "%s", doc->resp_ref);
     if (name[0] && rt->success_status != 204)
         json_object_set_new(ok, "content", json_content(ref("schemas", name)));
+    bool download = rt->fn == backups_download;
+    if (download)
+        json_object_set_new(ok, "content",
+                            json_pack("{s:{s:{s:s,s:s}}}", "application/octet-stream", "schema",
+                                      "type", "string", "contentEncoding", "binary"));
     json_t *hdrs = token ? rate_headers() : json_object();
     if (token) {
         json_object_set_new(hdrs, "X-OAuth-Scopes", ref("headers", "X-OAuth-Scopes"));
@@ -712,6 +822,11 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(hdrs, "Location", ref("headers", "Location"));
     if (doc && doc->list)
         json_object_set_new(hdrs, "Link", ref("headers", "Link"));
+    if (download) {
+        json_object_set_new(hdrs, "Content-Length", ref("headers", "Content-Length"));
+        json_object_set_new(hdrs, "Digest", ref("headers", "Digest"));
+        json_object_set_new(hdrs, "ETag", ref("headers", "ETag"));
+    }
     if (json_object_size(hdrs))
         json_object_set_new(ok, "headers", hdrs);
     else
@@ -730,8 +845,12 @@ static json_t *build_operation(const route_t *rt)
     /* A body may name a parent outside a limited token's grant (SPEC 11). */
     if (has_id || (token && body))
         json_object_set_new(resps, "404", ref("responses", "NotFound"));
-    if (doc && doc->conflict)
+    if (download) {
+        json_object_set_new(resps, "409", ref("responses", "BackupNotCompleted"));
+        json_object_set_new(resps, "410", ref("responses", "BackupFileMissing"));
+    } else if (doc && doc->conflict) {
         json_object_set_new(resps, "409", ref("responses", "Conflict"));
+    }
     /* No 415: the body is read as JSON whatever Content-Type says. */
     if (body)
         json_object_set_new(resps, "413", ref("responses", "PayloadTooLarge"));

@@ -130,6 +130,10 @@ void api_create(req_t *r, const resource_desc *d, int status)
         json_decref(values);
         return;
     }
+    if (d == &RES_DATABASES)
+        databases_note_schedule(r, values, obj, true);
+    if (d == &RES_SERVERS)
+        api_note_host_key(r, values);
     json_decref(values);
     api_location(r, d->name, obj);
     resp_json(r, status, obj);
@@ -147,6 +151,10 @@ void api_update(req_t *r, const resource_desc *d)
         json_decref(values);
         return;
     }
+    if (d == &RES_DATABASES)
+        databases_note_schedule(r, values, obj, false);
+    if (d == &RES_SERVERS)
+        api_note_host_key(r, values);
     json_decref(values);
     resp_json(r, 200, obj);
 }
@@ -217,3 +225,13 @@ RESOURCE_HANDLERS(servers, RES_SERVERS, SCOPE_SERVERS_WRITE, 0)
 RESOURCE_HANDLERS(applications, RES_APPLICATIONS, SCOPE_APPLICATIONS_WRITE,
                   SCOPE_APPLICATIONS_DEPLOY)
 RESOURCE_HANDLERS(databases, RES_DATABASES, SCOPE_DATABASES_WRITE, SCOPE_BACKUPS_WRITE)
+
+actor api_actor(const req_t *r)
+{
+    actor a = {.channel = r->session ? CHANNEL_DASHBOARD : CHANNEL_API,
+               .user_id = r->who->user_id,
+               .team_id = r->who->team_id,
+               .token_id = r->who->token_id,
+               .addr = r->client_addr};
+    return a;
+}

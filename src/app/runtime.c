@@ -8,6 +8,7 @@
 #include "app/runtime.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,14 +16,21 @@
 
 #include "api/api.h"
 #include "app/routes.h"
+#include "app/scheduler.h"
 #include "auth/password.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
 #include "core/oidc.h"
+#include "core/backupstore.h"
 #include "core/paging.h"
+#include "core/servercheck.h"
+#include "core/sshkeys.h"
 #include "core/tokens.h"
 #include "http/respcache.h"
 #include "http/server.h"
+#include "jobs/probe.h"
+#include "jobs/runner.h"
+#include "core/deploys.h"
 #include "monitor/accesslog.h"
 #include "monitor/metrics.h"
 #include "monitor/proxies.h"
@@ -127,6 +135,7 @@ static void services_start(const piora_config *cfg)
     paging_set_base(cfg->public_url);
     respcache_init(cfg->response_cache_bytes);
     oidc_init(cfg);
+    servercheck_set_probe(jobs_server_probe);
 }
 
 static void services_stop(void)
@@ -205,6 +214,25 @@ static unsigned worker_threads(const piora_config *cfg)
     return n > 0 ? (unsigned)n : 1;
 }
 
+/* The master key sealing team SSH keys: made on first start (0600), then
+ * required to be the same file. */
+static bool master_key_start(const piora_config *cfg)
+{
+    char path[4096], why[512] = "";
+    if (!sshkeys_master_path(cfg->secret_key_file, cfg->database, path, sizeof path)) {
+        fprintf(stderr, "piora: --secret-key-file is required with a database URL\n");
+        return false;
+    }
+    uint8_t key[SSHKEY_MASTER_LEN];
+    if (sshkeys_master_load(path, true, key, why, sizeof why) != PIORA_OK) {
+        fprintf(stderr, "piora: %s\n", why);
+        return false;
+    }
+    sshkeys_set_master(key);
+    sodium_memzero(key, sizeof key);
+    return true;
+}
+
 int app_run(const piora_config *cfg)
 {
     char msg[512] = "";
@@ -216,6 +244,17 @@ int app_run(const piora_config *cfg)
     int64_t users = 0;
     store_user_count(boot, &users);
     store_close(boot);
+    int stale = 0;
+    if (backupstore_configure(cfg->database, cfg->backup_dir, &stale) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot use the backup directory %s\n",
+                backupstore_dir()[0] ? backupstore_dir() : cfg->backup_dir);
+        return 1;
+    }
+    if (stale)
+        log_info("backup store %s: removed %d unfinished dump(s) left by an earlier run",
+                 backupstore_dir(), stale);
+    if (!master_key_start(cfg))
+        return 1;
     store_thread_init(cfg->database);
 
     /* Signals go to the main thread only, which waits for them below; the
@@ -229,6 +268,25 @@ int app_run(const piora_config *cfg)
 
     services_start(cfg);
     if (!monitoring_start(cfg)) {
+        services_stop();
+        store_thread_release();
+        return 1;
+    }
+    if (scheduler_start(cfg) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot start the backup scheduler\n");
+        monitoring_stop();
+        services_stop();
+        store_thread_release();
+        return 1;
+    }
+    deploys_set_queue_limit(cfg->queue_per_server);
+    const runner_conf rc = {.database = cfg->database, .workers = cfg->job_workers,
+                            .per_server = cfg->jobs_per_server, .timeout_s = cfg->job_timeout_s,
+                            .lease_s = cfg->job_lease_s};
+    if (runner_start(&rc) != PIORA_OK) {
+        fprintf(stderr, "piora: cannot start the job runner\n");
+        scheduler_stop();
+        monitoring_stop();
         services_stop();
         store_thread_release();
         return 1;
@@ -262,6 +320,8 @@ int app_run(const piora_config *cfg)
     }
     if (!srv) {
         app_routes_free(&site);
+        runner_stop();
+        scheduler_stop();
         monitoring_stop();
         services_stop();
         store_thread_release();
@@ -280,6 +340,8 @@ int app_run(const piora_config *cfg)
 
     http_server_stop(srv);
     app_routes_free(&site);
+    runner_stop();
+    scheduler_stop();
     monitoring_stop();
     services_stop();
     store_thread_release();

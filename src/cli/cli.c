@@ -25,6 +25,8 @@ static const cli_cmd commands[] = {
     {"token", cmd_token, "create, list and revoke API tokens"},
     {"audit", cmd_audit, "show the audit log"},
     {"publisher", cmd_publisher, "add, list and remove trusted publishers (CI OIDC)"},
+    {"deploy", cmd_deploy, "start a deployment through the API (for CI)"},
+    {"ssh-key", cmd_sshkey, "show the team's SSH public key"},
     {"version", cmd_version, "print the version"},
     {NULL, NULL, NULL},
 };
@@ -38,6 +40,8 @@ static const char top_usage[] =
     "  token     create, list and revoke API tokens; usage logs\n"
     "  audit     show the audit log (sign-ins, tokens, users)\n"
     "  publisher add, list and remove trusted publishers (CI jobs' OIDC tokens)\n"
+    "  deploy    start a deployment through a server's API and follow it (CI)\n"
+    "  ssh-key   show the team's SSH public key (for authorized_keys)\n"
     "  version   print the version (also: piora -V, piora --version)\n"
     "\n"
     "Every command takes --database PATH_OR_URL (env PIORA_DATABASE, default\n"

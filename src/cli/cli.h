@@ -40,6 +40,8 @@ int cmd_token(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_publisher(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
+int cmd_sshkey(int argc, char **argv);
 
 /* Runs the subcommand of table named by argv[1]; `path` is "piora user" and
  * usage the group's help text (printed for --help, exit 0). */

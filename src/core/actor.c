@@ -8,6 +8,8 @@ const char *actor_channel_name(actor_channel c)
     case CHANNEL_DASHBOARD: return "dashboard";
     case CHANNEL_CLI: return "cli";
     case CHANNEL_API: return "api";
+    case CHANNEL_SCHEDULE: return "schedule";
+    case CHANNEL_RUNNER: return "runner";
     case CHANNEL_LEAK_REPORT: return "leak_report";
     case CHANNEL_SETUP: return "setup";
     case CHANNEL_OIDC: return "oidc";

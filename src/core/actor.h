@@ -14,7 +14,9 @@ typedef enum actor_channel {
     CHANNEL_API,         /* a bearer token, e.g. DELETE /api/v1/token */
     CHANNEL_LEAK_REPORT, /* POST /api/v1/credentials/revoke */
     CHANNEL_SETUP,       /* the first-run setup page */
-    CHANNEL_OIDC         /* POST /api/v1/oidc/token: a CI job's OIDC token (SPEC 12) */
+    CHANNEL_OIDC,        /* POST /api/v1/oidc/token: a CI job's OIDC token (SPEC 12) */
+    CHANNEL_SCHEDULE,    /* a database's backup_schedule (no user acts) */
+    CHANNEL_RUNNER       /* the job runner (a host key trusted on a job's first use) */
 } actor_channel;
 
 typedef struct actor {

@@ -37,6 +37,18 @@ const char *audit_action_name(audit_action a)
     case AUDIT_PUBLISHER_REMOVED: return "publisher.removed";
     case AUDIT_OIDC_EXCHANGED: return "oidc.exchanged";
     case AUDIT_OIDC_FAILED: return "oidc.failed";
+    case AUDIT_BACKUP_QUEUED: return "backup.queued";
+    case AUDIT_BACKUP_DOWNLOADED: return "backup.downloaded";
+    case AUDIT_RESTORE_QUEUED: return "restore.queued";
+    case AUDIT_SCHEDULE_CHANGED: return "database.schedule_changed";
+    case AUDIT_SSHKEY_CREATED: return "ssh_key.created";
+    case AUDIT_SSHKEY_ROTATED: return "ssh_key.rotated";
+    case AUDIT_SSHKEY_PREVIOUS_DELETED: return "ssh_key.previous_deleted";
+    case AUDIT_HOST_KEY_TRUSTED: return "server.host_key_trusted";
+    case AUDIT_HOST_KEY_PINNED: return "server.host_key_pinned";
+    case AUDIT_HOST_KEY_CLEARED: return "server.host_key_cleared";
+    case AUDIT_DEPLOYMENT_QUEUED: return "deployment.queued";
+    case AUDIT_DEPLOYMENT_CANCELLED: return "deployment.cancelled";
     }
     return "unknown";
 }
@@ -60,6 +72,8 @@ piora_err audit_record(store_t *s, const actor *who, const audit_event *e)
         .email = e->email,
         .addr = who->addr,
         .detail = e->detail,
+        .object_kind = e->object_kind,
+        .object_id = e->object_id,
     };
     piora_err err = store_audit_insert(s, &n);
     if (err != PIORA_OK)
@@ -94,6 +108,10 @@ static json_t *audit_row_json(const audit_row *r)
     json_object_set_new(o, "email", text_or_null(r->email));
     json_object_set_new(o, "addr", text_or_null(r->addr));
     json_object_set_new(o, "detail", text_or_null(r->detail));
+    json_object_set_new(o, "object",
+                        r->object_kind[0] ? json_pack("{s:s,s:I}", "kind", r->object_kind, "id",
+                                                      (json_int_t)r->object_id)
+                                          : json_null());
     return o;
 }
 

@@ -36,7 +36,20 @@ typedef enum audit_action {
     AUDIT_PUBLISHER_ADDED,   /* trusted publishing (SPEC 12) */
     AUDIT_PUBLISHER_REMOVED,
     AUDIT_OIDC_EXCHANGED,    /* a JWT became a token: detail names publisher, repository, ref, commit, run */
-    AUDIT_OIDC_FAILED        /* a JWT was refused: detail names the check */
+    AUDIT_OIDC_FAILED,       /* a JWT was refused: detail names the check */
+    /* backups and restores (issue 11): the entry names the object */
+    AUDIT_BACKUP_QUEUED,
+    AUDIT_BACKUP_DOWNLOADED,
+    AUDIT_RESTORE_QUEUED,
+    AUDIT_SCHEDULE_CHANGED,
+    AUDIT_SSHKEY_CREATED,          /* the team's first key pair, made on first use */
+    AUDIT_SSHKEY_ROTATED,
+    AUDIT_SSHKEY_PREVIOUS_DELETED,
+    AUDIT_HOST_KEY_TRUSTED,        /* a server's host key recorded on first use */
+    AUDIT_HOST_KEY_PINNED,         /* a host key given on create or PATCH */
+    AUDIT_HOST_KEY_CLEARED,        /* PATCH host_key_fingerprint: null (trust again) */
+    AUDIT_DEPLOYMENT_QUEUED,       /* POST /applications/{id}/deploy */
+    AUDIT_DEPLOYMENT_CANCELLED     /* POST /deployments/{id}/cancel */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */
@@ -48,6 +61,8 @@ typedef struct audit_event {
     int64_t subject_user_id; /* the user concerned (created, password changed), or 0 */
     const char *email;       /* the email concerned or tried (sign-ins); may be NULL */
     const char *detail;      /* words the action needs (cut at AUDIT_DETAIL_MAX); may be NULL */
+    const char *object_kind; /* the object concerned: "backup", "restore", "database"; or NULL */
+    int64_t object_id;
 } audit_event;
 
 const char *audit_action_name(audit_action a); /* "token.revoked", "signin.failed", ... */

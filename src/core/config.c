@@ -143,6 +143,13 @@ const config_setting config_settings[] = {
      "the API's `Link` headers, which become absolute from it. Unset, the setup link uses "
      "`--listen` (and says so when that is a wildcard address) and `Link` headers stay "
      "relative."},
+    {"secret-key-file", "PIORA_SECRET_KEY_FILE", CONFIG_TEXT, "PATH", 0, 0, 0, "",
+     FIELD(secret_key_file), 0, "master key file sealing the teams' SSH keys",
+     "The master key file (32 random bytes) that seals the teams' SSH private keys in the "
+     "database. Unset: `piora.key` beside the SQLite file, made with mode 0600 on first "
+     "start. A file others may read is refused. Keep it with (but not in) the backups of "
+     "the database: without it the stored keys cannot be opened and every team needs a "
+     "new key."},
     {"trusted-proxies", "PIORA_TRUSTED_PROXIES", CONFIG_ADDR_LIST, "LIST", 0, 0, 0, "",
      FIELD(trusted_proxies), 0,
      "comma-separated IPs or CIDR blocks whose X-Forwarded-For is believed",
@@ -162,6 +169,41 @@ const config_setting config_settings[] = {
         "An OIDC token signed with a key id the cached JWKS lacks makes Piora fetch the "
         "issuer's keys again, at most once per this many seconds per issuer (a flood of "
         "made-up key ids costs the issuer one request a minute)."),
+    {"backup-dir", "PIORA_BACKUP_DIR", CONFIG_TEXT, "PATH", 0, 0, 0, "", FIELD(backup_dir), 0,
+     "the backup store; empty = backups/ beside the SQLite file",
+     "The backup store: the directory dumps are written to (made with mode 0700 if missing). "
+     "A dump is written under a `.partial-` name while its SHA-256 is computed, synced, and "
+     "renamed into place only when complete; a start removes `.partial-` files left by a "
+     "crash. Empty: `backups/` beside the SQLite file. In a cluster, a directory every node "
+     "shares."},
+    INT("schedule-interval", "PIORA_SCHEDULE_INTERVAL", "SECONDS", 1, 60, 20, schedule_interval_s,
+        "how often backup schedules are checked",
+        "How often the backup scheduler looks for due slots and prunes old scheduled backups. A "
+        "slot found up to 300 s late still runs (once: a unique key per database and slot), so "
+        "any value up to 60 keeps schedules on time."),
+    INT("jobs-per-server", "PIORA_JOBS_PER_SERVER", "N", 1, 64, 2, jobs_per_server,
+        "running jobs per server at once",
+        "At most this many jobs (deployments) run on one server at once; later ones wait in "
+        "order. One application never runs two deployments at once whatever this is."),
+    INT("queue-per-server", "PIORA_QUEUE_PER_SERVER", "N", 1, 10000, 25, queue_per_server,
+        "waiting jobs per server; past it 429 queue_full",
+        "At most this many jobs wait for one server; one more is refused with 429 "
+        "`queue_full` and nothing is queued."),
+    INT("job-timeout", "PIORA_JOB_TIMEOUT", "SECONDS", 1, 604800, 3600, job_timeout_s,
+        "a job's time limit; past it the job fails with timeout",
+        "A job's time limit from the start of its remote command. Past it the remote process "
+        "group is killed (TERM, then KILL after 10 s) and the job ends `failed` with "
+        "`timeout`."),
+    INT("job-lease", "PIORA_JOB_LEASE", "SECONDS", 2, 60, 30, job_lease_s,
+        "how long a running job's lease outlives its last heartbeat",
+        "A running job holds a lease in the database that its node renews every third of this. "
+        "When a node dies, its jobs end `failed` with `lost` once the lease is past (checked "
+        "every second by every node): within this plus a few seconds, so the default keeps SPEC "
+        "10's bound of 90 s. Tests use a few seconds."),
+    INT("job-workers", "PIORA_JOB_WORKERS", "N", 1, 64, 8, job_workers,
+        "runner threads of this node",
+        "How many jobs this node runs at once across all servers (each on its own thread, never "
+        "on an HTTP thread)."),
 };
 
 const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];

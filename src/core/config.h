@@ -51,6 +51,18 @@ typedef struct piora_config {
     char oidc_ca_file[1024];      /* --oidc-ca-file: CAs added for issuers; empty = none */
     int64_t oidc_refresh_s;       /* --oidc-refresh-interval: at most one JWKS fetch per
                                      issuer per this many seconds */
+    /* backups (issue 11, docs/backups.md) */
+    char backup_dir[4096];        /* --backup-dir: the backup store; empty = backups/
+                                     beside the SQLite file */
+    unsigned schedule_interval_s; /* --schedule-interval: how often schedules are checked */
+    char secret_key_file[4096];   /* --secret-key-file: the master key sealing team SSH
+                                     keys; empty = piora.key beside the SQLite file */
+    /* the job runner (issue 9, docs/jobs.md) */
+    unsigned jobs_per_server;     /* --jobs-per-server: running jobs per server */
+    unsigned queue_per_server;    /* --queue-per-server: waiting jobs per server */
+    unsigned job_timeout_s;       /* --job-timeout: a job's time limit */
+    unsigned job_lease_s;         /* --job-lease: how long a lease outlives its heartbeat */
+    unsigned job_workers;         /* --job-workers: runner threads of this node */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

@@ -99,6 +99,12 @@ typedef struct req {
         char *value;      /* malloc'd */
     } headers[REQ_MAX_HEADERS];
     int nheaders;
+    /* A body streamed from a file (resp_file) instead of out: the server
+     * sends it from the descriptor and closes it; -1 when none. Only
+     * meaningful while file_body is set, so a zeroed req_t has no file. */
+    bool file_body;
+    int file_fd;
+    uint64_t file_size;
 } req_t;
 
 /* The value of a query parameter (decoded), or NULL when absent. */

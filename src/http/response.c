@@ -1,10 +1,21 @@
 #include "http/response.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "util/json.h"
 #include "util/log.h"
+
+/* Drops a file body set earlier (an error answered after it). */
+static void drop_file(req_t *r)
+{
+    if (r->file_body) {
+        close(r->file_fd);
+        r->file_body = false;
+        r->file_fd = -1;
+    }
+}
 
 const char *http_status_title(int status)
 {
@@ -19,6 +30,7 @@ const char *http_status_title(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 410: return "Gone";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
@@ -60,7 +72,19 @@ void resp_header(req_t *r, const char *name, const char *value)
 void resp_raw(req_t *r, int status, const char *content_type, const char *data, size_t len)
 {
     buf_reset(&r->out);
+    drop_file(r);
     buf_append(&r->out, data, len);
+    r->status = status;
+    r->content_type = content_type;
+}
+
+void resp_file(req_t *r, int status, const char *content_type, int fd, uint64_t size)
+{
+    buf_reset(&r->out);
+    drop_file(r);
+    r->file_body = true;
+    r->file_fd = fd;
+    r->file_size = size;
     r->status = status;
     r->content_type = content_type;
 }
@@ -68,6 +92,7 @@ void resp_raw(req_t *r, int status, const char *content_type, const char *data, 
 void resp_empty(req_t *r, int status)
 {
     buf_reset(&r->out);
+    drop_file(r);
     r->status = status;
     r->content_type = NULL;
 }
@@ -80,6 +105,7 @@ static int dump_cb(const char *p, size_t n, void *data)
 void resp_json(req_t *r, int status, json_t *body)
 {
     buf_reset(&r->out);
+    drop_file(r);
     if (!body || json_dump_callback(body, dump_cb, &r->out, JSON_COMPACT) != 0 || r->out.failed) {
         json_decref(body);
         log_error("response serialization failed");

@@ -14,6 +14,10 @@
 void resp_json(req_t *r, int status, json_t *body);
 /* Copies data as the body with the given content type. */
 void resp_raw(req_t *r, int status, const char *content_type, const char *data, size_t len);
+/* The open file fd (size bytes from its start) as the body: sent by the
+ * server from the descriptor in bounded memory, Content-Length = size; fd is
+ * owned (closed) by the request from here on, also when it is not sent. */
+void resp_file(req_t *r, int status, const char *content_type, int fd, uint64_t size);
 /* 204 or any status without a body. */
 void resp_empty(req_t *r, int status);
 

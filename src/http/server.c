@@ -247,14 +247,27 @@ static const req_source mhd_source = {mhd_header, mhd_header_whole, mhd_query, m
 static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r, const char *rid)
 {
     size_t len = 0;
-    char *body = buf_steal(&r->out, &len);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(body);
-        return MHD_NO;
+    struct MHD_Response *resp;
+    bool has_body;
+    if (r->file_body) {
+        /* libmicrohttpd reads the file as the socket drains (sendfile where
+         * it can) and closes the descriptor with the response: a dump of any
+         * size costs one buffer, not its size */
+        resp = MHD_create_response_from_fd64(r->file_size, r->file_fd);
+        if (!resp)
+            return MHD_NO; /* req_dispose closes the descriptor */
+        r->file_body = false;
+        has_body = true;
+    } else {
+        char *body = buf_steal(&r->out, &len);
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(body);
+            return MHD_NO;
+        }
+        has_body = len > 0;
     }
-    if (r->content_type && len)
+    if (r->content_type && has_body)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     /* libmicrohttpd refuses empty header values; an empty list (e.g.
      * X-Accepted-OAuth-Scopes of a route any token may call, as GitHub's
@@ -273,6 +286,10 @@ static enum MHD_Result send_req(struct MHD_Connection *c, req_t *r, const char *
 static void req_dispose(req_t *r)
 {
     buf_free(&r->out);
+    if (r->file_body) {
+        close(r->file_fd);
+        r->file_body = false;
+    }
     for (int i = 0; i < r->nheaders; i++)
         free(r->headers[i].value);
     r->nheaders = 0;

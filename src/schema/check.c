@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/cron.h"
 #include "util/json.h"
 
 static bool is_alnum(unsigned char c)
@@ -273,7 +274,8 @@ static bool repo_url_rest_ok(const char *s, bool allow_user)
 const char *check_repository(const char *v)
 {
     static const char *msg =
-        "must be https://host/path, ssh://[user@]host[:port]/path, user@host:path or owner/repo";
+        "must be https://host/path, ssh://[user@]host[:port]/path, user@host:path, an absolute "
+        "path on the server or owner/repo";
     size_t n = strlen(v);
     if (n == 0 || n > 512)
         return msg;
@@ -288,6 +290,11 @@ const char *check_repository(const char *v)
         return repo_url_rest_ok(v + 6, true) ? NULL : msg;
     if (strstr(v, "://"))
         return msg;
+
+    /* a path on the application's server (SPEC 10: any URL that git there
+     * accepts, a path included) */
+    if (v[0] == '/')
+        return repo_path_ok(v, n) && !strstr(v, "/../") ? NULL : msg;
 
     /* scp-like: user@host:path */
     const char *at = strchr(v, '@');
@@ -337,3 +344,53 @@ const char *check_label(const char *v)
     return NULL;
 }
 
+
+/* A database's host is handed to the engine's client tool (always quoted,
+ * and as --host=VALUE so it can never be read as another option). A path is
+ * a Unix socket or its directory (PostgreSQL takes the directory). */
+const char *check_db_host(const char *v)
+{
+    size_t n = strlen(v);
+    if (n > 0 && v[0] == '/') {
+        if (n > 255)
+            return "a socket path must be at most 255 bytes";
+        for (size_t i = 0; i < n; i++)
+            if (!is_name_char((unsigned char)v[i]) && v[i] != '/')
+                return "a socket path must be '/' then A-Z, a-z, 0-9, '.', '_', '-' and '/'";
+        if (strstr(v, "/../") || (n >= 3 && strcmp(v + n - 3, "/..") == 0))
+            return "a socket path must not contain '..'";
+        return NULL;
+    }
+    if (!check_ip(v) || !check_hostname(v))
+        return NULL;
+    return "must be a host name, an IP address or an absolute socket path";
+}
+
+const char *check_db_user(const char *v)
+{
+    if (!simple_token(v, 63) || v[0] == '-')
+        return "must be 1-63 characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '-'";
+    return NULL;
+}
+
+const char *check_cron(const char *v)
+{
+    cron_expr c;
+    if (!cron_parse(v, &c, NULL, 0))
+        return "must be a 5-field cron expression (minute hour day-of-month month day-of-week, "
+               "UTC): numbers, names, '*', ranges a-b, steps /n, lists";
+    return NULL;
+}
+
+/* What `ssh-keygen -l -E sha256` prints: 32 bytes as unpadded base64. */
+const char *check_host_key_fingerprint(const char *v)
+{
+    static const char *msg = "must be SHA256: and 43 base64 characters, as ssh-keygen -l prints";
+    if (strncmp(v, "SHA256:", 7) != 0 || strlen(v) != 7 + 43)
+        return msg;
+    for (const char *c = v + 7; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+              *c == '+' || *c == '/'))
+            return msg;
+    return NULL;
+}

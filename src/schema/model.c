@@ -4,7 +4,9 @@
 
 #include "schema/check.h"
 
-const char *const SERVER_STATUSES[] = {"unknown", "active", "unreachable", NULL};
+/* reachable .. host_key_mismatch: what POST /servers/{id}/check found last (SPEC 10). */
+const char *const SERVER_STATUSES[] = {"unknown", "active", "unreachable", "reachable", "auth_failed",
+                                      "host_key_mismatch", NULL};
 const char *const APP_STATUSES[] = {"created", "deploying", "running", "failed", NULL};
 const char *const DATABASE_ENGINES[] = {"postgresql", "mysql", "mariadb", "redis", "mongodb", NULL};
 const char *const DATABASE_STATUSES[] = {"pending", "running", "stopped", "failed", NULL};
@@ -28,6 +30,10 @@ static const field_desc server_fields[] = {
      .check = check_ssh_user},
     {.name = "status", .kind = FK_ENUM, .flags = 0, .def_text = "unknown",
      .enum_values = SERVER_STATUSES},
+    /* pinned up front, or trusted on first use by a check or a job */
+    {.name = "host_key_fingerprint", .kind = FK_STRING, .flags = W | N, .max_len = 50,
+     .check = check_host_key_fingerprint},
+    {.name = "checked_at", .kind = FK_TIME, .flags = N},
 };
 
 const resource_desc RES_SERVERS = {
@@ -58,6 +64,16 @@ static const field_desc database_fields[] = {
     {.name = "server_id", .kind = FK_REF, .flags = R | W, .ref = &RES_SERVERS},
     {.name = "status", .kind = FK_ENUM, .flags = 0, .def_text = "pending",
      .enum_values = DATABASE_STATUSES},
+    /* Where the dump tool connects (issue 11); null means the server's local
+     * socket, the engine's port and the server's ssh_user. No password field:
+     * the server's own configuration authenticates (docs/backups.md). */
+    {.name = "host", .kind = FK_STRING, .flags = W | N, .max_len = 255, .check = check_db_host},
+    {.name = "port", .kind = FK_INT, .flags = W | N, .min = 1, .max = 65535},
+    {.name = "username", .kind = FK_STRING, .flags = W | N, .max_len = 63, .check = check_db_user},
+    {.name = "backup_schedule", .kind = FK_STRING, .flags = W | N, .max_len = 255,
+     .check = check_cron},
+    {.name = "backup_keep", .kind = FK_INT, .flags = W, .min = 1, .max = 1000, .def_int = 7,
+     .has_def_int = true},
 };
 
 const resource_desc RES_DATABASES = {
@@ -71,6 +87,11 @@ static const field_desc deployment_fields[] = {
     {.name = "started_at", .kind = FK_TIME, .flags = N},
     {.name = "finished_at", .kind = FK_TIME, .flags = N},
     {.name = "log", .kind = FK_STRING, .flags = 0, .max_len = 1 << 20, .def_text = ""},
+    /* the runner's outcome (SPEC 10); the log itself is GET .../log */
+    {.name = "error", .kind = FK_STRING, .flags = N, .max_len = 31},
+    {.name = "ref", .kind = FK_STRING, .flags = N, .max_len = 255},
+    {.name = "commit", .kind = FK_STRING, .flags = N, .max_len = 64},
+    {.name = "exit_code", .kind = FK_INT, .flags = N, .min = 0, .max = 255},
 };
 
 static const char *const deployment_filters[] = {"application_id", NULL};
@@ -103,6 +124,8 @@ static const field_desc restore_fields[] = {
     {.name = "started_at", .kind = FK_TIME, .flags = N},
     {.name = "finished_at", .kind = FK_TIME, .flags = N},
     {.name = "log", .kind = FK_STRING, .flags = 0, .max_len = 1 << 20, .def_text = ""},
+    /* the database whose contents the restore replaces (issue 11) */
+    {.name = "database_id", .kind = FK_REF, .flags = N, .ref = &RES_DATABASES},
 };
 
 static const char *const restore_filters[] = {"backup_id", NULL};

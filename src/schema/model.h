@@ -70,7 +70,8 @@ extern const resource_desc *const piora_resources[];
 const field_desc *resource_field(const resource_desc *r, const char *name);
 
 /* The state words of SPEC 4. */
-extern const char *const SERVER_STATUSES[];     /* "unknown","active","unreachable" */
+extern const char *const SERVER_STATUSES[];     /* "unknown","active","unreachable","reachable",
+                                                  "auth_failed","host_key_mismatch" */
 extern const char *const APP_STATUSES[];        /* "created","deploying","running","failed" */
 extern const char *const DATABASE_ENGINES[];    /* postgresql mysql mariadb redis mongodb */
 extern const char *const DATABASE_STATUSES[];   /* "pending","running","stopped","failed" */

@@ -24,6 +24,7 @@
 
 #include "auth/grant.h"
 #include "auth/scopes.h"
+#include "auth/sshkey.h"
 #include "auth/token.h"
 #include "schema/model.h"
 #include "schema/row.h"
@@ -140,9 +141,20 @@ typedef struct audit_new {
     const char *email;
     const char *addr;
     const char *detail; /* words for the entry (a failed exchange's reason, ...); may be NULL */
+    const char *object_kind; /* "backup", "restore", "database"; NULL: none */
+    int64_t object_id;
 } audit_new;
 
 #define AUDIT_DETAIL_MAX 1023
+
+/* A database with a backup schedule, as the scheduler reads it. */
+#define BACKUP_SCHEDULE_MAX 255
+typedef struct backup_sched_row {
+    int64_t database_id;
+    int64_t team_id;
+    int64_t keep;
+    char schedule[BACKUP_SCHEDULE_MAX + 1];
+} backup_sched_row;
 
 #define AUDIT_WORD_MAX 31 /* an action or channel name: "token.regenerated" */
 
@@ -161,6 +173,8 @@ typedef struct audit_row {
     char email[EMAIL_MAX + 1];
     char addr[ADDR_MAX];
     char detail[AUDIT_DETAIL_MAX + 1];
+    char object_kind[AUDIT_WORD_MAX + 1]; /* empty: the entry names no object */
+    int64_t object_id;
 } audit_row;
 
 
@@ -244,6 +258,54 @@ typedef struct publisher_rec {
     int64_t created_at;
     char owner_email[EMAIL_MAX + 1];
 } publisher_rec;
+/* A team's SSH key pair as stored: the private key sealed with the master
+ * key (auth/sshkey.h), never in plain. */
+typedef struct sshkey_rec {
+    int64_t id;
+    int64_t team_id;
+    bool is_current;
+    char public_key[SSHKEY_PUBLIC_MAX];
+    char fingerprint[SSHKEY_FP_MAX];
+    uint8_t sealed[SSHKEY_SEALED_MAX];
+    size_t sealed_len;
+    int64_t created_at;
+} sshkey_rec;
+
+/* ---- the job runner (issue 9): deployments as jobs -------------------- */
+
+#define DEPLOY_REF_MAX 255
+#define JOB_ERROR_MAX 31 /* "host_key_mismatch" */
+#define JOB_OWNER_MAX 32 /* a runner's lease id: hex */
+
+/* Who queued a job (SPEC 10 triggered_by): type "token", "user" or
+ * "schedule". */
+typedef struct job_trigger {
+    const char *type;
+    int64_t id;
+    const char *name;
+} job_trigger;
+
+/* A deployment the runner claimed, with what it needs to run it. */
+typedef struct deploy_claim {
+    int64_t id;
+    int64_t team_id;
+    int64_t application_id;
+    int64_t server_id;
+    char ref[DEPLOY_REF_MAX + 1];
+    char repository[513];
+    char *script; /* malloc'd (free()); NULL when the application has none */
+    char host[46];
+    unsigned port;
+    char user[33];
+    char host_key[64]; /* pinned fingerprint, "" when none */
+} deploy_claim;
+
+/* What POST /deployments/{id}/cancel found. */
+typedef enum deploy_cancel_outcome {
+    DEPLOY_CANCELLED_NOW,   /* it was queued: cancelled at once */
+    DEPLOY_CANCEL_ASKED,    /* it is running: its runner stops it */
+    DEPLOY_CANCEL_FINISHED  /* it had ended already: nothing changed */
+} deploy_cancel_outcome;
 
 /* Every store function: ret store_<name>(params), from store_fns.h. */
 #define STORE_FN(ret, name, params, args) ret store_##name params;

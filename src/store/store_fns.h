@@ -295,8 +295,98 @@ STORE_FN(piora_err, publisher_delete, (store_t *s, int64_t team_id, int64_t id),
 STORE_FN(piora_err, oidc_jti_use,
          (store_t *s, const char *issuer, const char *jti, int64_t expires_at, int64_t now),
          (s, issuer, jti, expires_at, now))
+/* ---- backups: schedules and retention (issue 11) ------------------------- */
+
+/* Every database of every team that has a backup_schedule (the scheduler
+ * runs for all teams), at most max rows, lowest id first from after_id (0:
+ * from the start), so a caller pages through any number. */
+STORE_FN(piora_err, backup_schedules,
+         (store_t *s, int64_t after_id, size_t max, backup_sched_row **rows, size_t *n),
+         (s, after_id, max, rows, n))
+/* Claims the slot (database, slot_at) and queues its backup (status
+ * pending), in one transaction: *backup_id is the new backup. ECONFLICT when
+ * the slot was claimed already (by this node or another: the unique key of
+ * backup_slots makes each slot run once across a cluster) or the database
+ * is gone; either way there is nothing to run. */
+STORE_FN(piora_err, backup_slot_claim,
+         (store_t *s, int64_t database_id, int64_t slot_at, int64_t now, int64_t *backup_id),
+         (s, database_id, slot_at, now, backup_id))
+/* Deletes the completed scheduled backups of a database beyond its newest
+ * `keep` (by completed_at, then id), at most max per call, and returns their
+ * ids in ids[] (*n of them) so the caller removes their files. Backups made
+ * by hand and unfinished ones are never pruned. */
+STORE_FN(piora_err, backup_prune_scheduled,
+         (store_t *s, int64_t database_id, int64_t keep, int64_t *ids, size_t max, size_t *n),
+         (s, database_id, keep, ids, max, n))
 
 /* ---- jobs: the job runner's section (queue, claim with a lease, heartbeat,
  * log) goes here, with its entries in every backend. ---------------------- */
+
+/* Deployments as jobs (SPEC 10). Queues a deployment of the team's
+ * application at ref (NULL: its branch) by trig, unless max_queued
+ * deployments already wait for the application's server: ETOOBIG then.
+ * ENOTFOUND: no such application. *id is the new deployment. */
+STORE_FN(piora_err, deploy_queue,
+         (store_t *s, int64_t team_id, int64_t application_id, const char *ref,
+          const job_trigger *trig, int64_t max_queued, int64_t now, int64_t *id),
+         (s, team_id, application_id, ref, trig, max_queued, now, id))
+/* In one write transaction: the oldest queued deployment whose application
+ * has none running or older queued, on a server running fewer than
+ * per_server jobs, becomes running under owner's lease until lease_until;
+ * its application becomes deploying. ENOTFOUND: nothing to claim.
+ * out->script is malloc'd. */
+STORE_FN(piora_err, deploy_claim,
+         (store_t *s, const char *owner, int64_t now, int64_t lease_until, int64_t per_server,
+          deploy_claim *out),
+         (s, owner, now, lease_until, per_server, out))
+/* Pushes the lease of every job owner runs forward to lease_until. */
+STORE_FN(piora_err, job_heartbeat, (store_t *s, const char *owner, int64_t lease_until),
+         (s, owner, lease_until))
+/* Running jobs whose lease ended before now end failed with "lost" (their
+ * applications failed); *n (may be NULL) gets how many. */
+STORE_FN(piora_err, job_expire, (store_t *s, int64_t now, int64_t *n), (s, now, n))
+/* *yes: a cancel was asked for this deployment. */
+STORE_FN(piora_err, deploy_cancel_asked, (store_t *s, int64_t id, bool *yes), (s, id, yes))
+/* Ends a running deployment owner holds: status "succeeded", "failed" or
+ * "cancelled", error NULL or a code, commit NULL or the SHA, exit_code -1
+ * for none; the application becomes running (succeeded) or failed.
+ * ENOTFOUND when owner no longer holds it (its lease was declared lost). */
+STORE_FN(piora_err, deploy_finish,
+         (store_t *s, int64_t id, const char *owner, const char *status, const char *error,
+          const char *commit, int exit_code, int64_t now),
+         (s, id, owner, status, error, commit, exit_code, now))
+/* A queued deployment of the team ends cancelled at once; a running one is
+ * asked to stop. ENOTFOUND: no such deployment of the team. */
+STORE_FN(piora_err, deploy_cancel,
+         (store_t *s, int64_t team_id, int64_t id, int64_t now, deploy_cancel_outcome *out),
+         (s, team_id, id, now, out))
+/* Appends len bytes to the log of deployment id; past cap bytes the rest
+ * is dropped and the marker (once) ends the log. */
+STORE_FN(piora_err, job_log_append,
+         (store_t *s, int64_t id, const char *data, size_t len, int64_t cap, const char *marker),
+         (s, id, data, len, cap, marker))
+/* The log of the team's deployment id from byte offset, at most max bytes
+ * into *buf (malloc'd, free()), *len of them; *complete when the job has
+ * ended and nothing lies past what was returned. ENOTFOUND: no such
+ * deployment of the team. */
+STORE_FN(piora_err, job_log_read,
+         (store_t *s, int64_t team_id, int64_t id, int64_t offset, size_t max, char **buf,
+          size_t *len, bool *complete),
+         (s, team_id, id, offset, max, buf, len, complete))
+
+/* Team SSH keys (issue 9): the current pair and the previous one, private
+ * halves only sealed (auth/sshkey.h). Current first in out[0..*n). */
+STORE_FN(piora_err, sshkey_get, (store_t *s, int64_t team_id, sshkey_rec out[2], size_t *n),
+         (s, team_id, out, n))
+/* Makes k the team's current key when it has none; ECONFLICT when it has
+ * one (two first uses racing: the loser reads the winner's). */
+STORE_FN(piora_err, sshkey_put_first, (store_t *s, int64_t team_id, const sshkey_rec *k),
+         (s, team_id, k))
+/* In one transaction: drops the previous key, the current one becomes
+ * previous, k becomes current. */
+STORE_FN(piora_err, sshkey_rotate, (store_t *s, int64_t team_id, const sshkey_rec *k),
+         (s, team_id, k))
+/* ENOTFOUND when the team has no previous key. */
+STORE_FN(piora_err, sshkey_delete_previous, (store_t *s, int64_t team_id), (s, team_id))
 
 #undef STORE_FN

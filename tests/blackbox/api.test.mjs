@@ -1,6 +1,7 @@
 // SPEC 4: every endpoint of REST API v1 with its statuses, Location headers,
 // object fields, validation (422 with field errors), 400/404/405/409/413,
 // and the OpenAPI document.
+import { execFileSync } from 'node:child_process';
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTemplate, startServer, assertProblem, one, ALL_SCOPES, RFC3339_UTC } from './lib/piora.mjs';
@@ -367,8 +368,16 @@ describe('databases and backups', () => {
     const g = await s.get(`/api/v1/backups/${b1.id}`, { token: TOK });
     assert.equal(g.status, 200);
     assert.equal(one(g.json).id, b1.id);
+    // SPEC 10: only a completed backup restores (issue 11); the test marks
+    // it completed as the job runner would
+    assertProblem(await s.post(`/api/v1/backups/${b1.id}/restore`, { token: TOK }), 409, 'backup_not_completed');
+    execFileSync('sqlite3', ['-cmd', '.timeout 5000', s.db, `UPDATE backups SET status='completed' WHERE id=${b1.id}`]);
     const rs = await s.post(`/api/v1/backups/${b1.id}/restore`, { token: TOK });
     assert.equal(rs.status, 202, rs.text);
+    assert.equal(rs.h('location'), `/api/v1/restores/${one(rs.json).id}`);
+    const rg = await s.get(`/api/v1/restores/${one(rs.json).id}`, { token: TOK });
+    assert.equal(rg.status, 200, rg.text);
+    assert.equal(one(rg.json).backup_id, b1.id);
     assertProblem(await s.post('/api/v1/backups/888888/restore', { token: TOK }), 404, 'not_found');
 
     const d = await s.del(`/api/v1/backups/${b2.id}`, { token: TOK });
@@ -397,6 +406,7 @@ describe('OpenAPI document', () => {
       '/deployments/{id}': ['get'],
       '/databases': ['get', 'post'], '/databases/{id}': ['get', 'patch', 'delete'],
       '/backups': ['get', 'post'], '/backups/{id}': ['get', 'delete'], '/backups/{id}/restore': ['post'],
+      '/backups/{id}/download': ['get'], '/restores/{id}': ['get'],
       '/token': ['get', 'delete'], '/credentials/revoke': ['post'],
     };
     const find = (p) => paths[p] ?? paths['/api/v1' + p];

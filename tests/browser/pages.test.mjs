@@ -4,6 +4,8 @@
 // token creation and the phone width; a screenshot of every page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { startServer, launch, setup, signIn, shot } from './lib/harness.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
@@ -69,7 +71,7 @@ test('applications: create, Deploy, and the deployment history', async () => {
   await shot(page, '17-applications');
   await page.getByRole('link', { name: 'shop', exact: true }).click();
   await page.getByRole('heading', { name: 'Deployment history' }).waitFor();
-  await page.getByRole('button', { name: 'Deploy' }).click();
+  await page.getByRole('button', { name: 'Deploy', exact: true }).click();
   await page.getByRole('row', { name: /#2/ }).waitFor();
   assert.equal(await page.getByRole('table', { name: 'Deployment history' }).getByRole('row').count(), 3);
   await shot(page, '18-application-detail');
@@ -91,10 +93,21 @@ test('databases and backups: create a backup, restore it with confirmation', asy
   await page.getByRole('button', { name: 'Create backup' }).first().click();
   await page.getByRole('dialog').getByRole('button', { name: 'Create backup' }).click();
   await page.getByRole('row', { name: /orders/ }).waitFor();
-  await page.getByRole('row', { name: /orders/ }).getByRole('button', { name: 'Restore' }).click();
-  await page.getByRole('dialog').getByText('is overwritten').waitFor();
-  await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click();
-  await page.getByText(/Restore of backup #\d+ queued/).waitFor();
+  // a pending backup offers neither Download nor Restore (SPEC 10: 409)
+  assert.equal(await page.getByRole('row', { name: /orders/ }).getByRole('button', { name: 'Restore' }).count(), 0);
+  // the job runner's part (issue 9): the backup completes
+  execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(srv.dir, 'p.db'),
+    "UPDATE backups SET status='completed', sha256='" + 'ab'.repeat(32) + "', size_bytes=2048"]);
+  await page.reload();
+  const row = page.getByRole('row', { name: /orders/ });
+  await row.getByRole('link', { name: /Download backup/ }).waitFor();
+  await row.getByRole('button', { name: 'Restore' }).click();
+  const rd = page.getByRole('dialog');
+  await rd.getByText('are replaced with backup').waitFor();
+  assert.equal(await rd.getByRole('button', { name: 'Restore' }).isDisabled(), true, 'disabled until the name is typed');
+  await rd.getByLabel('Database name').fill('orders');
+  await rd.getByRole('button', { name: 'Restore' }).click();
+  await page.getByText(/Restore #\d+ of backup #\d+ into orders queued/).waitFor();
   await shot(page, '20-backups');
 });
 

@@ -30,7 +30,8 @@ async function postMany(path, bodies, at = 8) {
 const range = () => page.getByRole('navigation', { name: 'Pages' }).locator('.pager-range');
 
 before(async () => {
-  srv = await startServer();
+  // 51 deployments wait for one server: past the default --queue-per-server.
+  srv = await startServer(['--queue-per-server', '100']);
   browser = await launch();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(15000);

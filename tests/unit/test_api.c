@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "api/api.h"
+#include "core/objects.h"
 #include "core/tokens.h"
 #include "util/log.h"
 #include "fixture.h"
@@ -401,9 +402,27 @@ static void test_backups(void **state)
 
     snprintf(path, sizeof path, "/api/v1/backups/%lld/restore", (long long)bk);
     run(&c, backups_restore, &alice, path, bk, NULL);
+    assert_int_equal(c.r.status, 409); /* SPEC 10: only a completed backup restores */
+    assert_string_equal(jstr(&c, "code"), "backup_not_completed");
+    done(&c);
+    json_t *fin = json_pack("{s:s}", "status", "completed");
+    json_t *upd = NULL;
+    assert_int_equal(objects_update(st, &RES_BACKUPS, alice.team_id, bk, fin, &upd), PIORA_OK);
+    json_decref(fin);
+    json_decref(upd);
+    run(&c, backups_restore, &alice, path, bk, NULL);
     assert_int_equal(c.r.status, 202);
     assert_int_equal(jint(&c, "backup_id"), bk);
+    assert_int_equal(jint(&c, "database_id"), db);
     assert_string_equal(jstr(&c, "status"), "pending");
+    assert_non_null(strstr(header(&c, "Location"), "/api/v1/restores/"));
+    done(&c);
+    run(&c, backups_restore, &alice, path, bk, "{\"database_id\":999999}");
+    assert_int_equal(c.r.status, 422);
+    assert_true(has_field_error(&c, "database_id"));
+    done(&c);
+    run(&c, backups_restore, &alice, path, bk, "{\"database\":1}");
+    assert_int_equal(c.r.status, 422);
     done(&c);
     run(&c, backups_restore, &bob, path, bk, NULL);
     assert_int_equal(c.r.status, 404);

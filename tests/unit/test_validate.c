@@ -187,6 +187,9 @@ static void test_check_repository(void **state)
     GOOD(check_repository, "deploy@10.0.0.5:/srv/git/app.git");
     GOOD(check_repository, "acme/shop");
     GOOD(check_repository, "acme/shop.js");
+    GOOD(check_repository, "/home/app/shop.git");
+    BAD(check_repository, "/home/app/../etc");
+    BAD(check_repository, "/home/app shop");
     snprintf(buf, sizeof buf, "https://example.com/");
     memset(buf + strlen(buf), 'a', 512 - strlen(buf));
     buf[512] = '\0';
@@ -213,7 +216,7 @@ static void test_check_repository(void **state)
     BAD(check_repository, "-oProxyCommand=x@host:a");
     BAD(check_repository, "owner/repo/extra");
     BAD(check_repository, "owner/");
-    BAD(check_repository, "/repo");
+    GOOD(check_repository, "/repo"); /* a path on the server (SPEC 10) */
     BAD(check_repository, "justaname");
     BAD(check_repository, "-x/y");
     BAD(check_repository, "owner/..");
@@ -409,6 +412,61 @@ static void test_strings_nul_utf8_length(void **state)
     assert_true(has_error(&e, "name", NULL));
 }
 
+/* The fields a dump tool needs (issue 11): no password among them, each
+ * value something the engine client can take as one quoted argument. */
+static void test_database_backup_fields(void **state)
+{
+    (void)state;
+    json_t *v = NULL;
+    verrs e;
+    assert_int_equal(run(&RES_DATABASES,
+                         "{\"name\":\"main\",\"engine\":\"postgresql\",\"server_id\":3}", true,
+                         &v, &e),
+                     PIORA_OK);
+    assert_true(json_is_null(json_object_get(v, "host")));
+    assert_true(json_is_null(json_object_get(v, "port")));
+    assert_true(json_is_null(json_object_get(v, "username")));
+    assert_true(json_is_null(json_object_get(v, "backup_schedule")));
+    assert_int_equal(json_integer_value(json_object_get(v, "backup_keep")), 7);
+    json_decref(v);
+
+    assert_int_equal(run(&RES_DATABASES,
+                         "{\"host\":\"/var/run/postgresql\",\"port\":5433,\"username\":\"app_ro\","
+                         "\"backup_schedule\":\"15 3 * * mon-fri\",\"backup_keep\":30}",
+                         false, &v, &e),
+                     PIORA_OK);
+    json_decref(v);
+    assert_int_equal(run(&RES_DATABASES, "{\"host\":\"db.internal\",\"port\":null}", false, &v,
+                         &e),
+                     PIORA_OK);
+    json_decref(v);
+    assert_int_equal(run(&RES_DATABASES, "{\"host\":\"::1\"}", false, &v, &e), PIORA_OK);
+    json_decref(v);
+
+    static const char *const bad[][2] = {
+        {"{\"host\":\"a b\"}", "host"},
+        {"{\"host\":\"$(id)\"}", "host"},
+        {"{\"host\":\"/run/../etc\"}", "host"},
+        {"{\"host\":\"-oProxyCommand=x\"}", "host"},
+        {"{\"port\":0}", "port"},
+        {"{\"port\":65536}", "port"},
+        {"{\"username\":\"-U\"}", "username"},
+        {"{\"username\":\"a;b\"}", "username"},
+        {"{\"backup_schedule\":\"every day\"}", "backup_schedule"},
+        {"{\"backup_schedule\":\"* * * *\"}", "backup_schedule"},
+        {"{\"backup_schedule\":\"61 * * * *\"}", "backup_schedule"},
+        {"{\"backup_keep\":0}", "backup_keep"},
+        {"{\"backup_keep\":null}", "backup_keep"},
+        {"{\"password\":\"x\"}", "password"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (run(&RES_DATABASES, bad[i][0], false, &v, &e) == PIORA_OK)
+            fail_msg("accepted %s", bad[i][0]);
+        if (!has_error(&e, bad[i][1], NULL))
+            fail_msg("%s: no error on %s", bad[i][0], bad[i][1]);
+    }
+}
+
 static void test_enum_and_ref(void **state)
 {
     (void)state;
@@ -520,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_strings_nul_utf8_length),
         cmocka_unit_test(test_enum_and_ref),
+        cmocka_unit_test(test_database_backup_fields),
         cmocka_unit_test(test_patch_rules),
         cmocka_unit_test(test_verrs_bounds),
     };

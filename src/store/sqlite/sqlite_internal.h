@@ -73,6 +73,33 @@ typedef enum sq_stmt_id {
     ST_PUBLISHER_DELETE,
     ST_OIDC_JTI_PRUNE,
     ST_OIDC_JTI_INSERT,
+    ST_BACKUP_SCHEDULES,
+    ST_BACKUP_SLOT_INSERT,
+    ST_BACKUP_SLOT_BACKUP,
+    ST_BACKUP_SLOT_SET,
+    ST_BACKUP_PRUNE_PICK,
+    ST_BACKUP_PRUNE_DELETE,
+    ST_SSHKEY_GET,
+    ST_SSHKEY_INSERT,
+    ST_SSHKEY_DROP_PREVIOUS,
+    ST_SSHKEY_DEMOTE,
+    ST_DEPLOY_QUEUE,
+    ST_DEPLOY_APP_EXISTS,
+    ST_DEPLOY_CLAIM,
+    ST_DEPLOY_CLAIMED,
+    ST_DEPLOY_APP_STATUS,
+    ST_JOB_HEARTBEAT,
+    ST_JOB_EXPIRE,
+    ST_DEPLOY_CANCEL_ASKED,
+    ST_DEPLOY_FINISH,
+    ST_DEPLOY_CANCEL_QUEUED,
+    ST_DEPLOY_CANCEL_RUNNING,
+    ST_DEPLOY_TEAM_EXISTS,
+    ST_LOG_SIZE,
+    ST_LOG_INSERT,
+    ST_LOG_SET_SIZE,
+    ST_LOG_STATE,
+    ST_LOG_CHUNKS,
     ST__COUNT
 } sq_stmt_id;
 
@@ -164,7 +191,7 @@ extern const store_ops sq_ops;
 
 /* The backend's half of every store function: sq_<name>(params), one per
  * entry of store_fns.h, in sqlite.c and sqlite_{users,tokens,obj,monitor,
- * sessions}.c. */
+ * sessions,jobs}.c. */
 #define STORE_FN(ret, name, params, args) ret sq_##name params;
 #include "store/store_fns.h"
 

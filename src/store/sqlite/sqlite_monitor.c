@@ -37,8 +37,8 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(s, ST_AUDIT_INSERT,
                                "INSERT INTO audit_log(time, action, via, team_id, actor_user_id, "
-                               "token_id, subject_user_id, email, addr, token_name, detail) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+                               "token_id, subject_user_id, email, addr, token_name, detail, object_kind, object_id) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     if (!st)
         return PIORA_EDB;
     sqlite3_bind_int64(st, 1, e->time > 0 ? e->time : clock_now());
@@ -52,6 +52,8 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
     bind_text0(st, 9, e->addr);
     bind_text0(st, 10, e->token_name);
     bind_text0(st, 11, e->detail);
+    bind_text0(st, 12, e->object_kind);
+    sq_bind_time0(st, 13, e->object_kind ? e->object_id : 0);
     /* Its own transaction, so that the change feed moves with it. */
     piora_err err = sq_begin(s);
     if (err != PIORA_OK) {
@@ -70,7 +72,8 @@ piora_err sq_audit_insert(store_t *base, const audit_new *e)
 
 #define AUDIT_COLS                                                                              \
     "SELECT a.id, a.time, a.action, a.via, a.team_id, a.actor_user_id, act.email, a.token_id, " \
-    "a.subject_user_id, a.email, a.addr, a.token_name, a.detail FROM audit_log a "              \
+    "a.subject_user_id, a.email, a.addr, a.token_name, a.detail, a.object_kind, a.object_id "  \
+    "FROM audit_log a "                                                                         \
     "LEFT JOIN users act ON act.id = a.actor_user_id "
 #define AUDIT_EMAIL_WHERE                                                                       \
     "WHERE (?1 = 0 OR a.team_id = ?1) AND (a.email = ?2 COLLATE NOCASE "                        \
@@ -93,6 +96,8 @@ static void audit_read(sqlite3_stmt *st, audit_row *o)
     sq_col_copy(st, 9, o->email, sizeof o->email);
     sq_col_copy(st, 10, o->addr, sizeof o->addr);
     sq_col_copy(st, 12, o->detail, sizeof o->detail);
+    sq_col_copy(st, 13, o->object_kind, sizeof o->object_kind);
+    o->object_id = sqlite3_column_int64(st, 14);
 }
 
 piora_err sq_audit_list(store_t *base, int64_t team_id, const char *email, int64_t offset,

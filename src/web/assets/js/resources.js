@@ -4,6 +4,7 @@
 import { get, post, patch, del, getAll } from './api.js';
 import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, fmtBytes, pager, pageParam, PER_PAGE } from './ui.js';
 import { render } from './app.js';
+import { deploymentsSection } from './deploy.js';
 
 const ENGINES = ['postgresql', 'mysql', 'mariadb', 'redis', 'mongodb'];
 
@@ -21,14 +22,15 @@ const KINDS = {
       { name: 'region', label: 'Region', half: true },
       { name: 'ssh_user', label: 'SSH user', placeholder: 'root', half: true },
       { name: 'ssh_port', label: 'SSH port', type: 'number', placeholder: '22', half: true },
+      { name: 'host_key_fingerprint', label: 'Host key fingerprint', placeholder: 'SHA256:…', hint: 'Optional: pins the server\'s host key (ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub on the server). Empty: the first check trusts the key it sees.' },
     ],
     columns: (ctx) => [
       { label: 'Name', cell: (s) => h('div', {}, h('a', { class: 'cell-main', href: `/servers/${s.id}` }, s.name), h('div', { class: 'cell-sub mono' }, s.ip_address)) },
       { label: 'Provider', cell: (s) => [s.provider, s.region].filter(Boolean).join(' · ') || h('span', { class: 'muted' }, '—') },
       { label: 'SSH', cell: (s) => sshTarget(s) },
-      { label: 'Status', cell: (s) => badge(s.status) },
-      { label: 'Created', cell: (s) => timeEl(s.created_at) },
-      { label: 'Actions', cell: (s) => rowActions(ctx, s) },
+      { label: 'Status', cell: (s) => h('div', {}, badge(s.status), h('div', { class: 'cell-sub' }, 'checked ', timeEl(s.checked_at))) },
+      { label: 'Host key', cell: (s) => (s.host_key_fingerprint ? h('span', { class: 'mono', title: s.host_key_fingerprint }, `${s.host_key_fingerprint.slice(0, 19)}…`) : h('span', { class: 'muted' }, 'not pinned')) },
+      { label: 'Actions', cell: (s) => rowActions(ctx, s, checkButton(s)) },
     ],
   },
   applications: {
@@ -63,12 +65,20 @@ const KINDS = {
       { name: 'engine', label: 'Engine', type: 'select', required: true, immutable: true, options: async () => ENGINES.map((e) => ({ value: e, label: e })), half: true },
       { name: 'version', label: 'Version', half: true, placeholder: '16' },
       { name: 'server_id', label: 'Server', type: 'select', required: true, options: serverOptions, number: true },
+      // where the dump tool connects; empty: the server's socket, the
+      // engine's port, the server's SSH user (no password: docs/backups.md)
+      { name: 'host', label: 'Host or socket', half: true, placeholder: 'local socket' },
+      { name: 'port', label: 'Port', type: 'number', half: true, placeholder: 'engine default' },
+      { name: 'username', label: 'Database user', half: true, placeholder: 'the SSH user' },
+      { name: 'backup_schedule', label: 'Backup schedule (cron, UTC)', half: true, placeholder: '30 4 * * *' },
+      { name: 'backup_keep', label: 'Scheduled backups kept', type: 'number', half: true, placeholder: '7' },
     ],
     columns: (ctx) => [
       { label: 'Name', cell: (d) => h('div', { class: 'cell-main' }, d.name) },
       { label: 'Engine', cell: (d) => h('span', { class: 'mono' }, `${d.engine}${d.version ? ` ${d.version}` : ''}`) },
       { label: 'Server', cell: (d) => ctx.names.servers?.[d.server_id] || `#${d.server_id}` },
       { label: 'Status', cell: (d) => badge(d.status) },
+      { label: 'Schedule', cell: (d) => (d.backup_schedule ? h('span', { class: 'mono', title: `keeps ${d.backup_keep}` }, d.backup_schedule) : h('span', { class: 'muted' }, '—')) },
       { label: 'Created', cell: (d) => timeEl(d.created_at) },
       { label: 'Actions', cell: (d) => rowActions(ctx, d) },
     ],
@@ -89,7 +99,9 @@ const KINDS = {
       { label: 'Size', cell: (b) => fmtBytes(b.size_bytes), num: true },
       { label: 'SHA-256', cell: (b) => (b.sha256 ? h('span', { class: 'mono', title: b.sha256 }, `${b.sha256.slice(0, 12)}…`) : h('span', { class: 'muted' }, '—')) },
       { label: 'Created', cell: (b) => timeEl(b.created_at) },
-      { label: 'Actions', cell: (b) => rowActions(ctx, b, h('button', { type: 'button', class: 'btn small', onclick: () => restore(b, ctx) }, 'Restore')) },
+      { label: 'Actions', cell: (b) => rowActions(ctx, b, ...(b.status === 'completed' ? [
+        h('a', { class: 'btn small', href: `/web/api/v1/backups/${b.id}/download`, download: '', 'aria-label': `Download backup ${b.id}` }, 'Download'),
+        h('button', { type: 'button', class: 'btn small', onclick: () => restore(b, ctx) }, 'Restore')] : [])) },
     ],
   },
 };
@@ -103,6 +115,58 @@ function sshTarget(s) {
   const user = s.ssh_user ? `${s.ssh_user}@` : '';
   const port = s.ssh_port ? `:${s.ssh_port}` : '';
   return h('span', { class: 'mono' }, `${user}${host}${port}`);
+}
+
+// POST /servers/{id}/check: connects with the team key, runs nothing.
+function checkButton(s) {
+  const b = h('button', { type: 'button', class: 'btn small', 'aria-label': `Check ${s.name}` }, 'Check');
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    b.textContent = 'Checking…';
+    try {
+      const r = await post(`/v1/servers/${s.id}/check`);
+      const words = { reachable: 'reachable', unreachable: 'unreachable', auth_failed: 'refused the team key', host_key_mismatch: 'showed another host key' };
+      toast(`${s.name}: ${words[r.status] || r.status}. ${r.detail || ''}`, r.status === 'reachable' ? '' : 'error');
+      render();
+    } catch (e) {
+      toast(e.message, 'error');
+      b.disabled = false;
+      b.textContent = 'Check';
+    }
+  });
+  return b;
+}
+
+// The team's public key, for authorized_keys on each server.
+async function teamKeyCard() {
+  let key;
+  try {
+    key = await get('/v1/ssh-key');
+  } catch (e) {
+    return h('div', { class: 'card card-pad' }, h('p', { class: 'muted' }, `The team's SSH key could not be read: ${e.message}`));
+  }
+  const line = key.public_key;
+  const input = h('input', { class: 'input mono', readonly: true, 'aria-label': 'Team SSH public key', id: 'team-ssh-key', value: line });
+  const copy = h('button', { type: 'button', class: 'btn', onclick: async () => {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(line);
+      ok = true;
+    } catch {
+      input.focus();
+      input.select();
+      ok = document.execCommand('copy');
+    }
+    toast(ok ? 'Public key copied.' : 'Copying was refused: select the key and press Ctrl+C.', ok ? '' : 'error');
+  } }, 'Copy');
+  input.addEventListener('focus', () => input.select());
+  return h('div', { class: 'card card-pad', id: 'team-key' },
+    h('h2', {}, 'Team SSH key'),
+    h('p', { class: 'muted' }, 'Add this line to ~/.ssh/authorized_keys of each server\'s SSH user, then press Check. The private key never leaves Piora.'),
+    h('div', { class: 'key-row' }, input, copy),
+    h('p', { class: 'cell-sub mono' }, `Fingerprint ${key.fingerprint}`),
+    key.previous ? h('p', { class: 'cell-sub' }, `The previous key (${key.previous.fingerprint}) is still offered as a fallback.`) : null,
+    h('pre', { class: 'mono cell-sub' }, `echo '${line}' >> ~/.ssh/authorized_keys`));
 }
 
 function rowActions(ctx, obj, ...extra) {
@@ -137,10 +201,13 @@ export async function resourcePage(key, page = pageParam()) {
         action = h('a', { class: 'btn primary', href: `/${kind.needs.key}` }, `Go to ${kind.needs.key[0].toUpperCase()}${kind.needs.key.slice(1)}`);
       }
     }
-    return [head, emptyState({ iconName: kind.icon, title: `No ${key} yet`, text, action })];
+    const empty = emptyState({ iconName: kind.icon, title: `No ${key} yet`, text, action });
+    if (key === 'servers') return [head, await teamKeyCard(), empty];
+    return [head, empty];
   }
   const t = table(kind.columns(ctx), list.data, { caption: kind.title });
   t.append(pager({ page, perPage: list.meta.per_page, total: list.meta.total }));
+  if (key === 'servers') return [head, await teamKeyCard(), t];
   return [head, t];
 }
 
@@ -257,12 +324,38 @@ async function deploy(appObj) {
   }
 }
 
+// Restore: choose the target (the backup's database or another of the same
+// engine), then type its name, since its contents are replaced.
 async function restore(b, ctx) {
-  const db = ctx.names.databases?.[b.database_id] || `#${b.database_id}`;
-  if (!await confirmDialog({ title: `Restore backup #${b.id}?`, body: `The database ${db} is overwritten with this backup.`, action: 'Restore' })) return;
+  const dbs = await getAll('/v1/databases');
+  const own = dbs.find((d) => d.id === b.database_id);
+  const targets = own ? dbs.filter((d) => d.engine === own.engine) : [];
+  if (!own) { toast('The backup\'s database is gone.', 'error'); return; }
+  const target = await openDialog((close) => {
+    const sel = h('select', { name: 'database_id', id: 'restore-target' },
+      targets.map((d) => h('option', { value: String(d.id), selected: d.id === own.id }, `${d.name}${d.id === own.id ? ' (its own)' : ''}`)));
+    const typed = h('input', { id: 'restore-confirm', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
+    const go = h('button', { type: 'button', class: 'btn danger', disabled: true, onclick: () => close(targets.find((d) => String(d.id) === sel.value)) }, 'Restore');
+    const pick = () => targets.find((d) => String(d.id) === sel.value);
+    const check = () => { go.disabled = typed.value !== pick()?.name; };
+    const hint = h('p', { class: 'lead' });
+    const say = () => { hint.textContent = `The contents of ${pick()?.name} are replaced with backup #${b.id}. Type ${pick()?.name} to confirm.`; check(); };
+    sel.addEventListener('change', say);
+    typed.addEventListener('input', check);
+    say();
+    return [
+      h('h2', {}, `Restore backup #${b.id}?`),
+      h('div', { class: 'field' }, h('label', { for: 'restore-target' }, 'Restore into'), sel),
+      hint,
+      h('div', { class: 'field' }, h('label', { for: 'restore-confirm' }, 'Database name'), typed),
+      h('div', { class: 'actions dialog-actions' },
+        h('button', { type: 'button', class: 'btn', autofocus: true, onclick: () => close(null) }, 'Cancel'), go),
+    ];
+  }, { label: `Restore backup #${b.id}`, backdrop: true });
+  if (!target) return;
   try {
-    await post(`/v1/backups/${b.id}/restore`);
-    toast(`Restore of backup #${b.id} queued.`);
+    const r = await post(`/v1/backups/${b.id}/restore`, { database_id: target.id });
+    toast(`Restore #${r.id} of backup #${b.id} into ${target.name} queued.`);
   } catch (e) {
     if (e.status !== 401) toast(e.detail || e.message, 'error');
   }
@@ -271,33 +364,24 @@ async function restore(b, ctx) {
 export async function applicationPage(id) {
   const a = await get(`/v1/applications/${id}`);
   const server = await get(`/v1/servers/${a.server_id}`).catch(() => null);
-  const page = pageParam();
-  const deps = await get(`/v1/applications/${id}/deployments?page=${page}&per_page=${PER_PAGE}`);
   const ctx = { key: 'applications', kind: KINDS.applications, names: {} };
   const head = h('div', {},
     h('div', { class: 'crumbs' }, h('a', { href: '/applications' }, 'Applications'), ' / ', a.name),
     pageHead(a.name, a.repository,
-      h('button', { type: 'button', class: 'btn', onclick: () => editDialog(ctx, a) }, 'Edit'),
-      h('button', { type: 'button', class: 'btn primary', onclick: () => deploy(a) }, icon('rocket'), 'Deploy')));
+      h('button', { type: 'button', class: 'btn', onclick: () => editDialog(ctx, a) }, 'Edit')));
+  const status = h('dd', {}, badge(a.status));
   const facts = h('div', { class: 'card card-pad' }, h('dl', { class: 'kv' },
-    h('dt', {}, 'Status'), h('dd', {}, badge(a.status)),
+    h('dt', {}, 'Status'), status,
     h('dt', {}, 'Server'), h('dd', {}, server ? `${server.name} (${server.ip_address})` : `#${a.server_id}`),
     h('dt', {}, 'Branch'), h('dd', { class: 'mono' }, a.branch),
     h('dt', {}, 'Domain'), h('dd', {}, a.domain || '—'),
     h('dt', {}, 'Created'), h('dd', {}, timeEl(a.created_at))));
-  const hist = deps.meta.total === 0
-    ? emptyState({ iconName: 'rocket', title: 'No deployments yet', text: 'Press Deploy to run the deploy script on the server; each run is listed here with its log.' })
-    : table([
-      { label: 'Deployment', cell: (d) => h('span', { class: 'cell-main' }, `#${d.id}`) },
-      { label: 'Status', cell: (d) => badge(d.status) },
-      { label: 'Queued', cell: (d) => timeEl(d.created_at) },
-      { label: 'Started', cell: (d) => timeEl(d.started_at, '—') },
-      { label: 'Finished', cell: (d) => timeEl(d.finished_at, '—') },
-      { label: 'Log', cell: (d) => h('button', { type: 'button', class: 'btn small', onclick: () => showLog(d) }, 'View log') },
-    ], [...deps.data].sort((x, y) => y.id - x.id), { caption: 'Deployment history' });
-  // Newest first within a page, whichever order the API pages in.
-  if (deps.meta.total > 0) hist.append(pager({ page, perPage: deps.meta.per_page, total: deps.meta.total }));
-  return [head, facts, h('h2', { class: 'section' }, 'Deployment history'), hist];
+  // When the followed deployment ends, the application's status has moved.
+  const refresh = async () => {
+    const now = await get(`/v1/applications/${id}`).catch(() => null);
+    if (now) status.replaceChildren(badge(now.status));
+  };
+  return [head, facts, ...await deploymentsSection(a, refresh)];
 }
 
 // The team's SSH public key (to put in a server's authorized_keys), when
@@ -362,13 +446,4 @@ export async function serverPage(id) {
         key.fingerprint ? h('p', { class: 'muted mono' }, key.fingerprint) : null));
   }
   return out;
-}
-
-function showLog(d) {
-  openDialog((close) => [
-    h('h2', {}, `Deployment #${d.id}`),
-    h('p', { class: 'lead' }, badge(d.status)),
-    h('pre', { class: 'log' }, d.log || 'No output yet.'),
-    h('div', { class: 'actions dialog-actions' }, h('button', { type: 'button', class: 'btn', onclick: () => close() }, 'Close')),
-  ], { wide: true, label: `Deployment #${d.id} log` });
 }
