@@ -153,8 +153,11 @@ describe('resource-limited tokens (SPEC 11)', () => {
     r = await s.get(`/api/v1/backups?database_id=${o.d2}`, { token: lim });
     assert.equal(r.status, 200);
     assert.equal(r.json.meta.total, 0);
-    r = await s.post(`/api/v1/backups/${b1}/restore`, { token: lim });
-    assert.equal(r.status, 202, r.text);
+    // In the grant, the restore reaches the backup's own rule (it has not
+    // completed: 409), never the 404 an ungranted backup or target gets.
+    assertProblem(await s.post(`/api/v1/backups/${b1}/restore`, { token: lim }), 409, 'backup_not_completed');
+    assertProblem(await s.post(`/api/v1/backups/${b1}/restore`, { token: lim, body: { database_id: o.d2 } }),
+      404, 'not_found');
     assertProblem(await s.post(`/api/v1/backups/${b2}/restore`, { token: lim }), 404, 'not_found');
     assertProblem(await s.del(`/api/v1/backups/${b2}`, { token: lim }), 404, 'not_found');
   });
