@@ -37,6 +37,9 @@ const char *audit_action_name(audit_action a)
     case AUDIT_PUBLISHER_REMOVED: return "publisher.removed";
     case AUDIT_OIDC_EXCHANGED: return "oidc.exchanged";
     case AUDIT_OIDC_FAILED: return "oidc.failed";
+    case AUDIT_TOKEN_RENAMED: return "token.renamed";
+    case AUDIT_TOKEN_NOTE_CHANGED: return "token.note_changed";
+    case AUDIT_TOKEN_REMOVED_FROM_LIST: return "token.removed_from_list";
     }
     return "unknown";
 }

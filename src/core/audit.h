@@ -36,7 +36,10 @@ typedef enum audit_action {
     AUDIT_PUBLISHER_ADDED,   /* trusted publishing (SPEC 12) */
     AUDIT_PUBLISHER_REMOVED,
     AUDIT_OIDC_EXCHANGED,    /* a JWT became a token: detail names publisher, repository, ref, commit, run */
-    AUDIT_OIDC_FAILED        /* a JWT was refused: detail names the check */
+    AUDIT_OIDC_FAILED,       /* a JWT was refused: detail names the check */
+    AUDIT_TOKEN_RENAMED,     /* issue 13: token_name is the new name, detail the old one */
+    AUDIT_TOKEN_NOTE_CHANGED, /* detail: "note set" or "note cleared", never the note itself */
+    AUDIT_TOKEN_REMOVED_FROM_LIST /* a revoked or expired token hidden from the lists */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

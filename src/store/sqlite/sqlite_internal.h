@@ -73,6 +73,11 @@ typedef enum sq_stmt_id {
     ST_PUBLISHER_DELETE,
     ST_OIDC_JTI_PRUNE,
     ST_OIDC_JTI_INSERT,
+    /* token notes and tidy lists (sqlite_token_notes.c) */
+    ST_TOKEN_RENAME,
+    ST_TOKEN_SET_NOTE,
+    ST_TOKEN_HIDE,
+    ST_TOKEN_HIDE_STATE,
     ST__COUNT
 } sq_stmt_id;
 
