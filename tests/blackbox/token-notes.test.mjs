@@ -6,24 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, assertProblem, cli, createToken, listTokens, run, startServer, tmpDir, RFC3339_UTC } from './lib/piora.mjs';
+import { addAdmin, addUser, assertProblem, cli, createToken, listTokens, run, startServer, tmpDir, webSignIn as signIn, RFC3339_UTC } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
-
-async function addAdmin(db, email, team) {
-  const password = 'Adm1n-pw-' + email;
-  await cli(['user', 'add', '--email', email, '--team', team, '--admin', '--password-stdin', '--database', db],
-    { input: password + '\n' });
-  noteSecret(password);
-  return password;
-}
-
-async function signIn(s, email, password) {
-  const r = await s.post('/web/api/signin', { body: { email, password } });
-  assert.equal(r.status, 200, r.text);
-  const cookie = (r.h('set-cookie') ?? '').split(';')[0];
-  noteSecret(cookie.split('=').slice(1).join('='));
-  return { Cookie: cookie, 'X-CSRF-Token': r.json.csrf, Origin: s.base };
-}
 
 async function auditOf(db, tokenId) {
   const j = JSON.parse((await cli(['audit', '--json', '--limit', '500', '--database', db])).stdout);

@@ -6,16 +6,22 @@
 #include "store/sqlite/sqlite_internal.h"
 #include "util/clock.h"
 
-/* One UPDATE of a listed token in a write transaction; no row changed
- * means the token is missing or hidden: ENOTFOUND. */
-static piora_err update_listed(sq_store *s, sqlite3_stmt *st, const char *what)
+/* One text column of a listed token: text NULL or "" writes NULL. No row
+ * changed means the token is missing or hidden: ENOTFOUND. */
+static piora_err set_text(sq_store *s, sqlite3_stmt *st, int64_t id, const char *text,
+                          int64_t now, const char *what)
 {
+    if (!st)
+        return PIORA_EDB;
     piora_err e = sq_begin(s);
-    if (e != PIORA_OK) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+    if (e != PIORA_OK)
         return e;
-    }
+    sqlite3_bind_int64(st, 1, id);
+    if (text && *text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, now > 0 ? now : clock_now());
     int rc = sq_exec_stmt(st);
     if (rc != SQLITE_DONE)
         e = sq_fail(s, rc, what);
@@ -33,15 +39,11 @@ piora_err sq_token_rename(store_t *base, int64_t id, const char *name, int64_t n
     sq_store *s = sq(base);
     if (!sq_text_ok(name, TOKEN_NAME_MAX))
         return PIORA_EINVALID;
-    sqlite3_stmt *st = sq_stmt(s, ST_TOKEN_RENAME,
-                               "UPDATE tokens SET name = ?2, updated_at = ?3 "
-                               "WHERE id = ?1 AND hidden_at IS NULL");
-    if (!st)
-        return PIORA_EDB;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now > 0 ? now : clock_now());
-    return update_listed(s, st, "token rename");
+    return set_text(s,
+                    sq_stmt(s, ST_TOKEN_RENAME,
+                            "UPDATE tokens SET name = ?2, updated_at = ?3 "
+                            "WHERE id = ?1 AND hidden_at IS NULL"),
+                    id, name, now, "token rename");
 }
 
 piora_err sq_token_set_note(store_t *base, int64_t id, const char *note, int64_t now)
@@ -49,18 +51,11 @@ piora_err sq_token_set_note(store_t *base, int64_t id, const char *note, int64_t
     sq_store *s = sq(base);
     if (note && strlen(note) > TOKEN_NOTE_MAX)
         return PIORA_EINVALID;
-    sqlite3_stmt *st = sq_stmt(s, ST_TOKEN_SET_NOTE,
-                               "UPDATE tokens SET note = ?2, updated_at = ?3 "
-                               "WHERE id = ?1 AND hidden_at IS NULL");
-    if (!st)
-        return PIORA_EDB;
-    sqlite3_bind_int64(st, 1, id);
-    if (note && *note)
-        sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 2);
-    sqlite3_bind_int64(st, 3, now > 0 ? now : clock_now());
-    return update_listed(s, st, "token note");
+    return set_text(s,
+                    sq_stmt(s, ST_TOKEN_SET_NOTE,
+                            "UPDATE tokens SET note = ?2, updated_at = ?3 "
+                            "WHERE id = ?1 AND hidden_at IS NULL"),
+                    id, note, now, "token note");
 }
 
 /* The state probe and the UPDATE share the transaction, so a token cannot
