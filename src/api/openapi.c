@@ -483,6 +483,11 @@ static void add_fixed_schemas(json_t *schemas)
                                                    "active", "expired", "revoked"));
     json_object_set_new(props, "last_used_addr", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "owner", owner);
+    json_object_set_new(props, "note",
+                        json_pack("{s:[s,s],s:i,s:s}", "type", "string", "null", "maxLength",
+                                  TOKEN_NOTE_MAX, "description",
+                                  "the owner's note about the token (issue 13); null: none"));
+    json_object_set_new(props, "regenerated_at", nullable_time());
     json_t *ids = json_pack("{s:s,s:{s:s,s:i}}", "type", "array", "items", "type", "integer",
                             "minimum", 1);
     json_object_set_new(

@@ -19,7 +19,7 @@ static const char group_usage[] =
     "\n"
     "Commands:\n"
     "  create  --email E --name N --scopes a,b,... [--expires-in D]\n"
-    "          [--resources KIND:ID,...] [--allowed-ips LIST]\n"
+    "          [--resources KIND:ID,...] [--allowed-ips LIST] [--note TEXT]\n"
     "  list    [--email E] [--json] [--stale]\n"
     "  revoke  ID\n"
     "  usage   ID [--json] [--since T] [--status N] [--limit N]\n"
@@ -29,7 +29,7 @@ static const char group_usage[] =
 static const char create_usage[] =
     "Usage: piora token create --email E --name N --scopes a,b,... [--expires-in D]\n"
     "                          [--resources KIND:ID,...] [--allowed-ips LIST]\n"
-    "                          [--database PATH_OR_URL]\n"
+    "                          [--note TEXT] [--database PATH_OR_URL]\n"
     "\n"
     "Creates an API token for the user E and prints it, alone, on one line of\n"
     "standard output. It is shown only this once; only its digest is stored.\n"
@@ -50,6 +50,7 @@ static const char create_usage[] =
     "  --allowed-ips L  comma-separated IPv4/IPv6 addresses or CIDR blocks the\n"
     "                   token may be used from (at most 32; 0.0.0.0/0,::/0 for\n"
     "                   every address; default: no address rule)\n"
+    "  --note TEXT      what the token is for, at most 500 bytes on one line\n"
     "  --database P     SQLite file (PIORA_DATABASE, default ./piora.db)\n";
 
 static const char list_usage[] =
@@ -60,6 +61,9 @@ static const char list_usage[] =
     "the client address of the last use (LAST ADDRESS; last_used_addr in JSON),\n"
     "and the limits: RESOURCES (all, or kind:id,...) and ALLOWED IPS (any, or\n"
     "the list); resources and allowed_ips (null when not limited) in JSON.\n"
+    "NOTE shows the token's note and REGENERATED when its secret was last\n"
+    "replaced (note and regenerated_at, null when none, in JSON). Tokens\n"
+    "removed from the list in the dashboard are not listed.\n"
     "The token itself is never shown. --json prints a JSON array.\n"
     "\n"
     "--stale lists only active tokens that need a look, each with why:\n"
@@ -193,7 +197,7 @@ static int expires_flag(const char *path, const char *value, int64_t *in, int64_
 
 static int token_create(int argc, char **argv)
 {
-    enum { F_EMAIL, F_NAME, F_SCOPES, F_EXPIRES, F_RESOURCES, F_IPS, F_DATABASE, F_COUNT };
+    enum { F_EMAIL, F_NAME, F_SCOPES, F_EXPIRES, F_RESOURCES, F_IPS, F_NOTE, F_DATABASE, F_COUNT };
     flag_def defs[F_COUNT] = {
         [F_EMAIL] = {.name = "email"},
         [F_NAME] = {.name = "name"},
@@ -201,6 +205,7 @@ static int token_create(int argc, char **argv)
         [F_EXPIRES] = {.name = "expires-in"},
         [F_RESOURCES] = {.name = "resources"},
         [F_IPS] = {.name = "allowed-ips"},
+        [F_NOTE] = {.name = "note"},
         [F_DATABASE] = CLI_FLAG_DATABASE,
     };
     const char *path = "piora token create";
@@ -232,7 +237,8 @@ static int token_create(int argc, char **argv)
                            .expires_in = expires_in,
                            .expires_at = expires_at,
                            .resources = defs[F_RESOURCES].value,
-                           .allowed_ips = defs[F_IPS].value};
+                           .allowed_ips = defs[F_IPS].value,
+                           .note = defs[F_NOTE].value};
     char secret[TOKEN_LEN + 1];
     token_rec t;
     verrs errs;
@@ -265,6 +271,7 @@ static void fmt_time(int64_t t, const char *none, char out[RFC3339_LEN])
 /* One table row's text; the cells point into it. */
 typedef struct token_row {
     char id[24];
+    char regenerated[RFC3339_LEN];
     char resources[GRANT_TEXT_MAX];
     char ips[ADDRS_TEXT_MAX];
     char scopes[SCOPES_STR_MAX];
@@ -273,10 +280,10 @@ typedef struct token_row {
 
 static void print_table(const token_rec *v, size_t n, bool owner, int64_t now)
 {
-    enum { NC = 12 };
-    static const char *const header[NC] = {"ID",           "NAME",      "SCOPES",     "CREATED",
-                                           "LAST USED",    "EXPIRES",   "STATUS",     "HINT",
-                                           "LAST ADDRESS", "RESOURCES", "ALLOWED IPS", "OWNER"};
+    enum { NC = 14 };
+    static const char *const header[NC] = {
+        "ID",     "NAME", "SCOPES",       "CREATED",   "LAST USED",   "EXPIRES", "STATUS",
+        "HINT",   "LAST ADDRESS", "RESOURCES", "ALLOWED IPS", "NOTE",    "REGENERATED", "OWNER"};
     size_t nc = owner ? NC : NC - 1;
     token_row *rows = calloc(n ? n : 1, sizeof *rows);
     const char **cells = calloc(n ? n * NC : 1, sizeof *cells);
@@ -308,8 +315,11 @@ static void print_table(const token_rec *v, size_t n, bool owner, int64_t now)
         row[9] = !t->resources.limited ? "all" : r->resources[0] ? r->resources : "none";
         addrs_format(&t->allowed_ips, r->ips, sizeof r->ips);
         row[10] = t->allowed_ips.limited ? r->ips : "any";
+        row[11] = t->note[0] ? t->note : "-";
+        fmt_time(t->regenerated_at, "never", r->regenerated);
+        row[12] = r->regenerated;
         if (owner)
-            row[11] = t->owner_email;
+            row[13] = t->owner_email;
     }
     cli_table(header, nc, cells, n);
     free(rows);

@@ -49,6 +49,9 @@ const char *audit_action_name(audit_action a)
     case AUDIT_HOST_KEY_CLEARED: return "server.host_key_cleared";
     case AUDIT_DEPLOYMENT_QUEUED: return "deployment.queued";
     case AUDIT_DEPLOYMENT_CANCELLED: return "deployment.cancelled";
+    case AUDIT_TOKEN_RENAMED: return "token.renamed";
+    case AUDIT_TOKEN_NOTE_CHANGED: return "token.note_changed";
+    case AUDIT_TOKEN_REMOVED_FROM_LIST: return "token.removed_from_list";
     }
     return "unknown";
 }

@@ -49,7 +49,10 @@ typedef enum audit_action {
     AUDIT_HOST_KEY_PINNED,         /* a host key given on create or PATCH */
     AUDIT_HOST_KEY_CLEARED,        /* PATCH host_key_fingerprint: null (trust again) */
     AUDIT_DEPLOYMENT_QUEUED,       /* POST /applications/{id}/deploy */
-    AUDIT_DEPLOYMENT_CANCELLED     /* POST /deployments/{id}/cancel */
+    AUDIT_DEPLOYMENT_CANCELLED,    /* POST /deployments/{id}/cancel */
+    AUDIT_TOKEN_RENAMED,     /* issue 13: token_name is the new name, detail the old one */
+    AUDIT_TOKEN_NOTE_CHANGED, /* detail: "note set" or "note cleared", never the note itself */
+    AUDIT_TOKEN_REMOVED_FROM_LIST /* a revoked or expired token hidden from the lists */
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

@@ -52,16 +52,18 @@ bool tokens_parse_duration(const char *s, int64_t *seconds)
 
 /* A token name is shown in lists and tables: valid UTF-8 without C0/C1
  * control characters or DEL, so it can neither break a terminal nor a log. */
-static const char *check_token_name(const char *name)
+/* One line of UTF-8 text of at most max bytes, without control
+ * characters (C0, DEL, C1): a name, or a note (where "" is allowed). */
+static const char *check_line(const char *v, size_t max, bool empty_ok)
 {
-    if (!name || !*name)
+    if (!v || (!*v && !empty_ok))
         return "must not be empty";
-    size_t n = strlen(name);
-    if (n > TOKEN_NAME_MAX)
-        return "must be at most 100 bytes";
-    if (!utf8_valid(name, n))
+    size_t n = strlen(v);
+    if (n > max)
+        return max == TOKEN_NAME_MAX ? "must be at most 100 bytes" : "must be at most 500 bytes";
+    if (!utf8_valid(v, n))
         return "must be valid UTF-8";
-    const unsigned char *p = (const unsigned char *)name;
+    const unsigned char *p = (const unsigned char *)v;
     for (size_t i = 0; i < n; i++) {
         if (p[i] < 0x20 || p[i] == 0x7f)
             return "must not contain control characters";
@@ -69,6 +71,16 @@ static const char *check_token_name(const char *name)
             return "must not contain control characters";
     }
     return NULL;
+}
+
+static const char *check_token_name(const char *name)
+{
+    return check_line(name, TOKEN_NAME_MAX, false);
+}
+
+static const char *check_token_note(const char *note)
+{
+    return note ? check_line(note, TOKEN_NOTE_MAX, true) : NULL;
 }
 
 /* Makes a fresh secret with its digest and hint. The digest is all that
@@ -85,12 +97,18 @@ static piora_err make_secret(char secret[TOKEN_LEN + 1], uint8_t digest[TOKEN_DI
 }
 
 /* The entry of a change to token t: its owner is the user concerned. */
-static void audit_token(store_t *s, const actor *who, audit_action a, const token_rec *t)
+static void audit_token_detail(store_t *s, const actor *who, audit_action a, const token_rec *t,
+                               const char *detail)
 {
     audit_event ev = {.action = a, .team_id = t->team_id, .token_id = t->id,
                       .token_name = t->name, .subject_user_id = t->user_id,
-                      .email = who->email};
+                      .email = who->email, .detail = detail};
     audit_record(s, who, &ev);
+}
+
+static void audit_token(store_t *s, const actor *who, audit_action a, const token_rec *t)
+{
+    audit_token_detail(s, who, a, t, NULL);
 }
 
 static const resource_desc *grant_desc(grant_kind k)
@@ -225,6 +243,8 @@ piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq
     const char *msg = check_token_name(rq->name);
     if (msg)
         verrs_add(errs, "name", "%s", msg);
+    if ((msg = check_token_note(rq->note)))
+        verrs_add(errs, "note", "%s", msg);
 
     scope_set scopes = 0;
     char bad[64] = "";
@@ -270,7 +290,8 @@ piora_err tokens_create(store_t *s, const actor *who, const token_create_req *rq
         return e;
 
     token_new tn = {.user_id = u.id, .name = rq->name, .scopes = scopes,
-                    .expires_at = expires_at, .resources = &grant, .allowed_ips = &addrs};
+                    .expires_at = expires_at, .resources = &grant, .allowed_ips = &addrs,
+                    .note = rq->note};
     char hint[TOKEN_HINT_MAX];
     e = make_secret(secret, tn.digest, hint);
     token_rec t;
@@ -386,6 +407,60 @@ piora_err tokens_regenerate(store_t *s, const actor *who, int64_t id, int64_t us
     return PIORA_OK;
 }
 
+/* A hidden token is gone from its owner's view: changing it is ENOTFOUND,
+ * as for a missing one. */
+static piora_err listed_token(store_t *s, int64_t id, int64_t user_id, token_rec *t)
+{
+    piora_err e = tokens_get(s, id, user_id, t);
+    return e == PIORA_OK && t->hidden_at ? PIORA_ENOTFOUND : e;
+}
+
+piora_err tokens_update(store_t *s, const actor *who, int64_t id, int64_t user_id,
+                        const char *name, bool set_note, const char *note, verrs *errs)
+{
+    const char *msg;
+    if (name && (msg = check_token_name(name)))
+        verrs_add(errs, "name", "%s", msg);
+    if (!note)
+        note = "";
+    if (set_note && (msg = check_token_note(note)))
+        verrs_add(errs, "note", "%s", msg);
+    if (errs->n)
+        return PIORA_EINVALID;
+    token_rec t;
+    piora_err e = listed_token(s, id, user_id, &t);
+    if (e != PIORA_OK)
+        return e;
+    int64_t now = clock_now();
+    if (name && strcmp(t.name, name) != 0) {
+        if ((e = store_token_rename(s, id, name, now)) != PIORA_OK)
+            return e;
+        char was[TOKEN_NAME_MAX + 16];
+        snprintf(was, sizeof was, "was \"%s\"", t.name);
+        snprintf(t.name, sizeof t.name, "%s", name); /* the entry names the token as it is now */
+        audit_token_detail(s, who, AUDIT_TOKEN_RENAMED, &t, was);
+    }
+    if (set_note && strcmp(t.note, note) != 0) {
+        if ((e = store_token_set_note(s, id, note, now)) != PIORA_OK)
+            return e;
+        audit_token_detail(s, who, AUDIT_TOKEN_NOTE_CHANGED, &t,
+                           *note ? "note set" : "note cleared");
+    }
+    return PIORA_OK;
+}
+
+piora_err tokens_remove_from_list(store_t *s, const actor *who, int64_t id, int64_t user_id)
+{
+    token_rec t;
+    piora_err e = listed_token(s, id, user_id, &t);
+    if (e != PIORA_OK)
+        return e;
+    if ((e = store_token_hide(s, id, clock_now())) != PIORA_OK)
+        return e;
+    audit_token(s, who, AUDIT_TOKEN_REMOVED_FROM_LIST, &t);
+    return PIORA_OK;
+}
+
 piora_err tokens_revoke_leaked(store_t *s, const actor *who, const char *const *tokens, size_t n,
                                size_t *revoked)
 {
@@ -481,5 +556,7 @@ json_t *tokens_to_json(const token_rec *rec, int64_t now)
         json_object_set_new(o, "last_used_addr", json_string(t->last_used_addr));
     json_object_set_new(o, "resources", tokens_resources_json(&t->resources));
     json_object_set_new(o, "allowed_ips", tokens_addrs_json(&t->allowed_ips));
+    json_object_set_new(o, "note", t->note[0] ? json_string(t->note) : json_null());
+    json_object_set_new(o, "regenerated_at", time_or_null(t->regenerated_at));
     return o;
 }

@@ -34,6 +34,7 @@ typedef struct token_create_req {
      * (addrs_parse()), NULL for no address rule; an empty list is refused. */
     const char *resources;
     const char *allowed_ips;
+    const char *note; /* NULL or "": none; else at most TOKEN_NOTE_MAX bytes, one line */
 } token_create_req;
 
 /* The text forms of token_create_req from a JSON body's "resources"
@@ -75,6 +76,20 @@ piora_err tokens_revoke(store_t *s, const actor *who, int64_t id, int64_t user_i
 piora_err tokens_regenerate(store_t *s, const actor *who, int64_t id, int64_t user_id,
                             char secret[TOKEN_LEN + 1], token_rec *out);
 
+/* Issue 13: renames (name NULL: keeps it) and, when set_note, replaces the
+ * note (NULL or "" clears it). Both are checked before either is written:
+ * EINVALID with errs ("name" as at creation, "note": at most
+ * TOKEN_NOTE_MAX bytes of one line of text). When user_id > 0 the token
+ * must belong to that user; a token removed from the lists is ENOTFOUND,
+ * as a missing one. One audit entry per field changed (token.renamed,
+ * token.note_changed); an unchanged one records nothing. */
+piora_err tokens_update(store_t *s, const actor *who, int64_t id, int64_t user_id,
+                        const char *name, bool set_note, const char *note, verrs *errs);
+/* Removes a revoked or expired token from the lists (ECONFLICT while it is
+ * active: revoke it first). Its secrets still answer 401 revoked and the
+ * audit log keeps it. */
+piora_err tokens_remove_from_list(store_t *s, const actor *who, int64_t id, int64_t user_id);
+
 /* Revokes every well-formed token in list whose digest is known (the leaked
  * credentials endpoint); unknown ones are ignored. *revoked counts them; one
  * audit entry per token revoked. */
@@ -90,6 +105,7 @@ void tokens_set_pending(tokens_pending_fn fn);
 void tokens_merge_pending(token_rec *t);
 /* The list object of SPEC 2 for one token: id, name, scopes (array), hint,
  * created_at, last_used_at, expires_at, status (times RFC 3339 or null),
+ * note (or null) and regenerated_at (issue 13),
  * and SPEC 11's resources ({"servers": [...], "applications": [...],
  * "databases": [...]} or null) and allowed_ips (array or null). */
 json_t *tokens_resources_json(const token_grant *g); /* null when not limited */

@@ -36,6 +36,7 @@ typedef struct store store_t;
 #define EMAIL_MAX 254
 #define TEAM_NAME_MAX 64
 #define TOKEN_NAME_MAX 100
+#define TOKEN_NOTE_MAX 500 /* bytes of a token's note (issue 13) */
 #define ADDR_MAX 64 /* textual client address */
 
 /* ---- connections ------------------------------------------------------ */
@@ -89,6 +90,9 @@ typedef struct token_rec {
     char owner_email[EMAIL_MAX + 1];
     token_grant resources; /* SPEC 11: not limited = every object of the team */
     token_addrs allowed_ips; /* SPEC 11: not limited = from anywhere */
+    char note[TOKEN_NOTE_MAX + 1]; /* "": none */
+    int64_t regenerated_at; /* 0: the secret was never replaced */
+    int64_t hidden_at;      /* 0: listed; else removed from the lists (still found by id/digest) */
 } token_rec;
 
 /* Derived from the record and now; the one definition of a token's status.
@@ -107,6 +111,7 @@ typedef struct token_new {
     const char *hint;
     const token_grant *resources;   /* NULL or not limited: every object */
     const token_addrs *allowed_ips; /* NULL or not limited: no address rule */
+    const char *note; /* NULL or "": none; core validated it */
 } token_new;
 
 typedef struct token_touch {

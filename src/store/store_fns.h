@@ -108,6 +108,22 @@ STORE_FN(piora_err, obj_update,
 STORE_FN(piora_err, obj_delete, (store_t *s, const resource_desc *d, int64_t team_id, int64_t id),
          (s, d, team_id, id))
 
+/* ---- token notes, renames and tidy lists (issue 13, sqlite_token_notes.c) */
+
+/* Core validated name and note. A token removed from the lists (hidden)
+ * is ENOTFOUND here, as is a missing one. Each moves updated_at, never
+ * the secret's age (regenerated_at). */
+STORE_FN(piora_err, token_rename, (store_t *s, int64_t id, const char *name, int64_t now),
+         (s, id, name, now))
+/* note NULL or "": no note. */
+STORE_FN(piora_err, token_set_note, (store_t *s, int64_t id, const char *note, int64_t now),
+         (s, id, note, now))
+/* Removes a revoked or expired (at now) token from token_list; by_id and
+ * by_digest still find it, so its secrets answer "revoked" and the audit
+ * log keeps its name. ECONFLICT: the token is active (revoke it first).
+ * ENOTFOUND: missing or hidden already. */
+STORE_FN(piora_err, token_hide, (store_t *s, int64_t id, int64_t now), (s, id, now))
+
 /* ---- token limits (SPEC 11, issue 12): the parent chain of an object ---- */
 
 /* The id of the object's parent in SPEC 11's chain (an application's or a

@@ -56,6 +56,8 @@ void web_tokens_create(req_t *r, web_ctx *c);
 void web_tokens_get(req_t *r, web_ctx *c);
 void web_tokens_revoke(req_t *r, web_ctx *c);
 void web_tokens_regenerate(req_t *r, web_ctx *c);
+void web_tokens_update(req_t *r, web_ctx *c);
+void web_tokens_remove(req_t *r, web_ctx *c);
 void web_tokens_usage(req_t *r, web_ctx *c);
 
 /* ---- web/team.c: account, members, audit log --------------------------- */

@@ -91,6 +91,8 @@ void web_tokens_list(req_t *r, web_ctx *c)
 static bool own_token(req_t *r, web_ctx *c, token_rec *t)
 {
     piora_err e = tokens_get(r->store, r->id, c->user.id, t);
+    if (e == PIORA_OK && t->hidden_at) /* removed from the list: gone from the dashboard */
+        e = PIORA_ENOTFOUND;
     if (e != PIORA_OK) {
         resp_error(r, e, e == PIORA_ENOTFOUND ? "No such token." : NULL);
         return false;
@@ -105,7 +107,7 @@ static bool team_token(req_t *r, web_ctx *c, token_rec *t)
     if (!c->user.is_admin)
         return own_token(r, c, t);
     piora_err e = tokens_get(r->store, r->id, 0, t);
-    if (e == PIORA_OK && t->team_id != c->user.team_id)
+    if (e == PIORA_OK && (t->team_id != c->user.team_id || t->hidden_at))
         e = PIORA_ENOTFOUND;
     if (e != PIORA_OK) {
         resp_error(r, e, e == PIORA_ENOTFOUND ? "No such token." : NULL);
@@ -172,7 +174,14 @@ void web_tokens_create(req_t *r, web_ctx *c)
     json_t *body = req_json_body(r);
     if (!body)
         return;
-    token_create_req rq = {.user_id = c->user.id, .name = web_json_str(body, "name")};
+    token_create_req rq = {.user_id = c->user.id, .name = web_json_str(body, "name"),
+                           .note = web_json_str(body, "note")};
+    json_t *note = json_object_get(body, "note");
+    if (note && !json_is_null(note) && !json_is_string(note)) {
+        json_decref(body);
+        web_field_error(r, "note", "The note is text, at most 500 characters.");
+        return;
+    }
     char scopes[SCOPES_STR_MAX] = "";
     size_t used = 0; /* strlen(scopes) */
     json_t *arr = json_object_get(body, "scopes");
@@ -253,6 +262,66 @@ void web_tokens_revoke(req_t *r, web_ctx *c)
         return;
     }
     resp_json(r, 200, token_json(&t, clock_now()));
+}
+
+/* PATCH /web/api/tokens/{id} {name?, note?}: rename and (re)write the
+ * note, by the owner or a team admin, as revoking. note null or "" clears
+ * it. */
+void web_tokens_update(req_t *r, web_ctx *c)
+{
+    token_rec t;
+    if (!team_token(r, c, &t))
+        return;
+    json_t *body = req_json_body(r);
+    if (!body)
+        return;
+    json_t *name = json_object_get(body, "name"), *note = json_object_get(body, "note");
+    verrs errs = {0};
+    if (!json_is_object(body) || (!name && !note))
+        verrs_add(&errs, "name", "Give a new name or note.");
+    if (name && !json_is_string(name))
+        verrs_add(&errs, "name", "Name the token, e.g. ci-cd-pipeline.");
+    if (note && !json_is_null(note) && !json_is_string(note))
+        verrs_add(&errs, "note", "The note is text, at most 500 characters.");
+    actor who = web_actor(r, c);
+    piora_err e = errs.n ? PIORA_EINVALID : PIORA_OK;
+    if (e == PIORA_OK)
+        e = tokens_update(r->store, &who, t.id, t.user_id, json_string_value(name), note != NULL,
+                          json_string_value(note), &errs);
+    json_decref(body);
+    if (e == PIORA_OK)
+        e = tokens_get(r->store, t.id, t.user_id, &t);
+    if (e == PIORA_EINVALID) {
+        resp_validation(r, &errs);
+        return;
+    }
+    if (e != PIORA_OK) {
+        resp_error(r, e, e == PIORA_ENOTFOUND ? "No such token." : NULL);
+        return;
+    }
+    resp_json(r, 200, token_json(&t, clock_now()));
+}
+
+/* DELETE /web/api/tokens/{id}: a revoked or expired token leaves the list
+ * (204); its secret still answers 401 revoked and the audit log keeps it.
+ * 409 while it is active. */
+void web_tokens_remove(req_t *r, web_ctx *c)
+{
+    token_rec t;
+    if (!team_token(r, c, &t))
+        return;
+    actor who = web_actor(r, c);
+    piora_err e = tokens_remove_from_list(r->store, &who, t.id, t.user_id);
+    if (e == PIORA_ECONFLICT) {
+        resp_problem(r, 409, "conflict",
+                     "An active token cannot be removed from the list; revoke it first.", NULL);
+        return;
+    }
+    if (e != PIORA_OK) {
+        resp_error(r, e, e == PIORA_ENOTFOUND ? "No such token." : NULL);
+        return;
+    }
+    resp_empty(r, 204);
 }
 
 /* POST /web/api/tokens/{id}/regenerate: same id, name and scopes, a new

@@ -27,6 +27,8 @@ SESSION_ROUTE(web_tokens_create)
 SESSION_ROUTE(web_tokens_get)
 SESSION_ROUTE(web_tokens_revoke)
 SESSION_ROUTE(web_tokens_regenerate)
+SESSION_ROUTE(web_tokens_update)
+SESSION_ROUTE(web_tokens_remove)
 SESSION_ROUTE(web_tokens_usage)
 SESSION_ROUTE(web_users_list)
 SESSION_ROUTE(web_users_create)
@@ -73,6 +75,10 @@ const route_t web_routes[] = {
     {HTTP_GET, WEB_API "/tokens", SESSION, web_tokens_list_route, 0, "List the user's tokens"},
     {HTTP_POST, WEB_API "/tokens", SESSION, web_tokens_create_route, 0, "Create a token"},
     {HTTP_GET, WEB_API "/tokens/{id}", SESSION, web_tokens_get_route, 0, "Get a token"},
+    {HTTP_PATCH, WEB_API "/tokens/{id}", SESSION, web_tokens_update_route, 0,
+     "Rename a token or change its note"},
+    {HTTP_DELETE, WEB_API "/tokens/{id}", SESSION, web_tokens_remove_route, 0,
+     "Remove a revoked or expired token from the list"},
     {HTTP_POST, WEB_API "/tokens/{id}/revoke", SESSION, web_tokens_revoke_route, 0,
      "Revoke a token"},
     {HTTP_POST, WEB_API "/tokens/{id}/regenerate", SESSION, web_tokens_regenerate_route, 0,

@@ -8,10 +8,11 @@
 # "N passed, N failed". Needs `npm ci` in this folder first.
 # Usage: tests/openapi/check.sh PIORA_BIN
 set -uo pipefail
+# The binary's path is taken from where we were called, before the cd.
+BIN=$(realpath "${1:?usage: check.sh PIORA_BIN}") || exit 2
 cd "$(dirname "$0")"
 # No usage report to Redocly, no update check: the stage talks to piora only.
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
-BIN=$(realpath "${1:?usage: check.sh PIORA_BIN}")
 passed=0
 failed=0
 step() { # name command...

@@ -58,6 +58,9 @@ static void test_names(void **state)
     assert_string_equal(audit_action_name(AUDIT_TOKEN_CREATED), "token.created");
     assert_string_equal(audit_action_name(AUDIT_TOKEN_REGENERATED), "token.regenerated");
     assert_string_equal(audit_action_name(AUDIT_TOKEN_REVOKED), "token.revoked");
+    assert_string_equal(audit_action_name(AUDIT_TOKEN_RENAMED), "token.renamed");
+    assert_string_equal(audit_action_name(AUDIT_TOKEN_NOTE_CHANGED), "token.note_changed");
+    assert_string_equal(audit_action_name(AUDIT_TOKEN_REMOVED_FROM_LIST), "token.removed_from_list");
     assert_string_equal(audit_action_name(AUDIT_USER_CREATED), "user.created");
     assert_string_equal(audit_action_name(AUDIT_PASSWORD_CHANGED), "password.changed");
     assert_string_equal(actor_channel_name(CHANNEL_DASHBOARD), "dashboard");

@@ -582,6 +582,62 @@ static void test_audit_leak_report(void **st)
     json_decref(items);
 }
 
+/* Issue 13: both fields are checked before either is written; a change
+ * is audited per field, never with the note's text; someone else's token
+ * and a token removed from the list are ENOTFOUND; an active one cannot be
+ * removed. */
+static void test_update_and_remove(void **st)
+{
+    fx *f = *st;
+    actor alice = {.channel = CHANNEL_DASHBOARD, .user_id = f->alice, .email = "alice@example.com"};
+    char secret[TOKEN_LEN + 1];
+    token_rec t;
+    verrs e = {0};
+    token_create_req rq = {.user_id = f->alice, .name = "ci", .scopes = "servers:read",
+                           .note = "first"};
+    assert_int_equal(tokens_create(f->s, &alice, &rq, secret, &t, &e), PIORA_OK);
+    assert_string_equal(t.note, "first");
+    rq.note = "two\nlines";
+    assert_int_equal(tokens_create(f->s, &alice, &rq, secret, NULL, &e), PIORA_EINVALID);
+    assert_string_equal(e.items[0].field, "note");
+
+    memset(&e, 0, sizeof e);
+    assert_int_equal(tokens_update(f->s, &alice, t.id, f->alice, "renamed", true, "\x7f", &e),
+                     PIORA_EINVALID);
+    token_rec r;
+    assert_int_equal(tokens_get(f->s, t.id, 0, &r), PIORA_OK);
+    assert_string_equal(r.name, "ci"); /* the bad note stopped the rename too */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(tokens_update(f->s, &alice, t.id, f->bob, "mine", false, NULL, &e),
+                     PIORA_ENOTFOUND);
+    assert_int_equal(tokens_update(f->s, &alice, t.id, f->alice, "renamed", true, "secret plan", &e),
+                     PIORA_OK);
+    assert_int_equal(tokens_update(f->s, &alice, t.id, f->alice, "renamed", true, "secret plan", &e),
+                     PIORA_OK); /* no change, no entry */
+    int64_t total = 0;
+    json_t *items = audit_all(f, &total);
+    assert_int_equal(total, 3);
+    json_t *o = json_array_get(items, 0);
+    assert_string_equal(str_of(o, "action"), "token.note_changed");
+    assert_string_equal(str_of(o, "detail"), "note set");
+    o = json_array_get(items, 1);
+    assert_string_equal(str_of(o, "action"), "token.renamed");
+    assert_string_equal(str_of(o, "token_name"), "renamed");
+    assert_string_equal(str_of(o, "detail"), "was \"ci\"");
+    json_decref(items);
+
+    assert_int_equal(tokens_remove_from_list(f->s, &alice, t.id, f->alice), PIORA_ECONFLICT);
+    assert_int_equal(tokens_revoke(f->s, &alice, t.id, f->alice), PIORA_OK);
+    assert_int_equal(tokens_remove_from_list(f->s, &alice, t.id, f->bob), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_remove_from_list(f->s, &alice, t.id, f->alice), PIORA_OK);
+    assert_int_equal(tokens_remove_from_list(f->s, &alice, t.id, f->alice), PIORA_ENOTFOUND);
+    assert_int_equal(tokens_update(f->s, &alice, t.id, f->alice, "back", false, NULL, &e),
+                     PIORA_ENOTFOUND);
+    items = audit_all(f, &total);
+    assert_string_equal(str_of(json_array_get(items, 0), "action"), "token.removed_from_list");
+    json_decref(items);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -597,6 +653,7 @@ int main(void)
         T(test_to_json),
         T(test_audit_entries),
         T(test_audit_leak_report),
+        T(test_update_and_remove),
         cmocka_unit_test(test_parse_duration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,6 +100,11 @@ typedef enum sq_stmt_id {
     ST_LOG_SET_SIZE,
     ST_LOG_STATE,
     ST_LOG_CHUNKS,
+    /* token notes and tidy lists (sqlite_token_notes.c) */
+    ST_TOKEN_RENAME,
+    ST_TOKEN_SET_NOTE,
+    ST_TOKEN_HIDE,
+    ST_TOKEN_HIDE_STATE,
     ST__COUNT
 } sq_stmt_id;
 

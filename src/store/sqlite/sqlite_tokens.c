@@ -10,8 +10,9 @@
     "t.last_used_at, t.last_used_addr, t.expires_at, u.email"
 #define TOKEN_FROM " FROM tokens t JOIN users u ON u.id = t.user_id "
 
-/* Column 12 is revoked_at in every token query below, then the limits. */
-#define TOKEN_LIMIT_COLS ", t.resources, t.allowed_ips"
+/* Column 12 is revoked_at in every token query below, then the limits,
+ * then issue 13's note, regenerated_at and hidden_at. */
+#define TOKEN_LIMIT_COLS ", t.resources, t.allowed_ips, t.note, t.regenerated_at, t.hidden_at"
 static void token_row(sqlite3_stmt *st, void *dst)
 {
     token_rec *out = dst;
@@ -43,6 +44,9 @@ static void token_row(sqlite3_stmt *st, void *dst)
         memset(&out->allowed_ips, 0, sizeof out->allowed_ips);
         out->allowed_ips.limited = true;
     }
+    sq_col_copy(st, 15, out->note, sizeof out->note);
+    out->regenerated_at = sq_col_int(st, 16);
+    out->hidden_at = sq_col_int(st, 17);
 }
 
 static piora_err token_fetch(sq_store *s, sqlite3_stmt *st, token_rec *out)
@@ -55,13 +59,13 @@ piora_err sq_token_insert(store_t *base, const token_new *t, token_rec *out)
 {
     sq_store *s = sq(base);
     if (!t || !sq_text_ok(t->name, TOKEN_NAME_MAX) || !sq_text_ok(t->hint, TOKEN_HINT_MAX - 1) ||
-        t->expires_at < 0)
+        t->expires_at < 0 || (t->note && strlen(t->note) > TOKEN_NOTE_MAX))
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(
         s, ST_TOKEN_INSERT,
         "INSERT INTO tokens(user_id, team_id, name, digest, hint, scopes, created_at, "
-        "updated_at, expires_at, resources, allowed_ips) SELECT id, team_id, ?2, ?3, ?4, ?5, "
-        "?6, ?6, ?7, ?8, ?9 FROM users WHERE id = ?1");
+        "updated_at, expires_at, resources, allowed_ips, note) SELECT id, team_id, ?2, ?3, ?4, "
+        "?5, ?6, ?6, ?7, ?8, ?9, ?10 FROM users WHERE id = ?1");
     if (!st)
         return PIORA_EDB;
     piora_err e = sq_begin(s);
@@ -87,6 +91,10 @@ piora_err sq_token_insert(store_t *base, const token_new *t, token_rec *out)
     } else {
         sqlite3_bind_null(st, 9);
     }
+    if (t->note && *t->note)
+        sqlite3_bind_text(st, 10, t->note, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 10);
     int rc = sq_exec_stmt(st);
     if (rc != SQLITE_DONE)
         e = sq_fail(s, rc, "token insert");
@@ -142,9 +150,10 @@ piora_err sq_token_list(store_t *base, int64_t user_id, token_rec **out, size_t 
         user_id > 0
             ? sq_stmt(s, ST_TOKEN_LIST_USER,
                       "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_LIMIT_COLS TOKEN_FROM
-                      "WHERE t.user_id = ?1 ORDER BY t.id")
+                      "WHERE t.user_id = ?1 AND t.hidden_at IS NULL ORDER BY t.id")
             : sq_stmt(s, ST_TOKEN_LIST_ALL,
-                      "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_LIMIT_COLS TOKEN_FROM "ORDER BY t.id");
+                      "SELECT " TOKEN_COLS ", t.revoked_at" TOKEN_LIMIT_COLS TOKEN_FROM
+                      "WHERE t.hidden_at IS NULL ORDER BY t.id");
     if (!st)
         return PIORA_EDB;
     if (user_id > 0)
@@ -208,7 +217,7 @@ piora_err sq_token_regenerate(store_t *base, int64_t id, const uint8_t digest[TO
                                 "VALUES(?1, ?2, ?3)");
     sqlite3_stmt *set = sq_stmt(s, ST_TOKEN_SET_SECRET,
                                 "UPDATE tokens SET digest = ?2, hint = ?3, expires_at = ?4, "
-                                "updated_at = ?5 WHERE id = ?1");
+                                "updated_at = ?5, regenerated_at = ?5 WHERE id = ?1");
     if (!cur || !old || !set)
         return PIORA_EDB;
     piora_err e = sq_begin(s);

@@ -101,6 +101,24 @@ export async function addUser(db, { email, team, password = 'Sup3r-Secret-pw!' +
   return password;
 }
 
+export async function addAdmin(db, email, team) {
+  const password = 'Adm1n-pw-' + email;
+  await cli(['user', 'add', '--email', email, '--team', team, '--admin', '--password-stdin', '--database', db],
+    { input: password + '\n' });
+  noteSecret(password);
+  return password;
+}
+
+// Signs in on the dashboard and returns the headers of a session request
+// (cookie, CSRF token, Origin), the session id noted as a secret.
+export async function webSignIn(s, email, password) {
+  const r = await s.post('/web/api/signin', { body: { email, password } });
+  assert.equal(r.status, 200, r.text);
+  const cookie = (r.h('set-cookie') ?? '').split(';')[0];
+  noteSecret(cookie.split('=').slice(1).join('='));
+  return { Cookie: cookie, 'X-CSRF-Token': r.json.csrf, Origin: s.base };
+}
+
 export async function createToken(db, { email, name, scopes, expiresIn }) {
   const args = ['token', 'create', '--email', email, '--name', name, '--scopes',
     Array.isArray(scopes) ? scopes.join(',') : scopes, '--database', db];

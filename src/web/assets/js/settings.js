@@ -1,6 +1,6 @@
 // Settings > API Tokens (the seed's steps, word for word), a token's usage
 // log, Settings > Account and Members, and the team's audit log.
-import { get, post, getAll } from './api.js';
+import { get, post, patch, del, getAll } from './api.js';
 import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, pager, pageParam, PER_PAGE } from './ui.js';
 import { render } from './app.js';
 import { session } from './api.js';
@@ -67,7 +67,9 @@ export async function tokensPage() {
     return [head, emptyState({ iconName: 'key', title: 'No API tokens yet', text: 'Generate a token for each script or pipeline, with only the scopes it needs.', action: again }), usage];
   }
   const t = table([
-    { label: 'Name', cell: (k) => h('div', {}, h('a', { class: 'cell-main', href: `/settings/tokens/${k.id}` }, k.name), h('div', { class: 'cell-sub mono' }, k.hint)) },
+    { label: 'Name', cell: (k) => h('div', {}, h('a', { class: 'cell-main', href: `/settings/tokens/${k.id}` }, k.name), h('div', { class: 'cell-sub mono' }, k.hint),
+      k.note ? h('div', { class: 'cell-sub token-note' }, k.note) : null,
+      k.regenerated_at ? h('div', { class: 'cell-sub' }, 'Secret regenerated ', timeEl(k.regenerated_at)) : null) },
     ...(all ? [{ label: 'Owner', cell: (k) => k.owner || '—' }] : []),
     { label: 'Scopes', cell: (k) => h('div', { class: 'chips' }, k.scopes.map((s) => h('span', { class: 'chip' }, s))) },
     { label: 'Created', cell: (k) => timeEl(k.created_at) },
@@ -79,7 +81,9 @@ export async function tokensPage() {
     { label: 'Actions', cell: (k) => h('div', { class: 'actions' },
       h('a', { class: 'btn small', href: `/settings/tokens/${k.id}`, 'aria-label': `Usage of ${k.name}` }, 'Usage'),
       k.status === 'revoked' || !mine(k) ? null : h('button', { type: 'button', class: 'btn small', onclick: () => regenerate(k) }, 'Regenerate'),
-      k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small danger-ghost', onclick: () => revoke(k) }, 'Revoke')) },
+      h('button', { type: 'button', class: 'btn small', 'aria-label': `Rename or edit the note of ${k.name}`, onclick: () => editToken(k) }, 'Edit'),
+      k.status === 'revoked' ? null : h('button', { type: 'button', class: 'btn small danger-ghost', onclick: () => revoke(k) }, 'Revoke'),
+      k.status === 'active' ? null : h('button', { type: 'button', class: 'btn small', 'aria-label': `Remove ${k.name} from the list`, onclick: () => removeToken(k) }, 'Remove from list')) },
   ], shown.rows, { caption: 'API Tokens' });
   t.append(pager({ page: shown.page, total: shown.total }));
   return [head, t, h('p', {}), usage];
@@ -222,6 +226,7 @@ function generateDialog() {
   });
   const form = h('form', { novalidate: true },
     field({ label: 'Name', name: 'name', required: true, attrs: { placeholder: 'ci-cd-pipeline', autocomplete: 'off', maxlength: 100 }, hint: 'What uses this token, e.g. ci-cd-pipeline.' }),
+    noteField(''),
     scopesFieldset(),
     resourcesFieldset(),
     field({ label: 'Allowed IPs', name: 'allowed_ips', type: 'textarea', attrs: { rows: 3, placeholder: '203.0.113.0/24\n2001:db8:1234::/48', spellcheck: 'false' },
@@ -236,6 +241,8 @@ function generateDialog() {
       clearFormErrors(form);
       const scopes = [...form.querySelectorAll('input[name=scopes]:checked')].map((c) => c.value);
       const body = { name: form.elements.name.value.trim(), scopes, expiry: sel.value };
+      const note = form.elements.note.value.trim();
+      if (note) body.note = note;
       if (sel.value === 'custom') body.expires_at = form.elements.expires_at.value;
       body.resources = selectedResources(form);
       const ips = form.elements.allowed_ips.value.trim();
@@ -321,6 +328,63 @@ async function revoke(k) {
   try {
     await post(`/tokens/${k.id}/revoke`);
     toast(`Token ${k.name} revoked.`);
+    render();
+  } catch (e) {
+    if (e.status !== 401) toast(e.detail || e.message, 'error');
+  }
+}
+
+// A token's note: one line of at most 500 bytes (the server counts bytes,
+// the field counts characters, so the server has the last word).
+function noteField(value) {
+  return field({ label: 'Note', name: 'note', value, attrs: { autocomplete: 'off', maxlength: 500, placeholder: 'What it is for, who to ask' },
+    hint: 'Optional, at most 500 characters: what uses the token and who to ask about it.' });
+}
+
+// Rename and the note in one dialog; only what changed is sent.
+function editToken(k) {
+  const form = h('form', { novalidate: true },
+    field({ label: 'Name', name: 'name', value: k.name, required: true, attrs: { autocomplete: 'off', maxlength: 100, autofocus: true } }),
+    noteField(k.note || ''));
+  return openDialog((close) => {
+    form.append(h('div', { class: 'actions dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn primary' }, 'Save')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFormErrors(form);
+      const name = form.elements.name.value.trim();
+      const note = form.elements.note.value.trim();
+      if (!name) {
+        showFormErrors(form, { errors: [{ field: 'name', message: 'Name the token, e.g. ci-cd-pipeline.' }] });
+        return;
+      }
+      const body = {};
+      if (name !== k.name) body.name = name;
+      if (note !== (k.note || '')) body.note = note || null;
+      if (Object.keys(body).length === 0) { close(false); return; }
+      try {
+        await patch(`/tokens/${k.id}`, body);
+        close(true);
+      } catch (err) {
+        if (err.status === 401) close(false); else showFormErrors(form, err);
+      }
+    });
+    return [h('h2', {}, `Edit token ${k.name}`), h('p', { class: 'lead' }, 'Rename the token or change its note. Its secret, scopes and limits stay as they are.'), form];
+  }, { label: `Edit token ${k.name}` }).then((saved) => {
+    if (!saved) return;
+    toast('Token updated.');
+    render();
+  });
+}
+
+async function removeToken(k) {
+  const ok = await confirmDialog({ title: `Remove token ${k.name} from the list?`,
+    body: `It is ${k.status} and stays so: requests with it keep getting 401. The audit log keeps its history.`, action: 'Remove from list' });
+  if (!ok) return;
+  try {
+    await del(`/tokens/${k.id}`);
+    toast(`Token ${k.name} removed from the list.`);
     render();
   } catch (e) {
     if (e.status !== 401) toast(e.detail || e.message, 'error');
@@ -616,6 +680,7 @@ function inviteMember() {
 const ACTION_TEXT = {
   signin: 'Signed in', 'signin.failed': 'Failed sign-in', signout: 'Signed out',
   'token.created': 'Token created', 'token.regenerated': 'Token regenerated', 'token.revoked': 'Token revoked',
+  'token.renamed': 'Token renamed', 'token.note_changed': 'Token note changed', 'token.removed_from_list': 'Token removed from list',
   'user.created': 'User created', 'password.changed': 'Password changed',
   'user.disabled': 'User disabled', 'user.enabled': 'User enabled', 'user.removed': 'User removed',
   'user.made_admin': 'Made admin', 'user.made_member': 'Made member',
