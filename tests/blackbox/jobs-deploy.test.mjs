@@ -100,6 +100,9 @@ describe('deployments run on the server', () => {
     assert.equal(d.ref, 'main');
     assert.equal(d.commit, repo.head);
     assert.ok(d.started_at && d.finished_at);
+    assert.equal(d.triggered_by.type, 'token');
+    assert.equal(d.triggered_by.name, 'full');
+    assert.ok(d.triggered_by.id > 0);
     // on the server, in ~/piora/apps/<id>, written by the script
     const dir = path.join(home(), 'piora', 'apps', String(app.id));
     assert.equal(readFileSync(path.join(dir, 'deployed.txt'), 'utf8').trim(), String(dep.id));
