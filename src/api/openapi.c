@@ -328,6 +328,18 @@ static void add_resource_schemas(json_t *schemas, const resource_desc *d)
     json_t *cprops = json_object(), *creq = json_array(), *uprops = json_object();
     for (size_t i = 0; i < d->nfields; i++) {
         const field_desc *f = &d->fields[i];
+        if (f->group) {
+            json_t *g = json_object_get(props, f->group);
+            if (!g) {
+                g = json_pack("{s:[s,s],s:{},s:b}", "type", "object", "null", "properties",
+                              "readOnly", 1);
+                json_object_set_new(props, f->group, g);
+                json_array_append_new(req, json_string(f->group));
+            }
+            json_object_set_new(json_object_get(g, "properties"), f->key,
+                                field_schema(f, SK_RESPONSE));
+            continue;
+        }
         json_object_set_new(props, f->name, field_schema(f, SK_RESPONSE));
         json_array_append_new(req, json_string(f->name));
         if (!(f->flags & FF_WRITABLE))

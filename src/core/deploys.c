@@ -49,9 +49,14 @@ piora_err deploys_queue(store_t *s, const actor *who, int64_t team_id, int64_t a
             log_warn("deploy: the team's SSH key could not be made");
         json_decref(shown);
     }
+    token_rec tok;
+    memset(&tok, 0, sizeof tok);
+    if (who->token_id && !who->token_name)
+        (void)store_token_by_id(s, who->token_id, &tok); /* for its name only */
     job_trigger trig = who->token_id
                            ? (job_trigger){.type = "token", .id = who->token_id,
-                                           .name = who->token_name}
+                                           .name = who->token_name ? who->token_name
+                                                   : tok.name[0] ? tok.name : NULL}
                            : (job_trigger){.type = "user", .id = who->user_id,
                                            .name = u.email[0] ? u.email : NULL};
     int64_t id = 0;

@@ -25,6 +25,25 @@ static json_t *value_json(const field_desc *f, const obj_value *v)
     return NULL;
 }
 
+/* A grouped field into its group's object: the group stays null until a
+ * member is not. Takes v. */
+static int group_put(json_t *o, const field_desc *f, json_t *v)
+{
+    json_t *g = json_object_get(o, f->group);
+    if (json_is_null(v) && !json_is_object(g)) {
+        json_decref(v);
+        return g ? 0 : json_object_set_new(o, f->group, json_null());
+    }
+    if (!json_is_object(g)) {
+        g = json_object();
+        if (!g || json_object_set_new(o, f->group, g) != 0) {
+            json_decref(v);
+            return -1;
+        }
+    }
+    return json_object_set_new(g, f->key, v);
+}
+
 json_t *objects_render(const resource_desc *d, const obj_row *row)
 {
     json_t *o = json_object();
@@ -33,8 +52,16 @@ json_t *objects_render(const resource_desc *d, const obj_row *row)
     if (json_object_set_new(o, "id", json_integer(row->id)) != 0)
         goto fail;
     for (size_t i = 0; i < d->nfields && i < OBJ_FIELDS_MAX; i++) {
-        json_t *v = value_json(&d->fields[i], &row->v[i]);
-        if (!v || json_object_set_new(o, d->fields[i].name, v) != 0)
+        const field_desc *f = &d->fields[i];
+        json_t *v = value_json(f, &row->v[i]);
+        if (!v)
+            goto fail;
+        if (f->group) {
+            if (group_put(o, f, v) != 0)
+                goto fail;
+            continue;
+        }
+        if (json_object_set_new(o, f->name, v) != 0)
             goto fail;
     }
     if (json_object_set_new(o, "created_at", time_json(row->created_at)) != 0 ||

@@ -92,6 +92,13 @@ static const field_desc deployment_fields[] = {
     {.name = "ref", .kind = FK_STRING, .flags = N, .max_len = 255},
     {.name = "commit", .kind = FK_STRING, .flags = N, .max_len = 64},
     {.name = "exit_code", .kind = FK_INT, .flags = N, .min = 0, .max = 255},
+    /* who queued it (SPEC 10): {"type": "token"|"user", "id", "name"} */
+    {.name = "trigger_type", .kind = FK_STRING, .flags = N, .max_len = 16,
+     .group = "triggered_by", .key = "type"},
+    {.name = "trigger_id", .kind = FK_INT, .flags = N, .min = 0, .max = INT64_MAX,
+     .group = "triggered_by", .key = "id"},
+    {.name = "trigger_name", .kind = FK_STRING, .flags = N, .max_len = 255,
+     .group = "triggered_by", .key = "name"},
 };
 
 static const char *const deployment_filters[] = {"application_id", NULL};

@@ -31,7 +31,7 @@ struct resource_desc;
 typedef const char *(*field_check_fn)(const char *value);
 
 typedef struct field_desc {
-    const char *name;  /* JSON name == column name */
+    const char *name;  /* JSON name == column name (but see group) */
     field_kind kind;
     unsigned flags;
     size_t max_len;    /* FK_STRING: bytes, after UTF-8 validation */
@@ -42,6 +42,10 @@ typedef struct field_desc {
     const char *const *enum_values;     /* FK_ENUM: NULL-terminated */
     const struct resource_desc *ref;    /* FK_REF */
     field_check_fn check;               /* extra syntax check (names, IPs) */
+    /* Read-only fields shown as one JSON object: in the answer the field is
+     * group.key (null when every member is null), its column stays name. */
+    const char *group;
+    const char *key;
 } field_desc;
 
 typedef struct resource_desc {

@@ -69,7 +69,7 @@ describe('a black-holed server', () => {
     assert.ok(gone(bh), 'the namespace and its veth pair are gone');
   });
 
-  it('a deployment to it fails unreachable within the bound (needs the runner)', async (t) => {
+  it('a deployment to it fails unreachable within the bound', async (t) => {
     const { bh, s, server } = await voidServer(t, 'void-2');
     const ap = await s.post('/api/v1/applications', {
       token: TOK,

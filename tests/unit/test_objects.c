@@ -27,7 +27,7 @@ static void test_render(void **state)
     char *text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
     assert_string_equal(text, "{\"id\":7,\"application_id\":12,\"status\":\"running\","
                               "\"started_at\":\"2023-11-14T22:13:50Z\",\"finished_at\":null,"
-                              "\"log\":\"a\\\"b\\n\",\"error\":null,\"ref\":null,\"commit\":null,\"exit_code\":null,\"created_at\":\"2023-11-14T22:13:20Z\","
+                              "\"log\":\"a\\\"b\\n\",\"error\":null,\"ref\":null,\"commit\":null,\"exit_code\":null,\"triggered_by\":null,\"created_at\":\"2023-11-14T22:13:20Z\","
                               "\"updated_at\":\"2023-11-14T22:14:20Z\"}");
     free(text);
     json_decref(o);

@@ -244,9 +244,19 @@ static void test_schemas_from_descriptors(void **state)
         assert_non_null(json_object_get(props, "id"));
         for (size_t i = 0; i < (*d)->nfields; i++) {
             const field_desc *f = &(*d)->fields[i];
-            json_t *p = json_object_get(props, f->name);
+            /* a grouped field is a property of its group's object */
+            json_t *p = f->group ? json_object_get(
+                                       json_object_get(json_object_get(props, f->group),
+                                                       "properties"),
+                                       f->key)
+                                 : json_object_get(props, f->name);
             if (!p)
                 fail_msg("%s.%s missing", name, f->name);
+            if (f->group && !json_is_true(json_object_get(json_object_get(props, f->group),
+                                                          "readOnly")))
+                fail_msg("%s.%s is not read-only", name, f->group);
+            if (f->group)
+                continue;
             bool ro = json_is_true(json_object_get(p, "readOnly"));
             assert_int_equal(ro, !(f->flags & FF_WRITABLE));
         }

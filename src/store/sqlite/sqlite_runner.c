@@ -135,9 +135,16 @@ piora_err sq_deploy_claim(store_t *base, const char *owner, int64_t now, int64_t
         "a.deploy_script, sv.ip_address, sv.ssh_port, sv.ssh_user, sv.host_key_fingerprint "
         "FROM deployments d JOIN applications a ON a.id = d.application_id "
         "JOIN servers sv ON sv.id = a.server_id WHERE d.id = ?1");
-    if (!claim || !get)
+    sqlite3_stmt *any = sq_stmt(s, ST_DEPLOY_ANY_QUEUED,
+                                "SELECT 1 FROM deployments WHERE status = 'queued' LIMIT 1");
+    if (!claim || !get || !any)
         return PIORA_EDB;
-    piora_err e = sq_begin(s);
+    /* Idle workers ask often: a read first keeps them from taking the write
+     * lock when nothing waits. */
+    piora_err e = sq_exists(s, any, "queued deployment");
+    if (e != PIORA_OK)
+        return e;
+    e = sq_begin(s);
     if (e != PIORA_OK)
         return e;
     sqlite3_bind_int64(claim, 1, now);
