@@ -798,6 +798,13 @@ static json_t *build_operation(const route_t *rt)
                                                 "description", buf, "schema", "type", "integer",
                                                 "format", "int64", "minimum", 1));
     }
+    bool joblog = rt->fn == deployments_log;
+    if (joblog)
+        json_array_append_new(
+            params, json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s,s:i}}", "name", "offset", "in",
+                              "query", "required", 0, "description",
+                              "The byte of the log to answer from (default 0).", "schema",
+                              "type", "integer", "format", "int64", "minimum", 0));
     if (json_array_size(params))
         json_object_set_new(op, "parameters", params);
     else
@@ -829,6 +836,9 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(ok, "content",
                             json_pack("{s:{s:{s:s,s:s}}}", "application/octet-stream", "schema",
                                       "type", "string", "contentEncoding", "binary"));
+    if (joblog)
+        json_object_set_new(ok, "content",
+                            json_pack("{s:{s:{s:s}}}", "text/plain", "schema", "type", "string"));
     json_t *hdrs = token ? rate_headers() : json_object();
     if (token) {
         json_object_set_new(hdrs, "X-OAuth-Scopes", ref("headers", "X-OAuth-Scopes"));
@@ -844,6 +854,12 @@ static json_t *build_operation(const route_t *rt)
         json_object_set_new(hdrs, "Digest", ref("headers", "Digest"));
         json_object_set_new(hdrs, "ETag", ref("headers", "ETag"));
     }
+    if (joblog)
+        json_object_set_new(hdrs, "X-Log-Complete",
+                            json_pack("{s:s,s:{s:s,s:[s,s]}}", "description",
+                                      "true once the job has ended and nothing lies past this "
+                                      "answer",
+                                      "schema", "type", "string", "enum", "true", "false"));
     if (json_object_size(hdrs))
         json_object_set_new(ok, "headers", hdrs);
     else

@@ -32,6 +32,12 @@ async function main(): Promise<void> {
   await client.call('/api/v1/servers/{id}', 'get', { params: { id: server.id } });
   await client.call('/api/v1/servers/{id}', 'patch', { params: { id: server.id }, body: { region: 'eu-1' } });
 
+  await client.call('/api/v1/ssh-key', 'get');
+  await client.call('/api/v1/ssh-key/rotate', 'post');
+  await client.call('/api/v1/ssh-key/previous', 'delete');
+  // Nothing listens at 192.0.2.10: the check answers 200 with what it found.
+  await client.call('/api/v1/servers/{id}/check', 'post', { params: { id: server.id } });
+
   const app = (await client.call('/api/v1/applications', 'post', {
     body: { name: 'typed-app', server_id: server.id, repository: 'https://git.example.com/app.git' },
   })).data;
@@ -41,6 +47,8 @@ async function main(): Promise<void> {
   const deployment = (await client.call('/api/v1/applications/{id}/deploy', 'post', { params: { id: app.id } })).data;
   await client.call('/api/v1/applications/{id}/deployments', 'get', { params: { id: app.id } });
   await client.call('/api/v1/deployments/{id}', 'get', { params: { id: deployment.id } });
+  await client.call('/api/v1/deployments/{id}/log', 'get', { params: { id: deployment.id }, query: { offset: 0 } });
+  await client.call('/api/v1/deployments/{id}/cancel', 'post', { params: { id: deployment.id } });
 
   const db = (await client.call('/api/v1/databases', 'post', {
     body: { name: 'typed-db', engine: 'postgresql', server_id: server.id },
@@ -52,7 +60,12 @@ async function main(): Promise<void> {
   const backup = (await client.call('/api/v1/backups', 'post', { body: { database_id: db.id } })).data;
   await client.call('/api/v1/backups', 'get');
   await client.call('/api/v1/backups/{id}', 'get', { params: { id: backup.id } });
-  await client.call('/api/v1/backups/{id}/restore', 'post', { params: { id: backup.id } });
+  // No runner reaches 192.0.2.10: the backup stays unfinished, and the
+  // document's 409 for a download or a restore of it is what answers.
+  await client.call('/api/v1/backups/{id}/download', 'get', { params: { id: backup.id }, expect: 409 });
+  await client.call('/api/v1/backups/{id}/restore', 'post', { params: { id: backup.id }, expect: 409 });
+  await client.call('/api/v1/restores', 'get');
+  await client.call('/api/v1/restores/{id}', 'get', { params: { id: 999999 }, expect: 404 });
   await client.call('/api/v1/backups/{id}', 'delete', { params: { id: backup.id } });
 
   await client.call('/api/v1/applications/{id}', 'delete', { params: { id: app.id } });
