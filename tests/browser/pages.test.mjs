@@ -177,7 +177,12 @@ test('keyboard only: Generate New Token, name, a scope, Create, Copy', async () 
   await dlg.waitFor();
   // The dialog focuses the Name field first.
   await page.keyboard.type('kbd-token');
-  await page.keyboard.press('Tab'); // servers:read
+  // Tab past the optional fields (Note, ...) to the first scope, servers:read.
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => document.activeElement && (document.activeElement.value || ''));
+    if (at === 'servers:read') break;
+  }
   await page.keyboard.press('Space');
   assert.ok(await dlg.getByRole('checkbox', { name: 'servers:read', exact: true }).isChecked());
   for (let i = 0; i < 40; i++) {
