@@ -80,7 +80,7 @@ for _ in $(seq 50); do [ -f "$WORK/sshd.pid" ] && break; sleep 0.1; done
 # --- piora: a token, the team key in authorized_keys, server + app --------
 JOBTOKEN=$("$BIN" token create --database "$DB" --email bench@example.com --name jobs \
   --scopes servers:read,servers:write,applications:read,applications:write,applications:deploy --expires-in never)
-piora_start --jobs-per-server "$RUNNING" --queue-per-server $((RUNS + RUNNING + 10))
+piora_start --jobs-per-server "$RUNNING" --job-workers "$RUNNING" --queue-per-server $((RUNS + RUNNING + 10))
 API="http://127.0.0.1:$PORT/api/v1"
 call() { # METHOD PATH [JSON]
   curl -fsS -X "$1" "$API$2" -H "Authorization: Bearer $JOBTOKEN" -H 'Content-Type: application/json' ${3:+-d "$3"}
