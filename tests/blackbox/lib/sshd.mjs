@@ -96,6 +96,10 @@ export async function startSshd({ users = ['app'] } = {}) {
   ].join('\n'));
 
   const start = async () => {
+    // sshd refuses to start without its privilege separation directory,
+    // which only the openssh-server service makes (at boot, under /run): a
+    // fresh machine that never ran the service has none.
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     proc = spawn(SSHD, ['-D', '-e', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr.on('data', (d) => { log.push(d.toString()); });
     await waitPort(port, T(10000));
