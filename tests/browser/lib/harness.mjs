@@ -107,3 +107,19 @@ export async function apiCall(srv, token, path, init = {}) {
   noteSecret(token);
   return fetch(`${srv.base}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers || {}) } });
 }
+
+// Waits until the locator's text matches `want` (a RegExp or an exact
+// string) and answers it. A pager link changes the URL before the page's
+// data arrives, so reading the text once right after a click can read the
+// page before: CI failed on exactly that when the machine was loaded.
+export async function textMatching(locator, want, timeout = 15000) {
+  const ok = (t) => (want instanceof RegExp ? want.test(t) : t === want);
+  const until = Date.now() + timeout;
+  let last = '';
+  for (;;) {
+    last = await locator.innerText({ timeout: Math.max(1, until - Date.now()) }).catch(() => last);
+    if (ok(last)) return last;
+    if (Date.now() > until) throw new Error(`text ${JSON.stringify(last)} never matched ${want}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
