@@ -1,5 +1,5 @@
 // Black-box tests of the `piora` command line against PostgreSQL (SPEC 7):
-// user add, user list, token create / list / revoke on a postgres:// URL,
+// user add, user list, user password, token create / list / revoke on a postgres:// URL,
 // a never-migrated database refused by every command but user add (and
 // nothing made in it), an unreachable server answered within seconds.
 // PIORA_TEST_PG names an admin URL (postgresql://postgres@127.0.0.1:P/postgres):
@@ -144,6 +144,16 @@ test('user add makes the schema and the user; tokens are made, listed and revoke
   r = run(['user', 'list', '--database', db]);
   assertOk(r);
   assert.match(r.out, /alice@example\.com\s+acme\s+no/);
+
+  // a new password replaces the stored Argon2id string
+  const before = psql(db, 'SELECT password_hash FROM users');
+  assert.match(before, /^\$argon2id\$/);
+  r = run(['user', 'password', '--database', db, '--email', 'alice@example.com', '--password-stdin'],
+    { input: 'another long passphrase\n' });
+  assertOk(r);
+  const afterHash = psql(db, 'SELECT password_hash FROM users');
+  assert.match(afterHash, /^\$argon2id\$/);
+  assert.notEqual(afterHash, before);
 
   r = run(['token', 'create', '--database', db, '--email', 'alice@example.com', '--name', 'ci', '--scopes', 'servers:read']);
   assertOk(r);
