@@ -12,9 +12,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_fixture.h"
+#include "store/change.h"
 #include "util/num.h"
 
 static const char *pg_url(void) { return fixture_store_url(); }
@@ -276,6 +278,67 @@ static void test_url_parameters(void **state)
     PQfinish(c);
 }
 
+/* ---- the change feed ---------------------------------------------------------------- */
+
+/* The notifications that arrived on c within ms milliseconds, joined by
+ * ';' into buf. */
+static void notifications(PGconn *c, int ms, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int waited = 0; waited <= ms; waited += 10) {
+        assert_int_equal(PQconsumeInput(c), 1);
+        PGnotify *n;
+        while ((n = PQnotifies(c)) != NULL) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, len - used, "%s%s:%s", used ? ";" : "", n->relname, n->extra);
+            PQfreemem(n);
+        }
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void test_change_feed_notifies(void **state)
+{
+    fixture *fx = *state;
+    PGconn *c = raw_pg();
+    pg_exec_ok(c, "LISTEN piora_change");
+    user_rec a = make_user(fx->s, "alice@example.com", "acme");
+    token_rec t = make_token(fx->s, a.id, 1, 0);
+    char got[512];
+    notifications(c, 200, got, sizeof got);
+    /* each committed kind, with its counter as the feed holds it */
+    char want[128];
+    snprintf(want, sizeof want, "piora_change:users %lld;piora_change:tokens %lld",
+             (long long)pg_int(c, "SELECT n FROM change_feed WHERE kind = 'users'"),
+             (long long)pg_int(c, "SELECT n FROM change_feed WHERE kind = 'tokens'"));
+    assert_string_equal(got, want);
+    /* monitor writes (last-used times) move their counter, silently */
+    int64_t mon = pg_int(c, "SELECT n FROM change_feed WHERE kind = 'monitor'");
+    token_touch tt = {.token_id = t.id, .used_at = clock_now(), .addr = "192.0.2.1"};
+    assert_int_equal(store_token_touch(fx->s, &tt, 1), PIORA_OK);
+    assert_int_equal(pg_int(c, "SELECT n FROM change_feed WHERE kind = 'monitor'"), mon + 1);
+    notifications(c, 200, got, sizeof got);
+    assert_string_equal(got, "");
+    /* a failed write notifies nothing (the transaction rolled back) */
+    user_rec u;
+    assert_int_equal(store_user_create(fx->s, "ALICE@example.com", "x", false, "h", &u),
+                     PIORA_ECONFLICT);
+    notifications(c, 200, got, sizeof got);
+    assert_string_equal(got, "");
+
+    /* another node's write (the raw connection stands for it) is seen by
+     * this one's poll, by kind */
+    unsigned moved = 0;
+    assert_int_equal(change_poll(fx->s, &moved), PIORA_OK); /* catch up */
+    uint64_t gen = change_generation(CHANGE_BIT(CHANGE_TOKENS));
+    pg_exec_ok(c, "UPDATE change_feed SET n = n + 1 WHERE kind = 'tokens'");
+    assert_int_equal(change_poll(fx->s, &moved), PIORA_OK);
+    assert_int_equal(moved, CHANGE_BIT(CHANGE_TOKENS));
+    assert_true(change_generation(CHANGE_BIT(CHANGE_TOKENS)) != gen);
+    PQfinish(c);
+}
+
 /* ---- our own server, when none is given ---------------------------------------- */
 
 static char own_dir[128];
@@ -341,6 +404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_existing_refuses_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_terminate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_parameters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_feed_notifies, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (own)
