@@ -1,5 +1,6 @@
 #include "cluster/redis.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -315,9 +316,12 @@ bool redis_gcra_take(const char *limiter, uint64_t key, int64_t limit, int64_t w
               reply_int(r->element[2], 0, INT64_C(1) << 40, &reset) &&
               reply_int(r->element[3], 0, INT64_C(1) << 40, &retry);
     if (!ok) {
-        const char *w = k->c->err ? k->c->errstr
-                        : r && r->type == REDIS_REPLY_ERROR ? "an error reply"
-                                                            : "an unexpected reply";
+        /* hiredis reports its read timeout as EAGAIN's text */
+        const char *w = k->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
+                            ? "no answer within 50 ms"
+                        : k->c->err                             ? k->c->errstr
+                        : r && r->type == REDIS_REPLY_ERROR     ? "an error reply"
+                                                                : "an unexpected reply";
         char copy[128];
         snprintf(copy, sizeof copy, "%s", w);
         freeReplyObject(r);
