@@ -366,9 +366,11 @@ void redis_limits_stop(void)
 {
     atomic_store(&configured, false);
     pthread_once(&conn_once, conn_key_make);
+    /* The key's destructor runs for threads that exit, not for the one
+     * that calls exit(): this (main) thread's connection goes now. */
     conn *k = pthread_getspecific(conn_key);
-    if (k)
-        conn_close(k);
+    pthread_setspecific(conn_key, NULL);
+    conn_free(k);
 }
 
 bool redis_limits_configured(void) { return atomic_load(&configured); }
