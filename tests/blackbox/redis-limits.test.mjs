@@ -91,6 +91,22 @@ describe('rate limits shared through Redis (SPEC 1)', () => {
     await b.stop();
   });
 
+  it('a concurrent burst on both nodes gets exactly N answers through, the rest 429', async (t) => {
+    const redis = await startRedis(t);
+    const [a, b] = await twoNodes(t, redis, { rateLimit: 20 });
+    const tok = tpl.tokens.three;
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).get(SERVERS, { token: tok })));
+    const ok = answers.filter((r) => r.status === 200);
+    const limited = answers.filter((r) => r.status === 429);
+    assert.equal(ok.length, 20, `200s: ${ok.length}, statuses ${answers.map((r) => r.status)}`);
+    assert.equal(limited.length, 40);
+    // each remaining value 0..19 was handed out once: no two nodes spent one slot
+    assert.deepEqual(ok.map((r) => intHeader(r, 'x-ratelimit-remaining')).sort((x, y) => x - y),
+      Array.from({ length: 20 }, (_, i) => i));
+    await a.stop();
+    await b.stop();
+  });
+
   it('failed authentications and /credentials/revoke calls per address are counted over both nodes', async (t) => {
     const redis = await startRedis(t);
     const [a, b] = await twoNodes(t, redis, { authFailLimit: 4, args: ['--revoke-limit', '3'] });
