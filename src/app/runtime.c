@@ -67,6 +67,9 @@ static void gauges_read(metrics_gauges *g)
     g->password_hashes = password_hash_count();
     g->hash_busy = http_server_slow_busy();
     g->hash_refused = http_server_slow_refused();
+    g->store_busy = http_server_store_busy();
+    g->store_refused = http_server_store_refused();
+    g->store_handed = http_server_store_handed();
 }
 
 /* Metrics, the last-used and usage-log writers and the access log: started
@@ -182,6 +185,17 @@ static unsigned hash_threads(const piora_config *cfg)
         return cfg->hash_threads;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 2 ? (unsigned)(n / 2) : 1;
+}
+
+/* --store-threads 0: four per core. The threads mostly wait on the
+ * network, so more of them than cores keeps the database busy; each holds
+ * a connection, so not many more. */
+static unsigned store_threads(const piora_config *cfg)
+{
+    if (cfg->store_threads)
+        return cfg->store_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 1 ? (unsigned)(4 * n) : 4;
 }
 
 /* The one-time setup link goes to standard error only: standard output
@@ -313,6 +327,9 @@ int app_run(const piora_config *cfg)
             .slow_max = cfg->hash_max,
             .thread_store = store_thread,
             .site = site,
+            .store_remote = store_is_remote(cfg->database),
+            .store_threads = store_threads(cfg),
+            .store_max = cfg->store_max,
         };
         srv = http_server_start(&o);
     } else {

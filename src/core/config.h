@@ -63,6 +63,9 @@ typedef struct piora_config {
     unsigned job_timeout_s;       /* --job-timeout: a job's time limit */
     unsigned job_lease_s;         /* --job-lease: how long a lease outlives its heartbeat */
     unsigned job_workers;         /* --job-workers: runner threads of this node */
+    /* a remote store (issue 10: http/pipeline.c hands its steps to a pool) */
+    unsigned store_threads;       /* --store-threads: the store pool, 0 = 4 per core */
+    unsigned store_max;           /* --store-max: its requests running or waiting */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

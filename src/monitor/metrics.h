@@ -71,6 +71,9 @@ typedef struct metrics_gauges {
     uint64_t password_hashes; /* Argon2id runs, made or checked */
     uint64_t hash_busy;       /* deferred hashes running or waiting */
     uint64_t hash_refused;    /* answered 503: the hashing pool was full */
+    uint64_t store_busy;      /* requests handed to the store pool, running or waiting */
+    uint64_t store_refused;   /* answered 503: the store pool was full */
+    uint64_t store_handed;    /* requests handed to the store pool since start */
 } metrics_gauges;
 
 /* Appends the whole exposition with the gauges in g. */
