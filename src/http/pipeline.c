@@ -228,6 +228,7 @@ typedef struct walk {
     bool nostore;
     bool gens_ok;          /* nostore: gen is known current without a round trip */
     bool handover;
+    bool cache_looked;     /* the response cache was asked already */
     walk_stage at;
     const pipeline_area *miss_area; /* AT_MISS: whose miss handler */
 } walk;
@@ -487,9 +488,13 @@ static void handle(walk *w, req_t *r)
         cacheable = n > 0 && (size_t)n < sizeof limited_key;
         key = limited_key;
     }
-    if (cacheable && (!w->nostore || w->gens_ok) &&
-        respcache_get(w->who.team_id, key, w->gen.pages, r))
-        return;
+    /* Looked up once: a walk handed over after a miss here goes straight
+     * to the handler (w->gen.pages was read before, as the put needs). */
+    if (cacheable && !w->cache_looked && (!w->nostore || w->gens_ok)) {
+        w->cache_looked = true;
+        if (respcache_get(w->who.team_id, key, w->gen.pages, r))
+            return;
+    }
     if (!here) {
         hand_over_at(w, AT_HANDLE);
         return;
@@ -592,6 +597,7 @@ static void walk_start(walk *w, const pipeline_t *p, req_t *r)
     w->nostore = p->store_pool != NULL;
     w->gens_ok = false;
     w->handover = false;
+    w->cache_looked = false;
     w->miss_area = NULL;
     if (w->nostore)
         w->gen = (authn_gens){0};

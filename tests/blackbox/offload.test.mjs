@@ -145,7 +145,8 @@ describe('a remote store: the polling threads never wait on it', () => {
     });
 
   it('a local SQLite file hands nothing over', { timeout: T(60000) }, async (t) => {
-    const s = await startServer(t, { template: tpl });
+    // (even when the whole suite runs with the store forced remote)
+    const s = await startServer(t, { template: tpl, env: { PIORA_TEST_STORE_REMOTE: '' } });
     assert.equal((await s.get(`/api/v1/servers/${ids[0]}`, { token: tpl.tokens.reader })).status, 200);
     assert.equal(await metric(s, 'piora_store_pool_handed_total'), 0);
     await s.stop();
