@@ -70,6 +70,7 @@ static void gauges_read(metrics_gauges *g)
     g->store_busy = http_server_store_busy();
     g->store_refused = http_server_store_refused();
     g->store_handed = http_server_store_handed();
+    g->store_late = http_server_store_late();
 }
 
 /* Metrics, the last-used and usage-log writers and the access log: started

@@ -57,6 +57,9 @@ bool pipeline_run(const pipeline_t *p, req_t *r);
  * there reserved: the caller submits pipeline_finish() there). The pool's
  * bound reached, pipeline_run() answers 503 with Retry-After itself. */
 bool pipeline_resume(const pipeline_t *p, req_t *r);
+/* Handed-over requests answered 503 because they waited in the store
+ * pool's queue past its bound (2 s), since start. */
+uint64_t pipeline_store_late(void);
 /* The deferred rest of r, on the calling (pool) thread: the handler's
  * slow half, then the log phase. */
 void pipeline_finish(const pipeline_t *p, req_t *r);

@@ -706,6 +706,8 @@ uint64_t http_server_store_refused(void)
     return p ? workpool_refused(p) : 0;
 }
 
+uint64_t http_server_store_late(void) { return pipeline_store_late(); }
+
 uint64_t http_server_store_handed(void)
 {
     return atomic_load_explicit(&store_handed, memory_order_relaxed);

@@ -67,5 +67,6 @@ uint64_t http_server_slow_refused(void);
 unsigned http_server_store_busy(void);
 uint64_t http_server_store_refused(void);
 uint64_t http_server_store_handed(void);
+uint64_t http_server_store_late(void); /* 503: waited over 2 s for a store thread */
 
 #endif

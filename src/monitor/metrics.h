@@ -74,6 +74,7 @@ typedef struct metrics_gauges {
     uint64_t store_busy;      /* requests handed to the store pool, running or waiting */
     uint64_t store_refused;   /* answered 503: the store pool was full */
     uint64_t store_handed;    /* requests handed to the store pool since start */
+    uint64_t store_late;      /* answered 503: waited too long for a store thread */
 } metrics_gauges;
 
 /* Appends the whole exposition with the gauges in g. */

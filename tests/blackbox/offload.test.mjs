@@ -144,6 +144,33 @@ describe('a remote store: the polling threads never wait on it', () => {
       await s.stop();
     });
 
+  it('a request that waited over 2 s for a store thread is answered 503 without touching the store',
+    { timeout: T(60000) }, async (t) => {
+      const s = await startServer(t, {
+        template: tpl, env: slowEnv(), args: ['--threads', '2', '--store-threads', '1', '--store-max', '100'],
+      });
+      const reader = tpl.tokens.reader;
+      assert.equal((await s.get('/api/v1/servers?per_page=1', { token: reader })).status, 200);
+      // One thread, each request at least one 300 ms store call: the queue
+      // of 14 is far longer than 2 s.
+      const rs = await Promise.all(ids.slice(0, 14).map((id) => timed(s.get(`/api/v1/servers/${id}`, { token: reader }))));
+      const st = rs.map(({ r }) => r.status);
+      const late = rs.filter(({ r }) => r.status === 503);
+      assert.equal(late.length + rs.filter(({ r }) => r.status === 200).length, rs.length, st.join(','));
+      assert.ok(late.length >= 1 && late.length < rs.length, `the first were served, the late refused: ${st}`);
+      for (const { r } of late) {
+        assert.equal(r.json.code, 'unavailable', r.text);
+        assert.equal(r.h('retry-after'), '1');
+      }
+      // Each late answer came once its wait passed 2 s plus the one store
+      // call in progress, not after the whole queue.
+      const slowestLate = Math.max(...late.map((x) => x.ms));
+      assert.ok(slowestLate < 2000 + 2 * DELAY_MS + T(500), `late answers within ${slowestLate} ms`);
+      assert.equal(await metric(s, 'piora_store_pool_late_total'), late.length);
+      assert.equal(await metric(s, 'piora_store_pool_refused_total'), 0);
+      await s.stop();
+    });
+
   it('a local SQLite file hands nothing over', { timeout: T(60000) }, async (t) => {
     // (even when the whole suite runs with the store forced remote)
     const s = await startServer(t, { template: tpl, env: { PIORA_TEST_STORE_REMOTE: '' } });
