@@ -62,7 +62,11 @@ describe('a remote store: the polling threads never wait on it', () => {
 
   it('20 store-bound requests at 300 ms each: /healthz, a cached page and a bad token answer at once, the results are right',
     { timeout: T(120000) }, async (t) => {
-      const s = await startServer(t, { template: tpl, env: slowEnv(), args: ['--threads', '2'] });
+      // A store thread per request: none waits in the queue (past 2 s there
+      // it would be answered 503, a later test).
+      const s = await startServer(t, {
+        template: tpl, env: slowEnv(), args: ['--threads', '2', '--store-threads', '24'],
+      });
       assert.match(s.stderr, /PIORA_TEST_STORE_REMOTE/);
       const reader = tpl.tokens.reader;
       const page = '/api/v1/servers?per_page=5';
