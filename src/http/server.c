@@ -817,10 +817,14 @@ void http_server_stop(http_server *s)
      * daemon goes: libmicrohttpd must not stop with one suspended. */
     atomic_store(&live_pool, NULL);
     atomic_store(&live_store_pool, NULL);
-    /* The store pool first: its jobs may still hand a hash to the other. */
+    /* The store pool first: its jobs may still hand a hash to the other.
+     * Both stay allocated until the daemon's threads, which reserve places
+     * in them, are gone. */
+    workpool_stop(s->store_pool);
+    workpool_stop(s->pool);
+    MHD_stop_daemon(s->d);
     workpool_free(s->store_pool);
     workpool_free(s->pool);
-    MHD_stop_daemon(s->d);
     pipeline_free(&s->pipeline);
     pthread_mutex_destroy(&s->watch_lock);
     free(s);
