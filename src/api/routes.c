@@ -20,10 +20,10 @@
 #define OPEN ROUTE_AUTH_NONE, ROUTE_LIMIT_NONE
 
 const route_t api_routes[] = {
-    {HTTP_GET, "/healthz", OPEN, 0, 0, health_live, 200, "Liveness: the server accepts requests"},
+    {HTTP_GET, "/healthz", OPEN, 0, ROUTE_NO_STORE, health_live, 200, "Liveness: the server accepts requests"},
     {HTTP_GET, "/readyz", OPEN, 0, 0, health_ready, 200, "Readiness: the database answers"},
-    {HTTP_GET, V "/openapi.json", OPEN, 0, 0, openapi_serve, 200, "This OpenAPI 3.1 document"},
-    {HTTP_GET, "/metrics", OPEN, 0, 0, metrics_serve, 200, "Prometheus metrics (text format 0.0.4)"},
+    {HTTP_GET, V "/openapi.json", OPEN, 0, ROUTE_NO_STORE, openapi_serve, 200, "This OpenAPI 3.1 document"},
+    {HTTP_GET, "/metrics", OPEN, 0, ROUTE_NO_STORE, metrics_serve, 200, "Prometheus metrics (text format 0.0.4)"},
 
     {HTTP_GET, V "/servers", TOKEN, S_SR, C, servers_list, 200, "List servers"},
     {HTTP_POST, V "/servers", TOKEN, S_SW, 0, servers_create, 201, "Create a server"},

@@ -12,10 +12,10 @@
 /* The areas, hottest first: a token request costs one failed and one
  * successful prefix test before the API's rows. */
 static const route_area areas[] = {
-    {"/api/", false, NULL, NULL},
-    {WEB_API_PREFIX, true, web_api_headers, NULL},
-    {"/api", false, NULL, NULL},
-    {"", true, NULL, web_page},
+    {"/api/", false, NULL, NULL, false},
+    {WEB_API_PREFIX, true, web_api_headers, NULL, false},
+    {"/api", false, NULL, NULL, false},
+    {"", true, NULL, web_page, true}, /* the dashboard's files: no store */
 };
 
 /* The dashboard reaches exactly the API's resource routes, those that need

@@ -71,6 +71,10 @@ static void gauges_read(metrics_gauges *g)
     g->redis_configured = redis_limits_configured();
     g->redis_up = redis_limits_up();
     g->redis_fallbacks = redis_limits_fallbacks();
+    g->store_busy = http_server_store_busy();
+    g->store_refused = http_server_store_refused();
+    g->store_handed = http_server_store_handed();
+    g->store_late = http_server_store_late();
 }
 
 /* Metrics, the last-used and usage-log writers and the access log: started
@@ -193,6 +197,17 @@ static unsigned hash_threads(const piora_config *cfg)
         return cfg->hash_threads;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 2 ? (unsigned)(n / 2) : 1;
+}
+
+/* --store-threads 0: four per core. The threads mostly wait on the
+ * network, so more of them than cores keeps the database busy; each holds
+ * a connection, so not many more. */
+static unsigned store_threads(const piora_config *cfg)
+{
+    if (cfg->store_threads)
+        return cfg->store_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 1 ? (unsigned)(4 * n) : 4;
 }
 
 /* The one-time setup link goes to standard error only: standard output
@@ -329,6 +344,9 @@ int app_run(const piora_config *cfg)
             .slow_max = cfg->hash_max,
             .thread_store = store_thread,
             .site = site,
+            .store_remote = store_is_remote(cfg->database),
+            .store_threads = store_threads(cfg),
+            .store_max = cfg->store_max,
         };
         srv = http_server_start(&o);
     } else {

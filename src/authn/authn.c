@@ -38,6 +38,15 @@ authn_gens authn_sync(store_t *s)
     return g;
 }
 
+bool authn_sync_nowait(authn_gens *out)
+{
+    if (!store_change_poll_nowait())
+        return false;
+    out->tokens = change_generation(AUTHN_TOKENS_DEPEND);
+    out->pages = change_generation(AUTHN_PAGES_DEPEND);
+    return true;
+}
+
 /* Splits "Bearer <token>" (scheme case-insensitive, one or more spaces or
  * tabs, RFC 7235) and returns the token slice, or NULL when the scheme is
  * not Bearer or nothing follows it. */
@@ -72,9 +81,11 @@ static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_a
     return o;
 }
 
-authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *authorization,
-                                 bool url_token, uint64_t addr_key, principal_t *who,
-                                 int64_t *retry_after, int64_t *lookup_ns)
+/* Both entry points: s NULL answers AUTHN_NEED_STORE where a lookup is due
+ * (and trusts no entry unless cache_ok). */
+static authn_outcome authenticate(store_t *s, uint64_t tokens_gen, bool cache_ok,
+                                  const char *authorization, bool url_token, uint64_t addr_key,
+                                  principal_t *who, int64_t *retry_after, int64_t *lookup_ns)
 {
     if (!authorization)
         return AUTHN_MISSING;
@@ -95,7 +106,9 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
     if (tokencache_unknown_has(digest))
         return failed(AUTHN_INVALID, addr_key, retry_after);
     tokencache_entry e;
-    if (!tokencache_get(digest, tokens_gen, &e)) {
+    if (!cache_ok || !tokencache_get(digest, tokens_gen, &e)) {
+        if (!s)
+            return AUTHN_NEED_STORE;
         token_rec t;
         int64_t t0 = clock_mono_ns();
         piora_err err = store_token_by_digest(s, digest, &t);
@@ -130,6 +143,24 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
     }
     *who = e.who;
     return AUTHN_OK;
+}
+
+authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *authorization,
+                                 bool url_token, uint64_t addr_key, principal_t *who,
+                                 int64_t *retry_after, int64_t *lookup_ns)
+{
+    return authenticate(s, tokens_gen, true, authorization, url_token, addr_key, who,
+                        retry_after, lookup_ns);
+}
+
+authn_outcome authn_authenticate_cached(uint64_t tokens_gen, bool cache_ok,
+                                        const char *authorization, bool url_token,
+                                        uint64_t addr_key, principal_t *who,
+                                        int64_t *retry_after)
+{
+    int64_t unused = 0;
+    return authenticate(NULL, tokens_gen, cache_ok, authorization, url_token, addr_key, who,
+                        retry_after, &unused);
 }
 
 ratelimit_result authn_rate_take(const principal_t *who)

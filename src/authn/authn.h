@@ -23,7 +23,8 @@ typedef enum authn_outcome {
     AUTHN_EXPIRED,     /* 401 token_expired */
     AUTHN_REVOKED,     /* 401 token_revoked */
     AUTHN_THROTTLED,   /* 429: too many failed attempts from this address */
-    AUTHN_UNAVAILABLE  /* 503: the store could not answer */
+    AUTHN_UNAVAILABLE, /* 503: the store could not answer */
+    AUTHN_NEED_STORE   /* authn_authenticate_cached only: the answer needs a store lookup */
 } authn_outcome;
 
 void authn_init(const piora_config *cfg);
@@ -45,6 +46,10 @@ typedef struct authn_gens {
 /* Brings the caches up to date with the store: called once per request
  * before any cached decision. */
 authn_gens authn_sync(store_t *s);
+/* authn_sync() without a connection, for a thread that must not wait on
+ * the network (store_change_poll_nowait()): false when the generations
+ * cannot be known current here; then no cached decision may be trusted. */
+bool authn_sync_nowait(authn_gens *out);
 
 
 /* Steps 1-3. authorization: the header value or NULL; url_token: the
@@ -58,6 +63,16 @@ authn_gens authn_sync(store_t *s);
 authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *authorization,
                                  bool url_token, uint64_t addr_key, principal_t *who,
                                  int64_t *retry_after, int64_t *lookup_ns);
+
+/* authn_authenticate() with no store, for an HTTP polling thread: the same
+ * answers wherever they need no lookup (no header, a token in the URL, a
+ * malformed token, a digest known unknown, a cached entry while cache_ok),
+ * and AUTHN_NEED_STORE (nothing counted, *who untouched) where
+ * authn_authenticate() would ask the store. */
+authn_outcome authn_authenticate_cached(uint64_t tokens_gen, bool cache_ok,
+                                        const char *authorization, bool url_token,
+                                        uint64_t addr_key, principal_t *who,
+                                        int64_t *retry_after);
 
 /* Step 4: spends one request of the token's quota. */
 ratelimit_result authn_rate_take(const principal_t *who);

@@ -67,6 +67,9 @@ typedef struct piora_config {
     char redis[1024];             /* --redis: redis://HOST[:PORT][/N] shared limits; empty =
                                      each node limits alone */
     unsigned redis_timeout_ms;    /* --redis-timeout: to connect and per call */
+    /* a remote store (issue 10: http/pipeline.c hands its steps to a pool) */
+    unsigned store_threads;       /* --store-threads: the store pool, 0 = 4 per core */
+    unsigned store_max;           /* --store-max: its requests running or waiting */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

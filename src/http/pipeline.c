@@ -4,6 +4,7 @@
  * keeps the table scan to the API's own rows). */
 #include "http/pipeline.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "monitor/metrics.h"
 #include "monitor/usagelog.h"
 #include "util/clock.h"
+#include "util/workpool.h"
 
 /* The area a row belongs to: the first whose prefix fits its pattern, or
  * site->nareas when none does. */
@@ -200,6 +202,14 @@ static metrics_auth_reason auth_reason(authn_outcome o)
     }
 }
 
+/* Where the store pool picks a handed-over walk up (pipeline_resume). */
+typedef enum walk_stage {
+    AT_AUTHENTICATE, /* the route's authentication and everything after it */
+    AT_RESOURCES,    /* a limited token's resource rule (SPEC 11), then the handler */
+    AT_HANDLE,       /* the handler */
+    AT_MISS          /* the area's handler for a path no row has */
+} walk_stage;
+
 /* What the phases share for one request. sess is filled only on session
  * routes (it is not cleared: the token path must not pay for it). */
 typedef struct walk {
@@ -212,7 +222,36 @@ typedef struct walk {
     int slot;              /* metrics slot */
     int64_t token_id;      /* 0: no token, or one that is not known */
     bool usage;            /* log this request in the token's usage log */
+    bool authed;           /* the route's authentication passed */
+    /* A remote store (pipeline_t.store_pool): on the polling thread a step
+     * that needs the store stops (handover) and the pool runs the walk on
+     * from `at`; what needs none (caches, limiters, refusals) answers here. */
+    bool nostore;
+    bool gens_ok;          /* nostore: gen is known current without a round trip */
+    bool handover;
+    bool cache_looked;     /* the response cache was asked already */
+    walk_stage at;
+    const pipeline_area *miss_area; /* AT_MISS: whose miss handler */
+    int64_t handed_ns;     /* when it was handed over (clock_mono_ns) */
 } walk;
+
+/* A handed-over request that waited this long for a store thread is
+ * answered 503 without touching the store: while the database is
+ * unreachable every thread waits out its connect timeout (3 s), and SPEC 1
+ * promises the 503 within 5 s, however long the queue. */
+#define STORE_QUEUE_WAIT_MAX_NS (2 * 1000000000LL)
+
+static _Atomic uint64_t store_late; /* answered 503 for that */
+
+uint64_t pipeline_store_late(void) { return atomic_load_explicit(&store_late, memory_order_relaxed); }
+
+/* nostore: stops the walk here; the store pool goes on from at. */
+static bool hand_over_at(walk *w, walk_stage at)
+{
+    w->handover = true;
+    w->at = at;
+    return false;
+}
 
 /* The cookie that ends the browser's copy of a session that is gone. */
 static void cookie_clear(const walk *w, req_t *r)
@@ -227,17 +266,25 @@ static void cookie_clear(const walk *w, req_t *r)
 /* SPEC 3 steps 1-3: the bearer token. */
 static bool authenticate_token(walk *w, req_t *r)
 {
-    w->gen = authn_sync(r->store);
     int64_t retry_after = 0;
     const char *authorization = r->src ? r->src->header_whole(r->conn, "Authorization") : NULL;
     bool url_token = r->src && r->src->query_has(r->conn, "access_token");
     memset(&w->who, 0, sizeof w->who);
-    int64_t lookup_ns = -1;
-    authn_outcome o = authn_authenticate(r->store, w->gen.tokens, authorization, url_token,
-                                         ratelimit_key(r->client_addr), &w->who, &retry_after,
-                                         &lookup_ns);
-    if (lookup_ns >= 0)
-        metrics_db(MD_TOKEN_LOOKUP, lookup_ns);
+    authn_outcome o;
+    if (w->nostore) {
+        w->gens_ok = authn_sync_nowait(&w->gen);
+        o = authn_authenticate_cached(w->gen.tokens, w->gens_ok, authorization, url_token,
+                                      ratelimit_key(r->client_addr), &w->who, &retry_after);
+        if (o == AUTHN_NEED_STORE)
+            return hand_over_at(w, AT_AUTHENTICATE);
+    } else {
+        w->gen = authn_sync(r->store);
+        int64_t lookup_ns = -1;
+        o = authn_authenticate(r->store, w->gen.tokens, authorization, url_token,
+                               ratelimit_key(r->client_addr), &w->who, &retry_after, &lookup_ns);
+        if (lookup_ns >= 0)
+            metrics_db(MD_TOKEN_LOOKUP, lookup_ns);
+    }
     if (o == AUTHN_OK) {
         w->token_id = w->who.token_id;
         w->usage = true;
@@ -260,6 +307,8 @@ static bool authenticate_token(walk *w, req_t *r)
  * the CSRF token. peek: no session is no refusal. */
 static bool authenticate_session(walk *w, req_t *r, bool peek)
 {
+    if (w->nostore)
+        return hand_over_at(w, AT_AUTHENTICATE); /* every session is read from the store */
     session_facts f = {.cookie = req_header(r, "Cookie"),
                        .state_changing = r->method != HTTP_GET && r->method != HTTP_HEAD};
     if (f.state_changing) {
@@ -313,13 +362,16 @@ static bool authenticate_session(walk *w, req_t *r, bool peek)
 
 static bool authenticate(walk *w, req_t *r)
 {
+    bool ok;
     switch (w->rt->auth) {
-    case ROUTE_AUTH_TOKEN: return authenticate_token(w, r);
-    case ROUTE_AUTH_SESSION: return authenticate_session(w, r, false);
-    case ROUTE_AUTH_SESSION_PEEK: return authenticate_session(w, r, true);
+    case ROUTE_AUTH_TOKEN: ok = authenticate_token(w, r); break;
+    case ROUTE_AUTH_SESSION: ok = authenticate_session(w, r, false); break;
+    case ROUTE_AUTH_SESSION_PEEK: ok = authenticate_session(w, r, true); break;
     case ROUTE_AUTH_NONE:
-    default: return true;
+    default: ok = true; break;
     }
+    w->authed = ok;
+    return ok;
 }
 
 /* ---- limit ------------------------------------------------------------- */
@@ -383,6 +435,16 @@ static bool authorize_resources(walk *w, req_t *r)
     }
 }
 
+/* A token past its scopes: the resource rule, then it acts. */
+static bool authorize_rest(walk *w, req_t *r)
+{
+    if (!authorize_resources(w, r))
+        return false;
+    lastused_note(w->who.token_id, clock_now(), r->client_addr);
+    r->who = &w->who;
+    return true;
+}
+
 /* SPEC 3 step 5: a token needs one of the route's scopes (a session acts
  * with every scope, so it always passes). Before it, SPEC 11's address
  * rule; after it, the resource rule. */
@@ -401,11 +463,10 @@ static bool authorize(walk *w, req_t *r)
         answer_insufficient_scope(r, &w->who, w->rt);
         return false;
     }
-    if (!authorize_resources(w, r))
-        return false;
-    lastused_note(w->who.token_id, clock_now(), r->client_addr);
-    r->who = &w->who;
-    return true;
+    /* The resource rule may resolve objects in the store. */
+    if (w->nostore && w->who.resources.limited)
+        return hand_over_at(w, AT_RESOURCES);
+    return authorize_rest(w, r);
 }
 
 /* ---- handler ----------------------------------------------------------- */
@@ -415,7 +476,12 @@ static bool authorize(walk *w, req_t *r)
 static void handle(walk *w, req_t *r)
 {
     const route_t *rt = w->rt;
+    bool here = !w->nostore || (rt->flags & ROUTE_NO_STORE);
     if (rt->auth != ROUTE_AUTH_TOKEN) {
+        if (!here) {
+            hand_over_at(w, AT_HANDLE);
+            return;
+        }
         rt->fn(r);
         return;
     }
@@ -434,8 +500,17 @@ static void handle(walk *w, req_t *r)
         cacheable = n > 0 && (size_t)n < sizeof limited_key;
         key = limited_key;
     }
-    if (cacheable && respcache_get(w->who.team_id, key, w->gen.pages, r))
+    /* Looked up once: a walk handed over after a miss here goes straight
+     * to the handler (w->gen.pages was read before, as the put needs). */
+    if (cacheable && !w->cache_looked && (!w->nostore || w->gens_ok)) {
+        w->cache_looked = true;
+        if (respcache_get(w->who.team_id, key, w->gen.pages, r))
+            return;
+    }
+    if (!here) {
+        hand_over_at(w, AT_HANDLE);
         return;
+    }
     int64_t h0 = clock_mono_ns();
     rt->fn(r);
     metrics_db(MD_HANDLER, clock_mono_ns() - h0);
@@ -504,12 +579,19 @@ static const route_t *route(walk *w, req_t *r)
         if (i < w->p->site.metrics_rows)
             w->slot = metrics_slot_route((int)i);
     }
-    r->store = w->p->thread_store();
-    if (!r->store) {
-        resp_problem(r, 503, "unavailable", "The database is unavailable.", NULL);
-        return NULL;
+    if (!w->nostore) {
+        r->store = w->p->thread_store();
+        if (!r->store) {
+            resp_problem(r, 503, "unavailable", "The database is unavailable.", NULL);
+            return NULL;
+        }
     }
     if (miss) {
+        if (w->nostore && !a->area->miss_no_store) {
+            w->miss_area = a;
+            hand_over_at(w, AT_MISS);
+            return NULL;
+        }
         a->area->miss(r);
         return NULL;
     }
@@ -523,6 +605,14 @@ static void walk_start(walk *w, const pipeline_t *p, req_t *r)
     w->token_id = 0;
     w->usage = false;
     w->rl = (ratelimit_result){0};
+    w->authed = false;
+    w->nostore = p->store_pool != NULL;
+    w->gens_ok = false;
+    w->handover = false;
+    w->cache_looked = false;
+    w->miss_area = NULL;
+    if (w->nostore)
+        w->gen = (authn_gens){0};
 }
 
 /* What server.c found wrong before routing: true when it answered. */
@@ -560,9 +650,15 @@ bool pipeline_screen(const pipeline_t *p, req_t *r)
     if (refuse_early(r))
         goto log;
     w.rt = route(&w, r);
-    if (!w.rt)
+    if (!w.rt) {
+        if (w.handover)
+            return false;
         goto log;
-    if (w.rt->auth != ROUTE_AUTH_TOKEN || authenticate_token(&w, r))
+    }
+    /* A token the polling thread cannot judge without the store: the body
+     * is read (under its bounds) and the store pool authenticates it first
+     * (docs/architecture.md, "A remote store"). */
+    if (w.rt->auth != ROUTE_AUTH_TOKEN || authenticate_token(&w, r) || w.handover)
         return false;
 log:
     if (!r->status)
@@ -571,38 +667,112 @@ log:
     return true;
 }
 
-bool pipeline_run(const pipeline_t *p, req_t *r)
+/* The steps after the route, from at; a step that hands over stops them
+ * (w->handover). */
+static void walk_steps(walk *w, req_t *r, walk_stage at)
 {
-    walk w;
-    walk_start(&w, p, r);
-    if (refuse_early(r))
-        goto log;
-    w.rt = route(&w, r);
-    if (!w.rt)
-        goto log;
-    if (!authenticate(&w, r))
-        goto log;
-    if (limit(&w, r) && authorize(&w, r))
-        handle(&w, r);
+    switch (at) {
+    case AT_MISS:
+        w->miss_area->area->miss(r);
+        return;
+    case AT_AUTHENTICATE:
+        if (!authenticate(w, r) || !limit(w, r) || !authorize(w, r))
+            return;
+        break;
+    case AT_RESOURCES:
+        if (!authorize_rest(w, r))
+            return;
+        break;
+    case AT_HANDLE:
+        break;
+    }
+    handle(w, r);
+}
+
+/* After the steps: a handler's hand-off to the hashing pool (false), or the
+ * token's headers and the log (true). */
+static bool walk_end(walk *w, req_t *r)
+{
     if (r->pending.fn) {
-        /* The session and principal live in w, on this stack: the
-         * deferred half must not reach them. */
+        /* The session and principal live in w: the deferred half must not
+         * reach them. */
         r->session = NULL;
         r->who = NULL;
-        r->pending.slot = w.slot;
+        r->pending.slot = w->slot;
         return false;
     }
     /* Every answer to an authenticated token says what it holds and what
      * is left of its budget, refusals included. */
-    if (w.rt->auth == ROUTE_AUTH_TOKEN) {
-        set_scope_headers(r, &w.who, w.rt);
-        set_rate_headers(r, &w.rl);
+    if (w->authed && w->rt->auth == ROUTE_AUTH_TOKEN) {
+        set_scope_headers(r, &w->who, w->rt);
+        set_rate_headers(r, &w->rl);
     }
-log:
     if (!r->status)
         resp_problem(r, 500, "internal_error", "An internal error occurred.", NULL);
-    record(w.slot, w.token_id, w.usage, r);
+    record(w->slot, w->token_id, w->usage, r);
     return true;
+}
+
+/* A step needs the store: w moves to the heap for the store pool (false),
+ * or, with the pool's bound reached, r is answered 503 here (true). */
+static bool hand_over(walk *w, req_t *r)
+{
+    bool reserved = workpool_reserve(w->p->store_pool);
+    walk *h = reserved ? malloc(sizeof *h) : NULL;
+    if (!h) {
+        if (reserved)
+            workpool_release(w->p->store_pool);
+        set_retry_after(r, 1);
+        resp_problem(r, 503, "unavailable",
+                     "The server is waiting on the database for too many requests; try again "
+                     "shortly.",
+                     NULL);
+        return walk_end(w, r);
+    }
+    *h = *w;
+    h->nostore = false;
+    h->handover = false;
+    h->handed_ns = clock_mono_ns();
+    if (r->who == &w->who)
+        r->who = &h->who;
+    r->resume = h;
+    return false;
+}
+
+bool pipeline_run(const pipeline_t *p, req_t *r)
+{
+    walk w;
+    walk_start(&w, p, r);
+    if (!refuse_early(r)) {
+        w.rt = route(&w, r);
+        if (w.rt)
+            walk_steps(&w, r, AT_AUTHENTICATE);
+    }
+    if (w.handover)
+        return hand_over(&w, r);
+    return walk_end(&w, r);
+}
+
+bool pipeline_resume(const pipeline_t *p, req_t *r)
+{
+    walk *w = r->resume;
+    r->resume = NULL;
+    w->p = p;
+    if (clock_mono_ns() - w->handed_ns > STORE_QUEUE_WAIT_MAX_NS) {
+        atomic_fetch_add_explicit(&store_late, 1, memory_order_relaxed);
+        set_retry_after(r, 1);
+        resp_problem(r, 503, "unavailable",
+                     "The database is answering too slowly; try again shortly.", NULL);
+    } else if ((r->store = p->thread_store()) != NULL) {
+        walk_steps(w, r, w->at);
+    } else {
+        resp_problem(r, 503, "unavailable", "The database is unavailable.", NULL);
+    }
+    bool done = walk_end(w, r);
+    r->who = NULL; /* they point into w */
+    r->session = NULL;
+    free(w);
+    return done;
 }
 
 void pipeline_finish(const pipeline_t *p, req_t *r)

@@ -29,6 +29,11 @@ typedef struct pipeline {
     store_t *(*thread_store)(void); /* this thread's connection, or NULL when down */
     bool secure_cookies;            /* --secure-cookies: the cleared cookie is Secure */
     policy_route *policy;           /* SPEC 11: per row of site->routes, from its pattern */
+    /* A remote store: the pool that runs every step needing it, so that a
+     * polling thread never waits on a round trip; NULL (a local store, unit
+     * tests): every step runs where pipeline_run() is called. Set by the
+     * caller after pipeline_init(). */
+    struct workpool *store_pool;
 } pipeline_t;
 
 /* Indexes site (kept by pointer: it must outlive p) by area. false, with
@@ -44,6 +49,17 @@ void pipeline_free(pipeline_t *p);
  * rest (req_defer); the caller suspends the connection and has
  * pipeline_finish run on a pool thread, and only then sends r. */
 bool pipeline_run(const pipeline_t *p, req_t *r);
+/* With p->store_pool, pipeline_run() also comes back false with r->resume
+ * set and a place of the store pool reserved: the caller suspends the
+ * connection and has pipeline_resume() run on a store pool thread, which
+ * walks on from the step that needed the store. It answers true, or false
+ * when the handler then deferred to the hashing pool (r->pending, a place
+ * there reserved: the caller submits pipeline_finish() there). The pool's
+ * bound reached, pipeline_run() answers 503 with Retry-After itself. */
+bool pipeline_resume(const pipeline_t *p, req_t *r);
+/* Handed-over requests answered 503 because they waited in the store
+ * pool's queue past its bound (2 s), since start. */
+uint64_t pipeline_store_late(void);
 /* The deferred rest of r, on the calling (pool) thread: the handler's
  * slow half, then the log phase. */
 void pipeline_finish(const pipeline_t *p, req_t *r);

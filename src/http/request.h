@@ -105,6 +105,9 @@ typedef struct req {
     bool file_body;
     int file_fd;
     uint64_t file_size;
+    /* Set by the pipeline when it handed the rest of the walk to the store
+     * pool (http/pipeline.h: pipeline_resume); NULL otherwise. */
+    void *resume;
 } req_t;
 
 /* The value of a query parameter (decoded), or NULL when absent. */

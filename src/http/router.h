@@ -36,8 +36,11 @@ typedef enum route_limit {
 enum route_flags {
     ROUTE_CACHEABLE = 1u << 0, /* GET whose answer depends only on (team, URL, data):
                                  the http layer may replay it until the data changes */
-    ROUTE_MFA_ENROL = 1u << 1  /* a session route open to a user whose team requires
+    ROUTE_MFA_ENROL = 1u << 1, /* a session route open to a user whose team requires
                                   two-factor sign-in before they enrolled (issue 13) */
+    ROUTE_NO_STORE = 1u << 2   /* the handler never touches the store (r->store may be
+                                  NULL): it answers on the polling thread even when the
+                                  store is remote (http/pipeline.c) */
 };
 
 typedef struct route {
@@ -63,6 +66,7 @@ typedef struct route_area {
                                     except rows among route_site.metrics_rows */
     void (*headers)(req_t *r);   /* set first on every answer of the area, or NULL */
     route_handler miss;          /* a path that no row has: NULL answers 404 */
+    bool miss_no_store;          /* miss never touches the store (as ROUTE_NO_STORE) */
 } route_area;
 
 /* What app/ hands to http/. The first metrics_rows rows are the ones

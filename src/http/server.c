@@ -72,6 +72,7 @@ struct http_server {
     unsigned port;
     bool ipv6;
     workpool_t *pool; /* the deferred halves of handlers (http/defer.c) */
+    workpool_t *store_pool; /* a remote store's steps (pipeline_resume); NULL: local */
 };
 
 /* A request whose handler deferred (req_defer): its req_t and the strings
@@ -305,16 +306,38 @@ static void deferred_run(void *arg)
     MHD_resume_connection(d->c);
 }
 
+static _Atomic uint64_t store_handed;
+
+/* On a store pool thread: the walk from the step that needed the store.
+ * A handler that then defers its slow half goes on to the hashing pool,
+ * whose thread resumes the connection (the place is req_defer's). */
+static void store_run(void *arg)
+{
+    deferred *d = arg;
+    if (!pipeline_resume(&d->s->pipeline, &d->r)) {
+        workpool_submit(d->s->pool, deferred_run, d);
+        return;
+    }
+    MHD_resume_connection(d->c);
+}
+
 /* The pipeline came back pending: r (on the caller's stack) moves to the
  * heap with its strings, the connection is suspended (no polling thread
- * waits on it), and the pool place req_defer reserved gets the job. */
+ * waits on it), and the pool place the pipeline or req_defer reserved gets
+ * the job: the store pool's (r->resume) or the hashing pool's. */
 static enum MHD_Result suspend(const http_server *s, struct MHD_Connection *c, conn_ctx *x,
                                req_t *r)
 {
     deferred *d = malloc(sizeof *d);
     if (!d) {
-        workpool_release(s->pool);
-        r->pending.fn(NULL, r->pending.ctx);
+        if (r->resume) {
+            workpool_release(s->store_pool);
+            free(r->resume);
+            r->resume = NULL;
+        } else {
+            workpool_release(s->pool);
+            r->pending.fn(NULL, r->pending.ctx);
+        }
         req_dispose(r);
         return MHD_NO;
     }
@@ -329,7 +352,12 @@ static enum MHD_Result suspend(const http_server *s, struct MHD_Connection *c, c
     d->r.request_id = d->rid;
     x->pending = d;
     MHD_suspend_connection(c);
-    workpool_submit(s->pool, deferred_run, d);
+    if (d->r.resume) {
+        atomic_fetch_add_explicit(&store_handed, 1, memory_order_relaxed);
+        workpool_submit(s->store_pool, store_run, d);
+    } else {
+        workpool_submit(s->pool, deferred_run, d);
+    }
     return MHD_YES;
 }
 
@@ -664,6 +692,27 @@ uint64_t http_server_slow_refused(void)
     return p ? workpool_refused(p) : 0;
 }
 
+static _Atomic(workpool_t *) live_store_pool;
+
+unsigned http_server_store_busy(void)
+{
+    workpool_t *p = atomic_load(&live_store_pool);
+    return p ? workpool_busy(p) : 0;
+}
+
+uint64_t http_server_store_refused(void)
+{
+    workpool_t *p = atomic_load(&live_store_pool);
+    return p ? workpool_refused(p) : 0;
+}
+
+uint64_t http_server_store_late(void) { return pipeline_store_late(); }
+
+uint64_t http_server_store_handed(void)
+{
+    return atomic_load_explicit(&store_handed, memory_order_relaxed);
+}
+
 http_server *http_server_start(const http_options *o)
 {
     struct sockaddr_storage ss;
@@ -699,6 +748,17 @@ http_server *http_server_start(const http_options *o)
         free(s);
         return NULL;
     }
+    if (o->store_remote) {
+        s->store_pool = workpool_new(o->store_threads, o->store_max);
+        if (!s->store_pool) {
+            fprintf(stderr, "piora: cannot start the store threads\n");
+            workpool_free(s->pool);
+            pipeline_free(&s->pipeline);
+            free(s);
+            return NULL;
+        }
+        s->pipeline.store_pool = s->store_pool;
+    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (s->ipv6)
@@ -722,6 +782,7 @@ http_server *http_server_start(const http_options *o)
     if (!s->d) {
         fprintf(stderr, "piora: cannot listen on %s:%u: %s\n", o->listen_host, o->listen_port,
                 strerror(errno));
+        workpool_free(s->store_pool);
         workpool_free(s->pool);
         pipeline_free(&s->pipeline);
         pthread_mutex_destroy(&s->watch_lock);
@@ -734,6 +795,7 @@ http_server *http_server_start(const http_options *o)
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->listen_port;
     atomic_store(&live_pool, s->pool);
+    atomic_store(&live_store_pool, s->store_pool);
     return s;
 }
 
@@ -754,8 +816,15 @@ void http_server_stop(http_server *s)
     /* Every job still waiting runs and resumes its connection before the
      * daemon goes: libmicrohttpd must not stop with one suspended. */
     atomic_store(&live_pool, NULL);
-    workpool_free(s->pool);
+    atomic_store(&live_store_pool, NULL);
+    /* The store pool first: its jobs may still hand a hash to the other.
+     * Both stay allocated until the daemon's threads, which reserve places
+     * in them, are gone. */
+    workpool_stop(s->store_pool);
+    workpool_stop(s->pool);
     MHD_stop_daemon(s->d);
+    workpool_free(s->store_pool);
+    workpool_free(s->pool);
     pipeline_free(&s->pipeline);
     pthread_mutex_destroy(&s->watch_lock);
     free(s);

@@ -33,6 +33,12 @@ typedef struct http_options {
     unsigned slow_max;             /* --hash-max: its jobs running or waiting, at most */
     store_t *(*thread_store)(void);
     route_site site;               /* the route table and its areas (must outlive the server) */
+    /* The store is remote (store_is_remote): every step of a request that
+     * needs it runs on a pool of store_threads threads, at most store_max
+     * requests running or waiting (past it 503), never on a polling thread. */
+    bool store_remote;
+    unsigned store_threads;        /* --store-threads */
+    unsigned store_max;            /* --store-max */
 } http_options;
 
 typedef struct http_server http_server;
@@ -56,5 +62,11 @@ long http_server_inflight(void);
  * refused 503 because the pool was full (for /metrics). */
 unsigned http_server_slow_busy(void);
 uint64_t http_server_slow_refused(void);
+/* Requests in the store pool now, refused 503 because it was full, and
+ * handed to it since start (all 0 for a local store). */
+unsigned http_server_store_busy(void);
+uint64_t http_server_store_refused(void);
+uint64_t http_server_store_handed(void);
+uint64_t http_server_store_late(void); /* 503: waited over 2 s for a store thread */
 
 #endif

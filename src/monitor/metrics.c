@@ -327,6 +327,21 @@ void metrics_render(buf_t *b, const metrics_gauges *g)
         buf_printf(b, "piora_ratelimit_redis_fallbacks_total %llu\n",
                    (unsigned long long)g->redis_fallbacks);
     }
+    counter_header(b, "piora_store_pool_jobs",
+                   "Requests waiting on a remote database in the store pool, running or queued.",
+                   "gauge");
+    buf_printf(b, "piora_store_pool_jobs %llu\n", (unsigned long long)g->store_busy);
+    counter_header(b, "piora_store_pool_handed_total",
+                   "Requests handed from the HTTP threads to the store pool.", "counter");
+    buf_printf(b, "piora_store_pool_handed_total %llu\n", (unsigned long long)g->store_handed);
+    counter_header(b, "piora_store_pool_refused_total",
+                   "Requests answered 503 because the store pool was full.", "counter");
+    buf_printf(b, "piora_store_pool_refused_total %llu\n",
+               (unsigned long long)g->store_refused);
+    counter_header(b, "piora_store_pool_late_total",
+                   "Requests answered 503 because they waited over 2 s for a store thread.",
+                   "counter");
+    buf_printf(b, "piora_store_pool_late_total %llu\n", (unsigned long long)g->store_late);
     counter_header(b, "piora_start_time_seconds", "When the server started (epoch seconds).",
                    "gauge");
     buf_printf(b, "piora_start_time_seconds %lld\n", (long long)start_time);

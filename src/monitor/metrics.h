@@ -74,6 +74,10 @@ typedef struct metrics_gauges {
     bool redis_configured;    /* --redis given: the two below are shown */
     bool redis_up;            /* Redis answered the last shared limit */
     uint64_t redis_fallbacks; /* limit decisions taken by this node alone, Redis failing */
+    uint64_t store_busy;      /* requests handed to the store pool, running or waiting */
+    uint64_t store_refused;   /* answered 503: the store pool was full */
+    uint64_t store_handed;    /* requests handed to the store pool since start */
+    uint64_t store_late;      /* answered 503: waited too long for a store thread */
 } metrics_gauges;
 
 /* Appends the whole exposition with the gauges in g. */

@@ -59,6 +59,25 @@ void store_thread_init(const char *url);
 store_t *store_thread(void);
 void store_thread_release(void);
 
+/* Whether the store at url is reached over the network (postgres://), so
+ * that any call may wait on a round trip (milliseconds, or seconds while
+ * the database is unreachable): then the HTTP polling threads hand every
+ * step that needs the store to a pool (http/pipeline.c). SQLite is local:
+ * false, unless the process was started with PIORA_TEST_STORE_REMOTE=1
+ * (tests and bench/offload.sh only; with PIORA_TEST_STORE_DELAY_MS=N every
+ * store function then also sleeps N ms first, 0-10000). */
+bool store_is_remote(const char *url);
+
+/* change_poll() for a thread that must not wait on the network (an HTTP
+ * polling thread): true when this process's generations are now as
+ * current as change_poll() on a connection would leave them, without a
+ * round trip; false when only a connection that may wait can tell (the
+ * caller then trusts no cache here and hands the request on). SQLite:
+ * change_poll() on the thread's connection (a local file, never delayed).
+ * PostgreSQL: what the backend registered with store_set_change_nowait()
+ * (a listener that keeps the generations current), false until it does. */
+bool store_change_poll_nowait(void);
+
 
 /* ---- teams and users --------------------------------------------------- */
 

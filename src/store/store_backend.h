@@ -35,6 +35,11 @@ store_t *pg_store_open_existing(const char *url, char *msg, size_t msglen);
 /* Tests only: the busy timeout of one connection (default 5000 ms). */
 void sqlite_store_set_busy_timeout(store_t *s, int ms);
 
+/* A remote backend's answer to store_change_poll_nowait() (store.h): true
+ * when its generations are known current without a round trip (its change
+ * listener is connected and caught up). Registered once, before serving. */
+void store_set_change_nowait(bool (*fn)(void));
+
 /* Shared helper: copies src into a fixed buffer, always terminated. */
 void store_copy(char *dst, size_t dstlen, const char *src);
 

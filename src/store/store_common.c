@@ -2,13 +2,17 @@
  * forwarding each call to it (see store_backend.h for why a table of
  * function pointers), the per-thread connections and the token status
  * rules. */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store_backend.h"
 #include "util/log.h"
+#include "util/num.h"
 
 /* ---- connections ------------------------------------------------------- */
 
@@ -118,6 +122,67 @@ void store_thread_release(void)
     thread_store = NULL;
 }
 
+/* ---- remote stores and the polling threads ------------------------------ */
+
+/* The test switch (store.h: store_is_remote): read once, and the delay only
+ * when the switch is on, so no setting of production can slow the store. */
+static pthread_once_t test_once = PTHREAD_ONCE_INIT;
+static bool test_remote;
+static _Atomic int test_delay_ms;
+
+static void test_env_read(void)
+{
+    const char *v = getenv("PIORA_TEST_STORE_REMOTE");
+    test_remote = v && strcmp(v, "1") == 0;
+    if (!test_remote)
+        return;
+    int64_t ms = 0;
+    const char *d = getenv("PIORA_TEST_STORE_DELAY_MS");
+    if (d && !num_parse_i64(d, 0, 10000, &ms)) {
+        log_error("store: PIORA_TEST_STORE_DELAY_MS must be 0-10000; ignored");
+        ms = 0;
+    }
+    atomic_store(&test_delay_ms, (int)ms);
+    log_info("store: PIORA_TEST_STORE_REMOTE is set: the database counts as remote%s "
+             "(tests only)",
+             ms ? " and every store call is delayed" : "");
+}
+
+bool store_is_remote(const char *url)
+{
+    pthread_once(&test_once, test_env_read);
+    return (url && url_is_postgres(url)) || test_remote;
+}
+
+static _Atomic(bool (*)(void)) change_nowait;
+
+void store_set_change_nowait(bool (*fn)(void)) { atomic_store(&change_nowait, fn); }
+
+bool store_change_poll_nowait(void)
+{
+    if (!thread_url)
+        return false;
+    if (url_is_postgres(thread_url)) {
+        bool (*fn)(void) = atomic_load(&change_nowait);
+        return fn && fn();
+    }
+    /* SQLite: opening and polling are local file work, as on every request
+     * of a local store (the test delay is on the store functions only). */
+    store_t *s = store_thread();
+    return s && change_poll(s, NULL) == PIORA_OK;
+}
+
+/* Relaxed: a plain load where the switch is off (every store call pays it). */
+static void test_delay(void)
+{
+    int ms = atomic_load_explicit(&test_delay_ms, memory_order_relaxed);
+    if (!ms)
+        return;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 /* ---- token status rules ------------------------------------------------- */
 
 token_status token_rec_status(const token_rec *t, int64_t now)
@@ -143,5 +208,9 @@ const char *token_status_name(token_status st)
 
 /* store_<name>(params) { return s->ops-><name>(args); } for every entry. */
 #define STORE_FN(ret, name, params, args) \
-    ret store_##name params { return s->ops->name args; }
+    ret store_##name params                   \
+    {                                         \
+        test_delay();                         \
+        return s->ops->name args;             \
+    }
 #include "store/store_fns.h"

@@ -16,6 +16,7 @@ struct workpool {
     unsigned places; /* reserved: running + waiting + about to be submitted */
     uint64_t refused;
     bool stopping;
+    bool joined; /* workpool_stop() joined the workers: submit runs the job itself */
     unsigned nthreads;
     pthread_t *threads;
 };
@@ -74,16 +75,41 @@ workpool_t *workpool_new(unsigned threads, unsigned cap)
     return p;
 }
 
-void workpool_free(workpool_t *p)
+void workpool_stop(workpool_t *p)
 {
     if (!p)
         return;
     pthread_mutex_lock(&p->mu);
+    if (p->joined) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
     p->stopping = true;
     pthread_cond_broadcast(&p->ready);
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    pthread_mutex_lock(&p->mu);
+    p->joined = true;
+    /* Workers leave only with the queue empty; a job queued between the
+     * last one's exit and here still runs. */
+    while (p->queued) {
+        job j = p->ring[p->head];
+        p->head = (p->head + 1) % p->cap;
+        p->queued--;
+        pthread_mutex_unlock(&p->mu);
+        j.fn(j.arg);
+        pthread_mutex_lock(&p->mu);
+        p->places--;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void workpool_free(workpool_t *p)
+{
+    if (!p)
+        return;
+    workpool_stop(p);
     pthread_cond_destroy(&p->ready);
     pthread_mutex_destroy(&p->mu);
     free(p->threads);
@@ -114,6 +140,13 @@ void workpool_release(workpool_t *p)
 void workpool_submit(workpool_t *p, workpool_fn fn, void *arg)
 {
     pthread_mutex_lock(&p->mu);
+    if (p->joined) {
+        /* Reserved just before the stop: no worker is left to run it. */
+        pthread_mutex_unlock(&p->mu);
+        fn(arg);
+        workpool_release(p);
+        return;
+    }
     p->ring[(p->head + p->queued) % p->cap] = (job){fn, arg};
     p->queued++;
     pthread_cond_signal(&p->ready);

@@ -16,7 +16,12 @@ typedef void (*workpool_fn)(void *arg);
 /* threads workers (>= 1) and at most cap jobs running or waiting (>= threads).
  * NULL when out of memory or a thread cannot start. */
 workpool_t *workpool_new(unsigned threads, unsigned cap);
-/* Runs every job still waiting, then joins the workers and frees p. */
+/* Refuses new places, runs every job still waiting and joins the workers;
+ * p stays valid (reserve answers false, submit into a place reserved before
+ * runs the job in the caller), so threads that may still call it can be
+ * stopped before p is freed. */
+void workpool_stop(workpool_t *p);
+/* workpool_stop() if not done, then frees p. */
 void workpool_free(workpool_t *p);
 
 /* Takes one place for a job; false when cap jobs are running or waiting. */

@@ -120,12 +120,14 @@ static const route_t rows[] = {
      "Deferred work"},
     {HTTP_GET, "/web/api/session", ROUTE_AUTH_SESSION_PEEK, ROUTE_LIMIT_NONE, 0, 0, h_ok, 0,
      "Who is signed in"},
+    {HTTP_GET, "/api/v1/nostore", ROUTE_AUTH_NONE, ROUTE_LIMIT_NONE, 0, ROUTE_NO_STORE, h_ok, 200,
+     "Needs no store"},
 };
 
 static const route_area areas[] = {
-    {"/api/", false, NULL, NULL},
-    {"/web/api/", true, area_headers, NULL},
-    {"", true, NULL, h_page},
+    {"/api/", false, NULL, NULL, false},
+    {"/web/api/", true, area_headers, NULL, false},
+    {"", true, NULL, h_page, false},
 };
 
 static const route_site site = {rows, sizeof rows / sizeof rows[0], areas,
@@ -194,6 +196,8 @@ static int teardown(void **st)
     return 0;
 }
 
+static bool ran_done; /* what the last run's pipeline_run() answered */
+
 /* One request through the pipeline; the caller disposes of r with done(). */
 static void run(fx *f, req_t *r, fake_conn *c, http_method m, const char *path)
 {
@@ -210,7 +214,7 @@ static void run(fx *f, req_t *r, fake_conn *c, http_method m, const char *path)
     r->conn = c;
     calls = 0;
     last_req = NULL;
-    pipeline_run(&f->p, r);
+    ran_done = pipeline_run(&f->p, r);
 }
 
 static void done(req_t *r)
@@ -650,10 +654,97 @@ static void test_deferred_handler(void **st)
     done(&r);
 }
 
+/* A remote store (p.store_pool): what needs no store is answered by
+ * pipeline_run() itself; the rest comes back handed over (r.resume, a
+ * place reserved), the handler not run, and pipeline_resume() finishes it
+ * as the inline walk would; a full pool answers 503 with Retry-After. */
+static void test_a_remote_store_hands_over_what_needs_it(void **st)
+{
+    fx *f = *st;
+    store_thread_init(f->db.path); /* store_change_poll_nowait()'s connection */
+    workpool_t *pool = workpool_new(1, 1);
+    assert_non_null(pool);
+    f->p.store_pool = pool;
+    req_t r;
+
+    fake_conn c0 = {0};
+    run(f, &r, &c0, HTTP_GET, "/api/v1/nostore");
+    assert_true(ran_done);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    done(&r);
+
+    run(f, &r, &c0, HTTP_GET, "/api/v1/things"); /* no token: no lookup due */
+    assert_true(ran_done);
+    assert_int_equal(r.status, 401);
+    done(&r);
+
+    fake_conn bad = {0};
+    fake_set(&bad, "Authorization", "Bearer piora_not_a_token");
+    run(f, &r, &bad, HTTP_GET, "/api/v1/things");
+    assert_true(ran_done);
+    assert_int_equal(r.status, 401);
+    done(&r);
+
+    fake_conn c = {0};
+    fake_set(&c, "Authorization", f->bearer_read);
+    for (int round = 0; round < 2; round++) {
+        /* first a lookup, then a cached token whose handler needs the store */
+        run(f, &r, &c, HTTP_GET, "/api/v1/things");
+        assert_false(ran_done);
+        assert_non_null(r.resume);
+        assert_int_equal(calls, 0);
+        assert_int_equal(workpool_busy(pool), 1);
+        assert_true(pipeline_resume(&f->p, &r));
+        assert_null(r.resume);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(calls, 1);
+        assert_non_null(header_of(&r, "X-OAuth-Scopes"));
+        assert_non_null(header_of(&r, "X-RateLimit-Remaining"));
+        done(&r);
+        workpool_release(pool); /* the place a pool thread gives back */
+    }
+
+    /* A handler that may touch the store hands over even without a token. */
+    run(f, &r, &c0, HTTP_GET, "/healthz");
+    assert_false(ran_done);
+    assert_true(pipeline_resume(&f->p, &r));
+    assert_int_equal(r.status, 200);
+    done(&r);
+    workpool_release(pool);
+
+    fake_conn sc = {0};
+    fake_set(&sc, "Cookie", f->cookie);
+    run(f, &r, &sc, HTTP_GET, "/web/api/things");
+    assert_false(ran_done);
+    assert_int_equal(calls, 0);
+    assert_true(pipeline_resume(&f->p, &r));
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    assert_string_equal(header_of(&r, "X-Area"), "dashboard");
+    done(&r);
+    workpool_release(pool);
+
+    assert_true(workpool_reserve(pool)); /* the pool's one place taken */
+    run(f, &r, &c, HTTP_GET, "/api/v1/things");
+    assert_true(ran_done);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(header_of(&r, "Retry-After"), "1");
+    assert_true(body_has(&r, "\"code\":\"unavailable\""));
+    assert_int_equal(calls, 0);
+    assert_int_equal(workpool_refused(pool), 1);
+    done(&r);
+    workpool_release(pool);
+
+    f->p.store_pool = NULL;
+    workpool_free(pool);
+    store_thread_release();
+}
+
 static void test_a_row_outside_every_area_is_refused(void **st)
 {
     (void)st;
-    static const route_area only_api[] = {{"/api/", false, NULL, NULL}};
+    static const route_area only_api[] = {{"/api/", false, NULL, NULL, false}};
     route_site s = site;
     s.areas = only_api;
     s.nareas = 1;
@@ -667,6 +758,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_token_is_401_with_challenge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_remote_store_hands_over_what_needs_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_token_in_url_is_400, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_with_scope_reaches_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_scope_is_403_with_headers, setup, teardown),

@@ -1,6 +1,7 @@
 /* The bounded worker pool (util/workpool.c): its cap counts jobs running
  * and waiting, a refused reservation is counted, a released one frees its
- * place, and freeing the pool runs every job still waiting. */
+ * place, freeing the pool runs every job still waiting, and a stopped
+ * pool is still safe to call. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,12 +87,45 @@ static void test_cap_at_least_threads(void **state)
     workpool_free(NULL);
 }
 
+static _Atomic int ran_here;
+static pthread_t submitter;
+
+static void note_thread(void *arg)
+{
+    (void)arg;
+    if (pthread_equal(pthread_self(), submitter))
+        atomic_fetch_add(&ran_here, 1);
+}
+
+/* Stopped, the pool stays usable by threads that still hold it (the HTTP
+ * polling threads until the daemon stops): no new place, and a job put
+ * into a place reserved before the stop runs in the caller and gives the
+ * place back. */
+static void test_stop_keeps_the_pool_safe_to_call(void **state)
+{
+    (void)state;
+    workpool_t *p = workpool_new(2, 4);
+    assert_non_null(p);
+    assert_true(workpool_reserve(p));
+    workpool_stop(p);
+    assert_false(workpool_reserve(p));
+    assert_int_equal(workpool_refused(p), 1);
+    submitter = pthread_self();
+    atomic_store(&ran_here, 0);
+    workpool_submit(p, note_thread, NULL);
+    assert_int_equal(atomic_load(&ran_here), 1);
+    assert_int_equal(workpool_busy(p), 0);
+    workpool_stop(p); /* twice is harmless */
+    workpool_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cap_counts_running_and_waiting),
         cmocka_unit_test(test_release_frees_a_place),
         cmocka_unit_test(test_cap_at_least_threads),
+        cmocka_unit_test(test_stop_keeps_the_pool_safe_to_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
