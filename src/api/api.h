@@ -77,6 +77,10 @@ void backups_restore(req_t *r);
 void backups_download(req_t *r);
 void restores_get(req_t *r);
 void restores_list(req_t *r);
+void restores_log(req_t *r);
+void restores_cancel(req_t *r);
+void backups_log(req_t *r);
+void backups_cancel(req_t *r);
 /* Audits a database's schedule change: a create with a backup_schedule, a
  * PATCH that sets backup_schedule or backup_keep (values: as validated, so
  * a create's carry the defaults too). */
