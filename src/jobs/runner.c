@@ -335,7 +335,7 @@ static void run_one(store_t *st, deploy_claim *c)
 static void note_audit(store_t *st, const bjob_claim *c, const char *error)
 {
     bool backup = c->kind == BJOB_BACKUP;
-    actor who = {.channel = CHANNEL_RUNNER};
+    actor who = {.channel = CHANNEL_RUNNER, .team_id = c->team_id};
     audit_event ev = {.action = backup ? (error ? AUDIT_BACKUP_FAILED : AUDIT_BACKUP_COMPLETED)
                                        : (error ? AUDIT_RESTORE_FAILED : AUDIT_RESTORE_COMPLETED),
                       .team_id = c->team_id, .detail = error,
