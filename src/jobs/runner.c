@@ -398,10 +398,11 @@ static void run_bjob(store_t *st, const bjob_claim *c)
                                  : "piora: the restore tool exited with %s\n", code);
         }
     }
-    if (!error && backup) {
+    if (!error) {
         char size[24];
         snprintf(size, sizeof size, "%llu", (unsigned long long)out.size);
-        note_line(&j, "piora: stored %s bytes\n", size);
+        note_line(&j, backup ? "piora: stored %s bytes\n"
+                             : "piora: restored %s bytes, their SHA-256 checked first\n", size);
     }
     log_flush(&j);
     buf_free(&j.pending);
