@@ -613,14 +613,15 @@ static PGconn *connect_url(const char *url, char *msg, size_t msglen)
     /* Defaults first, the URL last: with expand_dbname the last value of a
      * keyword wins, so whatever the URL sets overrides these. The timeouts
      * bound how long a dead server holds a request (SPEC 1: 503 within 5 s). */
-    const char *keys[8], *vals[8];
-    int n = 0;
     static const char *const defaults[][2] = {
         {"connect_timeout", "3"}, {"keepalives", "1"}, {"keepalives_idle", "5"},
         {"keepalives_interval", "2"}, {"keepalives_count", "2"}, {"tcp_user_timeout", "4000"},
         {"application_name", "piora"},
     };
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+    enum { NDEFAULTS = sizeof defaults / sizeof defaults[0] };
+    const char *keys[NDEFAULTS + 2], *vals[NDEFAULTS + 2]; /* + dbname + the NULL end */
+    int n = 0;
+    for (size_t i = 0; i < NDEFAULTS; i++) {
         if (url_sets(opts, defaults[i][0]))
             continue;
         keys[n] = defaults[i][0];
