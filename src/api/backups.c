@@ -95,7 +95,21 @@ void backups_create(req_t *r)
     resp_json(r, 202, obj);
 }
 
-void backups_delete(req_t *r) { api_delete(r, &RES_BACKUPS); }
+/* The row first, then its file: a file no row points at is not a backup
+ * (a missing file is no error: a failed backup never had one). */
+void backups_delete(req_t *r)
+{
+    piora_err e = objects_delete(r->store, &RES_BACKUPS, r->who->team_id, r->id);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, &RES_BACKUPS, NULL);
+        return;
+    }
+    char path[BACKUPSTORE_PATH_MAX];
+    if (backupstore_path(backupstore_dir(), r->id, BACKUP_FILE_SUFFIX, path) == PIORA_OK &&
+        backupstore_remove(path) != PIORA_OK)
+        log_warn("backup %lld: deleted, but its file could not be removed", (long long)r->id);
+    resp_empty(r, 204);
+}
 
 /* The restore's target from the optional body {"database_id": N}: the
  * backup's own database by default, else another of the team with the same

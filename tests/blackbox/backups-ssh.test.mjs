@@ -174,6 +174,9 @@ test('a tampered stored file: the restore fails checksum_mismatch, the target un
   assert.equal(rows(), '1tea,2changed,3jam', 'the target is untouched');
   assert.match((await logOf('restores', r.id)).text, /nothing was sent/);
   pg.psql("UPDATE orders SET item = 'scones' WHERE id = 2", 'shop', user);
+  // DELETE takes the file with the row
+  assert.equal((await s.del(`/api/v1/backups/${b.id}`, { token: TOK })).status, 204);
+  assert.equal(fs.existsSync(fileOf(b.id)), false, "a deleted backup's file is gone");
 });
 
 test('a dump of a missing database is dump_failed: no file, never completed', { timeout: T(90000) }, async () => {
