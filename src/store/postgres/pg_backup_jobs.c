@@ -3,20 +3,25 @@
  * under a lease, heartbeats, lost leases, cancel, the outcome, and the log
  * in chunks (job_log_chunks, job_kind 'backup' or 'restore').
  *
- * SQLite's BEGIN IMMEDIATE serialises claims; here a claim or a queue
- * insert takes the transaction lock PG_JOB_CLAIM_LOCK first, because the
- * bounds count rows of several tables (server_jobs) that no row lock
- * covers: two nodes counting at once could both see room for one. The
- * deployment claim takes the same lock, so --jobs-per-server holds across
- * kinds and nodes. The chosen row is then locked FOR UPDATE SKIP LOCKED, so
- * a claim never waits behind a row another transaction holds (a cancel). */
+ * SQLite's BEGIN IMMEDIATE serialises claims; here nodes claim at once,
+ * as pg_runner.c's deployment claim does: the oldest eligible job is
+ * picked, its row locked FOR UPDATE SKIP LOCKED (claimers skip each
+ * other's rows), then the transaction-level advisory lock of its server is
+ * taken (the same lock class as pg_runner.c's, which queueing takes too,
+ * so --jobs-per-server and --queue-per-server hold across job kinds and
+ * nodes) and a new statement checks the database and the server again. A
+ * server found full is skipped on the next try; a transaction holds one
+ * advisory lock at most and never waits on a row lock while holding it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/postgres/pg_internal.h"
 
-/* "jobc" in ASCII: one number for every job claim and queue insert. */
-#define PG_JOB_CLAIM_LOCK "1785684579"
+/* Must equal pg_runner.c's PG_LOCK_SERVER_JOBS: one lock per server for
+ * every job kind (two-key form, the server id folded into 31 bits). */
+#define PG_LOCK_SERVER_JOBS "1885825537"
+#define CLAIM_TRIES 8
 
 static const char *kind_word(bjob_kind k) { return k == BJOB_BACKUP ? "backup" : "restore"; }
 
@@ -27,26 +32,44 @@ static bool trig_ok(const job_trigger *t)
     return t && pg_text_ok(t->type, 16) && (!t->name || strlen(t->name) <= 255);
 }
 
-static piora_err claim_lock(pg_store *s)
+static piora_err lock_server(pg_store *s, int64_t server_id)
 {
-    static pg_stmt q = PG_STMT("SELECT pg_advisory_xact_lock(" PG_JOB_CLAIM_LOCK ")");
-    return pg_do(s, &q, NULL, NULL, "job claim lock");
+    static pg_stmt q = PG_STMT("SELECT pg_advisory_xact_lock(" PG_LOCK_SERVER_JOBS
+                               ", ($1::bigint % 2147483647)::int4)");
+    pg_params p;
+    pg_params_init(&p);
+    pg_p_int(&p, server_id);
+    return pg_do(s, &q, &p, NULL, "server job lock");
+}
+
+/* The server of the team's database: the one whose queue bound applies. */
+static piora_err server_of(pg_store *s, int64_t team_id, int64_t database_id, int64_t *server)
+{
+    static pg_stmt q = PG_STMT("SELECT server_id FROM databases WHERE id = $2 AND team_id = $1");
+    pg_params p;
+    pg_params_init(&p);
+    pg_p_int(&p, team_id);
+    pg_p_int(&p, database_id);
+    return pg_fetch_int(s, &q, &p, server, "job database");
 }
 
 #define WAITING_ON(server)                                                                    \
     "(SELECT count(*) FROM server_jobs w WHERE w.server_id = " server                         \
     " AND w.status IN ('queued', 'pending'))"
 
-/* Runs an INSERT ... RETURNING id under the claim lock; *id 0 when it
- * inserted nothing, then the probe tells a full queue (ETOOBIG) from rows
- * that are not the team's (ENOTFOUND). */
-static piora_err queue_one(pg_store *s, pg_stmt *ins, const pg_params *p, pg_stmt *probe,
-                           const pg_params *pp, int64_t *id, const char *what)
+/* Runs an INSERT ... RETURNING id under the lock of the server of the
+ * team's database db; *id 0 when it inserted nothing, then the probe tells
+ * a full queue (ETOOBIG) from rows that are not the team's (ENOTFOUND). */
+static piora_err queue_one(pg_store *s, int64_t team_id, int64_t db, pg_stmt *ins,
+                           const pg_params *p, pg_stmt *probe, const pg_params *pp, int64_t *id,
+                           const char *what)
 {
     piora_err e = pg_begin(s);
     if (e != PIORA_OK)
         return e;
-    if ((e = claim_lock(s)) != PIORA_OK) {
+    int64_t server = 0;
+    if ((e = server_of(s, team_id, db, &server)) != PIORA_OK ||
+        (e = lock_server(s, server)) != PIORA_OK) {
         pg_rollback(s);
         return e;
     }
@@ -91,7 +114,7 @@ piora_err pg_bjob_queue_backup(store_t *base, int64_t team_id, int64_t database_
     pg_params_init(&pp);
     pg_p_int(&pp, team_id);
     pg_p_int(&pp, database_id);
-    return queue_one(s, &ins, &p, &ex, &pp, id, "backup queue");
+    return queue_one(s, team_id, database_id, &ins, &p, &ex, &pp, id, "backup queue");
 }
 
 piora_err pg_bjob_queue_restore(store_t *base, int64_t team_id, int64_t backup_id,
@@ -124,7 +147,7 @@ piora_err pg_bjob_queue_restore(store_t *base, int64_t team_id, int64_t backup_i
     pg_p_int(&pp, team_id);
     pg_p_int(&pp, backup_id);
     pg_p_int(&pp, database_id);
-    return queue_one(s, &ins, &p, &ex, &pp, id, "restore queue");
+    return queue_one(s, team_id, database_id, &ins, &p, &ex, &pp, id, "restore queue");
 }
 
 static void claim_row(const PGresult *r, int row, void *out)
@@ -149,31 +172,41 @@ static void claim_row(const PGresult *r, int row, void *out)
     c->scheduled = pg_col_int(r, row, 16) != 0;
 }
 
-typedef struct pick { char kind[16]; int64_t id; } pick;
+typedef struct pick { char kind[16]; int64_t id, server_id; } pick;
 
 static void pick_row(const PGresult *r, int row, void *out)
 {
     pick *k = out;
     pg_col_copy(r, row, 0, k->kind, sizeof k->kind);
     k->id = pg_col_int(r, row, 1);
+    k->server_id = pg_col_int(r, row, 2);
 }
 
-piora_err pg_bjob_claim(store_t *base, const char *owner, int64_t now, int64_t lease_until,
-                        int64_t per_server, bjob_claim *out)
+/* One job per database at a time, as on SQLite; the server's running jobs
+ * of every kind below per_server. */
+#define DB_IDLE                                                                                \
+    "NOT EXISTS (SELECT 1 FROM db_jobs o WHERE o.database_id = j.database_id AND "            \
+    "o.status = 'running') "
+#define SERVER_RUNNING(server)                                                                 \
+    "(SELECT count(*) FROM server_jobs r WHERE r.server_id = " server " AND "                  \
+    "r.status = 'running') "
+
+/* One attempt in its own transaction; *full gets the server id when the
+ * picked job's server had no slot left once locked. */
+static piora_err claim_once(pg_store *s, const char *owner, int64_t now, int64_t lease_until,
+                            int64_t per_server, const char *skip, bjob_claim *out, int64_t *full)
 {
-    static pg_stmt any = PG_STMT("SELECT 1 WHERE EXISTS (SELECT 1 FROM backups WHERE status = "
-                                 "'pending') OR EXISTS (SELECT 1 FROM restores WHERE status = "
-                                 "'pending')");
-    /* one job per database at a time, as on SQLite */
     static pg_stmt choose = PG_STMT(
-        "SELECT j.kind, j.id FROM db_jobs j WHERE j.status = 'pending' AND NOT EXISTS "
-        "(SELECT 1 FROM db_jobs o WHERE o.database_id = j.database_id AND o.status = 'running') "
-        "AND (SELECT count(*) FROM server_jobs r WHERE r.server_id = j.server_id "
-        "AND r.status = 'running') < $1::bigint ORDER BY j.created_at, j.id, j.kind LIMIT 1");
+        "SELECT j.kind, j.id, j.server_id FROM db_jobs j WHERE j.status = 'pending' AND "
+        "NOT (j.server_id = ANY ($2::bigint[])) AND " DB_IDLE "AND " SERVER_RUNNING("j.server_id")
+        "< $1::bigint ORDER BY j.created_at, j.id, j.kind LIMIT 1");
     static pg_stmt lock_b = PG_STMT("SELECT id FROM backups WHERE id = $1 AND status = 'pending' "
                                     "FOR UPDATE SKIP LOCKED");
     static pg_stmt lock_r = PG_STMT("SELECT id FROM restores WHERE id = $1 AND status = "
                                     "'pending' FOR UPDATE SKIP LOCKED");
+    static pg_stmt recheck = PG_STMT(
+        "SELECT 1 FROM db_jobs j WHERE j.kind = $1::text AND j.id = $2 AND j.status = 'pending' "
+        "AND " DB_IDLE "AND " SERVER_RUNNING("$3::bigint") "< $4::bigint");
     static pg_stmt claim_b = PG_STMT(
         "UPDATE backups SET status = 'running', started_at = $2::bigint, updated_at = $2::bigint, "
         "lease_owner = $3::text, lease_until = $4::bigint WHERE id = $1 AND status = 'pending'");
@@ -193,54 +226,92 @@ piora_err pg_bjob_claim(store_t *base, const char *owner, int64_t now, int64_t l
         "JOIN databases src ON src.id = b.database_id "
         "JOIN databases t ON t.id = COALESCE(r.database_id, b.database_id) "
         "JOIN servers sv ON sv.id = t.server_id WHERE r.id = $1");
+    *full = 0;
+    piora_err e = pg_begin(s);
+    if (e != PIORA_OK)
+        return e;
+    pg_params p;
+    pg_params_init(&p);
+    pg_p_int(&p, per_server);
+    pg_p_text(&p, skip);
+    pick k = {{0}, 0, 0};
+    e = pg_fetch_row(s, &choose, &p, pick_row, &k, "backup job pick");
+    bjob_kind kind = strcmp(k.kind, "restore") == 0 ? BJOB_RESTORE : BJOB_BACKUP;
+    if (e == PIORA_OK) {
+        /* ENOTFOUND: another claimer holds or took it; the next ask goes on */
+        pg_params_init(&p);
+        pg_p_int(&p, k.id);
+        e = pg_exists(s, kind == BJOB_BACKUP ? &lock_b : &lock_r, &p, "backup job lock");
+    }
+    if (e == PIORA_OK)
+        e = lock_server(s, k.server_id);
+    if (e == PIORA_OK) {
+        pg_params_init(&p);
+        pg_p_text(&p, k.kind);
+        pg_p_int(&p, k.id);
+        pg_p_int(&p, k.server_id);
+        pg_p_int(&p, per_server);
+        e = pg_exists(s, &recheck, &p, "backup job recheck");
+        if (e == PIORA_ENOTFOUND)
+            *full = k.server_id;
+    }
+    if (e == PIORA_OK) {
+        pg_params_init(&p);
+        pg_p_int(&p, k.id);
+        pg_p_int(&p, now);
+        pg_p_text(&p, owner);
+        pg_p_int(&p, lease_until);
+        int64_t rows = 0;
+        e = pg_do(s, kind == BJOB_BACKUP ? &claim_b : &claim_r, &p, &rows, "backup job claim");
+        if (e == PIORA_OK && rows != 1)
+            e = PIORA_EINTERNAL; /* the row is ours (locked) and was pending */
+    }
+    if (e == PIORA_OK) {
+        pg_params_init(&p);
+        pg_p_int(&p, k.id);
+        e = pg_fetch_row(s, kind == BJOB_BACKUP ? &get_b : &get_r, &p, claim_row, out,
+                         "claimed backup job");
+    }
+    if (e == PIORA_OK) {
+        out->kind = kind;
+        e = pg_commit(s, CHANGE_BIT(CHANGE_OBJECTS));
+    } else {
+        pg_rollback(s);
+    }
+    if (e != PIORA_OK)
+        memset(out, 0, sizeof *out);
+    return e;
+}
+
+piora_err pg_bjob_claim(store_t *base, const char *owner, int64_t now, int64_t lease_until,
+                        int64_t per_server, bjob_claim *out)
+{
+    static pg_stmt any = PG_STMT("SELECT 1 WHERE EXISTS (SELECT 1 FROM backups WHERE status = "
+                                 "'pending') OR EXISTS (SELECT 1 FROM restores WHERE status = "
+                                 "'pending')");
     pg_store *s = pgs(base);
     memset(out, 0, sizeof *out);
     if (!pg_text_ok(owner, JOB_OWNER_MAX) || per_server < 1)
         return PIORA_EINVALID;
-    /* idle workers ask often: a read first, no lock when nothing waits */
+    /* idle workers ask often: a read first, no transaction when nothing waits */
     piora_err e = pg_exists(s, &any, NULL, "pending backup job");
     if (e != PIORA_OK)
         return e;
-    if ((e = pg_begin(s)) != PIORA_OK)
-        return e;
-    if ((e = claim_lock(s)) != PIORA_OK)
-        goto fail;
-    pg_params p;
-    pg_params_init(&p);
-    pg_p_int(&p, per_server);
-    pick k = {{0}, 0};
-    if ((e = pg_fetch_row(s, &choose, &p, pick_row, &k, "backup job pick")) != PIORA_OK)
-        goto fail;
-    bjob_kind kind = strcmp(k.kind, "restore") == 0 ? BJOB_RESTORE : BJOB_BACKUP;
-    pg_params_init(&p);
-    pg_p_int(&p, k.id);
-    if ((e = pg_exists(s, kind == BJOB_BACKUP ? &lock_b : &lock_r, &p, "backup job lock")) !=
-        PIORA_OK)
-        goto fail; /* ENOTFOUND: taken meanwhile; the next ask finds another */
-    pg_p_int(&p, now);
-    pg_p_text(&p, owner);
-    pg_p_int(&p, lease_until);
-    int64_t rows = 0;
-    if ((e = pg_do(s, kind == BJOB_BACKUP ? &claim_b : &claim_r, &p, &rows,
-                   "backup job claim")) != PIORA_OK)
-        goto fail;
-    if (rows != 1) {
-        e = PIORA_ENOTFOUND;
-        goto fail;
+    /* "{1,2,...}": the servers found full so far, an array parameter */
+    char skip[2 + CLAIM_TRIES * 21] = "{}";
+    size_t used = 1;
+    for (int i = 0; i < CLAIM_TRIES; i++) {
+        int64_t full = 0;
+        e = claim_once(s, owner, now, lease_until, per_server, skip, out, &full);
+        if (e != PIORA_ENOTFOUND || full == 0)
+            return e;
+        int w = snprintf(skip + used, sizeof skip - used, "%s%lld}", used > 1 ? "," : "",
+                         (long long)full);
+        if (w < 0 || (size_t)w >= sizeof skip - used)
+            break;
+        used += (size_t)w - 1; /* the next one overwrites the closing brace */
     }
-    pg_params_init(&p);
-    pg_p_int(&p, k.id);
-    if ((e = pg_fetch_row(s, kind == BJOB_BACKUP ? &get_b : &get_r, &p, claim_row, out,
-                          "claimed backup job")) != PIORA_OK)
-        goto fail;
-    out->kind = kind;
-    if ((e = pg_commit(s, CHANGE_BIT(CHANGE_OBJECTS))) != PIORA_OK)
-        memset(out, 0, sizeof *out);
-    return e;
-fail:
-    pg_rollback(s);
-    memset(out, 0, sizeof *out);
-    return e;
+    return PIORA_ENOTFOUND;
 }
 
 piora_err pg_bjob_heartbeat(store_t *base, const char *owner, int64_t lease_until)
