@@ -95,6 +95,58 @@ void backups_create(req_t *r)
     resp_json(r, 202, obj);
 }
 
+piora_err backups_of_database(req_t *r, int64_t db, int64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    obj_filter f = {.field = "database_id", .value = db};
+    size_t cap = 0;
+    for (int64_t offset = 0;; offset += 100) {
+        json_t *items = NULL;
+        int64_t total = 0;
+        piora_err e = objects_list(r->store, &RES_BACKUPS, r->who->team_id, &f, offset, 100,
+                                   &items, &total);
+        if (e != PIORA_OK) {
+            free(*ids);
+            *ids = NULL;
+            *n = 0;
+            return e;
+        }
+        size_t got = json_array_size(items);
+        if (*n + got > cap) {
+            size_t ncap = cap ? cap * 2 : 128;
+            while (ncap < *n + got)
+                ncap *= 2;
+            int64_t *grown = realloc(*ids, ncap * sizeof **ids);
+            if (!grown) {
+                json_decref(items);
+                free(*ids);
+                *ids = NULL;
+                *n = 0;
+                return PIORA_ENOMEM;
+            }
+            *ids = grown;
+            cap = ncap;
+        }
+        for (size_t i = 0; i < got; i++)
+            (*ids)[(*n)++] = id_of(json_array_get(items, i));
+        json_decref(items);
+        if (got < 100 || offset + 100 >= total)
+            return PIORA_OK;
+    }
+}
+
+void backups_remove_files(const int64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char path[BACKUPSTORE_PATH_MAX];
+        if (backupstore_path(backupstore_dir(), ids[i], BACKUP_FILE_SUFFIX, path) == PIORA_OK &&
+            backupstore_remove(path) != PIORA_OK)
+            log_warn("backup %lld: deleted, but its file could not be removed",
+                     (long long)ids[i]);
+    }
+}
+
 /* The row first, then its file: a file no row points at is not a backup
  * (a missing file is no error: a failed backup never had one). */
 void backups_delete(req_t *r)
@@ -104,10 +156,7 @@ void backups_delete(req_t *r)
         api_store_error(r, e, &RES_BACKUPS, NULL);
         return;
     }
-    char path[BACKUPSTORE_PATH_MAX];
-    if (backupstore_path(backupstore_dir(), r->id, BACKUP_FILE_SUFFIX, path) == PIORA_OK &&
-        backupstore_remove(path) != PIORA_OK)
-        log_warn("backup %lld: deleted, but its file could not be removed", (long long)r->id);
+    backups_remove_files(&r->id, 1);
     resp_empty(r, 204);
 }
 

@@ -310,3 +310,17 @@ test('every backup and restore outcome is audited', { timeout: T(30000) }, async
   assert.equal(failed.detail, 'checksum_mismatch');
   assert.equal(failed.via, 'runner');
 });
+
+test('deleting a database takes its backups with it, rows and files', { timeout: T(90000) }, async () => {
+  const r = await s.post('/api/v1/databases', {
+    token: TOK, body: { name: 'shop', engine: 'postgresql', server_id: server.id, host: pg.socket, port: pg.port },
+  });
+  assert.equal(r.status, 201, r.text);
+  const db = one(r.json);
+  const b = await backup(db);
+  assert.equal(b.status, 'completed');
+  assert.ok(fs.existsSync(fileOf(b.id)));
+  assert.equal((await s.del(`/api/v1/databases/${db.id}`, { token: TOK })).status, 204);
+  assert.equal((await s.get(`/api/v1/backups/${b.id}`, { token: TOK })).status, 404);
+  assert.equal(fs.existsSync(fileOf(b.id)), false, "the deleted database's backup file is gone");
+});
