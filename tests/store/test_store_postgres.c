@@ -29,6 +29,17 @@ static PGconn *raw_pg(void)
     return c;
 }
 
+/* A connection to template1 on the same server: ALTER DATABASE cannot
+ * refuse connections to the database it runs in. */
+static PGconn *raw_pg_template1(void)
+{
+    const char *keys[] = {"dbname", "dbname", NULL};
+    const char *vals[] = {pg_url(), "template1", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    return c;
+}
+
 static int64_t pg_int(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
@@ -251,6 +262,39 @@ static void test_reconnect_after_terminate(void **state)
     PQfinish(c);
 }
 
+/* The server refuses the node for a while (down, failing over): calls
+ * answer EBUSY (503 `unavailable`) within seconds, and the first call once
+ * the server takes connections again reconnects, without a restart. */
+static void test_unavailable_then_recovers(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "alice@example.com", "acme");
+    PGconn *mine = raw_pg();
+    char db[128];
+    snprintf(db, sizeof db, "%s", PQdb(mine));
+    PQfinish(mine);
+    PGconn *c = raw_pg_template1();
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS false", db);
+    pg_exec_ok(c, sql);
+    pg_int(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+              "WHERE application_name = 'piora' AND pid <> pg_backend_pid()");
+    user_rec u;
+    token_rec t;
+    int64_t t0 = clock_mono_ns();
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_EBUSY);
+    assert_int_equal(store_ping(fx->s), PIORA_EBUSY);
+    token_new tn = {.user_id = a.id, .name = "ci", .scopes = SCOPE_SERVERS_READ, .hint = "h"};
+    assert_int_equal(store_token_insert(fx->s, &tn, &t), PIORA_EBUSY); /* a write, too */
+    assert_true(clock_mono_ns() - t0 < 5000000000LL);
+    snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS true", db);
+    pg_exec_ok(c, sql);
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_int_equal(store_ping(fx->s), PIORA_OK);
+    assert_int_equal(store_token_insert(fx->s, &tn, &t), PIORA_OK);
+    PQfinish(c);
+}
+
 /* ---- connection parameters --------------------------------------------------------- */
 
 static void test_url_parameters(void **state)
@@ -403,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_existing_refuses_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unavailable_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_feed_notifies, setup, teardown),
     };

@@ -53,10 +53,19 @@ static bool reconnect(pg_store *s)
         return false;
     PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK) {
-        log_warn("store: PostgreSQL unreachable: %s", PQerrorMessage(s->conn));
+        /* once per outage and connection: a down server must not flood the log */
+        if (!s->down_logged) {
+            char m[256];
+            store_copy(m, sizeof m, PQerrorMessage(s->conn));
+            m[strcspn(m, "\n")] = '\0';
+            log_warn("store: PostgreSQL unreachable: %s", m);
+            s->down_logged = true;
+        }
         return false;
     }
-    log_info("store: reconnected to PostgreSQL");
+    if (s->down_logged)
+        log_info("store: reconnected to PostgreSQL");
+    s->down_logged = false;
     return true;
 }
 
@@ -180,7 +189,8 @@ void pg_p_time0(pg_params *p, int64_t v)
 piora_err pg_ok(pg_store *s, const PGresult *r, const char *what)
 {
     if (!r) {
-        log_warn("store: %s: PostgreSQL unavailable", what);
+        if (!s->down_logged)
+            log_warn("store: %s: PostgreSQL unavailable", what);
         return PIORA_EBUSY;
     }
     ExecStatusType st = PQresultStatus(r);
