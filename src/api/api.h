@@ -77,6 +77,15 @@ void backups_restore(req_t *r);
 void backups_download(req_t *r);
 void restores_get(req_t *r);
 void restores_list(req_t *r);
+void restores_log(req_t *r);
+void restores_cancel(req_t *r);
+void backups_log(req_t *r);
+void backups_cancel(req_t *r);
+/* The ids of the team's backups of database db (*ids malloc'd, free()),
+ * and removing their files from the backup store (missing ones are fine):
+ * what deleting a database does besides its rows. */
+piora_err backups_of_database(req_t *r, int64_t db, int64_t **ids, size_t *n);
+void backups_remove_files(const int64_t *ids, size_t n);
 /* Audits a database's schedule change: a create with a backup_schedule, a
  * PATCH that sets backup_schedule or backup_keep (values: as validated, so
  * a create's carry the defaults too). */

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <sodium.h>
 
 #include "core/audit.h"
+#include "core/backupjobs.h"
 #include "core/backupstore.h"
 #include "core/dumpcmd.h"
 #include "core/objects.h"
@@ -72,9 +74,18 @@ void backups_create(req_t *r)
     if (!values)
         return;
     json_t *obj = NULL;
-    piora_err e = objects_create(r->store, &RES_BACKUPS, r->who->team_id, values, &obj);
+    actor who = api_actor(r);
+    int64_t db = (int64_t)json_integer_value(json_object_get(values, "database_id"));
+    piora_err e = backupjobs_queue_backup(r->store, &who, r->who->team_id, db, &obj);
+    if (e == PIORA_ETOOBIG) {
+        json_decref(values);
+        resp_problem(r, 429, "queue_full",
+                     "too many jobs wait for this database's server; try again later", NULL);
+        return;
+    }
     if (e != PIORA_OK) {
-        api_store_error(r, e, &RES_BACKUPS, values);
+        /* no such database of the team: the 422 on database_id */
+        api_store_error(r, e == PIORA_ENOTFOUND ? PIORA_EINVALID : e, &RES_BACKUPS, values);
         json_decref(values);
         return;
     }
@@ -84,7 +95,70 @@ void backups_create(req_t *r)
     resp_json(r, 202, obj);
 }
 
-void backups_delete(req_t *r) { api_delete(r, &RES_BACKUPS); }
+piora_err backups_of_database(req_t *r, int64_t db, int64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    obj_filter f = {.field = "database_id", .value = db};
+    size_t cap = 0;
+    for (int64_t offset = 0;; offset += 100) {
+        json_t *items = NULL;
+        int64_t total = 0;
+        piora_err e = objects_list(r->store, &RES_BACKUPS, r->who->team_id, &f, offset, 100,
+                                   &items, &total);
+        if (e != PIORA_OK) {
+            free(*ids);
+            *ids = NULL;
+            *n = 0;
+            return e;
+        }
+        size_t got = json_array_size(items);
+        if (*n + got > cap) {
+            size_t ncap = cap ? cap * 2 : 128;
+            while (ncap < *n + got)
+                ncap *= 2;
+            int64_t *grown = realloc(*ids, ncap * sizeof **ids);
+            if (!grown) {
+                json_decref(items);
+                free(*ids);
+                *ids = NULL;
+                *n = 0;
+                return PIORA_ENOMEM;
+            }
+            *ids = grown;
+            cap = ncap;
+        }
+        for (size_t i = 0; i < got; i++)
+            (*ids)[(*n)++] = id_of(json_array_get(items, i));
+        json_decref(items);
+        if (got < 100 || offset + 100 >= total)
+            return PIORA_OK;
+    }
+}
+
+void backups_remove_files(const int64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char path[BACKUPSTORE_PATH_MAX];
+        if (backupstore_path(backupstore_dir(), ids[i], BACKUP_FILE_SUFFIX, path) == PIORA_OK &&
+            backupstore_remove(path) != PIORA_OK)
+            log_warn("backup %lld: deleted, but its file could not be removed",
+                     (long long)ids[i]);
+    }
+}
+
+/* The row first, then its file: a file no row points at is not a backup
+ * (a missing file is no error: a failed backup never had one). */
+void backups_delete(req_t *r)
+{
+    piora_err e = objects_delete(r->store, &RES_BACKUPS, r->who->team_id, r->id);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, &RES_BACKUPS, NULL);
+        return;
+    }
+    backups_remove_files(&r->id, 1);
+    resp_empty(r, 204);
+}
 
 /* The restore's target from the optional body {"database_id": N}: the
  * backup's own database by default, else another of the team with the same
@@ -172,19 +246,16 @@ void backups_restore(req_t *r)
     int64_t target = restore_target_or_answer(r, own_db, engine);
     if (!target)
         return;
-    json_t *values = json_pack("{s:I,s:I,s:s,s:n,s:n,s:s}", "backup_id", (json_int_t)r->id,
-                               "database_id", (json_int_t)target, "status", "pending",
-                               "started_at", "finished_at", "log", "");
-    if (!values) {
-        resp_error(r, PIORA_ENOMEM, NULL);
+    json_t *job = NULL;
+    actor who = api_actor(r);
+    e = backupjobs_queue_restore(r->store, &who, r->who->team_id, r->id, target, &job);
+    if (e == PIORA_ETOOBIG) {
+        resp_problem(r, 429, "queue_full",
+                     "too many jobs wait for the target database's server; try again later",
+                     NULL);
         return;
     }
-    json_t *job = NULL;
-    e = objects_create(r->store, &RES_RESTORES, r->who->team_id, values, &job);
-    json_decref(values);
-    if (e == PIORA_EINVALID)
-        e = PIORA_ENOTFOUND; /* the backup or the target went away meanwhile */
-    if (e != PIORA_OK) {
+    if (e != PIORA_OK) { /* ENOTFOUND: the backup or the target went away meanwhile */
         api_store_error(r, e, NULL, NULL);
         return;
     }
@@ -196,6 +267,53 @@ void backups_restore(req_t *r)
 void restores_get(req_t *r) { api_get(r, &RES_RESTORES); }
 
 void restores_list(req_t *r) { list_filtered(r, &RES_RESTORES, "backup_id"); }
+
+static void job_cancel(req_t *r, bjob_kind kind)
+{
+    actor who = api_actor(r);
+    deploy_cancel_outcome how;
+    json_t *obj = NULL;
+    piora_err e = backupjobs_cancel(r->store, &who, kind, r->who->team_id, r->id, &how, &obj);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, NULL, NULL);
+        return;
+    }
+    resp_json(r, 200, obj);
+}
+
+void backups_cancel(req_t *r) { job_cancel(r, BJOB_BACKUP); }
+
+void restores_cancel(req_t *r) { job_cancel(r, BJOB_RESTORE); }
+
+/* SPEC 10's job log: text/plain from ?offset=N, X-Log-Complete. */
+static void job_log(req_t *r, bjob_kind kind)
+{
+    int64_t offset = 0;
+    const char *q = req_query(r, "offset");
+    if (q && !num_parse_i64(q, 0, INT64_MAX, &offset)) {
+        verrs errs = {0};
+        verrs_add(&errs, "offset", "must be a non-negative integer");
+        resp_validation(r, &errs);
+        return;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    bool complete = false;
+    piora_err e = backupjobs_log(r->store, kind, r->who->team_id, r->id, offset, &buf, &len,
+                                 &complete);
+    if (e != PIORA_OK) {
+        api_store_error(r, e, NULL, NULL);
+        return;
+    }
+    resp_header(r, "X-Log-Complete", complete ? "true" : "false");
+    resp_header(r, "Cache-Control", "no-store");
+    resp_raw(r, 200, "text/plain; charset=utf-8", buf, len);
+    free(buf);
+}
+
+void backups_log(req_t *r) { job_log(r, BJOB_BACKUP); }
+
+void restores_log(req_t *r) { job_log(r, BJOB_RESTORE); }
 
 /* The stored dump, streamed from its file (bounded memory whatever its size),
  * with the SHA-256 recorded when it was written: Digest (RFC 3230, base64 of

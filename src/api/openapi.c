@@ -95,8 +95,20 @@ static const op_doc op_docs[] = {
     {backups_list, &RES_BACKUPS, B_NONE, NULL, NULL, true, false, "database_id", false,
      "A `database_id` of another team's database gives an empty list."},
     {backups_create, &RES_BACKUPS, B_CREATE, NULL, NULL, false, true, NULL, false,
-     "Creates a backup job with status `pending`. `database_id` must be a database of the "
-     "caller's team (else 422 on that field)."},
+     "Creates a backup job with status `pending`; the job runner dumps the database on its "
+     "server over SSH into the backup store and the backup becomes `completed` with "
+     "`size_bytes` and `sha256`, or `failed` with `error` (docs/backups.md). `database_id` "
+     "must be a database of the caller's team (else 422 on that field). 429 `queue_full` "
+     "when `--queue-per-server` jobs already wait for that server. Audited "
+     "(`backup.queued`, then `backup.completed` or `backup.failed`)."},
+    {backups_cancel, &RES_BACKUPS, B_NONE, NULL, NULL, false, false, NULL, false,
+     "A pending backup ends `failed` with `cancelled` at once; a running one within seconds, "
+     "its dump tool killed and no file kept. A finished one is answered unchanged. Audited "
+     "(`backup.cancelled`)."},
+    {backups_log, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers `text/plain` from byte `offset` (query, default 0) of the log: the dump tool's "
+     "stderr and Piora's notes (the dump itself goes to the store), capped at 16 MiB. "
+     "`X-Log-Complete: true` once the backup has ended and nothing lies past the answer."},
     {backups_get, &RES_BACKUPS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
     {backups_delete, &RES_BACKUPS, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
     {backups_download, NULL, B_NONE, NULL, NULL, false, false, NULL, true,
@@ -114,6 +126,14 @@ static const op_doc op_docs[] = {
      "server from its data directory: see docs/backups.md). Audited (`restore.queued`)."},
     {restores_list, &RES_RESTORES, B_NONE, NULL, NULL, true, false, "backup_id", false, NULL},
     {restores_get, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false, NULL},
+    {restores_cancel, &RES_RESTORES, B_NONE, NULL, NULL, false, false, NULL, false,
+     "A pending restore ends `failed` with `cancelled` at once; a running one within seconds, "
+     "its restore tool killed (PostgreSQL restores are one transaction: nothing changes). "
+     "Audited (`restore.cancelled`)."},
+    {restores_log, NULL, B_NONE, NULL, NULL, false, false, NULL, false,
+     "Answers `text/plain` from byte `offset` (query, default 0) of the log: the restore "
+     "tool's output and Piora's notes, capped at 16 MiB. `X-Log-Complete: true` once the "
+     "restore has ended and nothing lies past the answer."},
 
     {ssh_key_get, NULL, B_NONE, NULL, "SshKey", false, false, NULL, false,
      "The first call makes the team's Ed25519 pair (audited as `ssh_key.created`). Put "
@@ -798,7 +818,7 @@ static json_t *build_operation(const route_t *rt)
                                                 "description", buf, "schema", "type", "integer",
                                                 "format", "int64", "minimum", 1));
     }
-    bool joblog = rt->fn == deployments_log;
+    bool joblog = rt->fn == deployments_log || rt->fn == backups_log || rt->fn == restores_log;
     if (joblog)
         json_array_append_new(
             params, json_pack("{s:s,s:s,s:b,s:s,s:{s:s,s:s,s:i}}", "name", "offset", "in",

@@ -220,11 +220,37 @@ void api_delete(req_t *r, const resource_desc *d)
     void prefix##_create(req_t *r) { api_create(r, &desc, 201); }                    \
     void prefix##_update(req_t *r) { api_update(r, &desc); }                         \
     void prefix##_delete(req_t *r) { api_delete_with(r, &desc, write, children); }
+#define RESOURCE_HANDLERS_KEEP_DELETE(prefix, desc)                                  \
+    void prefix##_list(req_t *r) { api_list(r, &desc, NULL, ""); }                   \
+    void prefix##_get(req_t *r) { api_get(r, &desc); }                               \
+    void prefix##_create(req_t *r) { api_create(r, &desc, 201); }                    \
+    void prefix##_update(req_t *r) { api_update(r, &desc); }
 
 RESOURCE_HANDLERS(servers, RES_SERVERS, SCOPE_SERVERS_WRITE, 0)
 RESOURCE_HANDLERS(applications, RES_APPLICATIONS, SCOPE_APPLICATIONS_WRITE,
                   SCOPE_APPLICATIONS_DEPLOY)
-RESOURCE_HANDLERS(databases, RES_DATABASES, SCOPE_DATABASES_WRITE, SCOPE_BACKUPS_WRITE)
+RESOURCE_HANDLERS_KEEP_DELETE(databases, RES_DATABASES)
+
+/* A database's backups go with it, rows (the store's cascade) and files:
+ * their ids are read first, the files removed once the rows are gone. */
+void databases_delete(req_t *r)
+{
+    if (!delete_scopes_held(r, SCOPE_DATABASES_WRITE, SCOPE_BACKUPS_WRITE))
+        return;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    piora_err e = backups_of_database(r, r->id, &ids, &n);
+    if (e == PIORA_OK)
+        e = objects_delete(r->store, &RES_DATABASES, r->who->team_id, r->id);
+    if (e != PIORA_OK) {
+        free(ids);
+        api_store_error(r, e, &RES_DATABASES, NULL);
+        return;
+    }
+    backups_remove_files(ids, n);
+    free(ids);
+    resp_empty(r, 204);
+}
 
 actor api_actor(const req_t *r)
 {

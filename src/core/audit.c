@@ -52,6 +52,12 @@ const char *audit_action_name(audit_action a)
     case AUDIT_TOKEN_RENAMED: return "token.renamed";
     case AUDIT_TOKEN_NOTE_CHANGED: return "token.note_changed";
     case AUDIT_TOKEN_REMOVED_FROM_LIST: return "token.removed_from_list";
+    case AUDIT_BACKUP_COMPLETED: return "backup.completed";
+    case AUDIT_BACKUP_FAILED: return "backup.failed";
+    case AUDIT_RESTORE_COMPLETED: return "restore.completed";
+    case AUDIT_RESTORE_FAILED: return "restore.failed";
+    case AUDIT_BACKUP_CANCELLED: return "backup.cancelled";
+    case AUDIT_RESTORE_CANCELLED: return "restore.cancelled";
     }
     return "unknown";
 }

@@ -52,7 +52,15 @@ typedef enum audit_action {
     AUDIT_DEPLOYMENT_CANCELLED,    /* POST /deployments/{id}/cancel */
     AUDIT_TOKEN_RENAMED,     /* issue 13: token_name is the new name, detail the old one */
     AUDIT_TOKEN_NOTE_CHANGED, /* detail: "note set" or "note cleared", never the note itself */
-    AUDIT_TOKEN_REMOVED_FROM_LIST /* a revoked or expired token hidden from the lists */
+    AUDIT_TOKEN_REMOVED_FROM_LIST, /* a revoked or expired token hidden from the lists */
+    /* issue 11: the runner's outcome of a backup or restore job (detail:
+     * the error code of a failure), and a cancel asked through the API */
+    AUDIT_BACKUP_COMPLETED,
+    AUDIT_BACKUP_FAILED,
+    AUDIT_RESTORE_COMPLETED,
+    AUDIT_RESTORE_FAILED,
+    AUDIT_BACKUP_CANCELLED,
+    AUDIT_RESTORE_CANCELLED
 } audit_action;
 
 /* What happened; who did it comes from the actor. */

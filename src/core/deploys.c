@@ -33,32 +33,40 @@ static void note(store_t *s, const actor *who, audit_action a, int64_t team_id, 
         log_warn("audit: %s of deployment %lld not recorded", audit_action_name(a), (long long)id);
 }
 
+int64_t deploys_queue_limit(void) { return atomic_load(&queue_limit); }
+
+job_trigger deploys_trigger(store_t *s, const actor *who, int64_t team_id, user_rec *u,
+                            token_rec *tok)
+{
+    /* A job is a use of the team's key: like a server check, it makes the
+     * key on first use (audited), so the runner has one. */
+    memset(u, 0, sizeof *u);
+    if (store_user_by_id(s, who->user_id, u) == PIORA_OK && sshkeys_have_master()) {
+        json_t *shown = NULL;
+        if (sshkeys_show(s, who, team_id, u->team_name, &shown) != PIORA_OK)
+            log_warn("jobs: the team's SSH key could not be made");
+        json_decref(shown);
+    }
+    memset(tok, 0, sizeof *tok);
+    if (who->token_id && !who->token_name)
+        (void)store_token_by_id(s, who->token_id, tok); /* for its name only */
+    return who->token_id
+               ? (job_trigger){.type = "token", .id = who->token_id,
+                               .name = who->token_name ? who->token_name
+                                       : tok->name[0] ? tok->name : NULL}
+               : (job_trigger){.type = "user", .id = who->user_id,
+                               .name = u->email[0] ? u->email : NULL};
+}
+
 piora_err deploys_queue(store_t *s, const actor *who, int64_t team_id, int64_t app_id,
                         const char *ref, json_t **out)
 {
     *out = NULL;
     if (ref && !deploys_ref_ok(ref))
         return PIORA_EINVALID;
-    /* A deployment is a use of the team's key: like a server check, it
-     * makes the key on first use (audited), so the runner has one. */
     user_rec u;
-    memset(&u, 0, sizeof u);
-    if (store_user_by_id(s, who->user_id, &u) == PIORA_OK && sshkeys_have_master()) {
-        json_t *shown = NULL;
-        if (sshkeys_show(s, who, team_id, u.team_name, &shown) != PIORA_OK)
-            log_warn("deploy: the team's SSH key could not be made");
-        json_decref(shown);
-    }
     token_rec tok;
-    memset(&tok, 0, sizeof tok);
-    if (who->token_id && !who->token_name)
-        (void)store_token_by_id(s, who->token_id, &tok); /* for its name only */
-    job_trigger trig = who->token_id
-                           ? (job_trigger){.type = "token", .id = who->token_id,
-                                           .name = who->token_name ? who->token_name
-                                                   : tok.name[0] ? tok.name : NULL}
-                           : (job_trigger){.type = "user", .id = who->user_id,
-                                           .name = u.email[0] ? u.email : NULL};
+    job_trigger trig = deploys_trigger(s, who, team_id, &u, &tok);
     int64_t id = 0;
     piora_err e = store_deploy_queue(s, team_id, app_id, ref, &trig, atomic_load(&queue_limit),
                                      clock_now(), &id);

@@ -17,6 +17,14 @@
 /* --queue-per-server, set once at start (default 25). */
 void deploys_set_queue_limit(int64_t n);
 
+int64_t deploys_queue_limit(void);
+
+/* Who queues a job of any kind, as its triggered_by records it (the names
+ * point into *u and *tok, which must outlive the trigger). Makes the team's
+ * SSH key on first use, so the runner has one. */
+job_trigger deploys_trigger(store_t *s, const actor *who, int64_t team_id, user_rec *u,
+                            token_rec *tok);
+
 /* A ref a deployment may name: 1..255 bytes of printable ASCII, no leading
  * '-' (git would read an option), no "..", no space. */
 bool deploys_ref_ok(const char *ref);

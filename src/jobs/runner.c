@@ -5,6 +5,10 @@
  * checkout_failed from script_failed without parsing what a script prints.
  * The second runs deploy_script there with the PIORA_* variables.
  *
+ * Backups and restores (issue 11, docs/backups.md) are claimed the same way
+ * (store section "backup jobs") and run by jobs/backup.c; a worker asks
+ * for the two kinds in turn, so neither starves the other.
+ *
  * Leases: each worker claims in one write transaction; the lease thread
  * renews every lease this process holds once a second and ends expired
  * leases of any node (a dead one) as lost. The owner id is random per
@@ -20,9 +24,12 @@
 
 #include <sodium.h>
 
+#include "core/audit.h"
+#include "core/backupstore.h"
 #include "core/deploys.h"
 #include "core/servercheck.h"
 #include "core/sshkeys.h"
+#include "jobs/backup.h"
 #include "jobs/exec.h"
 #include "store/store.h"
 #include "util/bgwriter.h"
@@ -48,10 +55,13 @@ static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER;
 static bgwriter lease_writer = BGWRITER_INIT;
 
+typedef enum job_kind { KIND_DEPLOYMENT, KIND_BACKUP, KIND_RESTORE } job_kind;
+
 /* One running job's state, shared by the exec callbacks. */
 typedef struct job_ctx {
     store_t *st;
     int64_t id;
+    job_kind kind;
     buf_t pending;           /* log bytes not yet appended */
     int64_t flushed_ms;
     int64_t cancel_checked_ms;
@@ -64,11 +74,20 @@ typedef struct job_ctx {
 static void log_flush(job_ctx *j)
 {
     if (j->pending.len) {
-        piora_err e = store_job_log_append(j->st, j->id, j->pending.data, j->pending.len,
-                                           DEPLOY_LOG_CAP, DEPLOY_LOG_MARKER);
+        piora_err e = j->kind == KIND_DEPLOYMENT
+                          ? store_job_log_append(j->st, j->id, j->pending.data, j->pending.len,
+                                                 DEPLOY_LOG_CAP, DEPLOY_LOG_MARKER)
+                          : store_bjob_log_append(j->st,
+                                                  j->kind == KIND_BACKUP ? BJOB_BACKUP
+                                                                         : BJOB_RESTORE,
+                                                  j->id, j->pending.data, j->pending.len,
+                                                  DEPLOY_LOG_CAP, DEPLOY_LOG_MARKER);
         if (e != PIORA_OK)
-            log_warn("runner: deployment %lld: log append failed: %s", (long long)j->id,
-                     piora_strerror(e));
+            log_warn("runner: %s %lld: log append failed: %s",
+                     j->kind == KIND_DEPLOYMENT ? "deployment"
+                     : j->kind == KIND_BACKUP   ? "backup"
+                                                : "restore",
+                     (long long)j->id, piora_strerror(e));
     }
     buf_reset(&j->pending);
     j->flushed_ms = clock_now_ms();
@@ -113,7 +132,12 @@ static bool on_poll(void *ctx)
     if (!j->cancel && now - j->cancel_checked_ms >= CANCEL_CHECK_MS) {
         j->cancel_checked_ms = now;
         bool asked = false;
-        if (store_deploy_cancel_asked(j->st, j->id, &asked) == PIORA_OK && asked)
+        piora_err e = j->kind == KIND_DEPLOYMENT
+                          ? store_deploy_cancel_asked(j->st, j->id, &asked)
+                          : store_bjob_cancel_asked(
+                                j->st, j->kind == KIND_BACKUP ? BJOB_BACKUP : BJOB_RESTORE,
+                                j->id, &asked);
+        if (e == PIORA_OK && asked)
             j->cancel = true;
     }
     return j->cancel || atomic_load(&stopping);
@@ -308,6 +332,98 @@ static void run_one(store_t *st, deploy_claim *c)
              o.error ? o.error : "");
 }
 
+static void note_audit(store_t *st, const bjob_claim *c, const char *error)
+{
+    bool backup = c->kind == BJOB_BACKUP;
+    actor who = {.channel = CHANNEL_RUNNER, .team_id = c->team_id};
+    audit_event ev = {.action = backup ? (error ? AUDIT_BACKUP_FAILED : AUDIT_BACKUP_COMPLETED)
+                                       : (error ? AUDIT_RESTORE_FAILED : AUDIT_RESTORE_COMPLETED),
+                      .team_id = c->team_id, .detail = error,
+                      .object_kind = backup ? "backup" : "restore", .object_id = c->id};
+    if (audit_record(st, &who, &ev) != PIORA_OK)
+        log_warn("audit: the outcome of %s %lld not recorded", ev.object_kind, (long long)c->id);
+}
+
+/* A backup or a restore: one SSH run (jobs/backup.c), its stderr (and a
+ * restore tool's stdout) in the log, its outcome recorded exactly. */
+static void run_bjob(store_t *st, const bjob_claim *c)
+{
+    const bool backup = c->kind == BJOB_BACKUP;
+    const char *what = backup ? "backup" : "restore";
+    job_ctx j = {.st = st, .id = c->id, .kind = backup ? KIND_BACKUP : KIND_RESTORE,
+                 .flushed_ms = clock_now_ms(), .cancel_checked_ms = clock_now_ms()};
+    buf_init(&j.pending, 2 * LOG_FLUSH_BYTES);
+    log_info("runner: %s %lld of database %lld started", what, (long long)c->id,
+             (long long)c->database_id);
+    backup_outcome out;
+    memset(&out, 0, sizeof out);
+    out.exec.key_index = -1;
+    const char *error = NULL;
+    char keys[2][SSHKEY_PRIVATE_MAX];
+    size_t nkeys = 0;
+    if (sshkeys_private(st, c->team_id, keys, &nkeys) != PIORA_OK || nkeys == 0) {
+        note_line(&j, "piora: the team has no SSH key yet (GET /api/v1/ssh-key makes it)%s\n", "");
+        error = "auth_failed";
+    } else {
+        jobs_target t = {.host = c->host, .port = c->port, .user = c->user,
+                         .host_key_fingerprint = c->host_key[0] ? c->host_key : NULL};
+        for (size_t i = 0; i < nkeys; i++)
+            t.keys[t.nkeys++] = keys[i];
+        db_conn conn = {.engine = c->engine, .name = c->name,
+                        .host = c->db_host[0] ? c->db_host : NULL, .port = c->db_port,
+                        .username = c->db_user[0] ? c->db_user : NULL, .ssh_user = c->user};
+        backup_job_io io = {.log = on_output, .log_ctx = &j, .cancelled = on_poll,
+                            .cancel_ctx = &j, .timeout_s = conf.timeout_s};
+        if (backup)
+            backup_job_dump(&t, &conn, backupstore_dir(), c->backup_id, &io, &out);
+        else
+            restore_job_run(&t, &conn, c->source_name, backupstore_dir(), c->backup_id,
+                            c->sha256, &io, &out);
+        sshkeys_wipe_private(keys);
+        if (!t.host_key_fingerprint && out.exec.key_index >= 0 && out.exec.fingerprint[0])
+            servercheck_trust_first_use(st, c->team_id, c->server_id, out.exec.fingerprint);
+        error = out.error;
+        /* stopped by a cancel asked for it, or by this node stopping */
+        if (error && strcmp(error, jobs_exec_code(JOBS_EXEC_CANCELLED)) == 0)
+            error = j.cancel ? "cancelled" : "lost";
+        if (error && out.exec.detail[0])
+            note_line(&j, "piora: %s\n", out.exec.detail);
+        if (error && strcmp(error, "checksum_mismatch") == 0)
+            note_line(&j, "piora: the stored file's SHA-256 is not the one recorded when the "
+                          "dump was written; nothing was sent%s\n", "");
+        else if (error && out.exit_code > 0) {
+            char code[16];
+            snprintf(code, sizeof code, "%d", out.exit_code);
+            note_line(&j, backup ? "piora: the dump tool exited with %s\n"
+                                 : "piora: the restore tool exited with %s\n", code);
+        }
+    }
+    if (!error) {
+        char size[24];
+        snprintf(size, sizeof size, "%llu", (unsigned long long)out.size);
+        note_line(&j, backup ? "piora: stored %s bytes\n"
+                             : "piora: restored %s bytes, their SHA-256 checked first\n", size);
+    }
+    log_flush(&j);
+    buf_free(&j.pending);
+    piora_err e = store_bjob_finish(st, c->kind, c->id, owner, error, backup ? out.sha256 : NULL,
+                                    (int64_t)out.size, clock_now());
+    if (e != PIORA_OK) {
+        log_warn("runner: %s %lld: outcome not recorded: %s", what, (long long)c->id,
+                 piora_strerror(e));
+        /* The row no longer says this node holds it (lost, or deleted): a
+         * file no completed row points at is not a backup. */
+        char path[BACKUPSTORE_PATH_MAX];
+        if (backup && !error &&
+            backupstore_path(backupstore_dir(), c->backup_id, BACKUP_FILE_SUFFIX, path) == PIORA_OK)
+            (void)backupstore_remove(path);
+        return;
+    }
+    note_audit(st, c, error);
+    log_info("runner: %s %lld %s%s%s", what, (long long)c->id, error ? "failed" : "completed",
+             error ? ": " : "", error ? error : "");
+}
+
 static void idle_wait(void)
 {
     struct timespec ts;
@@ -332,18 +448,34 @@ static void *worker_main(void *arg)
         log_error("runner: cannot open the database: %s", msg);
         return NULL;
     }
+    bool backups_first = false;
     while (!atomic_load(&stopping)) {
-        deploy_claim c;
-        int64_t now = clock_now();
-        piora_err e = store_deploy_claim(st, owner, now, now + conf.lease_s, conf.per_server, &c);
-        if (e == PIORA_OK) {
-            run_one(st, &c);
-            free(c.script);
-            continue;
+        bool ran = false;
+        for (int round = 0; round < 2 && !ran; round++) {
+            int64_t now = clock_now();
+            piora_err e;
+            if ((round == 0) == backups_first) {
+                bjob_claim b;
+                e = store_bjob_claim(st, owner, now, now + conf.lease_s, conf.per_server, &b);
+                if (e == PIORA_OK) {
+                    run_bjob(st, &b);
+                    ran = true;
+                }
+            } else {
+                deploy_claim c;
+                e = store_deploy_claim(st, owner, now, now + conf.lease_s, conf.per_server, &c);
+                if (e == PIORA_OK) {
+                    run_one(st, &c);
+                    free(c.script);
+                    ran = true;
+                }
+            }
+            if (e != PIORA_OK && e != PIORA_ENOTFOUND && e != PIORA_EBUSY)
+                log_warn("runner: claim failed: %s", piora_strerror(e));
         }
-        if (e != PIORA_ENOTFOUND && e != PIORA_EBUSY)
-            log_warn("runner: claim failed: %s", piora_strerror(e));
-        idle_wait();
+        backups_first = !backups_first;
+        if (!ran)
+            idle_wait();
     }
     store_close(st);
     return NULL;
@@ -365,12 +497,16 @@ static void lease_tick(void *arg, void *conn)
 {
     (void)arg;
     int64_t now = clock_now();
-    if (store_job_heartbeat(conn, owner, now + conf.lease_s) != PIORA_OK)
+    if (store_job_heartbeat(conn, owner, now + conf.lease_s) != PIORA_OK ||
+        store_bjob_heartbeat(conn, owner, now + conf.lease_s) != PIORA_OK)
         log_warn("runner: lease renewal failed");
-    int64_t lost = 0;
+    int64_t lost = 0, blost = 0;
     if (store_job_expire(conn, now, &lost) == PIORA_OK && lost)
-        log_warn("runner: %lld job(s) lost (their node stopped renewing its lease)",
+        log_warn("runner: %lld deployment(s) lost (their node stopped renewing its lease)",
                  (long long)lost);
+    if (store_bjob_expire(conn, now, &blost) == PIORA_OK && blost)
+        log_warn("runner: %lld backup or restore job(s) lost (their node stopped renewing its "
+                 "lease)", (long long)blost);
 }
 
 piora_err runner_start(const runner_conf *c)

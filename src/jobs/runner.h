@@ -1,5 +1,5 @@
 /* The job runner inside `piora serve` (SPEC 10): worker threads that claim
- * queued deployments from the database under a lease and run them over SSH
+ * queued deployments, backups and restores from the database under a lease and run them over SSH
  * (jobs/exec.h), and one thread that renews this node's leases and ends
  * other nodes' expired ones as lost. Nothing here runs on an HTTP thread. */
 #ifndef PIORA_JOBS_RUNNER_H

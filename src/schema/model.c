@@ -115,6 +115,17 @@ static const field_desc backup_fields[] = {
     {.name = "size_bytes", .kind = FK_INT, .flags = N, .min = 0, .max = INT64_MAX},
     {.name = "sha256", .kind = FK_STRING, .flags = N, .max_len = 64},
     {.name = "completed_at", .kind = FK_TIME, .flags = N},
+    /* a job of the runner (SPEC 10, issue 11): its outcome and who queued it
+     * ({"type": "token"|"user"|"schedule", ...}); the log is GET .../log */
+    {.name = "started_at", .kind = FK_TIME, .flags = N},
+    {.name = "finished_at", .kind = FK_TIME, .flags = N},
+    {.name = "error", .kind = FK_STRING, .flags = N, .max_len = 31},
+    {.name = "trigger_type", .kind = FK_STRING, .flags = N, .max_len = 16,
+     .group = "triggered_by", .key = "type"},
+    {.name = "trigger_id", .kind = FK_INT, .flags = N, .min = 0, .max = INT64_MAX,
+     .group = "triggered_by", .key = "id"},
+    {.name = "trigger_name", .kind = FK_STRING, .flags = N, .max_len = 255,
+     .group = "triggered_by", .key = "name"},
 };
 
 static const char *const backup_filters[] = {"database_id", NULL};
@@ -133,6 +144,14 @@ static const field_desc restore_fields[] = {
     {.name = "log", .kind = FK_STRING, .flags = 0, .max_len = 1 << 20, .def_text = ""},
     /* the database whose contents the restore replaces (issue 11) */
     {.name = "database_id", .kind = FK_REF, .flags = N, .ref = &RES_DATABASES},
+    /* a job of the runner (SPEC 10, issue 11), as a backup's */
+    {.name = "error", .kind = FK_STRING, .flags = N, .max_len = 31},
+    {.name = "trigger_type", .kind = FK_STRING, .flags = N, .max_len = 16,
+     .group = "triggered_by", .key = "type"},
+    {.name = "trigger_id", .kind = FK_INT, .flags = N, .min = 0, .max = INT64_MAX,
+     .group = "triggered_by", .key = "id"},
+    {.name = "trigger_name", .kind = FK_STRING, .flags = N, .max_len = 255,
+     .group = "triggered_by", .key = "name"},
 };
 
 static const char *const restore_filters[] = {"backup_id", NULL};

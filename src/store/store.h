@@ -336,6 +336,34 @@ typedef enum deploy_cancel_outcome {
     DEPLOY_CANCEL_FINISHED  /* it had ended already: nothing changed */
 } deploy_cancel_outcome;
 
+/* ---- backup jobs (issue 11): backups and restores run by the runner ---- */
+
+typedef enum bjob_kind { BJOB_BACKUP, BJOB_RESTORE } bjob_kind;
+
+/* A backup or a restore the runner claimed, with what it needs to run it:
+ * the database it dumps (a restore: the target it replaces) and that
+ * database's server. */
+typedef struct bjob_claim {
+    bjob_kind kind;
+    int64_t id;          /* the backup's or the restore's */
+    int64_t team_id;
+    int64_t server_id;
+    int64_t backup_id;   /* the backup written or restored */
+    int64_t database_id; /* dumped, or the restore's target */
+    char engine[16];
+    char name[65];        /* that database's name */
+    char db_host[256];    /* "" : the local socket */
+    int64_t db_port;      /* 0: the engine's default */
+    char db_user[64];     /* "" : the server's ssh_user */
+    char source_name[65]; /* a restore: the name of the database backed up */
+    char sha256[65];      /* a restore: the backup's recorded SHA-256 */
+    char host[46];        /* the server's address, port, user, pinned key */
+    unsigned port;
+    char user[33];
+    char host_key[64];
+    bool scheduled;       /* a backup queued by its database's schedule */
+} bjob_claim;
+
 /* Every store function: ret store_<name>(params), from store_fns.h. */
 #define STORE_FN(ret, name, params, args) ret store_##name params;
 #include "store/store_fns.h"

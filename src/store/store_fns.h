@@ -405,4 +405,61 @@ STORE_FN(piora_err, sshkey_rotate, (store_t *s, int64_t team_id, const sshkey_re
 /* ENOTFOUND when the team has no previous key. */
 STORE_FN(piora_err, sshkey_delete_previous, (store_t *s, int64_t team_id), (s, team_id))
 
+/* ---- backup jobs: backups and restores run by the job runner (issue 11,
+ * sqlite_backup_jobs.c) ---------------------------------------------------- */
+
+/* Queues a backup (status pending) of the team's database by trig, unless
+ * max_queued jobs of any kind already wait for its server: ETOOBIG then.
+ * ENOTFOUND: no such database of the team. *id is the new backup. */
+STORE_FN(piora_err, bjob_queue_backup,
+         (store_t *s, int64_t team_id, int64_t database_id, const job_trigger *trig,
+          int64_t max_queued, int64_t now, int64_t *id),
+         (s, team_id, database_id, trig, max_queued, now, id))
+/* Queues a restore of the team's backup into database_id (the caller
+ * checked engine and completion), bounded as above by the target's server.
+ * ENOTFOUND: the backup or the database is not the team's. */
+STORE_FN(piora_err, bjob_queue_restore,
+         (store_t *s, int64_t team_id, int64_t backup_id, int64_t database_id,
+          const job_trigger *trig, int64_t max_queued, int64_t now, int64_t *id),
+         (s, team_id, backup_id, database_id, trig, max_queued, now, id))
+/* In one write transaction: the oldest pending backup or restore whose
+ * database has no backup or restore running, on a server running fewer
+ * than per_server jobs of any kind, becomes running under owner's lease
+ * until lease_until. ENOTFOUND: nothing to claim. */
+STORE_FN(piora_err, bjob_claim,
+         (store_t *s, const char *owner, int64_t now, int64_t lease_until, int64_t per_server,
+          bjob_claim *out),
+         (s, owner, now, lease_until, per_server, out))
+/* Pushes the lease of every backup and restore owner runs to lease_until. */
+STORE_FN(piora_err, bjob_heartbeat, (store_t *s, const char *owner, int64_t lease_until),
+         (s, owner, lease_until))
+/* Running backups and restores whose lease ended before now end failed
+ * with "lost"; *n (may be NULL) gets how many. */
+STORE_FN(piora_err, bjob_expire, (store_t *s, int64_t now, int64_t *n), (s, now, n))
+/* *yes: a cancel was asked for this backup or restore. */
+STORE_FN(piora_err, bjob_cancel_asked, (store_t *s, bjob_kind kind, int64_t id, bool *yes),
+         (s, kind, id, yes))
+/* Ends a running backup or restore owner holds: completed (error NULL; a
+ * backup records sha256, size_bytes and completed_at) or failed with the
+ * error code. ENOTFOUND when owner no longer holds it (lost, or deleted). */
+STORE_FN(piora_err, bjob_finish,
+         (store_t *s, bjob_kind kind, int64_t id, const char *owner, const char *error,
+          const char *sha256, int64_t size, int64_t now),
+         (s, kind, id, owner, error, sha256, size, now))
+/* A pending backup or restore of the team ends failed/cancelled at once; a
+ * running one is asked to stop. ENOTFOUND: not the team's. */
+STORE_FN(piora_err, bjob_cancel,
+         (store_t *s, bjob_kind kind, int64_t team_id, int64_t id, int64_t now,
+          deploy_cancel_outcome *out),
+         (s, kind, team_id, id, now, out))
+/* As job_log_append / job_log_read, for a backup's or a restore's log. */
+STORE_FN(piora_err, bjob_log_append,
+         (store_t *s, bjob_kind kind, int64_t id, const char *data, size_t len, int64_t cap,
+          const char *marker),
+         (s, kind, id, data, len, cap, marker))
+STORE_FN(piora_err, bjob_log_read,
+         (store_t *s, bjob_kind kind, int64_t team_id, int64_t id, int64_t offset, size_t max,
+          char **buf, size_t *len, bool *complete),
+         (s, kind, team_id, id, offset, max, buf, len, complete))
+
 #undef STORE_FN

@@ -143,7 +143,7 @@ static const char *const dashboard_pages[] = {
     "/", "/signin", "/setup",
     "/servers", "/servers/#",
     "/applications", "/applications/#",
-    "/databases", "/backups", "/audit",
+    "/databases", "/backups", "/backups/#", "/audit",
     "/settings", "/settings/tokens", "/settings/tokens/#",
     "/settings/account", "/settings/members", "/settings/publishers",
     "/invite",

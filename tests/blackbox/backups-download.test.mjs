@@ -3,9 +3,10 @@
 // completed backup downloads; a start removes unfinished (.partial-) dumps
 // and nothing else; database objects take host/port/username and a cron
 // schedule (validated) and every schedule change and download is audited.
-// Until the job runner (issue 9) writes dumps, the test plays the runner's
-// part for the completed backup: it writes the file where the store keeps
-// it and marks the row completed with sqlite3, as the runner's commit does.
+// The test plays the runner's part for the completed backup (its server
+// has no sshd; backups-ssh.test.mjs runs real dumps): it writes the file
+// where the store keeps it and marks the row completed with sqlite3, as the
+// runner's commit does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';

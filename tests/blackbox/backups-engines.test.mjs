@@ -4,8 +4,9 @@
 // user that authenticates without any password: known rows dumped, rows
 // changed, restored, the originals back; a restore into a second database;
 // a missing database fails (what the runner reports as dump_failed).
-// Until the job runner (issue 9) runs them over SSH, the test runs them as
-// that user with runuser, which is what the SSH session's shell does.
+// The test runs them as that user with runuser, which is what the runner's
+// SSH session does (backups-ssh.test.mjs goes through the runner for
+// PostgreSQL; this file covers MariaDB and Redis too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, startMariadb, startRedis, makeOsUser } from './lib/engines.mjs';

@@ -122,8 +122,8 @@ static void test_migrations_match_sqlite(void **state)
     sqlite3_finalize(tables);
     assert_true(ntables >= 20);
     assert_int_equal(pg_int(c, "SELECT count(*) FROM information_schema.tables "
-                               "WHERE table_schema = current_schema()"),
-                     ntables);
+                               "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"),
+                     ntables); /* views (migration 0013's db_jobs, server_jobs) are not tables */
     PQfinish(c);
     sqlite3_close(db);
     store_close(lite);

@@ -52,9 +52,11 @@ piora_err pg_backup_slot_claim(store_t *base, int64_t database_id, int64_t slot_
                                  "SELECT id, $2::bigint, $3::bigint FROM databases "
                                  "WHERE id = $1::bigint "
                                  "ON CONFLICT (database_id, slot_at) DO NOTHING");
-    static pg_stmt bk = PG_STMT("INSERT INTO backups(team_id, database_id, status, created_at, "
-                                "updated_at) SELECT team_id, id, 'pending', $2::bigint, "
-                                "$2::bigint FROM databases WHERE id = $1::bigint RETURNING id");
+    static pg_stmt bk = PG_STMT("INSERT INTO backups(team_id, database_id, status, trigger_type, "
+                                "trigger_id, trigger_name, created_at, updated_at) SELECT "
+                                "team_id, id, 'pending', 'schedule', id, backup_schedule, "
+                                "$2::bigint, $2::bigint FROM databases WHERE id = $1::bigint "
+                                "RETURNING id");
     static pg_stmt set = PG_STMT("UPDATE backup_slots SET backup_id = $3 "
                                  "WHERE database_id = $1 AND slot_at = $2");
     piora_err e = pg_begin(s);

@@ -79,8 +79,8 @@ piora_err pg_deploy_queue(store_t *base, int64_t team_id, int64_t application_id
         "SELECT a.team_id, a.id, 'queued', '', COALESCE($3::text, a.branch), $4::text, "
         "$5::bigint, $6::text, $7::bigint, $7::bigint "
         "FROM applications a WHERE a.id = $2 AND a.team_id = $1 AND "
-        "(SELECT count(*) FROM deployments q JOIN applications qa ON qa.id = q.application_id "
-        "WHERE qa.server_id = a.server_id AND q.status = 'queued') < $8::bigint RETURNING id");
+        "(SELECT count(*) FROM server_jobs q WHERE q.server_id = a.server_id "
+        "AND q.status IN ('queued', 'pending')) < $8::bigint RETURNING id");
     pg_store *s = pgs(base);
     *id = 0;
     if (application_id <= 0 || max_queued < 0 || !trig || !trig->type ||
@@ -142,8 +142,7 @@ static void claim_row(const PGresult *r, int row, void *out)
     "NOT EXISTS (SELECT 1 FROM deployments o WHERE o.application_id = d.application_id AND "      \
     "(o.status = 'running' OR (o.status = 'queued' AND o.id < d.id))) "
 #define SERVER_RUNNING(server)                                                                   \
-    "(SELECT count(*) FROM deployments r JOIN applications ra ON ra.id = r.application_id "      \
-    "WHERE ra.server_id = " server " AND r.status = 'running') "
+    "(SELECT count(*) FROM server_jobs r WHERE r.server_id = " server " AND r.status = 'running') "
 
 typedef struct pick {
     int64_t id, server_id;

@@ -36,15 +36,16 @@ piora_err sq_deploy_queue(store_t *base, int64_t team_id, int64_t application_id
     if (application_id <= 0 || max_queued < 0 || !trig || !trig->type ||
         (ref && !sq_text_ok(ref, DEPLOY_REF_MAX)))
         return PIORA_EINVALID;
-    /* The bound counts what waits for the server, whichever application. */
+    /* The bound counts what waits for the server, whichever application,
+     * backups and restores too (server_jobs, migration 0013). */
     sqlite3_stmt *ins = sq_stmt(
         s, ST_DEPLOY_QUEUE,
         "INSERT INTO deployments(team_id, application_id, status, log, ref, trigger_type, "
         "trigger_id, trigger_name, created_at, updated_at) "
         "SELECT a.team_id, a.id, 'queued', '', COALESCE(?3, a.branch), ?4, ?5, ?6, ?7, ?7 "
         "FROM applications a WHERE a.id = ?2 AND a.team_id = ?1 AND "
-        "(SELECT COUNT(*) FROM deployments q JOIN applications qa ON qa.id = q.application_id "
-        "WHERE qa.server_id = a.server_id AND q.status = 'queued') < ?8 RETURNING id");
+        "(SELECT COUNT(*) FROM server_jobs q WHERE q.server_id = a.server_id "
+        "AND q.status IN ('queued', 'pending')) < ?8 RETURNING id");
     sqlite3_stmt *ex = sq_stmt(s, ST_DEPLOY_APP_EXISTS,
                                "SELECT 1 FROM applications WHERE id = ?2 AND team_id = ?1");
     if (!ins || !ex)
@@ -117,7 +118,8 @@ piora_err sq_deploy_claim(store_t *base, const char *owner, int64_t now, int64_t
     if (!sq_text_ok(owner, JOB_OWNER_MAX) || per_server < 1)
         return PIORA_EINVALID;
     /* An application's deployments run one at a time in id order: only its
-     * oldest queued one may start, and only while none of it runs. */
+     * oldest queued one may start, and only while none of it runs. The
+     * server's running jobs are of every kind (server_jobs, migration 0013). */
     sqlite3_stmt *claim = sq_stmt(
         s, ST_DEPLOY_CLAIM,
         "UPDATE deployments SET status = 'running', started_at = ?1, updated_at = ?1, "
@@ -125,9 +127,9 @@ piora_err sq_deploy_claim(store_t *base, const char *owner, int64_t now, int64_t
         "SELECT d.id FROM deployments d JOIN applications a ON a.id = d.application_id "
         "WHERE d.status = 'queued' AND NOT EXISTS (SELECT 1 FROM deployments o "
         "WHERE o.application_id = d.application_id AND (o.status = 'running' OR "
-        "(o.status = 'queued' AND o.id < d.id))) AND (SELECT COUNT(*) FROM deployments r "
-        "JOIN applications ra ON ra.id = r.application_id WHERE ra.server_id = a.server_id "
-        "AND r.status = 'running') < ?4 ORDER BY d.id LIMIT 1) AND status = 'queued' "
+        "(o.status = 'queued' AND o.id < d.id))) AND (SELECT COUNT(*) FROM server_jobs r "
+        "WHERE r.server_id = a.server_id AND r.status = 'running') < ?4 "
+        "ORDER BY d.id LIMIT 1) AND status = 'queued' "
         "RETURNING id");
     sqlite3_stmt *get = sq_stmt(
         s, ST_DEPLOY_CLAIMED,

@@ -66,6 +66,10 @@ async function main(): Promise<void> {
   await client.call('/api/v1/backups/{id}/restore', 'post', { params: { id: backup.id }, expect: 409 });
   await client.call('/api/v1/restores', 'get');
   await client.call('/api/v1/restores/{id}', 'get', { params: { id: 999999 }, expect: 404 });
+  await client.call('/api/v1/backups/{id}/log', 'get', { params: { id: backup.id }, query: { offset: 0 } });
+  await client.call('/api/v1/backups/{id}/cancel', 'post', { params: { id: backup.id } });
+  await client.call('/api/v1/restores/{id}/log', 'get', { params: { id: 999999 }, query: { offset: 0 }, expect: 404 });
+  await client.call('/api/v1/restores/{id}/cancel', 'post', { params: { id: 999999 }, expect: 404 });
   await client.call('/api/v1/backups/{id}', 'delete', { params: { id: backup.id } });
 
   await client.call('/api/v1/applications/{id}', 'delete', { params: { id: app.id } });

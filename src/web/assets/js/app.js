@@ -2,7 +2,8 @@
 // with its left navigation, and the setup and sign-in pages.
 import { api, get, post, session, setSignedOutHandler } from './api.js';
 import { h, icon, field, showFormErrors, clearFormErrors, clearToasts } from './ui.js';
-import { resourcePage, applicationPage, serverPage } from './resources.js';
+import { resourcePage, applicationPage, serverPage, restoreBackup } from './resources.js';
+import { backupPage } from './backups.js';
 import { tokensPage, tokenUsagePage, accountPage, membersPage, auditPage } from './settings.js';
 import { publishersPage } from './publishers.js';
 
@@ -25,6 +26,7 @@ const ROUTES = [
   [/^\/applications\/(\d+)$/, (m) => applicationPage(Number(m[1]))],
   [/^\/databases$/, () => resourcePage('databases')],
   [/^\/backups$/, () => resourcePage('backups')],
+  [/^\/backups\/(\d+)$/, (m) => backupPage(Number(m[1]), restoreBackup)],
   [/^\/audit$/, () => auditPage()],
   [/^\/settings(\/tokens)?$/, () => tokensPage()],
   [/^\/settings\/tokens\/(\d+)$/, (m) => tokenUsagePage(Number(m[1]))],

@@ -3,8 +3,9 @@
 // the REST API. Field errors from the API appear next to their fields.
 import { get, post, patch, del, getAll } from './api.js';
 import { h, icon, table, timeEl, badge, emptyState, openDialog, confirmDialog, field, showFormErrors, clearFormErrors, pageHead, toast, fmtBytes, pager, pageParam, PER_PAGE } from './ui.js';
-import { render } from './app.js';
+import { render, navigate } from './app.js';
 import { deploymentsSection } from './deploy.js';
+import { jobWords } from './backups.js';
 
 const ENGINES = ['postgresql', 'mysql', 'mariadb', 'redis', 'mongodb'];
 
@@ -95,13 +96,15 @@ const KINDS = {
     ],
     columns: (ctx) => [
       { label: 'Database', cell: (b) => h('div', {}, h('div', { class: 'cell-main' }, ctx.names.databases?.[b.database_id] || `#${b.database_id}`), h('div', { class: 'cell-sub' }, `Backup #${b.id}`)) },
-      { label: 'Status', cell: (b) => badge(b.status) },
+      { label: 'Status', cell: (b) => h('div', {}, badge(b.status), b.error ? h('div', { class: 'cell-sub mono', title: jobWords('backup', b) }, b.error) : '') },
       { label: 'Size', cell: (b) => fmtBytes(b.size_bytes), num: true },
       { label: 'SHA-256', cell: (b) => (b.sha256 ? h('span', { class: 'mono', title: b.sha256 }, `${b.sha256.slice(0, 12)}…`) : h('span', { class: 'muted' }, '—')) },
       { label: 'Created', cell: (b) => timeEl(b.created_at) },
-      { label: 'Actions', cell: (b) => rowActions(ctx, b, ...(b.status === 'completed' ? [
-        h('a', { class: 'btn small', href: `/web/api/v1/backups/${b.id}/download`, download: '', 'aria-label': `Download backup ${b.id}` }, 'Download'),
-        h('button', { type: 'button', class: 'btn small', onclick: () => restore(b, ctx) }, 'Restore')] : [])) },
+      { label: 'Actions', cell: (b) => rowActions(ctx, b,
+        h('a', { class: 'btn small', href: `/backups/${b.id}`, 'aria-label': `Show backup ${b.id}, its log and restores` }, 'Log'),
+        ...(b.status === 'completed' ? [
+          h('a', { class: 'btn small', href: `/web/api/v1/backups/${b.id}/download`, download: '', 'aria-label': `Download backup ${b.id}` }, 'Download'),
+          h('button', { type: 'button', class: 'btn small', onclick: () => restore(b, ctx) }, 'Restore')] : [])) },
     ],
   },
 };
@@ -326,6 +329,10 @@ async function deploy(appObj) {
 
 // Restore: choose the target (the backup's database or another of the same
 // engine), then type its name, since its contents are replaced.
+// From a backup's own page: the same dialog, then that page with the new
+// restore's log.
+export async function restoreBackup(b) { return restore(b, { backupPage: true }); }
+
 async function restore(b, ctx) {
   const dbs = await getAll('/v1/databases');
   const own = dbs.find((d) => d.id === b.database_id);
@@ -352,12 +359,15 @@ async function restore(b, ctx) {
         h('button', { type: 'button', class: 'btn', autofocus: true, onclick: () => close(null) }, 'Cancel'), go),
     ];
   }, { label: `Restore backup #${b.id}`, backdrop: true });
-  if (!target) return;
+  if (!target) return false;
   try {
     const r = await post(`/v1/backups/${b.id}/restore`, { database_id: target.id });
     toast(`Restore #${r.id} of backup #${b.id} into ${target.name} queued.`);
+    if (ctx?.backupPage) navigate(`/backups/${b.id}?restore=${r.id}`);
+    return true;
   } catch (e) {
     if (e.status !== 401) toast(e.detail || e.message, 'error');
+    return false;
   }
 }
 
