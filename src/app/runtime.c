@@ -256,6 +256,10 @@ int app_run(const piora_config *cfg)
     if (!master_key_start(cfg))
         return 1;
     store_thread_init(cfg->database);
+    if (!store_feed_start(cfg->database, msg, sizeof msg)) {
+        fprintf(stderr, "piora: %s\n", msg);
+        return 1;
+    }
 
     /* Signals go to the main thread only, which waits for them below; the
      * worker threads started by libmicrohttpd inherit the blocked mask. */
@@ -269,6 +273,7 @@ int app_run(const piora_config *cfg)
     services_start(cfg);
     if (!monitoring_start(cfg)) {
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
@@ -276,6 +281,7 @@ int app_run(const piora_config *cfg)
         fprintf(stderr, "piora: cannot start the backup scheduler\n");
         monitoring_stop();
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
@@ -288,6 +294,7 @@ int app_run(const piora_config *cfg)
         scheduler_stop();
         monitoring_stop();
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
@@ -324,6 +331,7 @@ int app_run(const piora_config *cfg)
         scheduler_stop();
         monitoring_stop();
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
@@ -344,6 +352,7 @@ int app_run(const piora_config *cfg)
     scheduler_stop();
     monitoring_stop();
     services_stop();
+    store_feed_stop();
     store_thread_release();
     log_info("stopped");
     return 0;

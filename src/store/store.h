@@ -54,6 +54,16 @@ void store_thread_init(const char *url);
 store_t *store_thread(void);
 void store_thread_release(void);
 
+/* Cluster mode: a serving process's change-feed listener (PostgreSQL: one
+ * LISTEN connection in its own thread, store/postgres/pg_listen.c), which
+ * lets hot tokens stay cached while every node still honours a revocation
+ * at once. A no-op for SQLite. Never waits for the database: false only
+ * when the listener cannot be started at all (msg says why). The CLI does
+ * not call it: its connections read the feed from the database. */
+bool store_feed_start(const char *url, char *msg, size_t msglen);
+/* Stops the listener and withdraws this node from the revocation acks. */
+void store_feed_stop(void);
+
 
 /* ---- teams and users --------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/postgres/pg_listen.h"
 #include "store/store_backend.h"
 #include "util/log.h"
 
@@ -33,6 +34,15 @@ store_t *store_open(const char *url, char *msg, size_t msglen)
     }
     return sqlite_store_open(url, msg, msglen);
 }
+
+bool store_feed_start(const char *url, char *msg, size_t msglen)
+{
+    if (!url || !url_is_postgres(url))
+        return true; /* SQLite: every connection polls data_version itself */
+    return pg_feed_start(url, msg, msglen);
+}
+
+void store_feed_stop(void) { pg_feed_stop(); }
 
 void store_close(store_t *s)
 {
