@@ -1,5 +1,9 @@
-# Turns the numbered migration files into one C array (see store/migrate.h).
-set(body "/* generated from src/store/migrations by cmake/embed_migrations.cmake */\n#include \"store/migrate.h\"\n\nconst migration_t piora_migrations[] = {\n")
+# Turns the numbered migration files into one C array (see store/migrate.h),
+# named ARRAY (piora_migrations unless given; its count is ARRAY_count).
+if(NOT ARRAY)
+  set(ARRAY piora_migrations)
+endif()
+set(body "/* generated from src/store/migrations by cmake/embed_migrations.cmake */\n#include \"store/migrate.h\"\n\nconst migration_t ${ARRAY}[] = {\n")
 set(count 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)
@@ -12,5 +16,5 @@ foreach(f ${FILES})
   string(APPEND body "  { ${num}, \"${name}\", \"${sql}\" },\n")
   math(EXPR count "${count} + 1")
 endforeach()
-string(APPEND body "};\nconst int piora_migrations_count = ${count};\n")
+string(APPEND body "};\nconst int ${ARRAY}_count = ${count};\n")
 file(WRITE ${OUT} "${body}")

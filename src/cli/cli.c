@@ -274,7 +274,10 @@ store_t *cli_open_store(const char *database, bool may_create)
     const char *url = database && *database ? database : "./piora.db";
     if (!may_create && database_missing(url))
         return NULL;
-    store_t *s = store_open(url, msg, sizeof msg);
+    /* A server database cannot be missing the way a file can: one whose
+     * schema was never migrated is the equivalent, refused by the backend. */
+    store_t *s = may_create ? store_open(url, msg, sizeof msg)
+                            : store_open_existing(url, msg, sizeof msg);
     if (!s)
         cli_fail("cannot open database: %s", msg[0] ? msg : "unknown error");
     return s;

@@ -12,5 +12,9 @@ typedef struct migration {
 
 extern const migration_t piora_migrations[];
 extern const int piora_migrations_count;
+/* The PostgreSQL backend's own, from store/migrations/postgres/: one per
+ * SQLite migration, with the same number, translated. */
+extern const migration_t piora_pg_migrations[];
+extern const int piora_pg_migrations_count;
 
 #endif

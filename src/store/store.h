@@ -41,10 +41,15 @@ typedef struct store store_t;
 
 /* ---- connections ------------------------------------------------------ */
 
-/* url: a SQLite file path (created on first open) or, later, postgres://.
- * Runs pending migrations. On failure returns NULL and, if msg is given,
- * writes a one-line reason. */
+/* url: a SQLite file path (created on first open) or a postgres:// or
+ * postgresql:// URL (any URI libpq reads). Runs pending migrations. On
+ * failure returns NULL and, if msg is given, writes a one-line reason. */
 store_t *store_open(const char *url, char *msg, size_t msglen);
+/* As store_open(), but never makes a new database (SPEC 7: only serve and
+ * user add do): a PostgreSQL database whose schema was never migrated is
+ * refused with a message saying so. A SQLite file is opened as by
+ * store_open() (cli/ refuses a missing file before, naming its path). */
+store_t *store_open_existing(const char *url, char *msg, size_t msglen);
 void store_close(store_t *s);
 
 /* The calling thread's connection to the URL given to store_thread_init(),

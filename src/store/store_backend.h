@@ -27,6 +27,11 @@ typedef struct store_ops {
 /* The SQLite backend: path is a file name. */
 store_t *sqlite_store_open(const char *path, char *msg, size_t msglen);
 
+/* The PostgreSQL backend: url is a libpq URI. _existing refuses a database
+ * never migrated instead of migrating it (store_open_existing()). */
+store_t *pg_store_open(const char *url, char *msg, size_t msglen);
+store_t *pg_store_open_existing(const char *url, char *msg, size_t msglen);
+
 /* Tests only: the busy timeout of one connection (default 5000 ms). */
 void sqlite_store_set_busy_timeout(store_t *s, int ms);
 

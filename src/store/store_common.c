@@ -18,7 +18,7 @@ static bool url_is_postgres(const char *url)
     return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
 }
 
-store_t *store_open(const char *url, char *msg, size_t msglen)
+static store_t *open_url(const char *url, bool create, char *msg, size_t msglen)
 {
     if (msg && msglen)
         msg[0] = '\0';
@@ -27,12 +27,19 @@ store_t *store_open(const char *url, char *msg, size_t msglen)
             snprintf(msg, msglen, "no database given");
         return NULL;
     }
-    if (url_is_postgres(url)) {
-        if (msg && msglen)
-            snprintf(msg, msglen, "PostgreSQL backend not built yet");
-        return NULL;
-    }
+    if (url_is_postgres(url))
+        return create ? pg_store_open(url, msg, msglen) : pg_store_open_existing(url, msg, msglen);
     return sqlite_store_open(url, msg, msglen);
+}
+
+store_t *store_open(const char *url, char *msg, size_t msglen)
+{
+    return open_url(url, true, msg, msglen);
+}
+
+store_t *store_open_existing(const char *url, char *msg, size_t msglen)
+{
+    return open_url(url, false, msg, msglen);
 }
 
 bool store_feed_start(const char *url, char *msg, size_t msglen)

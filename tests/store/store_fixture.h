@@ -2,8 +2,9 @@
  * named by URL and the helpers the sections share. PIORA_TEST_STORE_URL
  * names the backend; unset (or "sqlite"), each test gets a new SQLite file
  * in its own /tmp directory, removed afterwards. Any other URL is opened
- * as given and must name an empty database for each test (a PostgreSQL
- * runner resets its schema between tests). Objects go in and out as the
+ * as given; a postgres:// or postgresql:// one is emptied before each test
+ * (its public schema dropped and made again, fixture_pg_reset()), so each
+ * test starts on a database never migrated, as with a new SQLite file. Objects go in and out as the
  * API's JSON through core/objects.c, a thin layer over the typed rows, so
  * that the assertions read as the objects the API shows; the typed rows
  * themselves are checked in test_store_objects.c. static inline, so each
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -45,6 +47,30 @@ static inline const char *fixture_store_url(void)
 /* True when the test may look at the SQLite file behind the store. */
 static inline bool fixture_is_sqlite(const fixture *fx) { return fx->path[0] != '\0'; }
 
+static inline bool fixture_url_is_pg(const char *url)
+{
+    return url && (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0);
+}
+
+/* Drops everything the previous test made: the schema, with every table,
+ * sequence and the migrations' record. Answers false (said on stderr) when
+ * the server does not answer. */
+static inline bool fixture_pg_reset(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    bool ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        PGresult *r = PQexec(c, "SET client_min_messages = warning;"
+                                "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    if (!ok)
+        fprintf(stderr, "cannot reset the PostgreSQL test database: %s", PQerrorMessage(c));
+    PQfinish(c);
+    return ok;
+}
+
 static inline int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
@@ -53,6 +79,10 @@ static inline int setup(void **state)
     const char *url = fixture_store_url();
     if (url) {
         char msg[256] = "";
+        if (fixture_url_is_pg(url) && !fixture_pg_reset(url)) {
+            free(fx);
+            return -1;
+        }
         fx->s = store_open(url, msg, sizeof msg);
         if (!fx->s)
             fprintf(stderr, "store_open(PIORA_TEST_STORE_URL): %s\n", msg);

@@ -107,7 +107,8 @@ static inline bool pg_col_null(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) != 0;
 }
-/* 0 for NULL. */
+/* 0 for NULL; 't' / 'f' (a boolean expression, as the ported SQLite
+ * queries select them: `x IS NOT NULL`) read as 1 / 0. */
 int64_t pg_col_int(const PGresult *r, int row, int col);
 /* 't' -> true; NULL -> false. */
 bool pg_col_bool(const PGresult *r, int row, int col);
@@ -149,6 +150,14 @@ piora_err pg_change_note(pg_store *s, unsigned kinds, int64_t counters[CHANGE__C
 void pg_change_publish(unsigned kinds, const int64_t counters[CHANGE__COUNT]);
 piora_err pg_change_poll(store_t *s, unsigned *moved);
 void pg_change_wait_visible(store_t *s);
+
+/* ---- shared between sections ------------------------------------------------ */
+/* Inside the caller's write transaction: finds or creates the team by its
+ * exact name, then inserts the user into it; *uid is the new user's id
+ * (pg_users.c; setup_complete and invite_accept use it too, as
+ * sq_user_insert_tx). The caller rolls back on failure. */
+piora_err pg_user_insert_tx(pg_store *s, const char *email, const char *team_name, bool is_admin,
+                            const char *password_hash, int64_t now, int64_t *uid);
 
 extern const store_ops pg_ops;
 
