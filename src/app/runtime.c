@@ -206,6 +206,25 @@ static void first_run_link(const piora_config *cfg, unsigned port)
     }
 }
 
+/* The database as the start line shows it: a URL's password is never
+ * logged (postgres://user:secret@host/db -> postgres://user:***@host/db). */
+static void database_label(const char *url, char *out, size_t len)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : NULL;
+    const char *end = auth ? auth + strcspn(auth, "/?#") : NULL;
+    const char *at = NULL;
+    for (const char *p = auth; p && p < end; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) {
+        snprintf(out, len, "%s", url);
+        return;
+    }
+    snprintf(out, len, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
 static unsigned worker_threads(const piora_config *cfg)
 {
     if (cfg->threads)
@@ -336,8 +355,10 @@ int app_run(const piora_config *cfg)
         return 1;
     }
     bool v6 = http_server_ipv6(srv);
+    char dblabel[4200];
+    database_label(cfg->database, dblabel, sizeof dblabel);
     log_info("piora listening on http://%s%s%s:%u (%u threads, database %s)", v6 ? "[" : "",
-             cfg->listen_host, v6 ? "]" : "", http_server_port(srv), threads, cfg->database);
+             cfg->listen_host, v6 ? "]" : "", http_server_port(srv), threads, dblabel);
     if (users == 0)
         first_run_link(cfg, http_server_port(srv));
 
