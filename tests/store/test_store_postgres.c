@@ -1,0 +1,290 @@
+/* The PostgreSQL backend beneath the interface: its migrations against
+ * SQLite's (same numbers, same tables, same columns in the same order),
+ * several nodes opening a new database at once, a database never migrated
+ * refused by store_open_existing(), the reconnect after the server dropped
+ * the connection, and the connection parameters the URL may override.
+ * Needs a postgres:// PIORA_TEST_STORE_URL (tests/store/run-pg.sh sets
+ * one); without it the binary exits 77, which ctest reports as skipped
+ * (never as passed). */
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store_fixture.h"
+#include "util/num.h"
+
+static const char *pg_url(void) { return fixture_store_url(); }
+
+static PGconn *raw_pg(void)
+{
+    PGconn *c = PQconnectdb(pg_url());
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    return c;
+}
+
+static int64_t pg_int(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 1);
+    int64_t v = 0;
+    assert_true(num_parse_i64(PQgetvalue(r, 0, 0), INT64_MIN, INT64_MAX, &v));
+    PQclear(r);
+    return v;
+}
+
+static void pg_exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    assert_true(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+    PQclear(r);
+}
+
+/* ---- migrations ----------------------------------------------------------- */
+
+static void test_migrations_match_sqlite(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(store_schema_version(fx->s), latest_migration());
+    assert_int_equal(store_ping(fx->s), PIORA_OK);
+    /* one PostgreSQL migration per SQLite one, with the same number */
+    assert_int_equal(piora_pg_migrations_count, piora_migrations_count);
+    for (int i = 0; i < piora_migrations_count; i++) {
+        assert_int_equal(piora_pg_migrations[i].version, piora_migrations[i].version);
+        assert_string_equal(piora_pg_migrations[i].name, piora_migrations[i].name);
+    }
+
+    /* every SQLite table has its PostgreSQL twin with the same columns in
+     * the same order: the SQL builder and the descriptors name them */
+    char dir[FIXTURE_DIR_MAX], path[FIXTURE_PATH_MAX];
+    store_t *lite = fixture_db_open(dir, path, "pgcmp");
+    assert_non_null(lite);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    PGconn *c = raw_pg();
+    sqlite3_stmt *tables = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                                        -1, &tables, NULL),
+                     SQLITE_OK);
+    int ntables = 0;
+    while (sqlite3_step(tables) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(tables, 0);
+        ntables++;
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s') ORDER BY cid", t);
+        sqlite3_stmt *cols = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &cols, NULL), SQLITE_OK);
+        const char *pv[1] = {t};
+        PGresult *r = PQexecParams(c,
+                                   "SELECT column_name FROM information_schema.columns "
+                                   "WHERE table_schema = current_schema() AND table_name = $1 "
+                                   "ORDER BY ordinal_position",
+                                   1, NULL, pv, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        int i = 0;
+        while (sqlite3_step(cols) == SQLITE_ROW) {
+            const char *want = (const char *)sqlite3_column_text(cols, 0);
+            if (i >= PQntuples(r) || strcmp(PQgetvalue(r, i, 0), want) != 0)
+                fail_msg("table %s: column %d is %s in SQLite, %s in PostgreSQL", t, i, want,
+                         i < PQntuples(r) ? PQgetvalue(r, i, 0) : "(none)");
+            i++;
+        }
+        if (i != PQntuples(r))
+            fail_msg("table %s: %d columns in SQLite, %d in PostgreSQL", t, i, PQntuples(r));
+        PQclear(r);
+        sqlite3_finalize(cols);
+    }
+    sqlite3_finalize(tables);
+    assert_true(ntables >= 20);
+    assert_int_equal(pg_int(c, "SELECT count(*) FROM information_schema.tables "
+                               "WHERE table_schema = current_schema()"),
+                     ntables);
+    PQfinish(c);
+    sqlite3_close(db);
+    store_close(lite);
+    fixture_db_remove(dir, path);
+}
+
+/* ---- nodes starting together ------------------------------------------------ */
+
+#define OPENERS 8
+#define OPENER_PROCS 3
+
+typedef struct opener {
+    pthread_barrier_t *go;
+    int ok;
+    char msg[256];
+} opener;
+
+static void *open_one(void *arg)
+{
+    opener *o = arg;
+    pthread_barrier_wait(o->go);
+    store_t *s = store_open(pg_url(), o->msg, sizeof o->msg);
+    o->ok = s && store_schema_version(s) == latest_migration();
+    store_close(s);
+    return NULL;
+}
+
+static void test_concurrent_first_open(void **state)
+{
+    fixture *fx = *state;
+    store_close(fx->s); /* the fixture's own open migrated already: start again */
+    fx->s = NULL;
+    assert_true(fixture_pg_reset(pg_url()));
+
+    /* processes (nodes) and threads, released together */
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t kids[OPENER_PROCS];
+    for (int i = 0; i < OPENER_PROCS; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            char b;
+            close(ready[1]);
+            ssize_t n = read(ready[0], &b, 1); /* EOF: everyone is released */
+            (void)n;
+            char msg[256];
+            store_t *s = store_open(pg_url(), msg, sizeof msg);
+            int code = s && store_schema_version(s) == latest_migration() ? 0 : 1;
+            if (code)
+                fprintf(stderr, "child open: %s\n", msg);
+            store_close(s);
+            _exit(code);
+        }
+    }
+    close(ready[0]);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, OPENERS + 1);
+    opener o[OPENERS];
+    pthread_t th[OPENERS];
+    for (int i = 0; i < OPENERS; i++) {
+        o[i] = (opener){.go = &go};
+        assert_int_equal(pthread_create(&th[i], NULL, open_one, &o[i]), 0);
+    }
+    close(ready[1]);
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < OPENERS; i++) {
+        pthread_join(th[i], NULL);
+        if (!o[i].ok)
+            fail_msg("opener %d: %s", i, o[i].msg);
+    }
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < OPENER_PROCS; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    /* each migration recorded once, and the feed seeded once */
+    PGconn *c = raw_pg();
+    assert_int_equal(pg_int(c, "SELECT count(*) FROM schema_migrations"), piora_pg_migrations_count);
+    assert_int_equal(pg_int(c, "SELECT count(DISTINCT version) FROM schema_migrations"),
+                     piora_pg_migrations_count);
+    assert_int_equal(pg_int(c, "SELECT count(*) FROM change_feed"), CHANGE__COUNT);
+    PQfinish(c);
+
+    char msg[256];
+    fx->s = store_open(pg_url(), msg, sizeof msg);
+    assert_non_null(fx->s);
+}
+
+/* ---- a database never migrated ------------------------------------------------ */
+
+static void test_open_existing_refuses_empty(void **state)
+{
+    fixture *fx = *state;
+    store_close(fx->s);
+    fx->s = NULL;
+    assert_true(fixture_pg_reset(pg_url()));
+    char msg[256] = "";
+    assert_null(store_open_existing(pg_url(), msg, sizeof msg));
+    assert_non_null(strstr(msg, "no piora schema"));
+    PGconn *c = raw_pg();
+    /* nothing was made */
+    assert_int_equal(pg_int(c, "SELECT count(*) FROM information_schema.tables "
+                               "WHERE table_schema = current_schema()"),
+                     0);
+    PQfinish(c);
+    /* once migrated, it opens */
+    fx->s = store_open(pg_url(), msg, sizeof msg);
+    assert_non_null(fx->s);
+    store_t *again = store_open_existing(pg_url(), msg, sizeof msg);
+    assert_non_null(again);
+    assert_int_equal(store_schema_version(again), latest_migration());
+    store_close(again);
+}
+
+/* ---- reconnect ------------------------------------------------------------------ */
+
+static void test_reconnect_after_terminate(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "alice@example.com", "acme");
+    PGconn *c = raw_pg();
+    /* the server drops every piora connection (a restart, a failover) */
+    assert_true(pg_int(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                          "WHERE application_name = 'piora' AND pid <> pg_backend_pid()") >= 1);
+    /* the next call reconnects once, prepares again, and answers */
+    user_rec u;
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_string_equal(u.email, "alice@example.com");
+    assert_int_equal(store_ping(fx->s), PIORA_OK);
+    /* and writes work on the new connection (transactions, change feed) */
+    user_rec b = make_user(fx->s, "bob@example.com", "acme");
+    assert_int_equal(b.team_id, a.team_id);
+    PQfinish(c);
+}
+
+/* ---- connection parameters --------------------------------------------------------- */
+
+static void test_url_parameters(void **state)
+{
+    fixture *fx = *state;
+    PGconn *c = raw_pg();
+    /* the defaults piora adds */
+    assert_true(pg_int(c, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'piora'") >= 1);
+    /* a URL's own value wins over them */
+    char url[512];
+    snprintf(url, sizeof url, "%s%sapplication_name=piora-node-7", pg_url(),
+             strchr(pg_url(), '?') ? "&" : "?");
+    char msg[256];
+    store_t *s = store_open(url, msg, sizeof msg);
+    assert_non_null(s);
+    assert_int_equal(pg_int(c, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE application_name = 'piora-node-7'"),
+                     1);
+    store_close(s);
+    /* a URL libpq cannot read is refused with its reason, no connection tried */
+    assert_null(store_open("postgresql://[::1", msg, sizeof msg));
+    assert_non_null(strstr(msg, "invalid PostgreSQL URL"));
+    (void)fx;
+    pg_exec_ok(c, "SELECT 1");
+    PQfinish(c);
+}
+
+int main(void)
+{
+    if (!fixture_url_is_pg(pg_url())) {
+        fprintf(stderr, "test_store_postgres: PIORA_TEST_STORE_URL is not a postgres:// URL "
+                        "(tests/store/run-pg.sh runs it): skipped\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrations_match_sqlite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_existing_refuses_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_after_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_parameters, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
