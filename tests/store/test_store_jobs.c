@@ -1,7 +1,10 @@
 /* Conformance, jobs section: team SSH keys (current + previous, rotation,
  * dropping the previous one, one current per team, teams apart), and
  * deployments as jobs (queue bound, claim order and limits, leases, finish,
- * cancel, the log). */
+ * cancel, the log), also with two connections claiming at once as two
+ * nodes do. */
+#include <pthread.h>
+
 #include "store_fixture.h"
 
 static sshkey_rec key(const char *tag, int64_t at)
@@ -210,12 +213,192 @@ static void test_deploy_cancel_and_log(void **state)
     json_decref(app);
 }
 
+/* ---- two nodes claiming at once ------------------------------------------ */
+
+/* A second connection to the fixture's database, standing in for another
+ * node (another process on SQLite, another machine on PostgreSQL). */
+static store_t *other_node(const fixture *fx)
+{
+    const char *url = fixture_store_url();
+    char msg[256] = "";
+    store_t *s = store_open(url ? url : fx->path, msg, sizeof msg);
+    if (!s)
+        fprintf(stderr, "second connection: %s\n", msg);
+    assert_non_null(s);
+    return s;
+}
+
+#define CLAIMS_MAX 64
+
+typedef struct claimer {
+    store_t *s;
+    const char *owner;
+    int64_t now, per_server;
+    pthread_barrier_t *start;
+    deploy_claim got[CLAIMS_MAX];
+    size_t n;
+    piora_err last; /* what ended its loop: ENOTFOUND when all went well */
+} claimer;
+
+/* Claims until nothing is left for it (no assertions here: cmocka's are
+ * for the main thread). A busy database is asked again, a bounded number
+ * of times. */
+static void *claim_all(void *arg)
+{
+    claimer *c = arg;
+    c->n = 0;
+    c->last = PIORA_OK;
+    pthread_barrier_wait(c->start);
+    int busy = 0;
+    while (c->n < CLAIMS_MAX) {
+        deploy_claim d;
+        piora_err e = store_deploy_claim(c->s, c->owner, c->now, c->now + 60, c->per_server, &d);
+        if (e == PIORA_EBUSY && busy++ < 100)
+            continue;
+        if (e != PIORA_OK) {
+            c->last = e;
+            break;
+        }
+        free(d.script);
+        d.script = NULL;
+        c->got[c->n++] = d;
+    }
+    return NULL;
+}
+
+/* Both claimers start together and run until neither finds more. */
+static void claim_race(claimer *a, claimer *b)
+{
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    a->start = b->start = &start;
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, claim_all, a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, claim_all, b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(a->last, PIORA_ENOTFOUND);
+    assert_int_equal(b->last, PIORA_ENOTFOUND);
+}
+
+static void finish_all(store_t *s, const claimer *c, int64_t now)
+{
+    for (size_t i = 0; i < c->n; i++)
+        assert_int_equal(store_deploy_finish(s, c->got[i].id, c->owner, "succeeded", NULL, NULL,
+                                             0, now),
+                         PIORA_OK);
+}
+
+/* servers x apps applications, each with `per_app` deployments queued;
+ * ids[server][app][k] in queueing order. */
+#define RACE_SERVERS 3
+#define RACE_APPS 8
+#define RACE_DEPS 2
+typedef struct race_world {
+    int64_t team;
+    int64_t server[RACE_SERVERS];
+    int64_t dep[RACE_SERVERS][RACE_APPS][RACE_DEPS];
+} race_world;
+
+static void race_world_make(fixture *fx, race_world *w, int servers, int apps, int deps)
+{
+    user_rec u = make_user(fx->s, "race@example.com", "race");
+    w->team = u.team_id;
+    for (int sv = 0; sv < servers; sv++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"name\":\"s%d\",\"ip_address\":\"10.1.0.%d\"}", sv,
+                 sv + 1);
+        json_t *so = create(fx->s, &RES_SERVERS, w->team, body);
+        w->server[sv] = id_of(so);
+        json_decref(so);
+        for (int a = 0; a < apps; a++) {
+            snprintf(body, sizeof body,
+                     "{\"name\":\"a%d-%d\",\"server_id\":%lld,\"repository\":\"r/%d\"}",
+                     sv, a, (long long)w->server[sv], a);
+            json_t *ao = create(fx->s, &RES_APPLICATIONS, w->team, body);
+            for (int k = 0; k < deps; k++)
+                assert_int_equal(store_deploy_queue(fx->s, w->team, id_of(ao), NULL, &TRIG, 100,
+                                                    100, &w->dep[sv][a][k]),
+                                 PIORA_OK);
+            json_decref(ao);
+        }
+    }
+}
+
+/* Every job is claimed by exactly one of two nodes, and an application's
+ * second deployment never starts while its first runs. */
+static void test_claim_race_once(void **state)
+{
+    fixture *fx = *state;
+    race_world w;
+    race_world_make(fx, &w, RACE_SERVERS, RACE_APPS, RACE_DEPS);
+    store_t *node_b = other_node(fx);
+    claimer a = {.s = fx->s, .owner = "node-a", .now = 200, .per_server = 1000};
+    claimer b = {.s = node_b, .owner = "node-b", .now = 200, .per_server = 1000};
+    for (int round = 0; round < RACE_DEPS; round++) {
+        claim_race(&a, &b);
+        /* this round: exactly the round-th deployment of every application */
+        assert_int_equal(a.n + b.n, RACE_SERVERS * RACE_APPS);
+        for (int sv = 0; sv < RACE_SERVERS; sv++)
+            for (int ap = 0; ap < RACE_APPS; ap++) {
+                int64_t want = w.dep[sv][ap][round];
+                int seen = 0;
+                for (size_t i = 0; i < a.n; i++)
+                    seen += a.got[i].id == want;
+                for (size_t i = 0; i < b.n; i++)
+                    seen += b.got[i].id == want;
+                assert_int_equal(seen, 1);
+                dep_status_is(fx, w.team, want, "running");
+                if (round + 1 < RACE_DEPS)
+                    dep_status_is(fx, w.team, w.dep[sv][ap][round + 1], "queued");
+            }
+        finish_all(fx->s, &a, 300 + round);
+        finish_all(node_b, &b, 300 + round);
+    }
+    store_close(node_b);
+}
+
+/* Two nodes claiming at once never run more than per_server jobs on one
+ * server, and together fill every server's slots. */
+static void test_claim_race_per_server(void **state)
+{
+    fixture *fx = *state;
+    enum { SERVERS = 2, APPS = 6, PER_SERVER = 2 };
+    race_world w;
+    race_world_make(fx, &w, SERVERS, APPS, 1);
+    store_t *node_b = other_node(fx);
+    claimer a = {.s = fx->s, .owner = "node-a", .now = 200, .per_server = PER_SERVER};
+    claimer b = {.s = node_b, .owner = "node-b", .now = 200, .per_server = PER_SERVER};
+    size_t done = 0;
+    for (int round = 0; round < APPS / PER_SERVER; round++) {
+        claim_race(&a, &b);
+        for (int sv = 0; sv < SERVERS; sv++) {
+            int on = 0;
+            for (size_t i = 0; i < a.n; i++)
+                on += a.got[i].server_id == w.server[sv];
+            for (size_t i = 0; i < b.n; i++)
+                on += b.got[i].server_id == w.server[sv];
+            assert_int_equal(on, PER_SERVER);
+        }
+        done += a.n + b.n;
+        finish_all(fx->s, &a, 300 + round);
+        finish_all(node_b, &b, 300 + round);
+    }
+    assert_int_equal(done, SERVERS * APPS);
+    deploy_claim c;
+    assert_int_equal(store_deploy_claim(fx->s, "node-a", 400, 460, PER_SERVER, &c), PIORA_ENOTFOUND);
+    store_close(node_b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sshkeys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deploy_queue_and_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deploy_cancel_and_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_race_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_race_per_server, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

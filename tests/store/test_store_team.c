@@ -2,7 +2,10 @@
  * tokens and deletes their sessions in one step, a team keeps an admin who
  * can sign in, removal and roles, invitations (one pending link per email,
  * used once), the sudo mode's re-authentication time and two-factor
- * sign-in (a pending key, single-use steps and recovery codes). */
+ * sign-in (a pending key, single-use steps and recovery codes), also with
+ * two connections (two nodes) demoting a team's two admins at once. */
+#include <pthread.h>
+
 #include "store_fixture.h"
 
 static void test_offboard(void **state)
@@ -215,11 +218,63 @@ static void test_totp(void **state)
     assert_true(sess.mfa_pending);
 }
 
+/* ---- two nodes at once ----------------------------------------------------- */
+
+typedef struct demoter {
+    store_t *s;
+    int64_t user_id;
+    pthread_barrier_t *start;
+    piora_err got;
+} demoter;
+
+static void *demote(void *arg)
+{
+    demoter *d = arg;
+    pthread_barrier_wait(d->start);
+    d->got = store_user_set_admin(d->s, d->user_id, false);
+    return NULL;
+}
+
+/* Two admins demoting each other from two nodes at once: one wins, the
+ * other is refused, and the team keeps an admin (each time of many). */
+static void test_last_admin_race(void **state)
+{
+    fixture *fx = *state;
+    user_rec a, b;
+    assert_int_equal(store_user_create(fx->s, "a@t.test", "t", true, "h", &a), PIORA_OK);
+    assert_int_equal(store_user_create(fx->s, "b@t.test", "t", true, "h", &b), PIORA_OK);
+    const char *url = fixture_store_url();
+    char msg[256] = "";
+    store_t *node_b = store_open(url ? url : fx->path, msg, sizeof msg);
+    assert_non_null(node_b);
+    for (int round = 0; round < 20; round++) {
+        pthread_barrier_t start;
+        assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+        demoter da = {.s = fx->s, .user_id = b.id, .start = &start};
+        demoter db = {.s = node_b, .user_id = a.id, .start = &start};
+        pthread_t ta, tb;
+        assert_int_equal(pthread_create(&ta, NULL, demote, &da), 0);
+        assert_int_equal(pthread_create(&tb, NULL, demote, &db), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        pthread_barrier_destroy(&start);
+        assert_true((da.got == PIORA_OK && db.got == PIORA_ECONFLICT) ||
+                    (da.got == PIORA_ECONFLICT && db.got == PIORA_OK));
+        user_rec ua, ub;
+        assert_int_equal(store_user_by_id(fx->s, a.id, &ua), PIORA_OK);
+        assert_int_equal(store_user_by_id(fx->s, b.id, &ub), PIORA_OK);
+        assert_true(ua.is_admin != ub.is_admin);
+        assert_int_equal(store_user_set_admin(fx->s, ua.is_admin ? b.id : a.id, true), PIORA_OK);
+    }
+    store_close(node_b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_offboard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_admin_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
