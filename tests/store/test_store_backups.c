@@ -1,5 +1,7 @@
 /* The store's backups section (issue 11): the databases with a schedule,
  * the once-per-slot claim, and pruning of old scheduled backups. */
+#include <pthread.h>
+
 #include "store_fixture.h"
 
 static int64_t make_db(fixture *fx, int64_t team, const char *name, const char *schedule)
@@ -117,12 +119,72 @@ static void test_prune(void **state)
     json_decref(manual);
 }
 
+/* Several connections (standing in for nodes) claim one slot at the same
+ * moment: exactly one queues its backup. */
+#define RACERS 4
+typedef struct racer {
+    store_t *s;
+    pthread_barrier_t *go;
+    int64_t db, backup_id;
+    piora_err e;
+} racer;
+
+static void *claim(void *arg)
+{
+    racer *r = arg;
+    pthread_barrier_wait(r->go);
+    r->e = store_backup_slot_claim(r->s, r->db, 1800000000, 1800000001, &r->backup_id);
+    return NULL;
+}
+
+static void test_slot_once_across_connections(void **state)
+{
+    fixture *fx = *state;
+    int64_t team = make_user(fx->s, "a@example.com", "acme").team_id;
+    int64_t db = make_db(fx, team, "shop", "* * * * *");
+    const char *url = fixture_store_url() ? fixture_store_url() : fx->path;
+    racer r[RACERS];
+    pthread_t th[RACERS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        char msg[256];
+        r[i] = (racer){.s = store_open(url, msg, sizeof msg), .go = &go, .db = db, .e = PIORA_EDB};
+        assert_non_null(r[i].s);
+    }
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, claim, &r[i]), 0);
+    int ok = 0, conflict = 0;
+    int64_t won = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        if (r[i].e == PIORA_OK) {
+            ok++;
+            won = r[i].backup_id;
+        }
+        conflict += r[i].e == PIORA_ECONFLICT;
+        store_close(r[i].s);
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(ok, 1);
+    assert_int_equal(conflict, RACERS - 1);
+    /* one backup was queued, the winner's */
+    json_t *items = NULL;
+    int64_t total = 0;
+    obj_filter f = {.field = "database_id", .value = db};
+    assert_int_equal(objects_list(fx->s, &RES_BACKUPS, team, &f, 0, 10, &items, &total), PIORA_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(id_of(json_array_get(items, 0)), won);
+    json_decref(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schedules_listed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slot_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slot_once_across_connections, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,6 +121,39 @@ static void test_usage_cap_keeps_denied_apart(void **state)
     free(rows);
 }
 
+/* A batch as large as the usage writer's (2048 rows) goes in whole, and
+ * text comes back byte for byte whatever it holds: quotes, backslashes,
+ * braces and commas, the word NULL, an empty user agent. */
+static void test_usage_big_batch_verbatim(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "batch@example.com", "batch");
+    token_rec t = make_token(fx->s, a.id, 1, 0);
+    enum { N = 2048 };
+    usage_entry *v = calloc(N, sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++)
+        v[i] = entry(t.id, 5000 + i, 200, "/api/v1/servers");
+    const char *odd = "/a\"b\\c{d},e NULL";
+    snprintf(v[N - 1].path, sizeof v[N - 1].path, "%s", odd);
+    snprintf(v[N - 1].user_agent, sizeof v[N - 1].user_agent, "NULL");
+    v[N - 2].user_agent[0] = '\0';
+    assert_int_equal(store_usage_insert(fx->s, v, N), PIORA_OK);
+    free(v);
+    usage_entry *rows = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    assert_int_equal(store_usage_list(fx->s, t.id, 0, 0, 0, 3, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(total, N);
+    assert_int_equal(n, 3);
+    assert_int_equal(rows[0].time, 5000 + N - 1);
+    assert_string_equal(rows[0].path, odd);
+    assert_string_equal(rows[0].user_agent, "NULL");
+    assert_string_equal(rows[1].user_agent, "");
+    assert_string_equal(rows[2].user_agent, "curl/8");
+    free(rows);
+}
+
 static void test_audit_entries(void **state)
 {
     fixture *fx = *state;
@@ -149,6 +182,35 @@ static void test_audit_entries(void **state)
     assert_int_equal(total, 0);
     assert_int_equal(n, 0);
     free(rows);
+
+    /* By email, in any case: the entry's own email, or a user it names as
+     * actor or subject by id; newest first. */
+    user_rec b = make_user(fx->s, "bob@example.com", "audit");
+    audit_new sub = {.time = 1700000001, .action = "user.disabled", .via = "api",
+                     .team_id = a.team_id, .actor_user_id = a.id, .subject_user_id = b.id};
+    assert_int_equal(store_audit_insert(fx->s, &sub), PIORA_OK);
+    audit_new other = {.time = 1700000002, .action = "token.created", .via = "api",
+                       .team_id = a.team_id, .email = "carol@example.com"};
+    assert_int_equal(store_audit_insert(fx->s, &other), PIORA_OK);
+    assert_int_equal(store_audit_list(fx->s, a.team_id, "BOB@Example.COM", 0, 10, &rows, &n,
+                                      &total),
+                     PIORA_OK);
+    assert_int_equal(total, 1);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].action, "user.disabled");
+    assert_int_equal(rows[0].subject_user_id, b.id);
+    free(rows);
+    assert_int_equal(store_audit_list(fx->s, 0, "Audit@example.com", 0, 10, &rows, &n, &total),
+                     PIORA_OK);
+    assert_int_equal(total, 2); /* its own entry, and the one it acted in */
+    assert_string_equal(rows[0].action, "user.disabled");
+    assert_string_equal(rows[1].action, "token.revoked");
+    free(rows);
+    assert_int_equal(store_audit_list(fx->s, 0, NULL, 1, 1, &rows, &n, &total), PIORA_OK);
+    assert_int_equal(total, 3);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].action, "user.disabled");
+    free(rows);
 }
 
 int main(void)
@@ -156,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_usage_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_cap_keeps_denied_apart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_big_batch_verbatim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_entries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

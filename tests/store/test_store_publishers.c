@@ -1,6 +1,8 @@
 /* Conformance, trusted publishers section (SPEC 12): insert (team from the
  * user, unique name per team), get and list per team and per issuer,
  * delete, and the single use of a JWT id with its expiry. */
+#include <pthread.h>
+
 #include "store_fixture.h"
 
 static publisher_new pub(int64_t user_id, const char *name, const char *issuer)
@@ -86,11 +88,61 @@ static void test_jti_once(void **state)
     assert_int_equal(store_oidc_jti_use(fx->s, gh, "j2", 0, 2001), PIORA_EINVALID);
 }
 
+/* Several connections (standing in for nodes) use one JWT id at the same
+ * moment: exactly one of them gets it. */
+#define RACERS 4
+typedef struct racer {
+    store_t *s;
+    pthread_barrier_t *go;
+    piora_err e;
+} racer;
+
+static void *use_jti(void *arg)
+{
+    racer *r = arg;
+    pthread_barrier_wait(r->go);
+    r->e = store_oidc_jti_use(r->s, "https://token.actions.githubusercontent.com", "raced", 5000,
+                              1000);
+    return NULL;
+}
+
+static void test_jti_once_across_connections(void **state)
+{
+    fixture *fx = *state;
+    const char *url = fixture_store_url() ? fixture_store_url() : fx->path;
+    racer r[RACERS];
+    pthread_t th[RACERS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        char msg[256];
+        r[i] = (racer){.s = store_open(url, msg, sizeof msg), .go = &go, .e = PIORA_EDB};
+        assert_non_null(r[i].s);
+    }
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, use_jti, &r[i]), 0);
+    int ok = 0, conflict = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].e == PIORA_OK;
+        conflict += r[i].e == PIORA_ECONFLICT;
+        store_close(r[i].s);
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(ok, 1);
+    assert_int_equal(conflict, RACERS - 1);
+    /* and it stays used for this connection too */
+    assert_int_equal(store_oidc_jti_use(fx->s, "https://token.actions.githubusercontent.com",
+                                        "raced", 5000, 1001),
+                     PIORA_ECONFLICT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_publishers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jti_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jti_once_across_connections, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
