@@ -9,6 +9,8 @@
 //   seen     when the first 401 came back on each other node (propagation)
 //   stale    answers other than 401 to requests sent after the DELETE
 //            returned (the contract: must be 0)
+//   alone    the same DELETE once nodes 1 and 2 are stopped (nothing to
+//            wait for): what the acknowledgements add
 // Prints one JSON line with p50/p99/max of each.
 //
 //   node bench/cluster.mjs [--rounds 200]     PIORA_BIN=build/piora
@@ -73,7 +75,22 @@ try {
     revoke.push(returned - t0);
     await Promise.all(watchers);
   }
-  console.log(JSON.stringify({ rounds, nodes: nodes.length, revoke_ms: summary(revoke), seen_ms: summary(seen), stale }));
+  // The same revoke with the other nodes stopped (their acks withdrawn):
+  // what waiting for two acknowledgements adds.
+  for (const s of others) await s.stop();
+  const alone = [];
+  for (let i = 0; i < Math.min(rounds, 100); i++) {
+    const made = await a.post('/web/api/tokens', { headers: hdr, body: { name: `alone${i}`, scopes: ['servers:read'] } });
+    if (made.status !== 201) throw new Error(`token create: ${made.status} ${made.text}`);
+    await get(a, made.json.token);
+    const t0 = performance.now();
+    const r = await fetch(a.base + '/api/v1/token', { method: 'DELETE', headers: { Authorization: `Bearer ${made.json.token}` } });
+    await r.arrayBuffer();
+    if (r.status !== 204) throw new Error(`revoke: ${r.status}`);
+    alone.push(performance.now() - t0);
+  }
+  console.log(JSON.stringify({ rounds, nodes: nodes.length, revoke_ms: summary(revoke), seen_ms: summary(seen), stale,
+    revoke_alone_ms: summary(alone) }));
 } finally {
   for (const s of nodes) s.kill();
   pg.stop();

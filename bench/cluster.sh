@@ -16,5 +16,5 @@ if [ "${1:-}" = "--rounds" ]; then ROUNDS=$2; shift 2; fi
 [ $# -eq 0 ] || { echo "usage: bench/cluster.sh [--rounds N]" >&2; exit 2; }
 export PIORA_BIN=${PIORA_BIN:-build/piora}
 [ -x "$PIORA_BIN" ] || { echo "bench: $PIORA_BIN not built" >&2; exit 1; }
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
+echo "load average: $(cut -d" " -f1-3 /proc/loadavg); machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
 node bench/cluster.mjs --rounds "$ROUNDS"
