@@ -28,6 +28,8 @@ test_pkgs+=(openssh-server openssh-client)
 test_pkgs+=(iproute2 nftables)
 # the cluster test: three nodes behind nginx's upstream, the example of docs/cluster.md
 test_pkgs+=(nginx)
+# wrk: the load of the bench/ scripts (bench/redis.sh: in-process vs Redis limits)
+test_pkgs+=(wrk)
 
 case "$mode" in
 build) want=("${build_pkgs[@]}") ;;

@@ -20,6 +20,7 @@
 #include "auth/password.h"
 #include "authn/authn.h"
 #include "authn/lastused.h"
+#include "cluster/redis.h"
 #include "core/oidc.h"
 #include "core/backupstore.h"
 #include "core/paging.h"
@@ -67,6 +68,9 @@ static void gauges_read(metrics_gauges *g)
     g->password_hashes = password_hash_count();
     g->hash_busy = http_server_slow_busy();
     g->hash_refused = http_server_slow_refused();
+    g->redis_configured = redis_limits_configured();
+    g->redis_up = redis_limits_up();
+    g->redis_fallbacks = redis_limits_fallbacks();
 }
 
 /* Metrics, the last-used and usage-log writers and the access log: started
@@ -130,6 +134,12 @@ static void monitoring_stop(void)
 /* The caches and limiters that live for the whole run. */
 static void services_start(const piora_config *cfg)
 {
+    /* The URL was checked in app_run, so this cannot refuse it. */
+    if (cfg->redis[0])
+        redis_limits_start(cfg->redis);
+    else
+        log_info("rate limits: this node limits on its own (no --redis; with several nodes "
+                 "each allows the whole limit)");
     authn_init(cfg);
     web_init(cfg);
     paging_set_base(cfg->public_url);
@@ -142,6 +152,7 @@ static void services_stop(void)
 {
     respcache_free();
     authn_shutdown();
+    redis_limits_stop();
     web_shutdown();
     oidc_shutdown();
 }
@@ -255,6 +266,11 @@ static bool master_key_start(const piora_config *cfg)
 int app_run(const piora_config *cfg)
 {
     char msg[512] = "";
+    redis_url ru;
+    if (cfg->redis[0] && !redis_url_parse(cfg->redis, &ru, msg, sizeof msg)) {
+        fprintf(stderr, "piora: invalid --redis: %s\n", msg);
+        return 1;
+    }
     store_t *boot = store_open(cfg->database, msg, sizeof msg);
     if (!boot) {
         fprintf(stderr, "piora: cannot open database: %s\n", msg);

@@ -5,30 +5,22 @@
 #include <strings.h>
 
 #include "auth/token.h"
+#include "authn/limits.h"
 #include "authn/session.h"
 #include "authn/tokencache.h"
 #include "util/clock.h"
 #include "util/log.h"
 
-static ratelimit_t *token_rl;   /* per token id */
-static ratelimit_t *fail_rl;    /* failed authentications per address */
-static ratelimit_t *addr_rl;    /* token-less routes per address */
-
 void authn_init(const piora_config *cfg)
 {
-    token_rl = ratelimit_new(cfg->rate_limit, 60, 1u << 16);
-    fail_rl = ratelimit_new(cfg->auth_fail_limit, 60, 1u << 14);
-    addr_rl = ratelimit_new(cfg->revoke_limit, 60, 1u << 14);
+    limits_init(cfg);
     tokencache_init(1u << 14);
     authn_session_configure(cfg->session_idle_s);
 }
 
 void authn_shutdown(void)
 {
-    ratelimit_free(token_rl);
-    ratelimit_free(fail_rl);
-    ratelimit_free(addr_rl);
-    token_rl = fail_rl = addr_rl = NULL;
+    limits_free();
     tokencache_free();
 }
 
@@ -72,7 +64,7 @@ static const char *bearer_token(const char *h, size_t *len)
  * Only failures are answered so: a valid token is never refused here. */
 static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_after)
 {
-    ratelimit_result r = ratelimit_take(fail_rl, addr_key, clock_mono_ns());
+    ratelimit_result r = limits_take(LIMITS_AUTH_FAIL, addr_key);
     if (!r.allowed) {
         *retry_after = r.retry_after;
         return AUTHN_THROTTLED;
@@ -142,10 +134,10 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
 
 ratelimit_result authn_rate_take(const principal_t *who)
 {
-    return ratelimit_take(token_rl, (uint64_t)who->token_id, clock_mono_ns());
+    return limits_take(LIMITS_TOKEN, (uint64_t)who->token_id);
 }
 
 ratelimit_result authn_addr_take(uint64_t addr_key)
 {
-    return ratelimit_take(addr_rl, addr_key, clock_mono_ns());
+    return limits_take(LIMITS_ADDR, addr_key);
 }

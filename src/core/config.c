@@ -204,6 +204,15 @@ const config_setting config_settings[] = {
         "runner threads of this node",
         "How many jobs this node runs at once across all servers (each on its own thread, never "
         "on an HTTP thread)."),
+    {"redis", "PIORA_REDIS", CONFIG_TEXT, "URL", 0, 0, 0, "", FIELD(redis), 0,
+     "redis://HOST[:PORT][/N]: rate limits shared by every node",
+     "`redis://HOST[:PORT][/N]` (port 6379 and database 0 by default; IPv6 in brackets). The "
+     "per-token limit (`--rate-limit`) and the per-address ones (`--auth-fail-limit`, "
+     "`--revoke-limit`) are then shared by every node using this Redis: 10/min is 10/min for "
+     "the cluster. Unset: each node limits on its own, and says so at start. If Redis stops "
+     "answering (100 ms to connect, 50 ms per call), nodes limit on their own, count it in "
+     "`piora_ratelimit_redis_fallbacks_total`, log it once, try again every second and share "
+     "again when it is back. Redis 7 (any version with `EVALSHA` and script `TIME`)."},
 };
 
 const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];

@@ -63,6 +63,9 @@ typedef struct piora_config {
     unsigned job_timeout_s;       /* --job-timeout: a job's time limit */
     unsigned job_lease_s;         /* --job-lease: how long a lease outlives its heartbeat */
     unsigned job_workers;         /* --job-workers: runner threads of this node */
+    /* cluster (issue 10, SPEC 1) */
+    char redis[1024];             /* --redis: redis://HOST[:PORT][/N] shared limits; empty =
+                                     each node limits alone */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

@@ -315,6 +315,18 @@ void metrics_render(buf_t *b, const metrics_gauges *g)
                    "counter");
     buf_printf(b, "piora_password_hash_refused_total %llu\n",
                (unsigned long long)g->hash_refused);
+    if (g->redis_configured) {
+        counter_header(b, "piora_ratelimit_redis_up",
+                       "1 while Redis answers the shared rate limits, 0 while this node limits "
+                       "alone.",
+                       "gauge");
+        buf_printf(b, "piora_ratelimit_redis_up %d\n", g->redis_up ? 1 : 0);
+        counter_header(b, "piora_ratelimit_redis_fallbacks_total",
+                       "Rate-limit decisions this node took alone because Redis did not answer.",
+                       "counter");
+        buf_printf(b, "piora_ratelimit_redis_fallbacks_total %llu\n",
+                   (unsigned long long)g->redis_fallbacks);
+    }
     counter_header(b, "piora_start_time_seconds", "When the server started (epoch seconds).",
                    "gauge");
     buf_printf(b, "piora_start_time_seconds %lld\n", (long long)start_time);

@@ -71,6 +71,9 @@ typedef struct metrics_gauges {
     uint64_t password_hashes; /* Argon2id runs, made or checked */
     uint64_t hash_busy;       /* deferred hashes running or waiting */
     uint64_t hash_refused;    /* answered 503: the hashing pool was full */
+    bool redis_configured;    /* --redis given: the two below are shown */
+    bool redis_up;            /* Redis answered the last shared limit */
+    uint64_t redis_fallbacks; /* limit decisions taken by this node alone, Redis failing */
 } metrics_gauges;
 
 /* Appends the whole exposition with the gauges in g. */
