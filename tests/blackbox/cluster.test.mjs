@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { addUser, assertProblem, cli, one, run, sleep, T, webSignIn } from './lib/piora.mjs';
 import { assertNoStale, cliToken, loadUntil, startNginx, startNodes, startPg } from './lib/cluster.mjs';
+import { startRedis } from './lib/redis.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
 const EMAIL = 'ops@cluster.test';
@@ -311,5 +312,54 @@ describe('cluster: behind the nginx upstream of docs/cluster.md', () => {
     nodes[2].proc.kill('SIGKILL');
     await nodes[2].exited;
     for (let i = 0; i < 9; i++) assert.equal((await via(LIST, { token: tok2 })).status, 200, 'nginx routes around the dead node');
+  });
+});
+
+describe('cluster: three nodes on one PostgreSQL and one Redis', () => {
+  const metric = async (s, name) => {
+    const r = await s.get('/metrics');
+    assert.equal(r.status, 200);
+    const m = r.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+    return m ? Number(m[1]) : null;
+  };
+
+  it('a limit of N per minute holds across nodes: the N+1st request, on any node, is 429', { timeout: T(60000) }, async (t) => {
+    const { url } = await freshDb();
+    const redis = await startRedis(t);
+    const nodes = await startNodes(t, url, 3, ['--redis', redis.url], { rateLimit: 6 });
+    const tok = await cliToken(url, { email: EMAIL, name: 'limited' });
+    for (let i = 0; i < 6; i++) {
+      const r = await nodes[i % 3].get(LIST, { token: tok });
+      assert.equal(r.status, 200, `request ${i + 1} of 6 on node ${i % 3}: ${r.text}`);
+    }
+    for (const [i, s] of nodes.entries()) assertProblem(await s.get(LIST, { token: tok }), 429, 'rate_limited', `node ${i}, past 6 for the cluster:`);
+  });
+
+  it('Redis stopped and started mid-run: nodes keep answering on their own limits, then share again', { timeout: T(60000) }, async (t) => {
+    const { url } = await freshDb();
+    const redis = await startRedis(t);
+    const nodes = await startNodes(t, url, 3, ['--redis', redis.url], { rateLimit: 6 });
+    const before = await cliToken(url, { email: EMAIL, name: 'before' });
+    for (const s of nodes) assert.equal((await s.get(LIST, { token: before })).status, 200);
+    await redis.stop();
+    const during = await cliToken(url, { email: EMAIL, name: 'during' });
+    for (const [i, s] of nodes.entries()) {
+      for (let k = 0; k < 3; k++) {
+        const r = await s.get(LIST, { token: during });
+        assert.equal(r.status, 200, `node ${i} with Redis gone, request ${k + 1}: ${r.text}`);
+      }
+    }
+    const fallbacks = await Promise.all(nodes.map((s) => metric(s, 'piora_ratelimit_redis_fallbacks_total')));
+    assert.ok(fallbacks.every((n) => n >= 1), `every node counted its fallback: ${fallbacks}`);
+    await redis.start();
+    // shared again: a fresh token's 6 spread over the nodes, then 429 anywhere
+    const after = await cliToken(url, { email: EMAIL, name: 'after' });
+    const end = Date.now() + T(10000);
+    while (Date.now() < end && (await Promise.all(nodes.map((s) => metric(s, 'piora_ratelimit_redis_up')))).some((v) => v !== 1)) await sleep(100);
+    for (let i = 0; i < 6; i++) {
+      const r = await nodes[i % 3].get(LIST, { token: after });
+      assert.equal(r.status, 200, `request ${i + 1} of 6 once Redis is back: ${r.text}`);
+    }
+    for (const [i, s] of nodes.entries()) assertProblem(await s.get(LIST, { token: after }), 429, 'rate_limited', `node ${i} once Redis is back:`);
   });
 });

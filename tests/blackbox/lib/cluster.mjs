@@ -53,11 +53,12 @@ export async function startPg() {
 
 // n nodes on one database URL, one after the other (the first makes the
 // shared secret-key file, the others must find the same one).
-export async function startNodes(t, url, n = 3, extra = []) {
+// opts go to startServer (rateLimit, ...).
+export async function startNodes(t, url, n = 3, extra = [], opts = {}) {
   const key = path.join(tmpDir('key'), 'piora.key');
   const nodes = [];
   for (let i = 0; i < n; i++) {
-    nodes.push(await startServer(t, { dbPath: url, args: ['--secret-key-file', key, '--threads', '4', ...extra] }));
+    nodes.push(await startServer(t, { ...opts, dbPath: url, args: ['--secret-key-file', key, '--threads', '4', ...extra] }));
   }
   nodes.keyFile = key;
   return nodes;
