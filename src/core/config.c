@@ -18,9 +18,10 @@ const config_setting config_settings[] = {
      "`HOST` may be a name (resolved at start). Port `0` takes a free port from the kernel; the "
      "start line on standard error says which: `piora listening on http://HOST:PORT (...)`."},
     {"database", "PIORA_DATABASE", CONFIG_TEXT, "PATH_OR_URL", 0, 0, 0, "./piora.db",
-     FIELD(database), 0, "SQLite file, created on first start",
-     "The SQLite database file, created (with its schema) on first start; migrations run "
-     "forward automatically. Later: a `postgres://` URL."},
+     FIELD(database), 0, "SQLite file (created on first start) or postgres:// URL",
+     "The SQLite database file, created (with its schema) on first start, or a `postgres://` / "
+     "`postgresql://` URL (any libpq URI; the database must exist, its schema is made on first "
+     "start); migrations run forward automatically."},
     INT("rate-limit", "PIORA_RATE_LIMIT", "N", 0, 1000000000, 1000, rate_limit,
         "requests per minute per token, 0 = off",
         "Requests per minute per token, with a burst of the whole minute's quota (GCRA). `0` "

@@ -3,14 +3,20 @@
  * several nodes opening a new database at once, a database never migrated
  * refused by store_open_existing(), the reconnect after the server dropped
  * the connection, and the connection parameters the URL may override.
- * Needs a postgres:// PIORA_TEST_STORE_URL (tests/store/run-pg.sh sets
- * one); without it the binary exits 77, which ctest reports as skipped
- * (never as passed). */
+ * Runs on the postgres:// PIORA_TEST_STORE_URL (tests/store/run-pg.sh sets
+ * one); without one it starts its own throwaway cluster with
+ * tests/lib/pgserver.sh and stops it at the end, so a plain ctest runs it
+ * too (it never passes without a server). */
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_fixture.h"
+#include "store/change.h"
 #include "util/num.h"
 
 static const char *pg_url(void) { return fixture_store_url(); }
@@ -20,6 +26,17 @@ static PGconn *raw_pg(void)
     PGconn *c = PQconnectdb(pg_url());
     assert_int_equal(PQstatus(c), CONNECTION_OK);
     PQclear(PQexec(c, "SET client_min_messages = warning"));
+    return c;
+}
+
+/* A connection to template1 on the same server: ALTER DATABASE cannot
+ * refuse connections to the database it runs in. */
+static PGconn *raw_pg_template1(void)
+{
+    const char *keys[] = {"dbname", "dbname", NULL};
+    const char *vals[] = {pg_url(), "template1", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
     return c;
 }
 
@@ -245,6 +262,39 @@ static void test_reconnect_after_terminate(void **state)
     PQfinish(c);
 }
 
+/* The server refuses the node for a while (down, failing over): calls
+ * answer EBUSY (503 `unavailable`) within seconds, and the first call once
+ * the server takes connections again reconnects, without a restart. */
+static void test_unavailable_then_recovers(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "alice@example.com", "acme");
+    PGconn *mine = raw_pg();
+    char db[128];
+    snprintf(db, sizeof db, "%s", PQdb(mine));
+    PQfinish(mine);
+    PGconn *c = raw_pg_template1();
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS false", db);
+    pg_exec_ok(c, sql);
+    pg_int(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+              "WHERE application_name = 'piora' AND pid <> pg_backend_pid()");
+    user_rec u;
+    token_rec t;
+    int64_t t0 = clock_mono_ns();
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_EBUSY);
+    assert_int_equal(store_ping(fx->s), PIORA_EBUSY);
+    token_new tn = {.user_id = a.id, .name = "ci", .scopes = SCOPE_SERVERS_READ, .hint = "h"};
+    assert_int_equal(store_token_insert(fx->s, &tn, &t), PIORA_EBUSY); /* a write, too */
+    assert_true(clock_mono_ns() - t0 < 5000000000LL);
+    snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS true", db);
+    pg_exec_ok(c, sql);
+    assert_int_equal(store_user_by_id(fx->s, a.id, &u), PIORA_OK);
+    assert_int_equal(store_ping(fx->s), PIORA_OK);
+    assert_int_equal(store_token_insert(fx->s, &tn, &t), PIORA_OK);
+    PQfinish(c);
+}
+
 /* ---- connection parameters --------------------------------------------------------- */
 
 static void test_url_parameters(void **state)
@@ -272,19 +322,137 @@ static void test_url_parameters(void **state)
     PQfinish(c);
 }
 
+/* ---- the change feed ---------------------------------------------------------------- */
+
+/* The notifications that arrived on c within ms milliseconds, joined by
+ * ';' into buf. */
+static void notifications(PGconn *c, int ms, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int waited = 0; waited <= ms; waited += 10) {
+        assert_int_equal(PQconsumeInput(c), 1);
+        PGnotify *n;
+        while ((n = PQnotifies(c)) != NULL) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, len - used, "%s%s:%s", used ? ";" : "", n->relname, n->extra);
+            PQfreemem(n);
+        }
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void test_change_feed_notifies(void **state)
+{
+    fixture *fx = *state;
+    PGconn *c = raw_pg();
+    pg_exec_ok(c, "LISTEN piora_change");
+    user_rec a = make_user(fx->s, "alice@example.com", "acme");
+    token_rec t = make_token(fx->s, a.id, 1, 0);
+    char got[512];
+    notifications(c, 200, got, sizeof got);
+    /* each committed kind, with its counter as the feed holds it */
+    char want[128];
+    snprintf(want, sizeof want, "piora_change:users %lld;piora_change:tokens %lld",
+             (long long)pg_int(c, "SELECT n FROM change_feed WHERE kind = 'users'"),
+             (long long)pg_int(c, "SELECT n FROM change_feed WHERE kind = 'tokens'"));
+    assert_string_equal(got, want);
+    /* monitor writes (last-used times) move their counter, silently */
+    int64_t mon = pg_int(c, "SELECT n FROM change_feed WHERE kind = 'monitor'");
+    token_touch tt = {.token_id = t.id, .used_at = clock_now(), .addr = "192.0.2.1"};
+    assert_int_equal(store_token_touch(fx->s, &tt, 1), PIORA_OK);
+    assert_int_equal(pg_int(c, "SELECT n FROM change_feed WHERE kind = 'monitor'"), mon + 1);
+    notifications(c, 200, got, sizeof got);
+    assert_string_equal(got, "");
+    /* a failed write notifies nothing (the transaction rolled back) */
+    user_rec u;
+    assert_int_equal(store_user_create(fx->s, "ALICE@example.com", "x", false, "h", &u),
+                     PIORA_ECONFLICT);
+    notifications(c, 200, got, sizeof got);
+    assert_string_equal(got, "");
+
+    /* another node's write (the raw connection stands for it) is seen by
+     * this one's poll, by kind */
+    unsigned moved = 0;
+    assert_int_equal(change_poll(fx->s, &moved), PIORA_OK); /* catch up */
+    uint64_t gen = change_generation(CHANGE_BIT(CHANGE_TOKENS));
+    pg_exec_ok(c, "UPDATE change_feed SET n = n + 1 WHERE kind = 'tokens'");
+    assert_int_equal(change_poll(fx->s, &moved), PIORA_OK);
+    assert_int_equal(moved, CHANGE_BIT(CHANGE_TOKENS));
+    assert_true(change_generation(CHANGE_BIT(CHANGE_TOKENS)) != gen);
+    PQfinish(c);
+}
+
+/* ---- our own server, when none is given ---------------------------------------- */
+
+static char own_dir[128];
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static bool own_server_start(void)
+{
+    snprintf(own_dir, sizeof own_dir, "/tmp/piora-test-pg-XXXXXX");
+    int port = free_port();
+    if (!mkdtemp(own_dir) || chmod(own_dir, 0755) != 0 || port < 0)
+        return false;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "bash '%s/tests/lib/pgserver.sh' start '%s/cluster' %d",
+             PIORA_SOURCE_DIR, own_dir, port);
+    FILE *p = popen(cmd, "r");
+    char url[256] = "";
+    bool ok = p && fgets(url, sizeof url, p) != NULL;
+    if (p && pclose(p) != 0)
+        ok = false;
+    url[strcspn(url, "\n")] = '\0';
+    if (!ok || !fixture_url_is_pg(url))
+        return false;
+    setenv("PIORA_TEST_STORE_URL", url, 1);
+    return true;
+}
+
+static void own_server_stop(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "bash '%s/tests/lib/pgserver.sh' stop '%s/cluster'",
+             PIORA_SOURCE_DIR, own_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_store_postgres: could not stop %s/cluster\n", own_dir);
+    rmdir(own_dir);
+}
+
 int main(void)
 {
-    if (!fixture_url_is_pg(pg_url())) {
-        fprintf(stderr, "test_store_postgres: PIORA_TEST_STORE_URL is not a postgres:// URL "
-                        "(tests/store/run-pg.sh runs it): skipped\n");
-        return 77;
+    bool own = !fixture_url_is_pg(pg_url());
+    if (own && !own_server_start()) {
+        fprintf(stderr, "test_store_postgres: no postgres:// PIORA_TEST_STORE_URL and no "
+                        "server of its own (tests/lib/pgserver.sh failed)\n");
+        if (own_dir[0])
+            own_server_stop();
+        return 1;
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_match_sqlite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_existing_refuses_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unavailable_then_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_parameters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_feed_notifies, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (own)
+        own_server_stop();
+    return failed;
 }

@@ -53,10 +53,19 @@ static bool reconnect(pg_store *s)
         return false;
     PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK) {
-        log_warn("store: PostgreSQL unreachable: %s", PQerrorMessage(s->conn));
+        /* once per outage and connection: a down server must not flood the log */
+        if (!s->down_logged) {
+            char m[256];
+            store_copy(m, sizeof m, PQerrorMessage(s->conn));
+            m[strcspn(m, "\n")] = '\0';
+            log_warn("store: PostgreSQL unreachable: %s", m);
+            s->down_logged = true;
+        }
         return false;
     }
-    log_info("store: reconnected to PostgreSQL");
+    if (s->down_logged)
+        log_info("store: reconnected to PostgreSQL");
+    s->down_logged = false;
     return true;
 }
 
@@ -180,7 +189,8 @@ void pg_p_time0(pg_params *p, int64_t v)
 piora_err pg_ok(pg_store *s, const PGresult *r, const char *what)
 {
     if (!r) {
-        log_warn("store: %s: PostgreSQL unavailable", what);
+        if (!s->down_logged)
+            log_warn("store: %s: PostgreSQL unavailable", what);
         return PIORA_EBUSY;
     }
     ExecStatusType st = PQresultStatus(r);
@@ -613,14 +623,15 @@ static PGconn *connect_url(const char *url, char *msg, size_t msglen)
     /* Defaults first, the URL last: with expand_dbname the last value of a
      * keyword wins, so whatever the URL sets overrides these. The timeouts
      * bound how long a dead server holds a request (SPEC 1: 503 within 5 s). */
-    const char *keys[8], *vals[8];
-    int n = 0;
     static const char *const defaults[][2] = {
         {"connect_timeout", "3"}, {"keepalives", "1"}, {"keepalives_idle", "5"},
         {"keepalives_interval", "2"}, {"keepalives_count", "2"}, {"tcp_user_timeout", "4000"},
         {"application_name", "piora"},
     };
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+    enum { NDEFAULTS = sizeof defaults / sizeof defaults[0] };
+    const char *keys[NDEFAULTS + 2], *vals[NDEFAULTS + 2]; /* + dbname + the NULL end */
+    int n = 0;
+    for (size_t i = 0; i < NDEFAULTS; i++) {
         if (url_sets(opts, defaults[i][0]))
             continue;
         keys[n] = defaults[i][0];

@@ -44,8 +44,12 @@ static void note_for_wait(change_kind k, int64_t counter)
 
 piora_err pg_change_note(pg_store *s, unsigned kinds, int64_t counters[CHANGE__COUNT])
 {
+    /* One round trip per kind: the counter moves and its notification is
+     * queued by the same statement. */
+    static pg_stmt bump_notify = PG_STMT(
+        "WITH b AS (UPDATE change_feed SET n = n + 1 WHERE kind = $1::text RETURNING n) "
+        "SELECT n, pg_notify('piora_change', $1::text || ' ' || n) FROM b");
     static pg_stmt bump = PG_STMT("UPDATE change_feed SET n = n + 1 WHERE kind = $1 RETURNING n");
-    static pg_stmt notify = PG_STMT("SELECT pg_notify('piora_change', $1)");
     for (int k = 0; k < CHANGE__COUNT; k++) {
         counters[k] = -1;
         if (!(kinds & CHANGE_BIT(k)))
@@ -53,21 +57,11 @@ piora_err pg_change_note(pg_store *s, unsigned kinds, int64_t counters[CHANGE__C
         pg_params p;
         pg_params_init(&p);
         pg_p_text(&p, change_kind_name((change_kind)k));
-        PGresult *r = pg_run(s, &bump, &p);
+        PGresult *r = pg_run(s, k == CHANGE_MONITOR ? &bump : &bump_notify, &p);
         piora_err e = pg_ok(s, r, "change feed");
         if (e == PIORA_OK && PQntuples(r) > 0)
             counters[k] = pg_col_int(r, 0, 0);
         PQclear(r);
-        if (e != PIORA_OK)
-            return e;
-        if (k == CHANGE_MONITOR)
-            continue;
-        char payload[64];
-        snprintf(payload, sizeof payload, "%s %lld", change_kind_name((change_kind)k),
-                 (long long)counters[k]);
-        pg_params_init(&p);
-        pg_p_text(&p, payload);
-        e = pg_do(s, &notify, &p, NULL, "change notify");
         if (e != PIORA_OK)
             return e;
     }

@@ -64,6 +64,7 @@ typedef struct pg_store {
     bool prepared[PG_STMTS_MAX + 1];
     int schema_version;
     char node_id[64];         /* this process's name in the change feed's acks */
+    bool down_logged;         /* reconnects failing: said once, until one works */
 } pg_store;
 
 static inline pg_store *pgs(store_t *s) { return (pg_store *)s; }
