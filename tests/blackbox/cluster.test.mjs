@@ -7,6 +7,8 @@
 // session made on one node works on the others.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { addUser, assertProblem, cli, one, run, sleep, T, webSignIn } from './lib/piora.mjs';
 import { assertNoStale, cliToken, loadUntil, startNginx, startNodes, startPg } from './lib/cluster.mjs';
@@ -229,6 +231,44 @@ describe('cluster: three nodes on one PostgreSQL', () => {
     // and the feed is back too: a revocation is still seen everywhere at once
     assert.equal((await nodes[0].del('/api/v1/token', { token: tok })).status, 204);
     await assertRevokedEverywhere(nodes.slice(1), tok, 'after the outage');
+  });
+
+  it('PostgreSQL frozen (SIGSTOP: connections open, nothing answers): 503 within 5 s, no hang, then 200 again', { timeout: T(120000) }, async (t) => {
+    const { url, name } = await freshDb();
+    const nodes = await startNodes(t, url);
+    const tok = await cliToken(url, { email: EMAIL, name: 'frozen-db' });
+    for (const s of nodes) await warm(s, tok);
+    const postmaster = Number(fs.readFileSync(path.join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const backends = pg.psql(`SELECT pid FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`)
+      .split('\n').filter(Boolean).map(Number);
+    assert.ok(backends.length >= nodes.length, 'the nodes hold connections');
+    const frozen = [postmaster, ...backends];
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      await sleep(600); // past the feed's health window
+      await Promise.all(nodes.map(async (s, i) => {
+        for (const [method, p, body] of [['GET', LIST], ['GET', '/readyz'], ['POST', '/api/v1/servers', { name: `frozen-${i}`, ip_address: '203.0.113.11' }]]) {
+          const t0 = performance.now();
+          const r = await s.req(method, p, { token: tok, body });
+          const ms = performance.now() - t0;
+          assertProblem(r, 503, 'unavailable', `${method} ${p} on node ${i} with PostgreSQL frozen:`);
+          assert.ok(ms < 5000, `${method} ${p} on node ${i} answered in ${Math.round(ms)} ms (limit 5000)`);
+        }
+      }));
+    } finally {
+      for (const pid of frozen) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+    }
+    for (const [i, s] of nodes.entries()) {
+      const end = Date.now() + T(15000);
+      let r;
+      do {
+        r = await s.get(LIST, { token: tok });
+        if (r.status !== 200) await sleep(200);
+      } while (r.status !== 200 && Date.now() < end);
+      assert.equal(r.status, 200, `node ${i} serves again once PostgreSQL answers: ${r.text}`);
+    }
+    assert.equal((await nodes[1].del('/api/v1/token', { token: tok })).status, 204);
+    await assertRevokedEverywhere(nodes, tok, 'after the freeze');
   });
 
   it('a node SIGKILLed during a burst of POST /servers: every 201 it sent is there afterwards', { timeout: T(120000) }, async (t) => {
