@@ -504,7 +504,8 @@ void pg_feed_stop(void)
     close(L.wake[1]);
     L.wake[0] = L.wake[1] = -1;
     L.running = false;
-    L.node[0] = '\0';
+    /* L.node stays: a writer still running elsewhere may read it (it only
+     * excludes this process from the acks it waits for) */
     atomic_store(&L.confirmed_ns, 0);
     pthread_mutex_unlock(&L.mu);
 }

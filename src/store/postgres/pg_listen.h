@@ -40,8 +40,8 @@ void pg_feed_stop(void);
  * PG_FEED_HEALTH_MS ago. Safe from any thread; never blocks. */
 bool pg_feed_healthy(void);
 
-/* This process's name in change_acks ("" when no listener runs: the CLI,
- * whose writes still wait for every serving node). */
+/* This process's name in change_acks ("" when no listener was started:
+ * the CLI, whose writes wait for every serving node). */
 const char *pg_feed_node_id(void);
 
 /* Counters for /metrics and the tests: reconnects of the listener, NOTIFY
