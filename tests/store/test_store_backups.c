@@ -178,6 +178,71 @@ static void test_slot_once_across_connections(void **state)
     json_decref(items);
 }
 
+/* Retention of one database on several connections at once: none fails,
+ * and each pruned backup is reported by exactly one of them (the caller
+ * removes its file). */
+typedef struct pruner {
+    store_t *s;
+    pthread_barrier_t *go;
+    int64_t db;
+    int64_t ids[8];
+    size_t n;
+    piora_err e;
+} pruner;
+
+static void *prune(void *arg)
+{
+    pruner *p = arg;
+    pthread_barrier_wait(p->go);
+    p->e = store_backup_prune_scheduled(p->s, p->db, 2, p->ids, 8, &p->n);
+    return NULL;
+}
+
+static void test_prune_across_connections(void **state)
+{
+    fixture *fx = *state;
+    int64_t team = make_user(fx->s, "a@example.com", "acme").team_id;
+    int64_t db = make_db(fx, team, "shop", "* * * * *");
+    int64_t sched[6];
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(store_backup_slot_claim(fx->s, db, 1800000000 + 60 * i,
+                                                 1800000000 + 60 * i, &sched[i]),
+                         PIORA_OK);
+        complete(fx, team, sched[i], 1800000010 + 60 * i);
+    }
+    const char *url = fixture_store_url() ? fixture_store_url() : fx->path;
+    pruner p[RACERS];
+    pthread_t th[RACERS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        char msg[256];
+        p[i] = (pruner){.s = store_open(url, msg, sizeof msg), .go = &go, .db = db,
+                        .e = PIORA_EDB};
+        assert_non_null(p[i].s);
+    }
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, prune, &p[i]), 0);
+    int seen[6] = {0};
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].e, PIORA_OK);
+        for (size_t k = 0; k < p[i].n; k++)
+            for (int j = 0; j < 6; j++)
+                seen[j] += p[i].ids[k] == sched[j];
+        store_close(p[i].s);
+    }
+    pthread_barrier_destroy(&go);
+    for (int j = 0; j < 4; j++) /* the four oldest, each reported once */
+        assert_int_equal(seen[j], 1);
+    assert_int_equal(seen[4], 0);
+    assert_int_equal(seen[5], 0);
+    json_t *o = NULL;
+    assert_int_equal(objects_get(fx->s, &RES_BACKUPS, team, sched[3], &o), PIORA_ENOTFOUND);
+    assert_int_equal(objects_get(fx->s, &RES_BACKUPS, team, sched[4], &o), PIORA_OK);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +250,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slot_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slot_once_across_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_across_connections, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* Conformance, monitor section: the usage log as typed rows (newest
  * first, filters, paging, counts of identical requests, empty batches) and
  * its retention; audit entries written and listed. */
+#include <pthread.h>
+
 #include "store_fixture.h"
 
 static usage_entry entry(int64_t token_id, int64_t time, int status, const char *path)
@@ -154,6 +156,82 @@ static void test_usage_big_batch_verbatim(void **state)
     free(rows);
 }
 
+/* Retention on several connections at once (nodes sharing a database):
+ * none fails, together they delete each surplus row once, and what stays
+ * is each token's newest max_rows allowed and newest max_rows denied. */
+#define PRUNERS 4
+typedef struct pruner {
+    store_t *s;
+    pthread_barrier_t *go;
+    const int64_t *ids;
+    int64_t deleted;
+    piora_err e;
+} pruner;
+
+static void *prune(void *arg)
+{
+    pruner *p = arg;
+    pthread_barrier_wait(p->go);
+    p->e = store_usage_prune(p->s, 0, 10, p->ids, p->ids ? 2 : 0, &p->deleted);
+    return NULL;
+}
+
+static void test_usage_prune_concurrent(void **state)
+{
+    fixture *fx = *state;
+    user_rec a = make_user(fx->s, "prune@example.com", "prune");
+    token_rec t1 = make_token(fx->s, a.id, 1, 0), t2 = make_token(fx->s, a.id, 2, 0);
+    enum { N = 300 };
+    usage_entry *v = calloc(N, sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++) /* per token: 100 allowed, 50 denied */
+        v[i] = entry(i % 2 ? t2.id : t1.id, 3000 + i, i % 3 == 0 ? 429 : 200, "/api/v1/servers");
+    assert_int_equal(store_usage_insert(fx->s, v, N), PIORA_OK);
+    free(v);
+    const char *url = fixture_store_url() ? fixture_store_url() : fx->path;
+    /* in both orders: nodes pruning the same tokens in another order must
+     * not deadlock */
+    const int64_t ids[2] = {t1.id, t2.id}, rev[2] = {t2.id, t1.id};
+    pruner p[PRUNERS];
+    pthread_t th[PRUNERS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, PRUNERS);
+    for (int i = 0; i < PRUNERS; i++) {
+        char msg[256];
+        /* one sweeps every token, the others name them */
+        p[i] = (pruner){.s = store_open(url, msg, sizeof msg), .go = &go,
+                        .ids = i == 0 ? NULL : i % 2 ? ids : rev, .e = PIORA_EDB};
+        assert_non_null(p[i].s);
+    }
+    for (int i = 0; i < PRUNERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, prune, &p[i]), 0);
+    int64_t deleted = 0;
+    for (int i = 0; i < PRUNERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].e, PIORA_OK);
+        deleted += p[i].deleted;
+        store_close(p[i].s);
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(deleted, N - 2 * 20);
+    const token_rec *tk[2] = {&t1, &t2};
+    for (int k = 0; k < 2; k++) {
+        usage_entry *rows = NULL;
+        size_t n = 0;
+        int64_t total = 0;
+        assert_int_equal(store_usage_list(fx->s, tk[k]->id, 0, 200, 0, 50, &rows, &n, &total),
+                         PIORA_OK);
+        assert_int_equal(total, 10);
+        assert_true(rows[0].time >= 3000 + N - 2); /* the newest stayed */
+        free(rows);
+        assert_int_equal(store_usage_list(fx->s, tk[k]->id, 0, 429, 0, 50, &rows, &n, &total),
+                         PIORA_OK);
+        assert_int_equal(total, 10);
+        assert_true(rows[0].time >= 3000 + N - 6);
+        free(rows);
+    }
+}
+
 static void test_audit_entries(void **state)
 {
     fixture *fx = *state;
@@ -219,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_usage_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_cap_keeps_denied_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_big_batch_verbatim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_prune_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_entries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -321,14 +321,20 @@ piora_err pg_usage_list(store_t *base, int64_t token_id, int64_t since, int stat
 
 /* Keeps the token's newest max_rows allowed rows and, counted apart, its
  * newest max_rows denied ones: a token cannot push the traces of its own
- * misuse out by making many good requests. Rows another pruning
- * transaction holds are older than every row it keeps, so skipping them
- * never deletes one of the newest. */
+ * misuse out by making many good requests. The cut-off (the max_rows-th
+ * newest row) is read without a lock and everything older goes; rows
+ * another node's pruning holds are skipped, as that transaction deletes
+ * them itself (pruning locks only the rows it deletes). Locking the kept window
+ * too would let two nodes each skip the rows the other keeps and leave
+ * them both; plain locks would deadlock two nodes taking two tokens in
+ * opposite orders. */
 static piora_err prune_token(pg_store *s, int64_t token_id, int64_t max_rows, int64_t *deleted)
 {
     static pg_stmt del = PG_STMT(
         "DELETE FROM usage_log WHERE id IN (SELECT id FROM usage_log WHERE token_id = $1 AND "
-        DENIED " = $3 ORDER BY time DESC, id DESC OFFSET $2 FOR UPDATE SKIP LOCKED)");
+        DENIED " = $3 AND (time, id) < (SELECT time, id FROM usage_log WHERE token_id = $1 AND "
+        DENIED " = $3 ORDER BY time DESC, id DESC OFFSET $2::bigint - 1 LIMIT 1) "
+        "FOR UPDATE SKIP LOCKED)");
     for (int denied = 0; denied <= 1; denied++) {
         pg_params p;
         pg_params_init(&p);

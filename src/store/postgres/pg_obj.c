@@ -4,7 +4,9 @@
  * into a table of pg_stmt (the text is the same for every connection, and
  * each connection prepares a statement on its first use of it). INSERT and
  * UPDATE answer the stored row through RETURNING, so a write is one round
- * trip. Every value is a bound parameter. */
+ * trip; a page comes with its total from one statement (one snapshot, one
+ * round trip, where a transaction around a count and a list took four).
+ * Every value is a bound parameter. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +27,9 @@ enum {
     OS_INSERT,
     OS_UPDATE,
     OS_DELETE,
-    OS_LIST,
-    OS_COUNT,
-    OS_LIST_BY,                             /* + the filter's index */
-    OS_COUNT_BY = OS_LIST_BY + PG_FILTERS_MAX, /* + the filter's index */
-    OS__COUNT = OS_COUNT_BY + PG_FILTERS_MAX
+    OS_PAGE,
+    OS_PAGE_BY, /* + the filter's index */
+    OS__COUNT = OS_PAGE_BY + PG_FILTERS_MAX
 };
 
 static pg_stmt obj_stmts[PG_RES_MAX][OS__COUNT];
@@ -54,6 +54,45 @@ static const char *filter_name(const resource_desc *d, int k)
     return d->filters[k];
 }
 
+static void put_ident(buf_t *b, const char *name)
+{
+    buf_putc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            buf_putc(b, '"');
+        buf_putc(b, *p);
+    }
+    buf_putc(b, '"');
+}
+
+/* A page and the total of its filter in one statement:
+ *   SELECT c.n, l.* FROM (SELECT count(*) AS n FROM t WHERE team_id = $1
+ *   [AND filter = $4]) c LEFT JOIN LATERAL (<the builder's list>) l ON true
+ * The count's placeholders are the list's own ($1 team, $4 filter), so
+ * both bind one parameter list; a page past the end is the one row of the
+ * count with NULLs for the object. */
+static bool build_page(buf_t *b, const resource_desc *d, const char *filter)
+{
+    buf_puts(b, "SELECT c.n, l.* FROM (SELECT count(*) AS n FROM ");
+    put_ident(b, d->name);
+    buf_puts(b, " WHERE ");
+    put_ident(b, "team_id");
+    buf_puts(b, " = $1");
+    if (filter) {
+        buf_puts(b, " AND ");
+        put_ident(b, filter);
+        buf_puts(b, " = $4");
+    }
+    buf_puts(b, ") c LEFT JOIN LATERAL (");
+    if (!sql_obj_list(b, &SQL_DIALECT_POSTGRES, d, filter))
+        return false;
+    buf_puts(b, ") l ON true ORDER BY l.");
+    put_ident(b, "id");
+    if (d->newest_first)
+        buf_puts(b, " DESC");
+    return !b->failed;
+}
+
 static bool build(const resource_desc *d, int kind, buf_t *b)
 {
     const sql_dialect *dl = &SQL_DIALECT_POSTGRES;
@@ -68,17 +107,11 @@ static bool build(const resource_desc *d, int kind, buf_t *b)
         return sql_obj_update(b, dl, d);
     case OS_DELETE:
         return sql_obj_delete(b, dl, d);
-    case OS_LIST:
-        return sql_obj_list(b, dl, d, NULL);
-    case OS_COUNT:
-        return sql_obj_count(b, dl, d, NULL);
+    case OS_PAGE:
+        return build_page(b, d, NULL);
     }
-    if (kind >= OS_LIST_BY && kind < OS_COUNT_BY) {
-        const char *f = filter_name(d, kind - OS_LIST_BY);
-        return f && sql_obj_list(b, dl, d, f);
-    }
-    const char *f = filter_name(d, kind - OS_COUNT_BY);
-    return f && sql_obj_count(b, dl, d, f);
+    const char *f = filter_name(d, kind - OS_PAGE_BY);
+    return f && build_page(b, d, f);
 }
 
 /* Builds every descriptor's statements once; the texts live as long as the
@@ -114,15 +147,17 @@ static pg_stmt *stmt_of(const resource_desc *d, int kind)
 
 /* ---- rows ---------------------------------------------------------------- */
 
-/* Decodes row `row` of r (the builder's row shape) into out, which the
- * caller has zeroed. false when out of memory (out is then cleared). */
-static bool row_read(const PGresult *r, int row, const resource_desc *d, obj_row *out)
+/* Decodes row `row` of r (the builder's row shape from column off on) into
+ * out, which the caller has zeroed. false when out of memory (out is then
+ * cleared). */
+static bool row_read_at(const PGresult *r, int row, int off, const resource_desc *d,
+                        obj_row *out)
 {
-    out->id = pg_col_int(r, row, SQL_COL_ID);
-    out->team_id = pg_col_int(r, row, SQL_COL_TEAM);
+    out->id = pg_col_int(r, row, off + SQL_COL_ID);
+    out->team_id = pg_col_int(r, row, off + SQL_COL_TEAM);
     for (size_t i = 0; i < d->nfields; i++) {
         const field_desc *f = &d->fields[i];
-        int col = SQL_COL_FIELD(i);
+        int col = off + SQL_COL_FIELD(i);
         obj_value *v = &out->v[i];
         if (pg_col_null(r, row, col)) {
             obj_value_set_null(v);
@@ -136,23 +171,31 @@ static bool row_read(const PGresult *r, int row, const resource_desc *d, obj_row
             obj_value_set_int(v, pg_col_int(r, row, col));
         }
     }
-    out->created_at = pg_col_int(r, row, SQL_COL_CREATED(d));
-    out->updated_at = pg_col_int(r, row, SQL_COL_UPDATED(d));
+    out->created_at = pg_col_int(r, row, off + SQL_COL_CREATED(d));
+    out->updated_at = pg_col_int(r, row, off + SQL_COL_UPDATED(d));
     return true;
 }
 
-piora_err pg_obj_rows_read(const PGresult *r, const resource_desc *d, obj_row **rows, size_t *n)
+static bool row_read(const PGresult *r, int row, const resource_desc *d, obj_row *out)
+{
+    return row_read_at(r, row, 0, d, out);
+}
+
+/* Every row of r from column off on; rows whose id is NULL (a page's
+ * count without objects) are none. */
+static piora_err rows_read_at(const PGresult *r, int off, const resource_desc *d, obj_row **rows,
+                              size_t *n)
 {
     *rows = NULL;
     *n = 0;
     int nt = PQntuples(r);
-    if (nt <= 0)
+    if (nt <= 0 || pg_col_null(r, 0, off + SQL_COL_ID))
         return PIORA_OK;
     obj_row *v = calloc((size_t)nt, sizeof *v);
     if (!v)
         return PIORA_ENOMEM;
     for (int i = 0; i < nt; i++) {
-        if (!row_read(r, i, d, &v[i])) {
+        if (!row_read_at(r, i, off, d, &v[i])) {
             obj_rows_free(v, (size_t)i);
             return PIORA_ENOMEM;
         }
@@ -160,6 +203,11 @@ piora_err pg_obj_rows_read(const PGresult *r, const resource_desc *d, obj_row **
     *rows = v;
     *n = (size_t)nt;
     return PIORA_OK;
+}
+
+piora_err pg_obj_rows_read(const PGresult *r, const resource_desc *d, obj_row **rows, size_t *n)
+{
+    return rows_read_at(r, 0, d, rows, n);
 }
 
 /* ---- values to parameters ------------------------------------------------ */
@@ -347,35 +395,26 @@ piora_err pg_obj_list(store_t *base, const resource_desc *d, int64_t team_id, co
     if (f && f->grant && f->grant->limited)
         return pg_obj_list_granted(s, d, team_id, fi >= 0 ? d->filters[fi] : NULL, f, offset,
                                    limit, rows, n, total);
-    pg_stmt *count = stmt_of(d, fi < 0 ? OS_COUNT : OS_COUNT_BY + fi);
-    pg_stmt *list = stmt_of(d, fi < 0 ? OS_LIST : OS_LIST_BY + fi);
-    if (!count || !list)
+    pg_stmt *page = stmt_of(d, fi < 0 ? OS_PAGE : OS_PAGE_BY + fi);
+    if (!page)
         return PIORA_EDB;
-
-    /* The count and the page come from one snapshot. */
-    piora_err e = pg_begin_read(s);
-    if (e != PIORA_OK)
-        return e;
+    /* The count and the page come from one statement: one snapshot. */
     pg_params p;
     pg_params_init(&p);
     pg_p_int(&p, team_id);
+    pg_p_int(&p, limit);
+    pg_p_int(&p, offset);
     if (fi >= 0)
         pg_p_int(&p, f->value);
-    e = pg_fetch_int(s, count, &p, total, "count");
+    PGresult *r = pg_run(s, page, &p);
+    piora_err e = pg_ok(s, r, "list");
+    if (e == PIORA_OK && PQntuples(r) < 1)
+        e = PIORA_EDB; /* the count's row is always there */
     if (e == PIORA_OK) {
-        pg_params_init(&p);
-        pg_p_int(&p, team_id);
-        pg_p_int(&p, limit);
-        pg_p_int(&p, offset);
-        if (fi >= 0)
-            pg_p_int(&p, f->value);
-        PGresult *r = pg_run(s, list, &p);
-        e = pg_ok(s, r, "list");
-        if (e == PIORA_OK)
-            e = pg_obj_rows_read(r, d, rows, n);
-        PQclear(r);
+        *total = pg_col_int(r, 0, 0);
+        e = rows_read_at(r, 1, d, rows, n);
     }
-    pg_end_read(s);
+    PQclear(r);
     if (e != PIORA_OK)
         *total = 0;
     return e;
