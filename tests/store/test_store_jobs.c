@@ -391,6 +391,54 @@ static void test_claim_race_per_server(void **state)
     store_close(node_b);
 }
 
+typedef struct expirer {
+    store_t *s;
+    pthread_barrier_t *start;
+    int64_t n;
+    piora_err got;
+} expirer;
+
+static void *expire_now(void *arg)
+{
+    expirer *x = arg;
+    pthread_barrier_wait(x->start);
+    x->got = store_job_expire(x->s, 1000, &x->n);
+    return NULL;
+}
+
+/* Every node ends expired leases each second: two at once count each lost
+ * job once between them, and every one ends failed with "lost". */
+static void test_expire_race(void **state)
+{
+    fixture *fx = *state;
+    race_world w;
+    race_world_make(fx, &w, RACE_SERVERS, RACE_APPS, 1);
+    deploy_claim c;
+    int claimed = 0;
+    while (store_deploy_claim(fx->s, "node-gone", 200, 260, 1000, &c) == PIORA_OK) {
+        free(c.script);
+        claimed++;
+    }
+    assert_int_equal(claimed, RACE_SERVERS * RACE_APPS);
+    store_t *node_b = other_node(fx);
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    expirer a = {.s = fx->s, .start = &start}, b = {.s = node_b, .start = &start};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, expire_now, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, expire_now, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(a.got, PIORA_OK);
+    assert_int_equal(b.got, PIORA_OK);
+    assert_int_equal(a.n + b.n, claimed);
+    for (int sv = 0; sv < RACE_SERVERS; sv++)
+        for (int ap = 0; ap < RACE_APPS; ap++)
+            dep_status_is(fx, w.team, w.dep[sv][ap][0], "failed");
+    store_close(node_b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deploy_cancel_and_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_race_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_race_per_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expire_race, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * can sign in, removal and roles, invitations (one pending link per email,
  * used once), the sudo mode's re-authentication time and two-factor
  * sign-in (a pending key, single-use steps and recovery codes), also with
- * two connections (two nodes) demoting a team's two admins at once. */
+ * two connections (two nodes) demoting a team's two admins at once, or
+ * using one TOTP code or one invitation link at once. */
 #include <pthread.h>
 
 #include "store_fixture.h"
@@ -269,12 +270,88 @@ static void test_last_admin_race(void **state)
     store_close(node_b);
 }
 
+/* Two nodes using one TOTP step, and one invitation, at the same moment. */
+typedef struct once_try {
+    store_t *s;
+    int64_t user_id;
+    const uint8_t *digest; /* non-NULL: accept this invitation, else use step 7 */
+    pthread_barrier_t *start;
+    piora_err got;
+} once_try;
+
+static void *use_once(void *arg)
+{
+    once_try *o = arg;
+    pthread_barrier_wait(o->start);
+    o->got = o->digest ? store_invite_accept(o->s, o->digest, "$argon2id$x", 150, NULL)
+                       : store_totp_use_step(o->s, o->user_id, 7);
+    return NULL;
+}
+
+static void race_once(store_t *s1, store_t *s2, int64_t user_id, const uint8_t *digest,
+                      piora_err *g1, piora_err *g2)
+{
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+    once_try a = {.s = s1, .user_id = user_id, .digest = digest, .start = &start};
+    once_try b = {.s = s2, .user_id = user_id, .digest = digest, .start = &start};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, use_once, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, use_once, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&start);
+    *g1 = a.got;
+    *g2 = b.got;
+}
+
+static void test_single_use_race(void **state)
+{
+    fixture *fx = *state;
+    user_rec a;
+    assert_int_equal(store_user_create(fx->s, "a@t.test", "t", true, "h", &a), PIORA_OK);
+    const char *url = fixture_store_url();
+    char msg[256] = "";
+    store_t *node_b = store_open(url ? url : fx->path, msg, sizeof msg);
+    assert_non_null(node_b);
+    uint8_t d[2][32];
+    memset(d, 5, sizeof d);
+    assert_int_equal(store_totp_set_pending(fx->s, a.id, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+                     PIORA_OK);
+    assert_int_equal(store_totp_enable(fx->s, a.id, 1, (const uint8_t(*)[32])d, 1), PIORA_OK);
+    piora_err g1, g2;
+    for (int round = 0; round < 10; round++) {
+        /* one code, two nodes: exactly one passes */
+        assert_int_equal(store_totp_disable(fx->s, a.id), PIORA_OK);
+        assert_int_equal(store_totp_set_pending(fx->s, a.id, "GEZDGNBVGY3TQOJQ"), PIORA_OK);
+        assert_int_equal(store_totp_enable(fx->s, a.id, 1, (const uint8_t(*)[32])d, 1), PIORA_OK);
+        race_once(fx->s, node_b, a.id, NULL, &g1, &g2);
+        assert_true((g1 == PIORA_OK && g2 == PIORA_ECONFLICT) ||
+                    (g1 == PIORA_ECONFLICT && g2 == PIORA_OK));
+        /* one link, two nodes: one user made, the other finds it used */
+        uint8_t link[SESSION_DIGEST_LEN];
+        memset(link, 0x40 + round, sizeof link);
+        char email[32];
+        snprintf(email, sizeof email, "n%d@t.test", round);
+        assert_int_equal(store_invite_create(fx->s, a.team_id, email, false, a.id, link, 100, 200,
+                                             NULL),
+                         PIORA_OK);
+        race_once(fx->s, node_b, 0, link, &g1, &g2);
+        assert_true((g1 == PIORA_OK && g2 == PIORA_ENOTFOUND) ||
+                    (g1 == PIORA_ENOTFOUND && g2 == PIORA_OK));
+        user_rec u;
+        assert_int_equal(store_user_by_email(fx->s, email, &u), PIORA_OK);
+    }
+    store_close(node_b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_offboard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_admin_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_use_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invites, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_totp, setup, teardown),
