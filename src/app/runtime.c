@@ -136,7 +136,7 @@ static void services_start(const piora_config *cfg)
 {
     /* The URL was checked in app_run, so this cannot refuse it. */
     if (cfg->redis[0])
-        redis_limits_start(cfg->redis);
+        redis_limits_start(cfg->redis, (int)cfg->redis_timeout_ms);
     else
         log_info("rate limits: this node limits on its own (no --redis; with several nodes "
                  "each allows the whole limit)");

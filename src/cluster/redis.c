@@ -14,8 +14,6 @@
 #include "util/log.h"
 #include "util/num.h"
 
-#define CONNECT_TIMEOUT_MS 100
-#define COMMAND_TIMEOUT_MS 50
 #define RETRY_NS 1000000000LL /* at most one reconnect per second while down */
 #define US_PER_S 1000000LL
 #define KEY_MAX 64
@@ -51,6 +49,7 @@ const char redis_gcra_script[] =
     "return {1, remaining, math.ceil((tat - now) / 1000000), 0}\n";
 
 static redis_url target;
+static int timeout_ms = 100; /* to connect, and for each call */
 static _Atomic bool configured;
 static _Atomic bool up;
 /* Moves each time Redis is marked down: a thread's connection made under an
@@ -212,12 +211,12 @@ static conn *conn_get(uint64_t cur, const char **why)
     if (k->c && k->epoch == cur)
         return k;
     conn_close(k);
-    k->c = redisConnectWithTimeout(target.host, target.port, ms_tv(CONNECT_TIMEOUT_MS));
+    k->c = redisConnectWithTimeout(target.host, target.port, ms_tv(timeout_ms));
     if (k->c == NULL) {
         *why = "out of memory";
         return NULL;
     }
-    if (k->c->err || redisSetTimeout(k->c, ms_tv(COMMAND_TIMEOUT_MS)) != REDIS_OK) {
+    if (k->c->err || redisSetTimeout(k->c, ms_tv(timeout_ms)) != REDIS_OK) {
         *why = k->c->errstr[0] ? k->c->errstr : "cannot connect";
         static _Thread_local char copy[128];
         snprintf(copy, sizeof copy, "%s", *why);
@@ -317,20 +316,24 @@ bool redis_gcra_take(const char *limiter, uint64_t key, int64_t limit, int64_t w
               reply_int(r->element[3], 0, INT64_C(1) << 40, &retry);
     if (!ok) {
         /* hiredis reports its read timeout as EAGAIN's text */
-        const char *w = k->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
-                            ? "no answer within 50 ms"
-                        : k->c->err                             ? k->c->errstr
-                        : r && r->type == REDIS_REPLY_ERROR     ? "an error reply"
-                                                                : "an unexpected reply";
         char copy[128];
-        snprintf(copy, sizeof copy, "%s", w);
+        if (k->c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
+            snprintf(copy, sizeof copy, "no answer within %d ms", timeout_ms);
+        else
+            snprintf(copy, sizeof copy, "%s",
+                     k->c->err                         ? k->c->errstr
+                     : r && r->type == REDIS_REPLY_ERROR ? "an error reply"
+                                                         : "an unexpected reply");
         freeReplyObject(r);
         conn_close(k);
         mark_down(cur, copy);
         return fallback();
     }
     freeReplyObject(r);
-    mark_up();
+    /* a read, not an exchange, on the hot path: every thread's answer
+     * would otherwise write the one shared line */
+    if (!atomic_load_explicit(&up, memory_order_relaxed))
+        mark_up();
     out->allowed = allowed == 1;
     out->remaining = remaining;
     out->reset_in_s = reset;
@@ -338,11 +341,12 @@ bool redis_gcra_take(const char *limiter, uint64_t key, int64_t limit, int64_t w
     return true;
 }
 
-bool redis_limits_start(const char *url)
+bool redis_limits_start(const char *url, int timeout)
 {
     char why[128];
-    if (!redis_url_parse(url, &target, why, sizeof why))
+    if (!redis_url_parse(url, &target, why, sizeof why) || timeout < 1 || timeout > 60000)
         return false;
+    timeout_ms = timeout;
     atomic_store(&up, true);
     atomic_store(&configured, true);
     const char *cwhy = "";

@@ -2,8 +2,9 @@
  * as one Lua script that reads Redis's own clock (TIME), so the nodes'
  * clocks may differ. The only file that includes hiredis.
  *
- * Never slow for long: each calling thread keeps its own connection, with a
- * 100 ms connect and 50 ms command timeout. Any failure makes that one call
+ * Never slow for long: each calling thread keeps its own connection, with
+ * one timeout (--redis-timeout) to connect and for each call. Any failure
+ * makes that one call
  * answer "not shared" (the caller limits with its own table) and marks Redis
  * down for every thread; while down no thread waits on it, and at most one
  * reconnect is tried per second. Both transitions are logged once. */
@@ -29,9 +30,10 @@ typedef struct redis_url {
 bool redis_url_parse(const char *url, redis_url *out, char *why, size_t whylen);
 
 /* Starts using Redis at url (already checked by redis_url_parse; a bad one
- * returns false). Connects once from the calling thread and logs whether
- * the limits are shared or, Redis not answering yet, local for now. */
-bool redis_limits_start(const char *url);
+ * returns false) with timeout_ms (1-60000) to connect and per call.
+ * Connects once from the calling thread and logs whether the limits are
+ * shared or, Redis not answering yet, local for now. */
+bool redis_limits_start(const char *url, int timeout_ms);
 /* Stops: later calls answer "not shared". Connections of other threads are
  * closed as those threads exit. */
 void redis_limits_stop(void);

@@ -211,9 +211,15 @@ const config_setting config_settings[] = {
      "per-token limit (`--rate-limit`) and the per-address ones (`--auth-fail-limit`, "
      "`--revoke-limit`) are then shared by every node using this Redis: 10/min is 10/min for "
      "the cluster. Unset: each node limits on its own, and says so at start. If Redis stops "
-     "answering (100 ms to connect, 50 ms per call), nodes limit on their own, count it in "
+     "answering (within `--redis-timeout`), nodes limit on their own, count it in "
      "`piora_ratelimit_redis_fallbacks_total`, log it once, try again every second and share "
      "again when it is back. Redis 7 (any version with `EVALSHA` and script `TIME`)."},
+    INT("redis-timeout", "PIORA_REDIS_TIMEOUT", "MILLISECONDS", 10, 5000, 100, redis_timeout_ms,
+        "how long a shared rate limit waits for Redis",
+        "How long connecting to Redis, and each rate-limit call, may take before the request "
+        "is limited by the node alone and Redis counts as down (retried every second). The call "
+        "runs on the HTTP thread, so this is what a stalled Redis can add to a request; a "
+        "stopped Redis refuses at once."),
 };
 
 const size_t config_settings_count = sizeof config_settings / sizeof config_settings[0];

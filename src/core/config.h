@@ -66,6 +66,7 @@ typedef struct piora_config {
     /* cluster (issue 10, SPEC 1) */
     char redis[1024];             /* --redis: redis://HOST[:PORT][/N] shared limits; empty =
                                      each node limits alone */
+    unsigned redis_timeout_ms;    /* --redis-timeout: to connect and per call */
 } piora_config;
 
 #define BODY_MAX_BYTES (1u << 20) /* SPEC 4: over 1 MiB is a 413 */

@@ -26,9 +26,14 @@ function intHeader(r, name) {
   return Number(v);
 }
 
+// Generous: on a loaded test machine the default 100 ms can pass without
+// Redis being gone, and these tests are about sharing, not the timeout
+// (tests/unit/test_redis.c checks that a hung Redis ends a call with it).
+const REDIS_TIMEOUT = ['--redis-timeout', String(T(1000))];
+
 // Two nodes serving one database file through one Redis.
 async function twoNodes(t, redis, opts = {}) {
-  const args = ['--redis', redis.url, ...(opts.args ?? [])];
+  const args = ['--redis', redis.url, ...REDIS_TIMEOUT, ...(opts.args ?? [])];
   const a = await startServer(t, { template: tpl, ...opts, args });
   const b = await startServer(t, { ...opts, dbPath: a.db, args });
   return [a, b];
@@ -187,7 +192,7 @@ describe('rate limits shared through Redis (SPEC 1)', () => {
   it('Redis not running at start: the node starts, says so, limits alone, and shares once Redis answers', async (t) => {
     const redis = await startRedis(t);
     await redis.stop();
-    const s = await startServer(t, { template: tpl, rateLimit: 3, args: ['--redis', redis.url] });
+    const s = await startServer(t, { template: tpl, rateLimit: 3, args: ['--redis', redis.url, ...REDIS_TIMEOUT] });
     assert.match(s.stderr, /Redis at 127\.0\.0\.1:\d+ is not answering .*: this node limits on its own until it answers/);
     for (let i = 1; i <= 3; i++) assert.equal((await s.get(SERVERS, { token: tpl.tokens.one })).status, 200);
     assertProblem(await s.get(SERVERS, { token: tpl.tokens.one }), 429, 'rate_limited');
