@@ -71,6 +71,12 @@ static void gauges_read(metrics_gauges *g)
     g->redis_configured = redis_limits_configured();
     g->redis_up = redis_limits_up();
     g->redis_fallbacks = redis_limits_fallbacks();
+    store_feed_stats fs;
+    store_feed_get_stats(&fs);
+    g->feed_running = fs.running;
+    g->feed_healthy = fs.healthy;
+    g->feed_reconnects = fs.reconnects;
+    g->feed_notifies = fs.notifies;
 }
 
 /* Metrics, the last-used and usage-log writers and the access log: started

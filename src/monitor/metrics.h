@@ -74,6 +74,10 @@ typedef struct metrics_gauges {
     bool redis_configured;    /* --redis given: the two below are shown */
     bool redis_up;            /* Redis answered the last shared limit */
     uint64_t redis_fallbacks; /* limit decisions taken by this node alone, Redis failing */
+    bool feed_running;        /* a change-feed listener runs (PostgreSQL): the three below are shown */
+    bool feed_healthy;
+    uint64_t feed_reconnects;
+    uint64_t feed_notifies;
 } metrics_gauges;
 
 /* Appends the whole exposition with the gauges in g. */

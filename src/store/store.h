@@ -69,6 +69,15 @@ bool store_feed_start(const char *url, char *msg, size_t msglen);
 /* Stops the listener and withdraws this node from the revocation acks. */
 void store_feed_stop(void);
 
+/* The listener as /metrics shows it; all zero without one (SQLite). */
+typedef struct store_feed_stats {
+    bool running;
+    bool healthy;        /* confirmed within the health window (500 ms) */
+    uint64_t reconnects; /* connections re-established after the first */
+    uint64_t notifies;   /* change notifications received */
+} store_feed_stats;
+void store_feed_get_stats(store_feed_stats *out);
+
 
 /* ---- teams and users --------------------------------------------------- */
 

@@ -51,6 +51,14 @@ bool store_feed_start(const char *url, char *msg, size_t msglen)
 
 void store_feed_stop(void) { pg_feed_stop(); }
 
+void store_feed_get_stats(store_feed_stats *out)
+{
+    pg_feed_stats st;
+    pg_feed_get_stats(&st);
+    *out = (store_feed_stats){.running = st.running, .healthy = st.healthy,
+                              .reconnects = st.reconnects, .notifies = st.notifies};
+}
+
 void store_close(store_t *s)
 {
     if (s)

@@ -43,6 +43,13 @@ async function assertRevokedEverywhere(nodes, token, what) {
   for (const [i, r] of answers.entries()) assertProblem(r, 401, 'token_revoked', `${what}, node ${i}:`);
 }
 
+async function metric(s, name) {
+  const r = await s.get('/metrics');
+  assert.equal(r.status, 200);
+  const m = r.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : null;
+}
+
 async function tokenIdByName(url, name) {
   const r = await cli(['token', 'list', '--json', '--database', url]);
   const j = JSON.parse(r.stdout);
@@ -153,6 +160,12 @@ describe('cluster: three nodes on one PostgreSQL', () => {
         await assertRevokedEverywhere(nodes, tok, `round ${round}`);
       }
       await waitListeners(); // they come back by themselves
+    }
+    for (const [i, s] of nodes.entries()) {
+      assert.ok(await metric(s, 'piora_change_feed_reconnects_total') >= 4, `node ${i} counted its listener's reconnects`);
+      const end = Date.now() + T(5000);
+      while (await metric(s, 'piora_change_feed_healthy') !== 1 && Date.now() < end) await sleep(50);
+      assert.equal(await metric(s, 'piora_change_feed_healthy'), 1, `node ${i}'s feed is healthy again`);
     }
   });
 
@@ -356,13 +369,6 @@ describe('cluster: behind the nginx upstream of docs/cluster.md', () => {
 });
 
 describe('cluster: three nodes on one PostgreSQL and one Redis', () => {
-  const metric = async (s, name) => {
-    const r = await s.get('/metrics');
-    assert.equal(r.status, 200);
-    const m = r.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
-    return m ? Number(m[1]) : null;
-  };
-
   it('a limit of N per minute holds across nodes: the N+1st request, on any node, is 429', { timeout: T(60000) }, async (t) => {
     const { url } = await freshDb();
     const redis = await startRedis(t);

@@ -105,6 +105,9 @@ void pg_feed_get_stats(pg_feed_stats *out)
     out->notifies = atomic_load(&L.notifies);
     out->beats = atomic_load(&L.beats);
     out->healthy = pg_feed_healthy();
+    pthread_mutex_lock(&L.mu);
+    out->running = L.running;
+    pthread_mutex_unlock(&L.mu);
 }
 
 /* ---- waiting on the socket with a deadline and the stop pipe ------------ */

@@ -51,6 +51,7 @@ typedef struct pg_feed_stats {
     uint64_t notifies;
     uint64_t beats;
     bool healthy;
+    bool running;
 } pg_feed_stats;
 void pg_feed_get_stats(pg_feed_stats *out);
 
