@@ -319,9 +319,9 @@ describe('cluster: three nodes on one PostgreSQL', () => {
     for (const s of nodes.slice(1)) await s.healthy();
   });
 
-  it('a dashboard session made on one node is valid on every node', { timeout: T(60000) }, async (t) => {
+  it('a dashboard session made on one node is valid on every node; audit and last-used times are shared', { timeout: T(60000) }, async (t) => {
     const { url, password } = await freshDb();
-    const [a, b, c] = await startNodes(t, url);
+    const [a, b, c] = await startNodes(t, url, 3, ['--last-used-interval', '1']);
     const hdr = await webSignIn(a, EMAIL, password);
     const at = (s) => ({ ...hdr, Origin: s.base });
     const who = await b.get('/web/api/session', { headers: at(b) });
@@ -332,6 +332,19 @@ describe('cluster: three nodes on one PostgreSQL', () => {
     assert.equal((await a.get(LIST, { token: made.json.token })).status, 200);
     const listed = await a.get('/web/api/tokens', { headers: at(a) });
     assert.ok(listed.json.data.some((x) => x.name === 'from-c'), 'a token made on node c is listed on node a');
+    // used on node a (above): node b's list shows when, once a's writer ran
+    const end = Date.now() + T(10000);
+    let used = null;
+    while (!used && Date.now() < end) {
+      const r = await b.get('/web/api/tokens', { headers: at(b) });
+      used = r.json.data.find((x) => x.name === 'from-c')?.last_used_at ?? null;
+      if (!used) await sleep(200);
+    }
+    assert.ok(used, 'the last use on node a shows on node b');
+    const audit = await b.get('/web/api/audit?per_page=100', { headers: at(b) });
+    assert.equal(audit.status, 200, audit.text);
+    assert.ok(audit.json.data.some((e) => e.action === 'token.created' && e.token_name === 'from-c'),
+      "node c's audit entry is in node b's audit list");
     assert.equal((await b.post('/web/api/signout', { headers: at(b) })).status, 204);
     for (const s of [a, c]) {
       const r = await s.get('/web/api/session', { headers: at(s) });
