@@ -76,6 +76,13 @@ try {
     revoke.push(returned - t0);
     await Promise.all(watchers);
   }
+  // how often the listeners of the other nodes lost their connection (a
+  // heartbeat that took over 400 ms on a loaded machine counts as lost)
+  const reconnects = [];
+  for (const s of others) {
+    const m = await (await fetch(s.base + '/metrics')).text();
+    reconnects.push(Number((/^piora_change_feed_reconnects_total (\d+)$/m.exec(m) ?? [0, -1])[1]));
+  }
   // The same revoke with the other nodes stopped (their acks withdrawn):
   // what waiting for two acknowledgements adds.
   for (const s of others) await s.stop();
@@ -91,7 +98,7 @@ try {
     alone.push(performance.now() - t0);
   }
   console.log(JSON.stringify({ rounds, nodes: nodes.length, revoke_ms: summary(revoke), seen_ms: summary(seen), stale,
-    revoke_alone_ms: summary(alone) }));
+    revoke_alone_ms: summary(alone), listener_reconnects: reconnects }));
 } finally {
   for (const s of nodes) s.kill();
   pg.stop();
