@@ -26,6 +26,8 @@ test_pkgs+=(postgresql-15 postgresql-client-15 mariadb-server mariadb-client red
 test_pkgs+=(openssh-server openssh-client)
 # the black-hole test: a network namespace (ip netns) with an nftables drop rule
 test_pkgs+=(iproute2 nftables)
+# the cluster test: three nodes behind nginx's upstream, the example of docs/cluster.md
+test_pkgs+=(nginx)
 # wrk: the load of the bench/ scripts (bench/redis.sh: in-process vs Redis limits)
 test_pkgs+=(wrk)
 

@@ -75,6 +75,12 @@ static void gauges_read(metrics_gauges *g)
     g->store_refused = http_server_store_refused();
     g->store_handed = http_server_store_handed();
     g->store_late = http_server_store_late();
+    store_feed_stats fs;
+    store_feed_get_stats(&fs);
+    g->feed_running = fs.running;
+    g->feed_healthy = fs.healthy;
+    g->feed_reconnects = fs.reconnects;
+    g->feed_notifies = fs.notifies;
 }
 
 /* Metrics, the last-used and usage-log writers and the access log: started
@@ -232,6 +238,25 @@ static void first_run_link(const piora_config *cfg, unsigned port)
     }
 }
 
+/* The database as the start line shows it: a URL's password is never
+ * logged (postgres://user:secret@host/db -> postgres://user:***@host/db). */
+static void database_label(const char *url, char *out, size_t len)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : NULL;
+    const char *end = auth ? auth + strcspn(auth, "/?#") : NULL;
+    const char *at = NULL;
+    for (const char *p = auth; p && p < end; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) {
+        snprintf(out, len, "%s", url);
+        return;
+    }
+    snprintf(out, len, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
 static unsigned worker_threads(const piora_config *cfg)
 {
     if (cfg->threads)
@@ -287,6 +312,10 @@ int app_run(const piora_config *cfg)
     if (!master_key_start(cfg))
         return 1;
     store_thread_init(cfg->database);
+    if (!store_feed_start(cfg->database, msg, sizeof msg)) {
+        fprintf(stderr, "piora: %s\n", msg);
+        return 1;
+    }
 
     /* Signals go to the main thread only, which waits for them below; the
      * worker threads started by libmicrohttpd inherit the blocked mask. */
@@ -300,6 +329,7 @@ int app_run(const piora_config *cfg)
     services_start(cfg);
     if (!monitoring_start(cfg)) {
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
@@ -307,6 +337,7 @@ int app_run(const piora_config *cfg)
         fprintf(stderr, "piora: cannot start the backup scheduler\n");
         monitoring_stop();
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
@@ -319,6 +350,7 @@ int app_run(const piora_config *cfg)
         scheduler_stop();
         monitoring_stop();
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
@@ -358,12 +390,15 @@ int app_run(const piora_config *cfg)
         scheduler_stop();
         monitoring_stop();
         services_stop();
+        store_feed_stop();
         store_thread_release();
         return 1;
     }
     bool v6 = http_server_ipv6(srv);
+    char dblabel[4200];
+    database_label(cfg->database, dblabel, sizeof dblabel);
     log_info("piora listening on http://%s%s%s:%u (%u threads, database %s)", v6 ? "[" : "",
-             cfg->listen_host, v6 ? "]" : "", http_server_port(srv), threads, cfg->database);
+             cfg->listen_host, v6 ? "]" : "", http_server_port(srv), threads, dblabel);
     if (users == 0)
         first_run_link(cfg, http_server_port(srv));
 
@@ -378,6 +413,7 @@ int app_run(const piora_config *cfg)
     scheduler_stop();
     monitoring_stop();
     services_stop();
+    store_feed_stop();
     store_thread_release();
     log_info("stopped");
     return 0;

@@ -342,6 +342,22 @@ void metrics_render(buf_t *b, const metrics_gauges *g)
                    "Requests answered 503 because they waited over 2 s for a store thread.",
                    "counter");
     buf_printf(b, "piora_store_pool_late_total %llu\n", (unsigned long long)g->store_late);
+    if (g->feed_running) {
+        counter_header(b, "piora_change_feed_healthy",
+                       "1 while the change-feed listener has confirmed its view within 500 ms; "
+                       "0 while this node reads the feed from the database on every request.",
+                       "gauge");
+        buf_printf(b, "piora_change_feed_healthy %d\n", g->feed_healthy ? 1 : 0);
+        counter_header(b, "piora_change_feed_reconnects_total",
+                       "Times the change-feed listener re-established its connection.",
+                       "counter");
+        buf_printf(b, "piora_change_feed_reconnects_total %llu\n",
+                   (unsigned long long)g->feed_reconnects);
+        counter_header(b, "piora_change_feed_notifications_total",
+                       "Change notifications the listener received.", "counter");
+        buf_printf(b, "piora_change_feed_notifications_total %llu\n",
+                   (unsigned long long)g->feed_notifies);
+    }
     counter_header(b, "piora_start_time_seconds", "When the server started (epoch seconds).",
                    "gauge");
     buf_printf(b, "piora_start_time_seconds %lld\n", (long long)start_time);

@@ -78,6 +78,10 @@ typedef struct metrics_gauges {
     uint64_t store_refused;   /* answered 503: the store pool was full */
     uint64_t store_handed;    /* requests handed to the store pool since start */
     uint64_t store_late;      /* answered 503: waited too long for a store thread */
+    bool feed_running;        /* a change-feed listener runs (PostgreSQL): the three below are shown */
+    bool feed_healthy;
+    uint64_t feed_reconnects;
+    uint64_t feed_notifies;
 } metrics_gauges;
 
 /* Appends the whole exposition with the gauges in g. */

@@ -77,6 +77,24 @@ bool store_is_remote(const char *url);
  * PostgreSQL: what the backend registered with store_set_change_nowait()
  * (a listener that keeps the generations current), false until it does. */
 bool store_change_poll_nowait(void);
+/* Cluster mode: a serving process's change-feed listener (PostgreSQL: one
+ * LISTEN connection in its own thread, store/postgres/pg_listen.c), which
+ * lets hot tokens stay cached while every node still honours a revocation
+ * at once. A no-op for SQLite. Never waits for the database: false only
+ * when the listener cannot be started at all (msg says why). The CLI does
+ * not call it: its connections read the feed from the database. */
+bool store_feed_start(const char *url, char *msg, size_t msglen);
+/* Stops the listener and withdraws this node from the revocation acks. */
+void store_feed_stop(void);
+
+/* The listener as /metrics shows it; all zero without one (SQLite). */
+typedef struct store_feed_stats {
+    bool running;
+    bool healthy;        /* confirmed within the health window (500 ms) */
+    uint64_t reconnects; /* connections re-established after the first */
+    uint64_t notifies;   /* change notifications received */
+} store_feed_stats;
+void store_feed_get_stats(store_feed_stats *out);
 
 
 /* ---- teams and users --------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/postgres/pg_listen.h"
 #include "store/store_backend.h"
 #include "util/log.h"
 #include "util/num.h"
@@ -43,6 +44,33 @@ store_t *store_open(const char *url, char *msg, size_t msglen)
 store_t *store_open_existing(const char *url, char *msg, size_t msglen)
 {
     return open_url(url, false, msg, msglen);
+}
+
+bool store_feed_start(const char *url, char *msg, size_t msglen)
+{
+    if (!url || !url_is_postgres(url))
+        return true; /* SQLite: every connection polls data_version itself */
+    if (!pg_feed_start(url, msg, msglen))
+        return false;
+    /* While the listener is healthy a poll needs no round trip, so a
+     * polling thread may trust its caches (http/pipeline.c); otherwise it
+     * hands the request to the store pool, whose poll reads the feed. */
+    store_set_change_nowait(pg_feed_healthy);
+    return true;
+}
+
+void store_feed_stop(void)
+{
+    store_set_change_nowait(NULL);
+    pg_feed_stop();
+}
+
+void store_feed_get_stats(store_feed_stats *out)
+{
+    pg_feed_stats st;
+    pg_feed_get_stats(&st);
+    *out = (store_feed_stats){.running = st.running, .healthy = st.healthy,
+                              .reconnects = st.reconnects, .notifies = st.notifies};
 }
 
 void store_close(store_t *s)

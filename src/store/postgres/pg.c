@@ -4,10 +4,13 @@
  * connection, parameters, result decoding, transactions and the one
  * reconnect outside a transaction. The store functions live in
  * pg_<section>.c, each the twin of sqlite_<section>.c. */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "store/change_backend.h"
@@ -51,8 +54,16 @@ static bool reconnect(pg_store *s)
     s->in_tx = false;
     if (!s->conn)
         return false;
+    if (s->stalled_ns && clock_mono_ns() - s->stalled_ns < (int64_t)PG_STALL_MS * 1000000)
+        return false; /* it just failed: one wait per request, not one per statement */
+    int64_t t0 = clock_mono_ns();
     PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK) {
+        /* A refusal is instant and may be retried at once (the server may be
+         * back on the next call); an attempt that waited is not repeated by
+         * the same request's next statement. */
+        if (clock_mono_ns() - t0 > 500000000)
+            s->stalled_ns = clock_mono_ns();
         /* once per outage and connection: a down server must not flood the log */
         if (!s->down_logged) {
             char m[256];
@@ -69,19 +80,82 @@ static bool reconnect(pg_store *s)
     return true;
 }
 
+/* The deadline passed with no whole answer: the connection's state is
+ * unknown, so it is shut; libpq then sees it closed and calls it broken. */
+static void stalled(pg_store *s)
+{
+    int fd = PQsocket(s->conn);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    PQconsumeInput(s->conn);
+    s->stalled_ns = clock_mono_ns();
+    if (!s->down_logged) {
+        log_warn("store: PostgreSQL did not answer within %d ms; the connection is dropped",
+                 PG_ANSWER_MS);
+        s->down_logged = true;
+    }
+}
+
+PGresult *pg_await(pg_store *s)
+{
+    int64_t end = clock_mono_ns() + (int64_t)PG_ANSWER_MS * 1000000;
+    PGresult *keep = NULL;
+    for (;;) {
+        if (PQisBusy(s->conn)) {
+            int fd = PQsocket(s->conn);
+            int64_t left = end - clock_mono_ns();
+            if (fd < 0 || left <= 0) {
+                PQclear(keep);
+                stalled(s);
+                return NULL;
+            }
+            struct pollfd pf = {.fd = fd, .events = POLLIN};
+            int n = poll(&pf, 1, (int)((left + 999999) / 1000000));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n > 0 && !PQconsumeInput(s->conn) && PQstatus(s->conn) == CONNECTION_BAD &&
+                PQisBusy(s->conn)) {
+                PQclear(keep);
+                return NULL; /* the connection died: no answer will come */
+            }
+            continue;
+        }
+        PGresult *r = PQgetResult(s->conn);
+        if (!r)
+            return keep;
+        /* as PQexec: the last result, unless an earlier one failed */
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+}
+
+/* PQexec's one-off with the deadline of pg_await(). */
+static PGresult *exec_bounded(pg_store *s, const char *sql)
+{
+    if (!PQsendQuery(s->conn, sql))
+        return NULL;
+    return pg_await(s);
+}
+
 static PGresult *run_once(pg_store *s, pg_stmt *st, int id, const pg_params *p)
 {
     char name[16];
     snprintf(name, sizeof name, "p%d", id);
     if (!s->prepared[id]) {
-        PGresult *r = PQprepare(s->conn, name, st->sql, 0, NULL);
+        PGresult *r = PQsendPrepare(s->conn, name, st->sql, 0, NULL) ? pg_await(s) : NULL;
         if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
             return r;
         PQclear(r);
         s->prepared[id] = true;
     }
-    return PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->val : NULL, p ? p->len : NULL,
-                          p ? p->fmt : NULL, 0);
+    if (!PQsendQueryPrepared(s->conn, name, p ? p->n : 0, p ? p->val : NULL, p ? p->len : NULL,
+                             p ? p->fmt : NULL, 0))
+        return NULL;
+    return pg_await(s);
 }
 
 PGresult *pg_run(pg_store *s, pg_stmt *st, const pg_params *p)
@@ -113,12 +187,12 @@ PGresult *pg_exec_text(pg_store *s, const char *sql)
 {
     if (conn_broken(s) && (s->in_tx || !reconnect(s)))
         return NULL;
-    PGresult *r = PQexec(s->conn, sql);
+    PGresult *r = exec_bounded(s, sql);
     if (conn_broken(s) && !s->in_tx) {
         PQclear(r);
         if (!reconnect(s))
             return NULL;
-        r = PQexec(s->conn, sql);
+        r = exec_bounded(s, sql);
     }
     return r;
 }
@@ -262,7 +336,7 @@ void pg_rollback(pg_store *s)
     if (!s->in_tx)
         return;
     if (!conn_broken(s) && PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-        PGresult *r = PQexec(s->conn, "ROLLBACK");
+        PGresult *r = exec_bounded(s, "ROLLBACK");
         PQclear(r);
     }
     s->in_tx = false;
@@ -283,7 +357,7 @@ piora_err pg_commit(pg_store *s, unsigned kinds)
     if (e == PIORA_OK)
         e = pg_change_note(s, kinds, counters);
     if (e == PIORA_OK) {
-        PGresult *r = PQexec(s->conn, "COMMIT");
+        PGresult *r = exec_bounded(s, "COMMIT");
         e = pg_ok(s, r, "commit");
         /* COMMIT of an aborted transaction "succeeds" as ROLLBACK. */
         if (e == PIORA_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0)

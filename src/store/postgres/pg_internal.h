@@ -65,6 +65,7 @@ typedef struct pg_store {
     int schema_version;
     char node_id[64];         /* this process's name in the change feed's acks */
     bool down_logged;         /* reconnects failing: said once, until one works */
+    int64_t stalled_ns;       /* last answer timed out or reconnect failed (CLOCK_MONOTONIC) */
 } pg_store;
 
 static inline pg_store *pgs(store_t *s) { return (pg_store *)s; }
@@ -78,6 +79,20 @@ static inline pg_store *pgs(store_t *s) { return (pg_store *)s; }
 PGresult *pg_run(pg_store *s, pg_stmt *st, const pg_params *p);
 /* An unprepared one-off (DDL in migrations, SET, LISTEN): PQexec. */
 PGresult *pg_exec_text(pg_store *s, const char *sql);
+
+/* The answer to what was just sent on s->conn (PQsend*), as PQexec would
+ * give it, waited for at most PG_ANSWER_MS: a server that stopped
+ * answering (frozen, a black-holed network: the kernel still acknowledges,
+ * so TCP timeouts never fire) must not hold a request (SPEC 1: 503 within
+ * 5 s). On the deadline the connection is shut (it then counts as broken)
+ * and NULL answered. For PG_STALL_MS after that (or after a reconnect
+ * that failed slowly: a refusal is retried at once) reconnects fail at
+ * once, so one request waits out one deadline or one connect_timeout
+ * (3 s), never one per statement. Every statement of the backend goes
+ * through it. */
+#define PG_ANSWER_MS 3500
+#define PG_STALL_MS 1000
+PGresult *pg_await(pg_store *s);
 
 /* PIORA_OK for PGRES_COMMAND_OK / PGRES_TUPLES_OK, else maps SQLSTATE and
  * logs what deserves it (never a bound value): 23505 unique and 23503

@@ -55,7 +55,9 @@ static PGresult *run_text(pg_store *s, const char *sql, const grant_params *p)
 {
     if (!s->conn)
         return NULL;
-    return PQexecParams(s->conn, sql, p->n, p->types, p->val, NULL, NULL, 0);
+    if (!PQsendQueryParams(s->conn, sql, p->n, p->types, p->val, NULL, NULL, 0))
+        return NULL;
+    return pg_await(s);
 }
 
 piora_err pg_obj_list_granted(pg_store *s, const resource_desc *d, int64_t team_id,
