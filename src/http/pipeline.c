@@ -743,8 +743,11 @@ static bool hand_over(walk *w, req_t *r)
             workpool_release(w->p->store_pool);
         set_retry_after(r, 1);
         resp_problem(r, 503, "unavailable",
-                     "The server is waiting on the database for too many requests; try again "
-                     "shortly.",
+                     w->p->store_local
+                         ? "The server is waiting on Redis for too many requests; try again "
+                           "shortly."
+                         : "The server is waiting on the database for too many requests; try "
+                           "again shortly.",
                      NULL);
         return walk_end(w, r);
     }
@@ -782,7 +785,9 @@ bool pipeline_resume(const pipeline_t *p, req_t *r)
         atomic_fetch_add_explicit(&store_late, 1, memory_order_relaxed);
         set_retry_after(r, 1);
         resp_problem(r, 503, "unavailable",
-                     "The database is answering too slowly; try again shortly.", NULL);
+                     p->store_local ? "Redis is answering too slowly; try again shortly."
+                                    : "The database is answering too slowly; try again shortly.",
+                     NULL);
     } else if ((r->store = p->thread_store()) != NULL) {
         walk_steps(w, r, w->at);
     } else {
