@@ -379,6 +379,7 @@ int app_run(const piora_config *cfg)
             .store_remote = store_is_remote(cfg->database),
             .store_threads = store_threads(cfg),
             .store_max = cfg->store_max,
+            .limits_remote = cfg->redis[0] != '\0',
         };
         srv = http_server_start(&o);
     } else {

@@ -70,10 +70,16 @@ static const char *bearer_token(const char *h, size_t *len)
 
 /* A failure counts against the address; once its budget is spent the
  * answer becomes 429 instead of 401, so guessing costs the guesser time.
- * Only failures are answered so: a valid token is never refused here. */
-static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_after)
+ * Only failures are answered so: a valid token is never refused here.
+ * nowait: AUTHN_NEED_LIMIT, nothing counted, when the count needs Redis. */
+static authn_outcome failed(authn_outcome o, uint64_t addr_key, bool nowait,
+                            int64_t *retry_after)
 {
-    ratelimit_result r = limits_take(LIMITS_AUTH_FAIL, addr_key);
+    ratelimit_result r;
+    if (!nowait)
+        r = limits_take(LIMITS_AUTH_FAIL, addr_key);
+    else if (!limits_take_nowait(LIMITS_AUTH_FAIL, addr_key, &r))
+        return AUTHN_NEED_LIMIT;
     if (!r.allowed) {
         *retry_after = r.retry_after;
         return AUTHN_THROTTLED;
@@ -81,9 +87,11 @@ static authn_outcome failed(authn_outcome o, uint64_t addr_key, int64_t *retry_a
     return o;
 }
 
-/* Both entry points: s NULL answers AUTHN_NEED_STORE where a lookup is due
- * (and trusts no entry unless cache_ok). */
-static authn_outcome authenticate(store_t *s, uint64_t tokens_gen, bool cache_ok,
+/* Every entry point: s NULL answers AUTHN_NEED_STORE where a lookup is due
+ * (and trusts no entry unless cache_ok); nowait answers AUTHN_NEED_LIMIT
+ * where counting a failure would wait on Redis. Nothing is counted before
+ * either, so the caller may run the whole walk again elsewhere. */
+static authn_outcome authenticate(store_t *s, uint64_t tokens_gen, bool cache_ok, bool nowait,
                                   const char *authorization, bool url_token, uint64_t addr_key,
                                   principal_t *who, int64_t *retry_after, int64_t *lookup_ns)
 {
@@ -94,7 +102,7 @@ static authn_outcome authenticate(store_t *s, uint64_t tokens_gen, bool cache_ok
     size_t len = 0;
     const char *tok = bearer_token(authorization, &len);
     if (!tok || !token_well_formed(tok, len))
-        return failed(AUTHN_INVALID, addr_key, retry_after);
+        return failed(AUTHN_INVALID, addr_key, nowait, retry_after);
 
     uint8_t digest[TOKEN_DIGEST_LEN];
     token_digest(tok, len, digest);
@@ -104,7 +112,7 @@ static authn_outcome authenticate(store_t *s, uint64_t tokens_gen, bool cache_ok
      * are not tokens without one, a digest found unknown is never looked up
      * again, and a guesser's own answers turn to 429 (failed()). */
     if (tokencache_unknown_has(digest))
-        return failed(AUTHN_INVALID, addr_key, retry_after);
+        return failed(AUTHN_INVALID, addr_key, nowait, retry_after);
     tokencache_entry e;
     if (!cache_ok || !tokencache_get(digest, tokens_gen, &e)) {
         if (!s)
@@ -115,7 +123,7 @@ static authn_outcome authenticate(store_t *s, uint64_t tokens_gen, bool cache_ok
         *lookup_ns = clock_mono_ns() - t0;
         if (err == PIORA_ENOTFOUND) {
             tokencache_unknown_add(digest);
-            return failed(AUTHN_INVALID, addr_key, retry_after);
+            return failed(AUTHN_INVALID, addr_key, nowait, retry_after);
         }
         if (err != PIORA_OK) {
             log_error("token lookup failed: %s", piora_strerror(err));
@@ -139,7 +147,8 @@ static authn_outcome authenticate(store_t *s, uint64_t tokens_gen, bool cache_ok
     if (e.revoked_at || (e.who.expires_at && clock_now() >= e.who.expires_at)) {
         memset(who, 0, sizeof *who);
         who->token_id = e.who.token_id;
-        return failed(e.revoked_at ? AUTHN_REVOKED : AUTHN_EXPIRED, addr_key, retry_after);
+        return failed(e.revoked_at ? AUTHN_REVOKED : AUTHN_EXPIRED, addr_key, nowait,
+                      retry_after);
     }
     *who = e.who;
     return AUTHN_OK;
@@ -149,7 +158,16 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
                                  bool url_token, uint64_t addr_key, principal_t *who,
                                  int64_t *retry_after, int64_t *lookup_ns)
 {
-    return authenticate(s, tokens_gen, true, authorization, url_token, addr_key, who,
+    return authenticate(s, tokens_gen, true, false, authorization, url_token, addr_key, who,
+                        retry_after, lookup_ns);
+}
+
+authn_outcome authn_authenticate_nowait(store_t *s, uint64_t tokens_gen,
+                                        const char *authorization, bool url_token,
+                                        uint64_t addr_key, principal_t *who,
+                                        int64_t *retry_after, int64_t *lookup_ns)
+{
+    return authenticate(s, tokens_gen, true, true, authorization, url_token, addr_key, who,
                         retry_after, lookup_ns);
 }
 
@@ -159,8 +177,8 @@ authn_outcome authn_authenticate_cached(uint64_t tokens_gen, bool cache_ok,
                                         int64_t *retry_after)
 {
     int64_t unused = 0;
-    return authenticate(NULL, tokens_gen, cache_ok, authorization, url_token, addr_key, who,
-                        retry_after, &unused);
+    return authenticate(NULL, tokens_gen, cache_ok, true, authorization, url_token, addr_key,
+                        who, retry_after, &unused);
 }
 
 ratelimit_result authn_rate_take(const principal_t *who)
@@ -171,4 +189,14 @@ ratelimit_result authn_rate_take(const principal_t *who)
 ratelimit_result authn_addr_take(uint64_t addr_key)
 {
     return limits_take(LIMITS_ADDR, addr_key);
+}
+
+bool authn_rate_take_nowait(const principal_t *who, ratelimit_result *out)
+{
+    return limits_take_nowait(LIMITS_TOKEN, (uint64_t)who->token_id, out);
+}
+
+bool authn_addr_take_nowait(uint64_t addr_key, ratelimit_result *out)
+{
+    return limits_take_nowait(LIMITS_ADDR, addr_key, out);
 }

@@ -24,7 +24,8 @@ typedef enum authn_outcome {
     AUTHN_REVOKED,     /* 401 token_revoked */
     AUTHN_THROTTLED,   /* 429: too many failed attempts from this address */
     AUTHN_UNAVAILABLE, /* 503: the store could not answer */
-    AUTHN_NEED_STORE   /* authn_authenticate_cached only: the answer needs a store lookup */
+    AUTHN_NEED_STORE,  /* authn_authenticate_cached only: the answer needs a store lookup */
+    AUTHN_NEED_LIMIT   /* the _cached and _nowait forms: the failure count needs Redis */
 } authn_outcome;
 
 void authn_init(const piora_config *cfg);
@@ -64,11 +65,21 @@ authn_outcome authn_authenticate(store_t *s, uint64_t tokens_gen, const char *au
                                  bool url_token, uint64_t addr_key, principal_t *who,
                                  int64_t *retry_after, int64_t *lookup_ns);
 
+/* authn_authenticate() for an HTTP polling thread with a local store: the
+ * same answers, except AUTHN_NEED_LIMIT (nothing counted) where counting a
+ * failure would wait on Redis (limits_take_nowait()); the caller then runs
+ * authn_authenticate() on a thread that may wait. */
+authn_outcome authn_authenticate_nowait(store_t *s, uint64_t tokens_gen,
+                                        const char *authorization, bool url_token,
+                                        uint64_t addr_key, principal_t *who,
+                                        int64_t *retry_after, int64_t *lookup_ns);
+
 /* authn_authenticate() with no store, for an HTTP polling thread: the same
  * answers wherever they need no lookup (no header, a token in the URL, a
  * malformed token, a digest known unknown, a cached entry while cache_ok),
  * and AUTHN_NEED_STORE (nothing counted, *who untouched) where
- * authn_authenticate() would ask the store. */
+ * authn_authenticate() would ask the store, AUTHN_NEED_LIMIT (nothing
+ * counted) where counting a failure would wait on Redis. */
 authn_outcome authn_authenticate_cached(uint64_t tokens_gen, bool cache_ok,
                                         const char *authorization, bool url_token,
                                         uint64_t addr_key, principal_t *who,
@@ -78,5 +89,9 @@ authn_outcome authn_authenticate_cached(uint64_t tokens_gen, bool cache_ok,
 ratelimit_result authn_rate_take(const principal_t *who);
 /* Rate limit for routes without a token (per address). */
 ratelimit_result authn_addr_take(uint64_t addr_key);
+/* Both for a thread that must not wait: false, nothing spent, when the
+ * decision needs Redis (authn/limits.h: limits_take_nowait). */
+bool authn_rate_take_nowait(const principal_t *who, ratelimit_result *out);
+bool authn_addr_take_nowait(uint64_t addr_key, ratelimit_result *out);
 
 #endif

@@ -49,3 +49,12 @@ ratelimit_result limits_take(limits_kind kind, uint64_t key)
     }
     return ratelimit_take(l->own, key, clock_mono_ns());
 }
+
+bool limits_take_nowait(limits_kind kind, uint64_t key, ratelimit_result *out)
+{
+    limiter *l = &limiters[kind];
+    if (l->limit > 0 && !redis_gcra_local_now())
+        return false;
+    *out = ratelimit_take(l->own, key, clock_mono_ns());
+    return true;
+}

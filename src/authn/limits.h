@@ -23,7 +23,14 @@ typedef enum limits_kind {
 void limits_init(const piora_config *cfg);
 void limits_free(void);
 
-/* Spends one request of key's budget. */
+/* Spends one request of key's budget. With --redis it may wait on Redis up
+ * to --redis-timeout. */
 ratelimit_result limits_take(limits_kind kind, uint64_t key);
+/* limits_take() for a thread that must not wait (an HTTP polling thread):
+ * true with *out when this node's own table decides now (no --redis, or
+ * Redis down with no reconnect due); false, nothing spent, when the
+ * decision needs Redis: the caller has limits_take() run where waiting is
+ * allowed. */
+bool limits_take_nowait(limits_kind kind, uint64_t key, ratelimit_result *out);
 
 #endif

@@ -341,6 +341,16 @@ bool redis_gcra_take(const char *limiter, uint64_t key, int64_t limit, int64_t w
     return true;
 }
 
+bool redis_gcra_local_now(void)
+{
+    if (!atomic_load(&configured))
+        return true;
+    if (atomic_load(&up) || clock_mono_ns() >= atomic_load(&next_try_ns))
+        return false;
+    atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
+    return true;
+}
+
 bool redis_limits_start(const char *url, int timeout)
 {
     char why[128];

@@ -57,6 +57,16 @@ typedef struct redis_gcra {
 bool redis_gcra_take(const char *limiter, uint64_t key, int64_t limit, int64_t window_s,
                      redis_gcra *out);
 
+/* For a thread that must never wait (an HTTP polling thread): true when
+ * redis_gcra_take() would now answer "not shared" at once, because Redis is
+ * not configured, or is down with no reconnect due (then counted as a
+ * fallback, as redis_gcra_take() counts it); the caller limits with its own
+ * table. false when deciding means a call to Redis, which may wait up to
+ * the timeout: the caller hands the decision to a thread that may wait
+ * (which then calls redis_gcra_take(); nothing was counted). Never claims
+ * the reconnect, so the thread that tries it is one that may wait. */
+bool redis_gcra_local_now(void);
+
 /* For /metrics: whether the last word from Redis was an answer (1) or a
  * failure (0), and how many decisions fell back to this node's limiter. */
 bool redis_limits_up(void);

@@ -105,14 +105,15 @@ const config_setting config_settings[] = {
         "Password hashes running or waiting at most; a sign-in, setup, password change or "
         "new member past it is answered 503 with `Retry-After: 1`."),
     INT("store-threads", "PIORA_STORE_THREADS", "N", 0, 256, 0, store_threads,
-        "threads that wait on a remote database (PostgreSQL), 0 = 4 per core",
+        "threads that wait on a remote database or Redis, 0 = 4 per core",
         "With a remote database (`postgres://`), every step of a request that needs it runs "
         "on these threads, so the HTTP threads never wait on a round trip; each holds its own "
-        "database connection. `0` means four per CPU core. A SQLite file is local and needs "
-        "none."),
+        "database connection. With `--redis`, so does every rate-limit decision Redis makes "
+        "(and the rest of that request), also with a SQLite file. `0` means four per CPU "
+        "core. A SQLite file without `--redis` needs none."),
     INT("store-max", "PIORA_STORE_MAX", "N", 1, 100000, 256, store_max,
-        "requests waiting on a remote database at most; past it 503",
-        "Requests on the remote-database threads, running or waiting, at most; one more is "
+        "requests waiting on a remote database or Redis at most; past it 503",
+        "Requests on the `--store-threads` threads, running or waiting, at most; one more is "
         "answered 503 `unavailable` with `Retry-After: 1` (counted in `/metrics` as "
         "`piora_store_pool_refused_total`)."),
     INT("signin-limit", "PIORA_SIGNIN_LIMIT", "N", 0, 1000000, 10, signin_limit,

@@ -207,7 +207,8 @@ typedef enum walk_stage {
     AT_AUTHENTICATE, /* the route's authentication and everything after it */
     AT_RESOURCES,    /* a limited token's resource rule (SPEC 11), then the handler */
     AT_HANDLE,       /* the handler */
-    AT_MISS          /* the area's handler for a path no row has */
+    AT_MISS,         /* the area's handler for a path no row has */
+    AT_LIMIT         /* the limit (its decision needs Redis), then authorize and the handler */
 } walk_stage;
 
 /* What the phases share for one request. sess is filled only on session
@@ -227,6 +228,10 @@ typedef struct walk {
      * that needs the store stops (handover) and the pool runs the walk on
      * from `at`; what needs none (caches, limiters, refusals) answers here. */
     bool nostore;
+    /* Any pool (pipeline_t.store_pool): on the polling thread a limit
+     * decision that needs Redis stops the walk too (handover at the limit
+     * step, or at authentication for a failure's count). */
+    bool nowait;
     bool gens_ok;          /* nostore: gen is known current without a round trip */
     bool handover;
     bool cache_looked;     /* the response cache was asked already */
@@ -275,16 +280,18 @@ static bool authenticate_token(walk *w, req_t *r)
         w->gens_ok = authn_sync_nowait(&w->gen);
         o = authn_authenticate_cached(w->gen.tokens, w->gens_ok, authorization, url_token,
                                       ratelimit_key(r->client_addr), &w->who, &retry_after);
-        if (o == AUTHN_NEED_STORE)
-            return hand_over_at(w, AT_AUTHENTICATE);
     } else {
         w->gen = authn_sync(r->store);
         int64_t lookup_ns = -1;
-        o = authn_authenticate(r->store, w->gen.tokens, authorization, url_token,
-                               ratelimit_key(r->client_addr), &w->who, &retry_after, &lookup_ns);
+        o = (w->nowait ? authn_authenticate_nowait : authn_authenticate)(
+            r->store, w->gen.tokens, authorization, url_token, ratelimit_key(r->client_addr),
+            &w->who, &retry_after, &lookup_ns);
         if (lookup_ns >= 0)
             metrics_db(MD_TOKEN_LOOKUP, lookup_ns);
     }
+    /* Nothing was counted: the pool authenticates again from the start. */
+    if (o == AUTHN_NEED_STORE || o == AUTHN_NEED_LIMIT)
+        return hand_over_at(w, AT_AUTHENTICATE);
     if (o == AUTHN_OK) {
         w->token_id = w->who.token_id;
         w->usage = true;
@@ -381,7 +388,10 @@ static bool limit(walk *w, req_t *r)
 {
     switch (w->rt->limit) {
     case ROUTE_LIMIT_TOKEN:
-        w->rl = authn_rate_take(&w->who);
+        if (!w->nowait)
+            w->rl = authn_rate_take(&w->who);
+        else if (!authn_rate_take_nowait(&w->who, &w->rl))
+            return hand_over_at(w, AT_LIMIT);
         if (w->rl.allowed)
             return true;
         metrics_rate_limited(ML_TOKEN);
@@ -389,7 +399,11 @@ static bool limit(walk *w, req_t *r)
         resp_problem(r, 429, "rate_limited", "The token's rate limit is exceeded.", NULL);
         return false;
     case ROUTE_LIMIT_ADDR: {
-        ratelimit_result rl = authn_addr_take(ratelimit_key(r->client_addr));
+        ratelimit_result rl;
+        if (!w->nowait)
+            rl = authn_addr_take(ratelimit_key(r->client_addr));
+        else if (!authn_addr_take_nowait(ratelimit_key(r->client_addr), &rl))
+            return hand_over_at(w, AT_LIMIT);
         if (rl.allowed)
             return true;
         metrics_rate_limited(ML_ADDRESS);
@@ -606,7 +620,8 @@ static void walk_start(walk *w, const pipeline_t *p, req_t *r)
     w->usage = false;
     w->rl = (ratelimit_result){0};
     w->authed = false;
-    w->nostore = p->store_pool != NULL;
+    w->nostore = p->store_pool != NULL && !p->store_local;
+    w->nowait = p->store_pool != NULL;
     w->gens_ok = false;
     w->handover = false;
     w->cache_looked = false;
@@ -679,6 +694,10 @@ static void walk_steps(walk *w, req_t *r, walk_stage at)
         if (!authenticate(w, r) || !limit(w, r) || !authorize(w, r))
             return;
         break;
+    case AT_LIMIT:
+        if (!limit(w, r) || !authorize(w, r))
+            return;
+        break;
     case AT_RESOURCES:
         if (!authorize_rest(w, r))
             return;
@@ -713,7 +732,7 @@ static bool walk_end(walk *w, req_t *r)
     return true;
 }
 
-/* A step needs the store: w moves to the heap for the store pool (false),
+/* A step needs the store or Redis: w moves to the heap for the store pool (false),
  * or, with the pool's bound reached, r is answered 503 here (true). */
 static bool hand_over(walk *w, req_t *r)
 {
@@ -724,13 +743,17 @@ static bool hand_over(walk *w, req_t *r)
             workpool_release(w->p->store_pool);
         set_retry_after(r, 1);
         resp_problem(r, 503, "unavailable",
-                     "The server is waiting on the database for too many requests; try again "
-                     "shortly.",
+                     w->p->store_local
+                         ? "The server is waiting on Redis for too many requests; try again "
+                           "shortly."
+                         : "The server is waiting on the database for too many requests; try "
+                           "again shortly.",
                      NULL);
         return walk_end(w, r);
     }
     *h = *w;
     h->nostore = false;
+    h->nowait = false;
     h->handover = false;
     h->handed_ns = clock_mono_ns();
     if (r->who == &w->who)
@@ -762,7 +785,9 @@ bool pipeline_resume(const pipeline_t *p, req_t *r)
         atomic_fetch_add_explicit(&store_late, 1, memory_order_relaxed);
         set_retry_after(r, 1);
         resp_problem(r, 503, "unavailable",
-                     "The database is answering too slowly; try again shortly.", NULL);
+                     p->store_local ? "Redis is answering too slowly; try again shortly."
+                                    : "The database is answering too slowly; try again shortly.",
+                     NULL);
     } else if ((r->store = p->thread_store()) != NULL) {
         walk_steps(w, r, w->at);
     } else {

@@ -34,6 +34,14 @@ typedef struct pipeline {
      * tests): every step runs where pipeline_run() is called. Set by the
      * caller after pipeline_init(). */
     struct workpool *store_pool;
+    /* With store_pool: the store is local (SQLite) and its steps run where
+     * pipeline_run() is called; the pool is there for the shared limits
+     * alone (--redis), whose round trip must not be waited on there
+     * either. false with store_pool: the store is remote. Whenever
+     * store_pool is set, a limit decision that needs Redis is a step the
+     * pool runs (docs/architecture.md, "Shared limits off the polling
+     * threads"). */
+    bool store_local;
 } pipeline_t;
 
 /* Indexes site (kept by pointer: it must outlive p) by area. false, with
@@ -52,7 +60,7 @@ bool pipeline_run(const pipeline_t *p, req_t *r);
 /* With p->store_pool, pipeline_run() also comes back false with r->resume
  * set and a place of the store pool reserved: the caller suspends the
  * connection and has pipeline_resume() run on a store pool thread, which
- * walks on from the step that needed the store. It answers true, or false
+ * walks on from the step that needed the store (or Redis). It answers true, or false
  * when the handler then deferred to the hashing pool (r->pending, a place
  * there reserved: the caller submits pipeline_finish() there). The pool's
  * bound reached, pipeline_run() answers 503 with Retry-After itself. */

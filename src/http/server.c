@@ -72,7 +72,7 @@ struct http_server {
     unsigned port;
     bool ipv6;
     workpool_t *pool; /* the deferred halves of handlers (http/defer.c) */
-    workpool_t *store_pool; /* a remote store's steps (pipeline_resume); NULL: local */
+    workpool_t *store_pool; /* steps waiting on a remote store or Redis; NULL: none */
 };
 
 /* A request whose handler deferred (req_defer): its req_t and the strings
@@ -748,7 +748,7 @@ http_server *http_server_start(const http_options *o)
         free(s);
         return NULL;
     }
-    if (o->store_remote) {
+    if (o->store_remote || o->limits_remote) {
         s->store_pool = workpool_new(o->store_threads, o->store_max);
         if (!s->store_pool) {
             fprintf(stderr, "piora: cannot start the store threads\n");
@@ -758,6 +758,7 @@ http_server *http_server_start(const http_options *o)
             return NULL;
         }
         s->pipeline.store_pool = s->store_pool;
+        s->pipeline.store_local = !o->store_remote;
     }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;

@@ -39,6 +39,9 @@ typedef struct http_options {
     bool store_remote;
     unsigned store_threads;        /* --store-threads */
     unsigned store_max;            /* --store-max */
+    /* --redis: a limit decision that needs Redis runs on that same pool
+     * (made for it when the store is local), never on a polling thread. */
+    bool limits_remote;
 } http_options;
 
 typedef struct http_server http_server;

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth/session.h"
 #include "auth/token.h"
 #include "authn/authn.h"
+#include "cluster/redis.h"
 #include "core/config.h"
 #include "core/tokens.h"
 #include "http/pipeline.h"
@@ -741,6 +743,71 @@ static void test_a_remote_store_hands_over_what_needs_it(void **st)
     store_thread_release();
 }
 
+/* --redis with a local store (p.store_pool for the limits alone,
+ * p.store_local): the store's steps stay inline; a limit decision is
+ * handed over only when it needs Redis. Redis here is a closed port: down
+ * from the start with a reconnect due a second later, so the decisions are
+ * the node's own, on the calling thread, until the reconnect is due; then
+ * the request is handed over, nothing spent, and the pool's walk (which may
+ * wait) tries the reconnect and answers as the inline walk would. */
+static void test_shared_limits_hand_over_only_what_needs_redis(void **st)
+{
+    fx *f = *st;
+    workpool_t *pool = workpool_new(1, 4);
+    assert_non_null(pool);
+    f->p.store_pool = pool;
+    f->p.store_local = true;
+    assert_true(redis_limits_start("redis://127.0.0.1:1", 100));
+    assert_false(redis_limits_up());
+    req_t r;
+
+    fake_conn c = {0};
+    fake_set(&c, "Authorization", f->bearer_read);
+    run(f, &r, &c, HTTP_GET, "/api/v1/things"); /* a lookup, inline: the store is local */
+    assert_true(ran_done);
+    assert_null(r.resume);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    assert_string_equal(header_of(&r, "X-RateLimit-Remaining"), "999");
+    done(&r);
+    assert_int_equal(redis_limits_fallbacks(), 1);
+
+    fake_conn sc = {0};
+    fake_set(&sc, "Cookie", f->cookie);
+    run(f, &r, &sc, HTTP_GET, "/web/api/things"); /* a session: no limit, inline */
+    assert_true(ran_done);
+    assert_int_equal(r.status, 200);
+    done(&r);
+    assert_int_equal(workpool_busy(pool), 0);
+
+    nanosleep(&(struct timespec){.tv_sec = 1, .tv_nsec = 100000000}, NULL); /* reconnect due */
+    run(f, &r, &c, HTTP_GET, "/api/v1/things");
+    assert_false(ran_done);
+    assert_non_null(r.resume);
+    assert_int_equal(calls, 0);
+    assert_int_equal(redis_limits_fallbacks(), 1); /* nothing decided yet */
+    assert_true(pipeline_resume(&f->p, &r));
+    assert_int_equal(r.status, 200);
+    assert_int_equal(calls, 1);
+    /* the node's own table (the reconnect failed at once: a closed port) */
+    assert_string_equal(header_of(&r, "X-RateLimit-Limit"), "1000");
+    assert_false(redis_limits_up());
+    assert_int_equal(redis_limits_fallbacks(), 2);
+    done(&r);
+    workpool_release(pool);
+
+    /* The reconnect just failed: local again, inline. */
+    run(f, &r, &c, HTTP_GET, "/api/v1/things");
+    assert_true(ran_done);
+    assert_int_equal(r.status, 200);
+    done(&r);
+
+    redis_limits_stop();
+    f->p.store_pool = NULL;
+    f->p.store_local = false;
+    workpool_free(pool);
+}
+
 static void test_a_row_outside_every_area_is_refused(void **st)
 {
     (void)st;
@@ -758,6 +825,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_token_is_401_with_challenge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_limits_hand_over_only_what_needs_redis,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_remote_store_hands_over_what_needs_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_token_in_url_is_400, setup, teardown),

@@ -58,7 +58,10 @@ export class Redis {
   async stop(timeoutMs = T(5000)) {
     const p = this.proc;
     if (!p) return;
-    if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+    if (p.exitCode === null && p.signalCode === null) {
+      p.kill('SIGTERM');
+      p.kill('SIGCONT'); // a pause()d server acts on the SIGTERM only once continued
+    }
     let timer;
     const done = await Promise.race([this.exited,
       new Promise((r) => { timer = setTimeout(() => r(null), timeoutMs); })]);
@@ -68,6 +71,17 @@ export class Redis {
       await this.exited;
     }
     this.proc = null;
+  }
+
+  // SIGSTOP: the server keeps its port and accepts connections (the
+  // kernel does) but answers nothing, a hung or overloaded Redis.
+  pause() {
+    assert.ok(this.proc, 'redis-server running');
+    this.proc.kill('SIGSTOP');
+  }
+
+  resume() {
+    if (this.proc) this.proc.kill('SIGCONT');
   }
 
   kill() {
