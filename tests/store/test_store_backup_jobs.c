@@ -222,11 +222,79 @@ static void test_lease_cancel_log(void **state)
     free(buf);
 }
 
+/* A job's log goes with its row. SQLite gives a new row the id of the
+ * deleted newest one, so chunks left behind were read as the next job's log
+ * (a failed dump showed "piora: stored 1628 bytes"): on every path a row
+ * goes, DELETE and the cascades, for backups, restores and deployments. */
+static void expect_log(fixture *fx, bjob_kind kind, int64_t team, int64_t id, const char *want)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    bool complete = true;
+    piora_err e = kind == BJOB_BACKUP || kind == BJOB_RESTORE
+                      ? store_bjob_log_read(fx->s, kind, team, id, 0, 1000, &buf, &len, &complete)
+                      : PIORA_EINVALID;
+    assert_int_equal(e, PIORA_OK);
+    assert_string_equal(buf, want);
+    assert_int_equal(len, strlen(want));
+    free(buf);
+}
+
+static void test_log_goes_with_its_job(void **state)
+{
+    fixture *fx = *state;
+    world w = make_world(fx);
+    int64_t b = 0, b2 = 0, r = 0, r2 = 0, nb = 0;
+    assert_int_equal(store_bjob_queue_backup(fx->s, w.team, w.db1, &TRIG, 25, 100, &b), PIORA_OK);
+    assert_int_equal(store_bjob_log_append(fx->s, BJOB_BACKUP, b, "piora: stored 1628 bytes\n", 25,
+                                           1000, "[cut]"), PIORA_OK);
+    assert_int_equal(objects_delete(fx->s, &RES_BACKUPS, w.team, b), PIORA_OK);
+    assert_int_equal(store_bjob_queue_backup(fx->s, w.team, w.db1, &TRIG, 25, 101, &b2), PIORA_OK);
+    expect_log(fx, BJOB_BACKUP, w.team, b2, "");
+    assert_int_equal(store_bjob_log_append(fx->s, BJOB_BACKUP, b2, "pg_dump: error\n", 15, 1000,
+                                           "[cut]"), PIORA_OK);
+    expect_log(fx, BJOB_BACKUP, w.team, b2, "pg_dump: error\n");
+
+    /* a restore goes with its backup, and both with their database */
+    assert_int_equal(store_bjob_queue_restore(fx->s, w.team, b2, w.db2, &TRIG, 25, 102, &r), PIORA_OK);
+    assert_int_equal(store_bjob_log_append(fx->s, BJOB_RESTORE, r, "old restore\n", 12, 1000, "[cut]"),
+                     PIORA_OK);
+    assert_int_equal(objects_delete(fx->s, &RES_DATABASES, w.team, w.db1), PIORA_OK);
+    char body[256];
+    snprintf(body, sizeof body, "{\"name\":\"shop2\",\"engine\":\"postgresql\",\"server_id\":%lld}",
+             (long long)w.server);
+    json_t *d = create(fx->s, &RES_DATABASES, w.team, body);
+    assert_int_equal(store_bjob_queue_backup(fx->s, w.team, id_of(d), &TRIG, 25, 103, &nb), PIORA_OK);
+    expect_log(fx, BJOB_BACKUP, w.team, nb, "");
+    assert_int_equal(store_bjob_queue_restore(fx->s, w.team, nb, w.db2, &TRIG, 25, 104, &r2), PIORA_OK);
+    expect_log(fx, BJOB_RESTORE, w.team, r2, "");
+    json_decref(d);
+
+    /* a deployment goes with its application */
+    int64_t dep = 0, dep2 = 0;
+    assert_int_equal(store_deploy_queue(fx->s, w.team, w.app, "main", &TRIG, 25, 105, &dep), PIORA_OK);
+    assert_int_equal(store_job_log_append(fx->s, dep, "old deploy\n", 11, 1000, "[cut]"), PIORA_OK);
+    assert_int_equal(objects_delete(fx->s, &RES_APPLICATIONS, w.team, w.app), PIORA_OK);
+    snprintf(body, sizeof body, "{\"name\":\"web2\",\"server_id\":%lld,\"repository\":\"o/r\"}",
+             (long long)w.server);
+    json_t *app = create(fx->s, &RES_APPLICATIONS, w.team, body);
+    assert_int_equal(store_deploy_queue(fx->s, w.team, id_of(app), "main", &TRIG, 25, 106, &dep2),
+                     PIORA_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    bool complete = true;
+    assert_int_equal(store_job_log_read(fx->s, w.team, dep2, 0, 1000, &buf, &len, &complete), PIORA_OK);
+    assert_string_equal(buf, "");
+    free(buf);
+    json_decref(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_queue_and_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_cancel_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_goes_with_its_job, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
