@@ -24,6 +24,11 @@ failed=0
 skipped=0
 problems=()
 
+start=$(date +%s)
+# Every stage line carries the seconds since the start, so a slow run says
+# which stage grew.
+say() { echo "=== [$(($(date +%s) - start)) s] $*"; }
+
 # Bounded: no stage may run away with the CI budget.
 STAGE_TIMEOUT=${PIORA_STAGE_TIMEOUT:-1500}
 
@@ -90,7 +95,7 @@ count_pf() { # log rc label
 run_check() { # label command...
     local label=$1 rc
     shift
-    echo "=== check: $label ($*)"
+    say "check: $label ($*)"
     timeout "$STAGE_TIMEOUT" "$@" 2>&1 | tee "$LOGS/check-$label.log"
     rc=${PIPESTATUS[0]}
     if [ "$rc" -eq 0 ]; then
@@ -111,7 +116,7 @@ count_reports() { # dir label
         passed=$((passed + 1))
         return
     fi
-    echo "=== $2: sanitizer reports in $1"
+    say "$2: sanitizer reports in $1"
     for f in $files; do
         echo "--- $f"
         head -n 80 "$f"
@@ -125,7 +130,7 @@ count_reports() { # dir label
 run_suite() { # label builddir cmake-args...
     local label=$1 dir=$2
     shift 2
-    echo "=== $label: configure and build $dir"
+    say "$label: configure and build $dir"
     if ! cmake -S . -B "$dir" -DPIORA_TESTS=ON "$@" >"$LOGS/$label-configure.log" 2>&1; then
         cat "$LOGS/$label-configure.log"
         note_failure "$label: cmake configure failed"
@@ -137,7 +142,7 @@ run_suite() { # label builddir cmake-args...
         return
     fi
 
-    echo "=== $label: unit tests (ctest)"
+    say "$label: unit tests (ctest)"
     local rc
     (cd "$dir" && timeout "$STAGE_TIMEOUT" ctest --output-on-failure -j"$JOBS") 2>&1 | tee "$LOGS/$label-ctest.log"
     rc=${PIPESTATUS[0]}
@@ -148,21 +153,21 @@ run_suite() { # label builddir cmake-args...
     export PIORA_TEST_JOURNAL="$LOGS/$label-journal"
     rm -rf "$PIORA_TEST_JOURNAL"
 
-    echo "=== $label: black-box tests (node --test, PIORA_BIN=$dir/piora)"
+    say "$label: black-box tests (node --test, PIORA_BIN=$dir/piora)"
     PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-reporter=spec tests/blackbox/*.test.mjs \
         2>&1 | tee "$LOGS/$label-blackbox.log"
     rc=${PIPESTATUS[0]}
     count_node "$LOGS/$label-blackbox.log" "$rc" "$label black-box"
 
     if [ "${RUN_BROWSER:-1}" != 0 ]; then
-        echo "=== $label: browser tests (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
+        say "$label: browser tests (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
         PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
             tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser.log"
         rc=${PIPESTATUS[0]}
         count_node "$LOGS/$label-browser.log" "$rc" "$label browser"
     fi
 
-    echo "=== $label: secrets scan (every log of both suites, every secret they created)"
+    say "$label: secrets scan (every log of both suites, every secret they created)"
     timeout "$STAGE_TIMEOUT" node --test --test-reporter=spec tests/secrets-scan.test.mjs 2>&1 |
         tee "$LOGS/$label-secrets.log"
     rc=${PIPESTATUS[0]}
@@ -172,8 +177,7 @@ run_suite() { # label builddir cmake-args...
     if [ -n "${SAN_REPORTS:-}" ]; then count_reports "$SAN_REPORTS" "$label"; fi
 }
 
-start=$(date +%s)
-echo "=== dependencies"
+say "dependencies"
 if ! bash scripts/deps.sh; then
     note_failure "scripts/deps.sh failed"
     echo "$passed passed, $failed failed, $skipped skipped"
@@ -182,14 +186,14 @@ fi
 echo "node $(node --version), $(cmake --version | head -1), logs in $LOGS"
 
 # playwright-core for the browser tests, pinned by tests/browser/package-lock.json.
-echo "=== browser test dependencies (npm ci in tests/browser)"
+say "browser test dependencies (npm ci in tests/browser)"
 if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); then
     note_failure "npm ci in tests/browser failed"
 fi
 
 # @redocly/cli, openapi-typescript and typescript for the OpenAPI stage,
 # pinned by tests/openapi/package-lock.json.
-echo "=== OpenAPI test dependencies (npm ci in tests/openapi)"
+say "OpenAPI test dependencies (npm ci in tests/openapi)"
 if ! (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error); then
     note_failure "npm ci in tests/openapi failed"
 fi
@@ -197,7 +201,7 @@ fi
 # Seconds, no build needed: they read the sources only.
 run_check layers bash scripts/check-layers.sh
 run_check banned bash scripts/check-banned.sh
-echo "=== check: tests/checks/run.sh (both checks fail on a broken fake tree)"
+say "check: tests/checks/run.sh (both checks fail on a broken fake tree)"
 timeout "$STAGE_TIMEOUT" bash tests/checks/run.sh 2>&1 | tee "$LOGS/check-selftest.log"
 rc=${PIPESTATUS[0]}
 count_pf "$LOGS/check-selftest.log" "$rc" "check self-test"
@@ -208,7 +212,7 @@ run_suite release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIORA_SANITIZE=OFF -
 # recommended rules with 0 errors and 0 warnings, an openapi-typescript
 # client compiled under tsc --strict that calls every operation, run against
 # the release build. One pass/fail per step.
-echo "=== openapi: lint, typed client, every operation (tests/openapi/check.sh build/piora)"
+say "openapi: lint, typed client, every operation (tests/openapi/check.sh build/piora)"
 timeout "$STAGE_TIMEOUT" bash tests/openapi/check.sh build/piora 2>&1 | tee "$LOGS/openapi.log"
 rc=${PIPESTATUS[0]}
 count_pf "$LOGS/openapi.log" "$rc" "openapi"
@@ -238,7 +242,7 @@ unset TSAN_OPTIONS
 
 # A short coverage-guided run of every parser that reads outside input
 # (fuzz/, docs/fuzzing.md): clang + libFuzzer, 10 s per target in build-fuzz/.
-echo "=== fuzz: scripts/fuzz.sh 10 (libFuzzer, ASan + UBSan)"
+say "fuzz: scripts/fuzz.sh 10 (libFuzzer, ASan + UBSan)"
 timeout "$STAGE_TIMEOUT" bash scripts/fuzz.sh 10 2>&1 | tee "$LOGS/fuzz.log"
 rc=${PIPESTATUS[0]}
 count_pf "$LOGS/fuzz.log" "$rc" "fuzz"
