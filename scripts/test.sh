@@ -124,6 +124,16 @@ count_reports() { # dir label
     note_failure "$2: $(wc -l <<<"$files") sanitizer report(s) in $1"
 }
 
+# The black-box files that assert a wall-clock bound (a 503 within 5 s, a
+# polling thread answering within 100 ms, a connect timeout) or run three
+# nodes under load: they run one at a time after the rest, so a neighbour's
+# load never decides their result.
+BLACKBOX_ALONE=(cluster.test.mjs offload.test.mjs redis-offload.test.mjs cli-postgres.test.mjs
+    jobs-exec.test.mjs hostile.test.mjs auth.test.mjs)
+for f in "${BLACKBOX_ALONE[@]}"; do
+    [ -f "tests/blackbox/$f" ] || { echo "scripts/test.sh: BLACKBOX_ALONE names tests/blackbox/$f, which does not exist" >&2; exit 2; }
+done
+
 # One build directory: configure, build, CTest, black-box suite, and unless
 # RUN_BROWSER=0 the browser suite. With SAN_REPORTS set (the log_path
 # directory of the sanitizer options) it also counts the reports written.
@@ -153,11 +163,25 @@ run_suite() { # label builddir cmake-args...
     export PIORA_TEST_JOURNAL="$LOGS/$label-journal"
     rm -rf "$PIORA_TEST_JOURNAL"
 
-    say "$label: black-box tests (node --test, PIORA_BIN=$dir/piora)"
-    PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-reporter=spec tests/blackbox/*.test.mjs \
+    # Four files at a time: most of a file's time is spent waiting (servers
+    # starting, leases and timeouts running out), and every file makes its
+    # own directories, ports, databases and namespaces. The files that
+    # assert a wall-clock bound or load three nodes run afterwards, alone.
+    local parallel=() f
+    for f in tests/blackbox/*.test.mjs; do
+        [[ " ${BLACKBOX_ALONE[*]} " == *" $(basename "$f") "* ]] || parallel+=("$f")
+    done
+    say "$label: black-box tests, four files at a time (node --test, PIORA_BIN=$dir/piora)"
+    PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=4 --test-reporter=spec "${parallel[@]}" \
         2>&1 | tee "$LOGS/$label-blackbox.log"
     rc=${PIPESTATUS[0]}
     count_node "$LOGS/$label-blackbox.log" "$rc" "$label black-box"
+
+    say "$label: black-box tests with time bounds, one file at a time (${BLACKBOX_ALONE[*]})"
+    PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
+        "${BLACKBOX_ALONE[@]/#/tests/blackbox/}" 2>&1 | tee "$LOGS/$label-blackbox-alone.log"
+    rc=${PIPESTATUS[0]}
+    count_node "$LOGS/$label-blackbox-alone.log" "$rc" "$label black-box (alone)"
 
     if [ "${RUN_BROWSER:-1}" != 0 ]; then
         say "$label: browser tests (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
