@@ -260,3 +260,34 @@ describe('address-limited tokens (SPEC 11)', () => {
     assert.deepEqual(r.json.allowed_ips, ['0.0.0.0/0', '::/0']);
   });
 });
+
+// SQLite gave a new row the id of a deleted newest one: a token limited to
+// "servers:N" reached the next server made after server N was deleted.
+describe('a deleted object’s id is never given again (migration 0016)', () => {
+  it('a token limited to a deleted server does not reach the next server made', async (t) => {
+    const tpl = await makeTemplate({
+      users: [{ email: EMAIL, team: 'acme' }],
+      tokens: [{ email: EMAIL, name: 'admin', scopes: ALL_SCOPES }],
+    });
+    const s = await startServer(t, { template: tpl });
+    const admin = tpl.tokens.admin;
+    await make(s, admin, 'servers', { name: 'kept', ip_address: '10.0.0.1' });
+    const doomed = await make(s, admin, 'servers', { name: 'doomed', ip_address: '10.0.0.2' });
+    const app = await make(s, admin, 'applications', { name: 'app', server_id: doomed, repository: 'https://example.com/r.git' });
+    const lim = await limitedToken(s.db, 'only-doomed', { resources: `servers:${doomed}` });
+    assert.equal((await s.get(`/api/v1/servers/${doomed}`, { token: lim })).status, 200);
+    assert.equal((await s.del(`/api/v1/applications/${app}`, { token: admin })).status, 204);
+    assert.equal((await s.del(`/api/v1/servers/${doomed}`, { token: admin })).status, 204);
+
+    const next = await make(s, admin, 'servers', { name: 'next', ip_address: '10.0.0.3' });
+    assert.notEqual(next, doomed, 'the new server has an id of its own');
+    assertProblem(await s.get(`/api/v1/servers/${next}`, { token: lim }), 404, 'not_found');
+    const list = await s.get('/api/v1/servers', { token: lim });
+    assert.equal(list.status, 200, list.text);
+    assert.deepEqual(list.json.data, []);
+    assert.equal(list.json.meta.total, 0);
+    const nextApp = await make(s, admin, 'applications', { name: 'app2', server_id: next, repository: 'https://example.com/r.git' });
+    assert.notEqual(nextApp, app, 'the new application has an id of its own');
+    assertProblem(await s.get(`/api/v1/applications/${nextApp}`, { token: lim }), 404, 'not_found');
+  });
+});

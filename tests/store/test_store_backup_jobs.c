@@ -289,12 +289,63 @@ static void test_log_goes_with_its_job(void **state)
     json_decref(app);
 }
 
+/* An id is never given twice, whatever was deleted: the newest server,
+ * application, database, backup, restore and deployment deleted, the next
+ * one made gets a new id (SQLite would give the deleted one's: a token
+ * limited to "servers:7" then reached the next server; migration 0016). */
+static void test_ids_never_reused(void **state)
+{
+    fixture *fx = *state;
+    world w = make_world(fx);
+    char body[256];
+
+    json_t *s2 = create(fx->s, &RES_SERVERS, w.team, "{\"name\":\"s2\",\"ip_address\":\"10.0.0.10\"}");
+    int64_t gone = id_of(s2);
+    json_decref(s2);
+    assert_int_equal(objects_delete(fx->s, &RES_SERVERS, w.team, gone), PIORA_OK);
+    json_t *s3 = create(fx->s, &RES_SERVERS, w.team, "{\"name\":\"s3\",\"ip_address\":\"10.0.0.11\"}");
+    assert_true(id_of(s3) > gone);
+    json_decref(s3);
+
+    /* w.db2 and w.app are the newest of their kinds */
+    assert_int_equal(objects_delete(fx->s, &RES_DATABASES, w.team, w.db2), PIORA_OK);
+    snprintf(body, sizeof body, "{\"name\":\"d3\",\"engine\":\"postgresql\",\"server_id\":%lld}",
+             (long long)w.server);
+    json_t *d3 = create(fx->s, &RES_DATABASES, w.team, body);
+    assert_true(id_of(d3) > w.db2);
+
+    int64_t b = 0, b2 = 0, r = 0, r2 = 0;
+    assert_int_equal(store_bjob_queue_backup(fx->s, w.team, w.db1, &TRIG, 25, 100, &b), PIORA_OK);
+    assert_int_equal(store_bjob_queue_restore(fx->s, w.team, b, id_of(d3), &TRIG, 25, 101, &r),
+                     PIORA_OK);
+    assert_int_equal(objects_delete(fx->s, &RES_BACKUPS, w.team, b), PIORA_OK); /* and r with it */
+    assert_int_equal(store_bjob_queue_backup(fx->s, w.team, w.db1, &TRIG, 25, 102, &b2), PIORA_OK);
+    assert_true(b2 > b);
+    assert_int_equal(store_bjob_queue_restore(fx->s, w.team, b2, id_of(d3), &TRIG, 25, 103, &r2),
+                     PIORA_OK);
+    assert_true(r2 > r);
+    json_decref(d3);
+
+    int64_t dep = 0, dep2 = 0;
+    assert_int_equal(store_deploy_queue(fx->s, w.team, w.app, "main", &TRIG, 25, 104, &dep), PIORA_OK);
+    assert_int_equal(objects_delete(fx->s, &RES_APPLICATIONS, w.team, w.app), PIORA_OK);
+    snprintf(body, sizeof body, "{\"name\":\"web3\",\"server_id\":%lld,\"repository\":\"o/r\"}",
+             (long long)w.server);
+    json_t *app = create(fx->s, &RES_APPLICATIONS, w.team, body);
+    assert_true(id_of(app) > w.app);
+    assert_int_equal(store_deploy_queue(fx->s, w.team, id_of(app), "main", &TRIG, 25, 105, &dep2),
+                     PIORA_OK);
+    assert_true(dep2 > dep);
+    json_decref(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_queue_and_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_cancel_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_goes_with_its_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,8 +63,9 @@ static void test_sqlite_dialect(void **state)
                     "SELECT count(*) FROM \"widgets\" WHERE \"team_id\" = ?1 AND "
                     "\"parent_id\" = ?2");
     expect(sql_obj_insert, dl,
-           "INSERT INTO \"widgets\"(\"team_id\", \"name\", \"parent_id\", \"created_at\", "
-           "\"updated_at\") VALUES(?1, ?2, ?3, ?4, ?4)");
+           "INSERT INTO \"widgets\"(\"id\", \"team_id\", \"name\", \"parent_id\", \"created_at\", "
+           "\"updated_at\") VALUES((SELECT last + 1 FROM \"id_marks\" WHERE tbl = 'widgets'), "
+           "?1, ?2, ?3, ?4, ?4)");
     expect(sql_obj_update, dl,
            "UPDATE \"widgets\" SET \"name\" = CASE WHEN ?1 THEN ?2 ELSE \"name\" END, "
            "\"parent_id\" = CASE WHEN ?3 THEN ?4 ELSE \"parent_id\" END, "

@@ -4,7 +4,7 @@
 
 const sql_dialect SQL_DIALECT_SQLITE = {
     .name = "sqlite", .placeholder = '?', .returning = false, .quote = '"',
-    .upsert = SQL_UPSERT_ON_CONFLICT};
+    .upsert = SQL_UPSERT_ON_CONFLICT, .id_marks = "id_marks"};
 
 const sql_dialect SQL_DIALECT_POSTGRES = {
     .name = "postgres", .placeholder = '$', .returning = true, .quote = '"',
@@ -21,6 +21,19 @@ static void put_ident(buf_t *b, const sql_dialect *dl, const char *name)
         buf_putc(b, *p);
     }
     buf_putc(b, dl->quote);
+}
+
+/* A string literal; a quote inside is doubled. Only for the names of our
+ * own tables, never for a value from outside (those are bound). */
+static void put_literal(buf_t *b, const char *text)
+{
+    buf_putc(b, '\'');
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'')
+            buf_putc(b, '\'');
+        buf_putc(b, *p);
+    }
+    buf_putc(b, '\'');
 }
 
 static void put_param(buf_t *b, const sql_dialect *dl, size_t n)
@@ -232,6 +245,10 @@ bool sql_obj_insert(buf_t *b, const sql_dialect *dl, const resource_desc *d)
     buf_puts(b, "INSERT INTO ");
     put_ident(b, dl, d->name);
     buf_putc(b, '(');
+    if (dl->id_marks) {
+        put_ident(b, dl, "id");
+        buf_puts(b, ", ");
+    }
     put_ident(b, dl, "team_id");
     for (size_t i = 0; i < d->nfields; i++) {
         buf_puts(b, ", ");
@@ -242,6 +259,13 @@ bool sql_obj_insert(buf_t *b, const sql_dialect *dl, const resource_desc *d)
     buf_puts(b, ", ");
     put_ident(b, dl, "updated_at");
     buf_puts(b, ") VALUES(");
+    if (dl->id_marks) {
+        buf_puts(b, "(SELECT last + 1 FROM ");
+        put_ident(b, dl, dl->id_marks);
+        buf_puts(b, " WHERE tbl = ");
+        put_literal(b, d->name);
+        buf_puts(b, "), ");
+    }
     put_param(b, dl, 1);
     for (size_t i = 0; i <= d->nfields; i++) {
         buf_puts(b, ", ");

@@ -29,6 +29,12 @@ typedef struct sql_dialect {
     bool returning;   /* INSERT and UPDATE end in RETURNING <the row shape> */
     char quote;       /* around identifiers: '"' (SQL standard), '`' (MySQL) */
     sql_upsert_form upsert;
+    /* Non-NULL: INSERTs take the id from this table (tbl, last), kept by
+     * triggers, so an id is never given twice. SQLite's INTEGER PRIMARY KEY
+     * gives a new row the id of a deleted newest one, and a token limited
+     * to "servers:7" would reach the next server made (migration 0016).
+     * NULL: the database's own sequence, which never reuses (PostgreSQL). */
+    const char *id_marks;
 } sql_dialect;
 
 extern const sql_dialect SQL_DIALECT_SQLITE;

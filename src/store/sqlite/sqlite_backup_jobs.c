@@ -75,8 +75,8 @@ piora_err sq_bjob_queue_backup(store_t *base, int64_t team_id, int64_t database_
         return PIORA_EINVALID;
     sqlite3_stmt *ins = sq_stmt(
         s, ST_BJ_QUEUE_BACKUP,
-        "INSERT INTO backups(team_id, database_id, status, trigger_type, trigger_id, "
-        "trigger_name, created_at, updated_at) SELECT d.team_id, d.id, 'pending', ?3, ?4, ?5, "
+        "INSERT INTO backups(id, team_id, database_id, status, trigger_type, trigger_id, "
+        "trigger_name, created_at, updated_at) SELECT " SQ_NEXT_ID("backups") ", d.team_id, d.id, 'pending', ?3, ?4, ?5, "
         "?6, ?6 FROM databases d WHERE d.id = ?2 AND d.team_id = ?1 AND " WAITING_ON(
             "d.server_id") " < ?7 RETURNING id");
     sqlite3_stmt *ex = sq_stmt(s, ST_BJ_DB_EXISTS,
@@ -115,8 +115,8 @@ piora_err sq_bjob_queue_restore(store_t *base, int64_t team_id, int64_t backup_i
         return PIORA_EINVALID;
     sqlite3_stmt *ins = sq_stmt(
         s, ST_BJ_QUEUE_RESTORE,
-        "INSERT INTO restores(team_id, backup_id, database_id, status, log, trigger_type, "
-        "trigger_id, trigger_name, created_at, updated_at) SELECT b.team_id, b.id, d.id, "
+        "INSERT INTO restores(id, team_id, backup_id, database_id, status, log, trigger_type, "
+        "trigger_id, trigger_name, created_at, updated_at) SELECT " SQ_NEXT_ID("restores") ", b.team_id, b.id, d.id, "
         "'pending', '', ?4, ?5, ?6, ?7, ?7 FROM backups b JOIN databases d ON d.id = ?3 "
         "AND d.team_id = b.team_id WHERE b.id = ?2 AND b.team_id = ?1 AND " WAITING_ON(
             "d.server_id") " < ?8 RETURNING id");

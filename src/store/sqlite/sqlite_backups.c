@@ -46,9 +46,9 @@ piora_err sq_backup_slot_claim(store_t *base, int64_t database_id, int64_t slot_
                                 "SELECT id, ?2, ?3 FROM databases WHERE id = ?1 "
                                 "ON CONFLICT (database_id, slot_at) DO NOTHING");
     sqlite3_stmt *bk = sq_stmt(s, ST_BACKUP_SLOT_BACKUP,
-                               "INSERT INTO backups(team_id, database_id, status, trigger_type, "
+                               "INSERT INTO backups(id, team_id, database_id, status, trigger_type, "
                                "trigger_id, trigger_name, created_at, updated_at) SELECT "
-                               "team_id, id, 'pending', 'schedule', id, backup_schedule, ?2, ?2 "
+                               SQ_NEXT_ID("backups") ", team_id, id, 'pending', 'schedule', id, backup_schedule, ?2, ?2 "
                                "FROM databases WHERE id = ?1 RETURNING id");
     sqlite3_stmt *set = sq_stmt(s, ST_BACKUP_SLOT_SET,
                                 "UPDATE backup_slots SET backup_id = ?3 "

@@ -142,6 +142,14 @@ typedef enum sq_stmt_id {
     ST__COUNT
 } sq_stmt_id;
 
+/* The id of a new row of table tbl, one past the highest it ever gave:
+ * SQLite's INTEGER PRIMARY KEY would give a new row the id of a deleted
+ * newest one (a token limited to "servers:7" reaching the next server, a
+ * running job writing into a new job's log). The marks are kept by the
+ * triggers of migration 0016. For the INSERTs written here; the object
+ * INSERTs get it from the dialect (sql_dialect.id_marks). */
+#define SQ_NEXT_ID(tbl) "(SELECT last + 1 FROM id_marks WHERE tbl = '" tbl "')"
+
 #define SQ_RES_MAX 16    /* resource descriptors (piora_resources) */
 #define SQ_FILTERS_MAX 4 /* list filters per descriptor */
 

@@ -71,8 +71,8 @@ piora_err sq_publisher_insert(store_t *base, const publisher_new *p, publisher_r
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(
         s, ST_PUBLISHER_INSERT,
-        "INSERT INTO publishers(team_id, user_id, name, issuer, audience, claims, ref_glob, "
-        "scopes, resources, created_at) SELECT team_id, id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 "
+        "INSERT INTO publishers(id, team_id, user_id, name, issuer, audience, claims, ref_glob, "
+        "scopes, resources, created_at) SELECT " SQ_NEXT_ID("publishers") ", team_id, id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 "
         "FROM users WHERE id = ?1");
     if (!st)
         return PIORA_EDB;

@@ -40,9 +40,9 @@ piora_err sq_deploy_queue(store_t *base, int64_t team_id, int64_t application_id
      * backups and restores too (server_jobs, migration 0013). */
     sqlite3_stmt *ins = sq_stmt(
         s, ST_DEPLOY_QUEUE,
-        "INSERT INTO deployments(team_id, application_id, status, log, ref, trigger_type, "
+        "INSERT INTO deployments(id, team_id, application_id, status, log, ref, trigger_type, "
         "trigger_id, trigger_name, created_at, updated_at) "
-        "SELECT a.team_id, a.id, 'queued', '', COALESCE(?3, a.branch), ?4, ?5, ?6, ?7, ?7 "
+        "SELECT " SQ_NEXT_ID("deployments") ", a.team_id, a.id, 'queued', '', COALESCE(?3, a.branch), ?4, ?5, ?6, ?7, ?7 "
         "FROM applications a WHERE a.id = ?2 AND a.team_id = ?1 AND "
         "(SELECT COUNT(*) FROM server_jobs q WHERE q.server_id = a.server_id "
         "AND q.status IN ('queued', 'pending')) < ?8 RETURNING id");

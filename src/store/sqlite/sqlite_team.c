@@ -257,9 +257,9 @@ piora_err sq_invite_create(store_t *base, int64_t team_id, const char *email, bo
         e = run(s, st, "invitation replace", NULL);
     }
     if (e == PIORA_OK) {
-        sqlite3_stmt *st = prep(s, "INSERT INTO invitations(team_id, email, is_admin, digest, "
+        sqlite3_stmt *st = prep(s, "INSERT INTO invitations(id, team_id, email, is_admin, digest, "
                                    "invited_by, created_at, expires_at) "
-                                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                                   "VALUES(" SQ_NEXT_ID("invitations") ", ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
         if (st) {
             sqlite3_bind_int64(st, 1, team_id);
             sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);

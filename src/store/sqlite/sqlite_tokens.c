@@ -63,8 +63,8 @@ piora_err sq_token_insert(store_t *base, const token_new *t, token_rec *out)
         return PIORA_EINVALID;
     sqlite3_stmt *st = sq_stmt(
         s, ST_TOKEN_INSERT,
-        "INSERT INTO tokens(user_id, team_id, name, digest, hint, scopes, created_at, "
-        "updated_at, expires_at, resources, allowed_ips, note) SELECT id, team_id, ?2, ?3, ?4, "
+        "INSERT INTO tokens(id, user_id, team_id, name, digest, hint, scopes, created_at, "
+        "updated_at, expires_at, resources, allowed_ips, note) SELECT " SQ_NEXT_ID("tokens") ", id, team_id, ?2, ?3, ?4, "
         "?5, ?6, ?6, ?7, ?8, ?9, ?10 FROM users WHERE id = ?1");
     if (!st)
         return PIORA_EDB;

@@ -35,13 +35,13 @@ piora_err sq_user_insert_tx(sq_store *s, const char *email, const char *team_nam
                             const char *password_hash, int64_t now, int64_t *uid)
 {
     sqlite3_stmt *ins_team = sq_stmt(s, ST_TEAM_INSERT,
-                                     "INSERT INTO teams(name, created_at) VALUES(?1, ?2) "
+                                     "INSERT INTO teams(id, name, created_at) VALUES(" SQ_NEXT_ID("teams") ", ?1, ?2) "
                                      "ON CONFLICT(name) DO NOTHING");
     sqlite3_stmt *team_id = sq_stmt(s, ST_TEAM_ID, "SELECT id FROM teams WHERE name = ?1");
     sqlite3_stmt *ins_user = sq_stmt(
         s, ST_USER_INSERT,
-        "INSERT INTO users(team_id, email, password_hash, is_admin, created_at, updated_at) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?5)");
+        "INSERT INTO users(id, team_id, email, password_hash, is_admin, created_at, updated_at) "
+        "VALUES(" SQ_NEXT_ID("users") ", ?1, ?2, ?3, ?4, ?5, ?5)");
     if (!ins_team || !team_id || !ins_user)
         return PIORA_EDB;
     sqlite3_bind_text(ins_team, 1, team_name, -1, SQLITE_STATIC);
