@@ -24,6 +24,45 @@ void sshkeys_set_master(const uint8_t master[SSHKEY_MASTER_LEN])
 
 bool sshkeys_have_master(void) { return atomic_load(&master_set); }
 
+#define SEALED_PREFIX "sealed1:"
+
+bool sshkeys_seal_text(const char *plain, char *out, size_t cap)
+{
+    uint8_t box[SSHKEYS_SEALED_TEXT_MAX];
+    size_t n = 0;
+    size_t pre = sizeof SEALED_PREFIX - 1;
+    if (!atomic_load(&master_set) || cap <= pre ||
+        !sshkey_seal(master_key, plain, box, sizeof box, &n))
+        return false;
+    bool ok = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING) <= cap - pre;
+    if (ok) {
+        memcpy(out, SEALED_PREFIX, pre);
+        sodium_bin2base64(out + pre, cap - pre, box, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    }
+    sodium_memzero(box, sizeof box);
+    return ok;
+}
+
+bool sshkeys_open_text(const char *stored, char *out, size_t cap)
+{
+    size_t pre = sizeof SEALED_PREFIX - 1;
+    if (strncmp(stored, SEALED_PREFIX, pre) != 0) {
+        size_t n = strlen(stored);
+        if (n + 1 > cap)
+            return false;
+        memcpy(out, stored, n + 1);
+        return true;
+    }
+    uint8_t box[SSHKEYS_SEALED_TEXT_MAX];
+    size_t n = 0;
+    bool ok = atomic_load(&master_set) &&
+              sodium_base642bin(box, sizeof box, stored + pre, strlen(stored + pre), NULL, &n, NULL,
+                                sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+              sshkey_open(master_key, box, n, out, cap);
+    sodium_memzero(box, sizeof box);
+    return ok;
+}
+
 static piora_err fail(char *err, size_t errlen, piora_err e, const char *fmt, const char *path,
                       const char *why)
 {

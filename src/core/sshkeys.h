@@ -23,6 +23,17 @@ bool sshkeys_master_path(const char *explicit_path, const char *database, char *
 void sshkeys_set_master(const uint8_t master[SSHKEY_MASTER_LEN]);
 bool sshkeys_have_master(void);
 
+/* Short secrets the store keeps for a user (the TOTP key): sealed with the
+ * master key as text, "sealed1:" + base64url of nonce || secretbox, so a
+ * copy of the database alone gives no second factor away. False without a
+ * master key or when out is too small. */
+#define SSHKEYS_SEALED_TEXT_MAX 192
+bool sshkeys_seal_text(const char *plain, char *out, size_t cap);
+/* Opens what sshkeys_seal_text made. A value without the prefix is a row
+ * written before sealing and comes back as it is. False when the master key
+ * is another one, the text was changed, or out is too small. */
+bool sshkeys_open_text(const char *stored, char *out, size_t cap);
+
 /* {"public_key", "fingerprint", "created_at", "previous": null | {same}}.
  * Makes the team's first pair (audited) when it has none; that needs the
  * master key (PIORA_EINTERNAL without one). */

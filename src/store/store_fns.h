@@ -253,7 +253,7 @@ STORE_FN(piora_err, invite_accept,
 STORE_FN(piora_err, session_reauth, (store_t *s, int64_t session_id, int64_t now),
          (s, session_id, now))
 
-/* Two-factor sign-in (TOTP). The key (base32) of the user's enrolment
+/* Two-factor sign-in (TOTP). The key (as core/mfa.c stores it: sealed) of the user's enrolment
  * (pending) or of their confirmed second factor; *last_step (may be NULL)
  * the last step whose code was accepted. ENOTFOUND when there is none. */
 STORE_FN(piora_err, totp_get,

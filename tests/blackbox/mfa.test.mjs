@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { cli, startServer, tmpDir, addUser } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 import { totp } from '../lib/totp.mjs';
@@ -109,6 +110,41 @@ describe('two-factor sign-in', () => {
     cookieOf(plain);
     const acts = (await s.get('/web/api/audit', { headers: hd })).json.data.map((e) => e.action);
     for (const a of ['mfa.enabled', 'mfa.recovery_code_used', 'mfa.disabled']) assert.ok(acts.includes(a), `${a}: ${acts.join()}`);
+    await s.stop();
+  });
+
+  // Reads the SQLite file itself: what a copy of the database gives away.
+  it('the key is kept sealed with the master key; a key stored before sealing still signs in', async (t) => {
+    const db = path.join(tmpDir('mfaseal'), 'piora.db');
+    const pw = await addAdmin(db, 'bo@mfa.test', 'mfaseal');
+    const s = await startServer(t, { dbPath: db });
+    const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
+    const bo = await signIn(s, 'bo@mfa.test', pw);
+    const start = await s.post('/web/api/account/totp/start', { headers: bo });
+    assert.equal(start.status, 200, start.text);
+    const secret = start.json.secret;
+    noteSecret(secret);
+    const pending = sql("SELECT totp_pending FROM users WHERE email = 'bo@mfa.test'");
+    assert.match(pending, /^sealed1:[A-Za-z0-9_-]{96}$/, 'the pending key is sealed');
+    assert.equal(pending.includes(secret), false);
+    await awayFromStepEdge();
+    const ok = await s.post('/web/api/account/totp/confirm', { headers: bo, body: { code: codeAt(secret, -1) } });
+    assert.equal(ok.status, 200, ok.text);
+    ok.json.recovery_codes.forEach(noteSecret);
+    const stored = sql("SELECT totp_secret FROM users WHERE email = 'bo@mfa.test'");
+    assert.match(stored, /^sealed1:/, 'the confirmed key is sealed');
+    assert.equal(stored, pending, 'confirming moves the sealed key, never the plain one');
+    const dump = execFileSync('sqlite3', [db, '.dump'], { encoding: 'utf8' });
+    assert.equal(dump.includes(secret), false, 'the key appears nowhere in the database');
+
+    // A row written by an earlier version holds the key in plain base32.
+    sql(`UPDATE users SET totp_secret = '${secret}' WHERE email = 'bo@mfa.test'`);
+    const step1 = await s.post('/web/api/signin', { body: { email: 'bo@mfa.test', password: pw } });
+    assert.equal(step1.json.second_factor, 'totp', step1.text);
+    noteSecret(step1.json.ticket);
+    const step2 = await s.post('/web/api/signin/totp', { headers: { Origin: s.base }, body: { ticket: step1.json.ticket, code: codeAt(secret, 0) } });
+    assert.equal(step2.status, 200, step2.text);
+    cookieOf(step2);
     await s.stop();
   });
 
