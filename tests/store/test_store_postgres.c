@@ -70,34 +70,24 @@ static void pg_exec_ok(PGconn *c, const char *sql)
  * missing a twin is a mistake. */
 static const char *const PG_ONLY[] = {"0014_change_acks.sql"};
 
-static bool pg_only(const char *name)
+static bool listed(const char *const *list, size_t n, const char *name)
 {
-    for (size_t i = 0; i < sizeof PG_ONLY / sizeof PG_ONLY[0]; i++)
-        if (strcmp(PG_ONLY[i], name) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
             return true;
     return false;
 }
+#define LISTED(list, name) listed(list, sizeof list / sizeof list[0], name)
+
+static bool pg_only(const char *name) { return LISTED(PG_ONLY, name); }
 
 /* And the other way: ids never given twice (0016), which PostgreSQL's
  * identity sequences are already, with its table id_marks. */
 static const char *const SQLITE_ONLY[] = {"0016_ids_never_reused.sql"};
 static const char *const SQLITE_ONLY_TABLES[] = {"id_marks"};
 
-static bool sqlite_only(const char *name)
-{
-    for (size_t i = 0; i < sizeof SQLITE_ONLY / sizeof SQLITE_ONLY[0]; i++)
-        if (strcmp(SQLITE_ONLY[i], name) == 0)
-            return true;
-    return false;
-}
-
-static bool sqlite_only_table(const char *name)
-{
-    for (size_t i = 0; i < sizeof SQLITE_ONLY_TABLES / sizeof SQLITE_ONLY_TABLES[0]; i++)
-        if (strcmp(SQLITE_ONLY_TABLES[i], name) == 0)
-            return true;
-    return false;
-}
+static bool sqlite_only(const char *name) { return LISTED(SQLITE_ONLY, name); }
+static bool sqlite_only_table(const char *name) { return LISTED(SQLITE_ONLY_TABLES, name); }
 
 static int pg_latest_migration(void)
 {
