@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cli, startServer, tmpDir, addUser } from './lib/piora.mjs';
+import { cli, startServer, newDatabase, tmpDir, addUser } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 import { totp } from '../lib/totp.mjs';
 
@@ -40,7 +40,7 @@ async function awayFromStepEdge() {
 
 describe('two-factor sign-in', () => {
   it('enrol, sign in with a code, a used code and a recovery code, disable', async (t) => {
-    const db = path.join(tmpDir('mfa'), 'piora.db');
+    const db = newDatabase(tmpDir('mfa'));
     const pw = await addAdmin(db, 'ada@mfa.test', 'mfa');
     const s = await startServer(t, { dbPath: db });
     const ada = await signIn(s, 'ada@mfa.test', pw);
@@ -113,7 +113,7 @@ describe('two-factor sign-in', () => {
   });
 
   it('a team that requires it sends members to enrolment and lets them do nothing else', async (t) => {
-    const db = path.join(tmpDir('mfat'), 'piora.db');
+    const db = newDatabase(tmpDir('mfat'));
     const pw = await addAdmin(db, 'ada@mfat.test', 'mfat');
     const mpw = await addUser(db, { email: 'mo@mfat.test', team: 'mfat' });
     const s = await startServer(t, { dbPath: db });
