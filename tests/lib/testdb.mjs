@@ -29,7 +29,7 @@ function freePortSync() {
 }
 
 let pg = null; // {dir, admin}
-const keyFiles = new Map(); // database URL -> its --secret-key-file
+const dirs = new Map(); // database URL -> the directory of its key file and backups
 
 function cluster() {
   if (pg) return pg;
@@ -71,9 +71,9 @@ function createDb(dir, template) {
   const name = `piora_${process.pid}_${c.n++}`;
   psql(c.admin, `CREATE DATABASE ${name}${template ? ` TEMPLATE ${new URL(template).pathname.slice(1)}` : ''}`);
   const url = dbUrl(name);
-  // a database URL has no directory for the key file beside it: the
-  // servers on this database share one in dir
-  keyFiles.set(url, path.join(dir, 'piora.key'));
+  // a database URL has no directory beside it for the key file and the
+  // backup store: the servers on this database share dir's
+  dirs.set(url, dir);
   return url;
 }
 
@@ -99,7 +99,19 @@ export function copyDatabase(template, dir) {
 // The --secret-key-file a server on this database needs (a URL has none
 // beside it), or null for a SQLite file.
 export function keyFileFor(db) {
-  return isUrl(db) ? (keyFiles.get(db) ?? null) : null;
+  return isUrl(db) && dirs.has(db) ? path.join(dirs.get(db), 'piora.key') : null;
+}
+
+// The `piora serve` flags a database URL of newDatabase needs to behave as
+// a SQLite file in the same directory would: --secret-key-file DIR/piora.key
+// and --backup-dir DIR/backups (without it a URL's store is ./backups in the
+// working directory), each unless args has it already. [] for a file.
+export function serveArgs(db, args = []) {
+  if (!isUrl(db) || !dirs.has(db)) return [];
+  const out = [];
+  if (!args.some((a) => a.startsWith('--secret-key-file'))) out.push('--secret-key-file', path.join(dirs.get(db), 'piora.key'));
+  if (!args.some((a) => a.startsWith('--backup-dir'))) out.push('--backup-dir', path.join(dirs.get(db), 'backups'));
+  return out;
 }
 
 // One SQL statement on the database: sqlite3 for a path, psql for a URL.
@@ -109,11 +121,10 @@ export function sqlExec(db, statement) {
   return sh('sqlite3', ['-cmd', '.timeout 5000', db, statement]);
 }
 
-// `--database DB` and, for a URL, the `--secret-key-file` it needs: the
-// arguments of a `piora serve` spawned by hand.
-export function dbArgs(db) {
-  const key = keyFileFor(db);
-  return key ? ['--database', db, '--secret-key-file', key] : ['--database', db];
+// `--database DB` and, for a URL, the flags of serveArgs: the arguments of
+// a `piora serve` spawned by hand (args: its other flags).
+export function dbArgs(db, args = []) {
+  return ['--database', db, ...serveArgs(db, args)];
 }
 
 // What the database keeps at rest, to look for secrets in: [name, bytes]

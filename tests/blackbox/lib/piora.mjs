@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { noteLog, noteSecret } from '../../lib/journal.mjs';
-import { copyDatabase, keyFileFor, newDatabase } from '../../lib/testdb.mjs';
+import { copyDatabase, newDatabase, serveArgs } from '../../lib/testdb.mjs';
 
 export { PG_MODE, dbArgs, newDatabase, sqlExec } from '../../lib/testdb.mjs';
 
@@ -171,8 +171,6 @@ export async function makeTemplate(spec) {
 export async function startServer(t, opts = {}) {
   const dir = tmpDir('srv');
   const db = opts.dbPath ?? (opts.template ? copyDatabase(opts.template, dir) : newDatabase(dir));
-  // a database URL has no directory for the key file: the one of its dir
-  const keyFile = keyFileFor(db);
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -182,7 +180,8 @@ export async function startServer(t, opts = {}) {
     if (opts.lastUsedInterval !== undefined) args.push('--last-used-interval', String(opts.lastUsedInterval));
     if (opts.idleTimeout !== undefined) args.push('--idle-timeout', String(opts.idleTimeout));
     if (opts.args) args.push(...opts.args);
-    if (keyFile && !args.includes('--secret-key-file')) args.push('--secret-key-file', keyFile);
+    // a database URL: the key file and backup store of its directory
+    args.push(...serveArgs(db, args));
     const s = new Server(port, db, dir, args, opts.env);
     if (t && typeof t.after === 'function') t.after(() => s.kill());
     try {

@@ -34,7 +34,7 @@ export async function startServer(flags = []) {
   const base = `http://127.0.0.1:${port}`;
   // DIR/p.db, or a PostgreSQL database with PIORA_TEST_DB=postgres (tests/lib/testdb.mjs)
   const db = newDatabase(dir, 'p.db');
-  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, ...dbArgs(db),
+  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, ...dbArgs(db, flags),
     '--last-used-interval', '1', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
