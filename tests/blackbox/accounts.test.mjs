@@ -3,11 +3,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, startServer, tmpDir } from './lib/piora.mjs';
+import { addUser, startServer, newDatabase, tmpDir } from './lib/piora.mjs';
 
 describe('accounts made by the CLI', () => {
   it('sign in to the dashboard, single-label domains included', async (t) => {
-    const db = path.join(tmpDir('acct'), 'piora.db');
+    const db = newDatabase(tmpDir('acct'));
     const password = await addUser(db, { email: 'root@localhost', team: 'ops' });
     const s = await startServer(t, { dbPath: db });
     for (const email of ['root@localhost', 'Root@LocalHost']) {

@@ -1,10 +1,9 @@
 // SPEC 4: every endpoint of REST API v1 with its statuses, Location headers,
 // object fields, validation (422 with field errors), 400/404/405/409/413,
 // and the OpenAPI document.
-import { execFileSync } from 'node:child_process';
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTemplate, startServer, assertProblem, one, ALL_SCOPES, RFC3339_UTC } from './lib/piora.mjs';
+import { makeTemplate, sqlExec, startServer, assertProblem, one, ALL_SCOPES, RFC3339_UTC } from './lib/piora.mjs';
 
 let tpl;
 let TOK;
@@ -371,7 +370,7 @@ describe('databases and backups', () => {
     // SPEC 10: only a completed backup restores (issue 11); the test marks
     // it completed as the job runner would
     assertProblem(await s.post(`/api/v1/backups/${b1.id}/restore`, { token: TOK }), 409, 'backup_not_completed');
-    execFileSync('sqlite3', ['-cmd', '.timeout 5000', s.db, `UPDATE backups SET status='completed' WHERE id=${b1.id}`]);
+    sqlExec(s.db, `UPDATE backups SET status='completed' WHERE id=${b1.id}`);
     const rs = await s.post(`/api/v1/backups/${b1.id}/restore`, { token: TOK });
     assert.equal(rs.status, 202, rs.text);
     assert.equal(rs.h('location'), `/api/v1/restores/${one(rs.json).id}`);

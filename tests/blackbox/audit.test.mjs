@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, cli, createToken, startServer, tmpDir, tokenId, T } from './lib/piora.mjs';
+import { addUser, cli, createToken, startServer, newDatabase, tmpDir, tokenId, T } from './lib/piora.mjs';
 
 async function auditJson(db) {
   const r = await cli(['audit', '--json', '--database', db]);
@@ -22,7 +22,7 @@ async function signIn(s, email, password) {
 
 describe('audit entries name their token', () => {
   it('CLI, API, leak report and dashboard changes, each with its channel', { timeout: T(60000) }, async (t) => {
-    const db = path.join(tmpDir('audit'), 'piora.db');
+    const db = newDatabase(tmpDir('audit'));
     const password = await addUser(db, { email: 'ava@audit.test', team: 'audit' });
     const cliTok = await createToken(db, { email: 'ava@audit.test', name: 'cli-made', scopes: 'servers:read' });
     const leaked = await createToken(db, { email: 'ava@audit.test', name: 'leaked one', scopes: 'servers:read' });

@@ -5,21 +5,19 @@
 // schedule (validated) and every schedule change and download is audited.
 // The test plays the runner's part for the completed backup (its server
 // has no sshd; backups-ssh.test.mjs runs real dumps): it writes the file
-// where the store keeps it and marks the row completed with sqlite3, as the
+// where the store keeps it and marks the row completed with SQL (sqlite3 or psql), as the
 // runner's commit does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { makeTemplate, startServer, tmpDir, one, assertProblem, cli, SLOW, T } from './lib/piora.mjs';
+import { makeTemplate, sqlExec, startServer, tmpDir, one, assertProblem, cli, SLOW, T } from './lib/piora.mjs';
 
 const MiB = 1 << 20;
 
-function sql(db, statement) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, statement], { encoding: 'utf8' });
-}
+// sqlite3 on the file, or psql on the PostgreSQL database (PIORA_TEST_DB)
+const sql = sqlExec;
 
 // A dump of n MiB of bytes nobody could guess, written in 1 MiB pieces
 // (the test must not hold it in memory either); returns its sha256 hex.

@@ -8,12 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { makeTemplate, startServer, tmpDir, one, cli, sleep, T } from './lib/piora.mjs';
+import { makeTemplate, sqlExec, startServer, tmpDir, one, cli, sleep, T } from './lib/piora.mjs';
 
-function sql(db, statement) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, statement], { encoding: 'utf8' });
-}
+// sqlite3 on the file, or psql on the PostgreSQL database (PIORA_TEST_DB)
+const sql = sqlExec;
 
 async function until(what, fn, ms = T(15000)) {
   const end = Date.now() + ms;

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, addUser, cli, createToken, listTokens, run, startServer, tmpDir, tokenId, T } from './lib/piora.mjs';
+import { BIN, addUser, cli, createToken, listTokens, newDatabase, run, startServer, tmpDir, tokenId, T } from './lib/piora.mjs';
 
 // run() of lib has no cwd; the "wrong directory" case needs one.
 function runIn(cwd, args) {
@@ -22,6 +22,7 @@ function oneLine(stderr) {
 
 describe('a missing database is refused, never created', () => {
   it('every command but serve and user add fails naming the path, and creates nothing', async () => {
+    // about a SQLite file that is not there: a path in both modes
     const dir = tmpDir('nodb');
     const db = path.join(dir, 'typo.db');
     const cases = [
@@ -54,6 +55,7 @@ describe('a missing database is refused, never created', () => {
   });
 
   it('user add still creates it, and the others then work', async () => {
+    // the SQLite file user add creates: a path in both modes
     const db = path.join(tmpDir('nodb'), 'p.db');
     await addUser(db, { email: 'first@edges.test', team: 'T' });
     assert.ok(existsSync(db));
@@ -63,7 +65,7 @@ describe('a missing database is refused, never created', () => {
 
 describe('token create wording', () => {
   it('an unknown scope lists the valid ones and suggests the nearest', async () => {
-    const db = path.join(tmpDir('scope'), 'p.db');
+    const db = newDatabase(tmpDir('scope'), 'p.db');
     await addUser(db, { email: 'sc@edges.test', team: 'T' });
     const args = ['token', 'create', '--database', db, '--email', 'sc@edges.test', '--name', 'n'];
     let r = await run([...args, '--scopes', 'servers:read,applications:depoly']);
@@ -83,7 +85,7 @@ describe('token create wording', () => {
   });
 
   it('--expires-in NEVER in any case, and a date meaning the end of that day UTC', async () => {
-    const db = path.join(tmpDir('exp'), 'p.db');
+    const db = newDatabase(tmpDir('exp'), 'p.db');
     await addUser(db, { email: 'ex@edges.test', team: 'T' });
     for (const [name, v] of [['upper', 'NEVER'], ['mixed', 'Never']])
       await createToken(db, { email: 'ex@edges.test', name, scopes: 'servers:read', expiresIn: v });
@@ -107,7 +109,7 @@ describe('token create wording', () => {
 
 describe('token revoke says what it revoked', () => {
   it('id, name and owner on stdout; again says already revoked', async () => {
-    const db = path.join(tmpDir('rev'), 'p.db');
+    const db = newDatabase(tmpDir('rev'), 'p.db');
     await addUser(db, { email: 'rv@edges.test', team: 'T' });
     await createToken(db, { email: 'rv@edges.test', name: 'deploy bot', scopes: 'servers:read' });
     const id = await tokenId(db, 'deploy bot');
@@ -130,7 +132,7 @@ describe('piora -V', () => {
 
 describe('names, not bare ids', () => {
   it('piora audit shows the team name and the OS user of CLI actions; token list the last address', { timeout: T(60000) }, async (t) => {
-    const db = path.join(tmpDir('names'), 'p.db');
+    const db = newDatabase(tmpDir('names'), 'p.db');
     await addUser(db, { email: 'nm@edges.test', team: 'Acme Ops' });
     const tok = await createToken(db, { email: 'nm@edges.test', name: 'used one', scopes: 'servers:read' });
     const me = os.userInfo().username;

@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atRest, dbArgs, newDatabase } from '../lib/testdb.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = process.env.PIORA_BIN ? path.resolve(process.env.PIORA_BIN) : path.join(REPO, 'build', 'piora');
@@ -86,9 +87,6 @@ function tokenList(db, extra = []) {
   return JSON.parse(r.out);
 }
 
-function dbFiles(dir) {
-  return readdirSync(dir).map((f) => path.join(dir, f));
-}
 
 describe('piora CLI', () => {
   before(() => {
@@ -120,6 +118,7 @@ describe('piora CLI', () => {
   });
 
   test('usage errors: one line on stderr, exit 2', () => {
+    // "nothing was created" is about the SQLite file: a path in both modes
     const dir = tmpDir();
     const db = path.join(dir, 'p.db');
     const cases = [
@@ -157,8 +156,7 @@ describe('piora CLI', () => {
   });
 
   test('user add, list, password', () => {
-    const dir = tmpDir();
-    const db = path.join(dir, 'p.db');
+    const db = newDatabase(tmpDir(), 'p.db');
 
     let r = addUser(db, 'Alice@Example.COM', 'Acme Corp', { admin: true });
     assertOk(r);
@@ -217,9 +215,8 @@ describe('piora CLI', () => {
       { input: 'a brand new password\n' }), 1);
     assertFails(run(['user', 'password', '--database', db, '--email', 'bob@example.com'], { input: 'x\n' }), 2);
 
-    // No password in the database file in clear.
-    for (const f of dbFiles(dir)) {
-      const bytes = readFileSync(f);
+    // No password in the database (its files, or its pg_dump) in clear.
+    for (const [f, bytes] of atRest(db)) {
       for (const pw of [PASSWORD, 'another password', 'a brand new password']) {
         assert.equal(bytes.includes(Buffer.from(pw)), false, `${pw} in ${f}`);
       }
@@ -227,8 +224,7 @@ describe('piora CLI', () => {
   });
 
   test('token create, list, revoke', () => {
-    const dir = tmpDir();
-    const db = path.join(dir, 'p.db');
+    const db = newDatabase(tmpDir(), 'p.db');
     assertOk(addUser(db, 'alice@example.com', 'Acme'));
     assertOk(addUser(db, 'bob@example.com', 'Acme'));
 
@@ -307,9 +303,8 @@ describe('piora CLI', () => {
     assertOk(run(['token', 'revoke', '--database', db, String(ci.id)]));
     assertFails(run(['token', 'revoke', '--database', db, '999999']), 1);
 
-    // At rest only digests: no token in any database file.
-    for (const f of dbFiles(dir)) {
-      const bytes = readFileSync(f);
+    // At rest only digests: no token in any database file (or the pg_dump).
+    for (const [f, bytes] of atRest(db)) {
       for (const t of [tok, tokBob, tokShort]) {
         assert.equal(bytes.includes(Buffer.from(t)), false, `token in ${f}`);
         assert.equal(bytes.includes(Buffer.from(t.slice(12))), false, `token body in ${f}`);
@@ -318,8 +313,7 @@ describe('piora CLI', () => {
   });
 
   test('a token made with --expires-in 2s is listed as expired after 2 s', async () => {
-    const dir = tmpDir();
-    const db = path.join(dir, 'p.db');
+    const db = newDatabase(tmpDir(), 'p.db');
     assertOk(addUser(db, 'alice@example.com', 'Acme'));
     assertOk(createToken(db, 'alice@example.com', 'brief', 'servers:read', ['--expires-in', '2s']));
     assert.equal(tokenList(db)[0].status, 'active');
@@ -328,6 +322,7 @@ describe('piora CLI', () => {
   });
 
   test('PIORA_DATABASE is honoured and --database wins over it', () => {
+    // about the files PIORA_DATABASE, --database and the default name: paths in both modes
     const dir = tmpDir();
     const envDb = path.join(dir, 'env.db');
     const flagDb = path.join(dir, 'flag.db');
@@ -407,6 +402,7 @@ async function stopServer(srv) {
 
 describe('piora serve with the CLI', () => {
   test('--listen wins over PIORA_LISTEN; PIORA_* settings are read', async () => {
+    // PIORA_DATABASE is seen by the file serve makes: a path in both modes
     const dir = tmpDir();
     const db = path.join(dir, 'p.db');
     const [p1, p2] = [await freePort(), await freePort()];
@@ -433,14 +429,13 @@ describe('piora serve with the CLI', () => {
   });
 
   test('piora token revoke while serving: the next request gets 401', async () => {
-    const dir = tmpDir();
-    const db = path.join(dir, 'p.db');
+    const db = newDatabase(tmpDir(), 'p.db');
     assertOk(addUser(db, 'alice@example.com', 'Acme'));
     const r = createToken(db, 'alice@example.com', 'live', 'servers:read');
     assertOk(r);
     const tok = r.out.trimEnd();
     const port = await freePort();
-    const srv = await startServer(['--listen', `127.0.0.1:${port}`, '--database', db]);
+    const srv = await startServer(['--listen', `127.0.0.1:${port}`, ...dbArgs(db)]);
     try {
       await waitHealthy(port, srv);
       const get = () => fetch(`http://127.0.0.1:${port}/api/v1/servers`, { headers: { Authorization: `Bearer ${tok}` } });

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, startServer, tmpDir } from './lib/piora.mjs';
+import { addUser, startServer, newDatabase, tmpDir } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
 const DAY = 86400 * 1000;
@@ -21,7 +21,7 @@ async function signIn(s, email, password) {
 
 describe('dashboard token endpoints and numbers', () => {
   it('expiry choices, joined scopes and a strict status filter', async (t) => {
-    const db = path.join(tmpDir('dnum'), 'piora.db');
+    const db = newDatabase(tmpDir('dnum'));
     const password = await addUser(db, { email: 'nia@num.test', team: 'num' });
     const s = await startServer(t, { dbPath: db });
     const headers = await signIn(s, 'nia@num.test', password);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  addUser, createToken, freePort, run, makeTemplate, parseLink, Server, sleep, startServer, tmpDir, RFC3339_UTC, T,
+  addUser, createToken, freePort, run, makeTemplate, parseLink, Server, sleep, startServer, dbArgs, newDatabase, tmpDir, RFC3339_UTC, T,
 } from './lib/piora.mjs';
 
 // A dashboard session: cookie and CSRF token for state-changing calls.
@@ -19,7 +19,7 @@ const listOf = (json) => (Array.isArray(json) ? json : json.data);
 
 describe('last used shows the in-memory value', () => {
   it('a request with a token sets last_used_at in the API and the dashboard at once', { timeout: T(30000) }, async (t) => {
-    const db = path.join(tmpDir('lastused'), 'piora.db');
+    const db = newDatabase(tmpDir('lastused'));
     const password = await addUser(db, { email: 'lu@edge.test', team: 'edge' });
     const used = await createToken(db, { email: 'lu@edge.test', name: 'used', scopes: 'servers:read' });
     await createToken(db, { email: 'lu@edge.test', name: 'idle', scopes: 'servers:read' });
@@ -116,8 +116,8 @@ describe('--public-url and the first-run line', () => {
   it('a wildcard listen says so instead of printing 127.0.0.1 silently', { timeout: T(30000) }, async (t) => {
     const dir = tmpDir('wild');
     const port = await freePort();
-    const s = new Server(port, path.join(dir, 'piora.db'), dir, ['serve', '--listen', `0.0.0.0:${port}`,
-      '--database', path.join(dir, 'piora.db')]);
+    const db = newDatabase(dir);
+    const s = new Server(port, db, dir, ['serve', '--listen', `0.0.0.0:${port}`, ...dbArgs(db)]);
     t.after(() => s.kill());
     await s.ready();
     await waitFor(() => s.stderr, /every address/);
@@ -128,6 +128,7 @@ describe('--public-url and the first-run line', () => {
   });
 
   it('a bad --public-url is refused at start', async () => {
+    // refused before any database is opened: a SQLite path in both modes
     const r = await run(['serve', '--public-url', 'piora.example.com', '--database', path.join(tmpDir('bad'), 'p.db')]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--public-url/);
@@ -153,7 +154,7 @@ describe('--public-url and the first-run line', () => {
 // The dashboard's token and member lists page like the API lists.
 describe('dashboard lists page', () => {
   it('/web/api/tokens and /web/api/users answer page, per_page and total', { timeout: T(30000) }, async (t) => {
-    const db = path.join(tmpDir('webpage'), 'piora.db');
+    const db = newDatabase(tmpDir('webpage'));
     const password = await addUser(db, { email: 'pg@edge.test', team: 'pg' });
     await addUser(db, { email: 'pg2@edge.test', team: 'pg' });
     for (let i = 0; i < 3; i++) await createToken(db, { email: 'pg@edge.test', name: `t${i}`, scopes: 'servers:read' });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { makeTemplate, startServer, run, sleep, T, SLOW, REPO } from './lib/piora.mjs';
+import { dbArgs, makeTemplate, startServer, run, sleep, T, SLOW, REPO } from './lib/piora.mjs';
 
 let tpl;
 let TOK;
@@ -227,7 +227,7 @@ describe('the HTTP front door (issue 8)', () => {
 
   it('a second piora serve on a busy address fails with "address already in use"', async (t) => {
     const s = await startServer(t, { template: tpl });
-    const r = await run(['serve', '--listen', `127.0.0.1:${s.port}`, '--database', s.db], { timeoutMs: T(10000) });
+    const r = await run(['serve', '--listen', `127.0.0.1:${s.port}`, ...dbArgs(s.db)], { timeoutMs: T(10000) });
     assert.notEqual(r.code, 0, `the second server started: ${r.stderr}`);
     assert.match(r.stderr, /address already in use/i);
     assert.equal((await s.get('/healthz')).status, 200);

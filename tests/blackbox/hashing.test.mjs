@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, cli, sleep, startServer, tmpDir, T } from './lib/piora.mjs';
+import { addUser, cli, sleep, startServer, newDatabase, tmpDir, T } from './lib/piora.mjs';
 
 // A /metrics sample; with optional, undefined when the family is absent
 // (so a test can assert its statuses first).
@@ -64,7 +64,7 @@ describe('first-run setup', () => {
 describe('the hashing pool', () => {
   it('past its cap a sign-in gets 503 + Retry-After, and other requests are served meanwhile',
     { timeout: T(60000) }, async (t) => {
-      const db = path.join(tmpDir('pool'), 'piora.db');
+      const db = newDatabase(tmpDir('pool'));
       await addUser(db, { email: 'pat@pool.test', team: 'pool' });
       const s = await startServer(t, {
         dbPath: db, args: ['--signin-limit', '0', '--hash-threads', '1', '--hash-max', '2', '--threads', '2'],
@@ -99,7 +99,7 @@ describe('the hashing pool', () => {
 
 describe('sign-in limits', () => {
   it('12 concurrent wrong sign-ins with a limit of 10: exactly 10 are checked', { timeout: T(60000) }, async (t) => {
-    const db = path.join(tmpDir('race'), 'piora.db');
+    const db = newDatabase(tmpDir('race'));
     await addUser(db, { email: 'rae@race.test', team: 'race' });
     const s = await startServer(t, { dbPath: db, args: ['--signin-limit', '10', '--threads', '12'] });
     const h0 = await metric(s, 'piora_password_hashes_total', true);
@@ -114,7 +114,7 @@ describe('sign-in limits', () => {
 
   it('a right password gives its slot back; the current password of a change is limited too',
     { timeout: T(60000) }, async (t) => {
-      const db = path.join(tmpDir('cur'), 'piora.db');
+      const db = newDatabase(tmpDir('cur'));
       const password = await addUser(db, { email: 'cy@cur.test', team: 'cur' });
       const s = await startServer(t, { dbPath: db, args: ['--signin-limit', '3'] });
       for (let i = 0; i < 4; i++) await signIn(s, 'cy@cur.test', password); // successes are free
@@ -131,7 +131,7 @@ describe('sign-in limits', () => {
     });
 
   it('IPv6 clients are limited per /64', { timeout: T(60000) }, async (t) => {
-    const db = path.join(tmpDir('v6'), 'piora.db');
+    const db = newDatabase(tmpDir('v6'));
     await addUser(db, { email: 'vi@v6.test', team: 'v6' });
     const s = await startServer(t, { dbPath: db, args: ['--signin-limit', '2', '--trusted-proxies', '127.0.0.1'] });
     const from = (addr, email) => s.post('/web/api/signin',
@@ -147,7 +147,7 @@ describe('sign-in limits', () => {
 
 describe('password resets', () => {
   it('piora user password ends the dashboard sessions of that user', { timeout: T(60000) }, async (t) => {
-    const db = path.join(tmpDir('reset'), 'piora.db');
+    const db = newDatabase(tmpDir('reset'));
     const password = await addUser(db, { email: 'ro@reset.test', team: 'reset' });
     const s = await startServer(t, { dbPath: db });
     const hdr = await signIn(s, 'ro@reset.test', password);

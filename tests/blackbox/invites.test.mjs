@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, cli, run, startServer, tmpDir } from './lib/piora.mjs';
+import { addUser, cli, run, startServer, newDatabase, tmpDir } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
 async function addAdmin(db, email, team) {
@@ -32,7 +32,7 @@ async function signIn(s, email, password) {
 
 describe('piora user invite', () => {
   it('prints a one-time link the invitee uses once to join with the role given', async (t) => {
-    const db = path.join(tmpDir('inv'), 'piora.db');
+    const db = newDatabase(tmpDir('inv'));
     await addAdmin(db, 'ada@inv.test', 'inv');
     const r = await run(['user', 'invite', '--email', 'Ben@Inv.test', '--admin', '--database', db]);
     assert.equal(r.code, 0, r.stderr);
@@ -80,7 +80,7 @@ describe('piora user invite', () => {
   });
 
   it('usage errors: exit 2 and one line; several teams need --team', async () => {
-    const db = path.join(tmpDir('inv2'), 'piora.db');
+    const db = newDatabase(tmpDir('inv2'));
     await addAdmin(db, 'ada@a.test', 'a');
     await addUser(db, { email: 'bo@b.test', team: 'b' });
     let r = await run(['user', 'invite', '--database', db]);
@@ -98,6 +98,7 @@ describe('piora user invite', () => {
     r = await run(['user', 'invite', '--email', 'x@a.test', '--team', 'b', '--database', db]);
     assert.equal(r.code, 0, r.stderr);
     secretOf(r.stdout);
+    // a missing SQLite file (in both modes): the test is about the path
     r = await run(['user', 'invite', '--email', 'x@a.test', '--database', path.join(tmpDir('inv3'), 'missing.db')]);
     assert.equal(r.code, 1);
   });
@@ -105,7 +106,7 @@ describe('piora user invite', () => {
 
 describe('invitations on the dashboard', () => {
   it('an admin invites, lists and revokes; a newer link replaces an older one; members may not invite', async (t) => {
-    const db = path.join(tmpDir('invw'), 'piora.db');
+    const db = newDatabase(tmpDir('invw'));
     const apw = await addAdmin(db, 'ada@invw.test', 'invw');
     const mpw = await addUser(db, { email: 'mo@invw.test', team: 'invw' });
     const s = await startServer(t, { dbPath: db, args: ['--public-url', 'https://piora.example.com'] });

@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, cli, createToken, startServer, tmpDir, freePort, T, RFC3339_UTC } from './lib/piora.mjs';
+import { addUser, cli, createToken, startServer, newDatabase, tmpDir, freePort, T, RFC3339_UTC } from './lib/piora.mjs';
 import { startSshd } from './lib/sshd.mjs';
 
 let sshd;
@@ -15,7 +15,7 @@ after(async () => { await sshd?.stop(); });
 
 describe('server checks and pinned host keys', () => {
   it('TOFU, mismatch, clear, pin at creation, auth_failed, rotation fallback, closed port', { timeout: T(90000) }, async (t) => {
-    const db = path.join(tmpDir('hostkeys'), 'piora.db');
+    const db = newDatabase(tmpDir('hostkeys'));
     await addUser(db, { email: 'hk@hostkeys.test', team: 'hk' });
     const tok = await createToken(db, { email: 'hk@hostkeys.test', name: 'rw', scopes: 'servers:read,servers:write' });
     const ro = await createToken(db, { email: 'hk@hostkeys.test', name: 'ro', scopes: 'servers:read' });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { addUser, cli, run, createToken, startServer, tmpDir, T } from './lib/piora.mjs';
+import { PG_MODE, addUser, cli, run, createToken, newDatabase, startServer, tmpDir, T } from './lib/piora.mjs';
+import { atRest } from '../lib/testdb.mjs';
 
 // What any unencrypted OpenSSH private key text holds: its armour, and the
 // base64 of "openssh-key-v1\0" that starts its body.
@@ -27,8 +28,9 @@ function assertNoPlainKey(label, text) {
 
 describe('team SSH keys', () => {
   it('made on first use, shown, rotated with fallback, audited, never in plain', { timeout: T(60000) }, async (t) => {
+    // on PostgreSQL the harness passes --secret-key-file DIR/piora.key: the same path
     const dir = tmpDir('keys');
-    const db = path.join(dir, 'piora.db');
+    const db = newDatabase(dir);
     await addUser(db, { email: 'kim@keys.test', team: 'keys' });
     await addUser(db, { email: 'lou@other.test', team: 'other' });
     const rw = await createToken(db, { email: 'kim@keys.test', name: 'rw', scopes: 'servers:read,servers:write' });
@@ -38,6 +40,7 @@ describe('team SSH keys', () => {
 
     const s = await startServer(t, { dbPath: db });
     const keyFile = path.join(dir, 'piora.key');
+    const keyArgs = PG_MODE ? ['--secret-key-file', keyFile] : []; // a URL has no file beside it
     assert.ok(existsSync(keyFile), `no piora.key beside the database: ${readdirSync(dir)}`);
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.equal(statSync(keyFile).size, 32);
@@ -75,16 +78,16 @@ describe('team SSH keys', () => {
     assert.equal(again.json.fingerprint, rot.json.fingerprint);
     assert.equal(again.json.previous.fingerprint, k1.fingerprint);
 
-    const cliShow = await cli(['ssh-key', 'show', '--team', 'keys', '--json', '--database', db]);
+    const cliShow = await cli(['ssh-key', 'show', '--team', 'keys', '--json', '--database', db, ...keyArgs]);
     assert.equal(cliShow.code, 0, cliShow.stderr);
     const shown = JSON.parse(cliShow.stdout);
     assert.equal(shown.fingerprint, rot.json.fingerprint);
     assert.equal(shown.previous.fingerprint, k1.fingerprint);
-    const text = await cli(['ssh-key', 'show', '--team', 'keys', '--database', db]);
+    const text = await cli(['ssh-key', 'show', '--team', 'keys', '--database', db, ...keyArgs]);
     assert.equal(text.code, 0, text.stderr);
     assert.ok(text.stdout.includes(rot.json.public_key), text.stdout);
     assertNoPlainKey('piora ssh-key show', text.stdout + text.stderr + cliShow.stdout);
-    const ambiguous = await run(['ssh-key', 'show', '--database', db]);
+    const ambiguous = await run(['ssh-key', 'show', '--database', db, ...keyArgs]);
     assert.equal(ambiguous.code, 2, 'two teams: --team is needed');
 
     assert.equal((await s.del('/api/v1/ssh-key/previous', { token: rw })).status, 204);
@@ -103,10 +106,8 @@ describe('team SSH keys', () => {
     }
 
     await s.stop();
-    // the database (and its WAL, if any) holds only sealed private keys
-    for (const f of readdirSync(dir).filter((n) => n.startsWith('piora.db'))) {
-      assertNoPlainKey(f, readFileSync(path.join(dir, f)).toString('latin1'));
-    }
+    // the database (and its WAL, if any; or its pg_dump) holds only sealed private keys
+    for (const [f, bytes] of atRest(db)) assertNoPlainKey(f, bytes.toString('latin1'));
     assertNoPlainKey('serve log', s.stdout + s.stderr);
 
     // the same master key must come back: a restart keeps the pair
@@ -117,7 +118,7 @@ describe('team SSH keys', () => {
 
   it('a master key file others may read is refused at start', { timeout: T(30000) }, async () => {
     const dir = tmpDir('keys');
-    const db = path.join(dir, 'piora.db');
+    const db = newDatabase(dir);
     await addUser(db, { email: 'mo@keys.test', team: 'mo' });
     const keyFile = path.join(dir, 'loose.key');
     writeFileSync(keyFile, Buffer.alloc(32, 1), { mode: 0o644 });

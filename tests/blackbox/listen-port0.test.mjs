@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Server, T, sleep, tmpDir } from './lib/piora.mjs';
+import { Server, T, dbArgs, newDatabase, sleep, tmpDir } from './lib/piora.mjs';
 
 // The documented start line (docs/configuration.md, --listen).
 const START_LINE = /piora listening on http:\/\/127\.0\.0\.1:(\d+) \(/;
@@ -21,8 +21,8 @@ async function waitFor(get, re, ms = T(10000)) {
 describe('--listen with port 0', () => {
   it('serves on the port it prints, and the setup link names that port', { timeout: T(30000) }, async (t) => {
     const dir = tmpDir('port0');
-    const db = path.join(dir, 'piora.db');
-    const s = new Server(0, db, dir, ['serve', '--listen', '127.0.0.1:0', '--database', db]);
+    const db = newDatabase(dir);
+    const s = new Server(0, db, dir, ['serve', '--listen', '127.0.0.1:0', ...dbArgs(db)]);
     t.after(() => s.kill());
     const m = await waitFor(() => s.stderr, START_LINE);
     const port = Number(m[1]);

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { cli, startServer, tmpDir, addUser } from './lib/piora.mjs';
+import { cli, startServer, newDatabase, tmpDir, addUser } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 import { totp } from '../lib/totp.mjs';
 
@@ -41,7 +41,7 @@ async function awayFromStepEdge() {
 
 describe('two-factor sign-in', () => {
   it('enrol, sign in with a code, a used code and a recovery code, disable', async (t) => {
-    const db = path.join(tmpDir('mfa'), 'piora.db');
+    const db = newDatabase(tmpDir('mfa'));
     const pw = await addAdmin(db, 'ada@mfa.test', 'mfa');
     const s = await startServer(t, { dbPath: db });
     const ada = await signIn(s, 'ada@mfa.test', pw);
@@ -113,7 +113,7 @@ describe('two-factor sign-in', () => {
     await s.stop();
   });
 
-  // Reads the SQLite file itself: what a copy of the database gives away.
+  // Reads the SQLite file itself (in both modes): what a copy of the database gives away.
   it('the key is kept sealed with the master key; a key stored before sealing still signs in', async (t) => {
     const db = path.join(tmpDir('mfaseal'), 'piora.db');
     const pw = await addAdmin(db, 'bo@mfa.test', 'mfaseal');
@@ -149,7 +149,7 @@ describe('two-factor sign-in', () => {
   });
 
   it('a team that requires it sends members to enrolment and lets them do nothing else', async (t) => {
-    const db = path.join(tmpDir('mfat'), 'piora.db');
+    const db = newDatabase(tmpDir('mfat'));
     const pw = await addAdmin(db, 'ada@mfat.test', 'mfat');
     const mpw = await addUser(db, { email: 'mo@mfat.test', team: 'mfat' });
     const s = await startServer(t, { dbPath: db });

@@ -9,8 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, addUser, createToken, cli, run, tokenId, listTokens, tmpDir, sleep, T, RFC3339_UTC,
+  startServer, addUser, createToken, cli, run, tokenId, listTokens, newDatabase, tmpDir, sleep, T, RFC3339_UTC,
 } from './lib/piora.mjs';
+import { cutOff, isUrl } from '../lib/testdb.mjs';
 
 // Every secret created here, and every text that must not contain them.
 const secrets = [];
@@ -55,8 +56,7 @@ async function start(t, db, opts = {}) {
 }
 
 describe('monitoring', () => {
-  const dir = tmpDir('mon');
-  const db = path.join(dir, 'piora.db');
+  const db = newDatabase(tmpDir('mon'));
   let tok, readOnly, other;
   let s;
 
@@ -277,15 +277,20 @@ describe('monitoring', () => {
 
   it('/readyz answers 200 only while the database answers', { timeout: T(60000) }, async (t) => {
     const d2 = tmpDir('ready');
-    const db2 = path.join(d2, 'piora.db');
+    const db2 = newDatabase(d2);
     await addUser(db2, { email: 'r@ready.test', team: 'r' });
     const x = await start(t, db2);
     const ok = await x.get('/readyz');
     assert.equal(ok.status, 200);
     assert.ok(ok.h('x-request-id'));
-    // The file goes away under the running server.
-    renameSync(db2, db2 + '.moved');
-    for (const f of readdirSync(d2)) if (f.startsWith('piora.db-')) rmSync(path.join(d2, f), { force: true });
+    // The file goes away under the running server (PostgreSQL: the
+    // database refuses new sessions and its open ones are cut).
+    if (isUrl(db2)) {
+      cutOff(db2);
+    } else {
+      renameSync(db2, db2 + '.moved');
+      for (const f of readdirSync(d2)) if (f.startsWith('piora.db-')) rmSync(path.join(d2, f), { force: true });
+    }
     const gone = await x.get('/readyz');
     assert.equal(gone.status, 503);
     assert.ok(gone.h('x-request-id'));

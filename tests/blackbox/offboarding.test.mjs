@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, cli, createToken, run, startServer, tmpDir } from './lib/piora.mjs';
+import { addUser, cli, createToken, run, startServer, newDatabase, tmpDir } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
 async function addAdmin(db, email, team) {
@@ -26,7 +26,7 @@ async function signIn(s, email, password) {
 
 describe('offboarding from the CLI', () => {
   it('disable revokes the tokens a running server accepts, ends sessions, refuses sign-in; enable lets them back', async (t) => {
-    const db = path.join(tmpDir('off'), 'piora.db');
+    const db = newDatabase(tmpDir('off'));
     await addAdmin(db, 'ada@off.test', 'off');
     const pw = await addUser(db, { email: 'bob@off.test', team: 'off' });
     const tok = await createToken(db, { email: 'bob@off.test', name: 'bob-ci', scopes: 'servers:read' });
@@ -73,7 +73,7 @@ describe('offboarding from the CLI', () => {
   });
 
   it('remove takes the user off the lists but keeps their objects and their name in the audit log; the last admin stays', async (t) => {
-    const db = path.join(tmpDir('rm'), 'piora.db');
+    const db = newDatabase(tmpDir('rm'));
     await addAdmin(db, 'ada@rm.test', 'rm');
     await addUser(db, { email: 'cy@rm.test', team: 'rm' });
     const tok = await createToken(db, { email: 'cy@rm.test', name: 'cy-ci', scopes: 'servers:write' });
@@ -119,7 +119,7 @@ describe('offboarding from the CLI', () => {
 
 describe('offboarding from the dashboard', () => {
   it('an admin lists and revokes a member\'s token, disables, promotes and removes members; a member may not', async (t) => {
-    const db = path.join(tmpDir('offw'), 'piora.db');
+    const db = newDatabase(tmpDir('offw'));
     const apw = await addAdmin(db, 'ada@offw.test', 'offw');
     const bpw = await addUser(db, { email: 'bob@offw.test', team: 'offw' });
     await addUser(db, { email: 'eve@other.test', team: 'other' });

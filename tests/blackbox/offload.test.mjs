@@ -8,7 +8,8 @@
 // store-bound requests wait; the pool's bound answers 503.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, makeTemplate, sleep, startServer, T, tokenId } from './lib/piora.mjs';
+import path from 'node:path';
+import { addUser, cli, createToken, makeTemplate, sleep, startServer, tmpDir, T, tokenId } from './lib/piora.mjs';
 
 // Under a sanitizer everything is slower: the delay grows with the bound
 // so that "well under the delay" keeps its meaning.
@@ -176,9 +177,15 @@ describe('a remote store: the polling threads never wait on it', () => {
     });
 
   it('a local SQLite file hands nothing over', { timeout: T(60000) }, async (t) => {
-    // (even when the whole suite runs with the store forced remote)
-    const s = await startServer(t, { template: tpl, env: { PIORA_TEST_STORE_REMOTE: '' } });
-    assert.equal((await s.get(`/api/v1/servers/${ids[0]}`, { token: tpl.tokens.reader })).status, 200);
+    // (even when the whole suite runs with the store forced remote). A
+    // SQLite file in both modes (PIORA_TEST_DB=postgres too): the test is about one.
+    const db = path.join(tmpDir('local'), 'piora.db');
+    await addUser(db, { email: 'ops@near.test', team: 'near' });
+    const tok = await createToken(db, { email: 'ops@near.test', name: 'reader', scopes: 'servers:read,servers:write' });
+    const s = await startServer(t, { dbPath: db, env: { PIORA_TEST_STORE_REMOTE: '' } });
+    const made = await s.post('/api/v1/servers', { token: tok, body: { name: 'near-0', ip_address: '10.9.1.1' } });
+    assert.equal(made.status, 201, made.text);
+    assert.equal((await s.get(`/api/v1/servers/${made.json.id ?? made.json.data?.id}`, { token: tok })).status, 200);
     assert.equal(await metric(s, 'piora_store_pool_handed_total'), 0);
     await s.stop();
   });

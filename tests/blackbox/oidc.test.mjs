@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, run, startServer, tmpDir, T } from './lib/piora.mjs';
+import { cli, run, startServer, newDatabase, tmpDir, T } from './lib/piora.mjs';
 import { startIssuer, signJws, b64u, jsonB64u } from './lib/oidc-issuer.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
@@ -41,10 +41,11 @@ describe('trusted publishing: POST /api/v1/oidc/token', () => {
     issuer = await startIssuer();
     down = await startIssuer();
     down.state.jwksDown = true; // nothing will ever be cached for it
-    db = path.join(tmpDir('oidc'), 'piora.db');
+    const dir = tmpDir('oidc');
+    db = newDatabase(dir);
     await addUser(db, { email: EMAIL, team: 'oidc', admin: true });
     // one CA file holding both test CAs (each issuer makes its own)
-    const cas = path.join(path.dirname(db), 'oidc-cas.pem');
+    const cas = path.join(dir, 'oidc-cas.pem');
     fs.writeFileSync(cas, fs.readFileSync(issuer.caFile) + fs.readFileSync(down.caFile));
     s = await startServer(null, { dbPath: db, args: ['--oidc-ca-file', cas,
       '--oidc-refresh-interval', '1', '--revoke-limit', '100000'] });
@@ -285,7 +286,7 @@ describe('a cold cache', () => {
   it('jobs starting together make one fetch and all get their token', { timeout: T(30000) }, async (t) => {
     const iss = await startIssuer();
     t.after(() => iss.close());
-    const db = path.join(tmpDir('oidc-cold'), 'piora.db');
+    const db = newDatabase(tmpDir('oidc-cold'));
     await addUser(db, { email: EMAIL, team: 'cold', admin: true });
     await addPublisher(db, ['--name', 'matrix', '--issuer', iss.url, '--scopes', 'servers:read']);
     const srv = await startServer(t, { dbPath: db, args: ['--oidc-ca-file', iss.caFile, '--revoke-limit', '1000',
@@ -304,7 +305,7 @@ describe('an offboarded owner', () => {
   it('a publisher whose admin was disabled mints nothing (issue 13 meets SPEC 12)', { timeout: T(30000) }, async (t) => {
     const iss = await startIssuer();
     t.after(() => iss.close());
-    const db = path.join(tmpDir('oidc-off'), 'piora.db');
+    const db = newDatabase(tmpDir('oidc-off'));
     await addUser(db, { email: EMAIL, team: 'off', admin: true });
     await addUser(db, { email: 'bo@oidc.test', team: 'off', admin: true });
     await addPublisher(db, ['--name', 'ci', '--issuer', iss.url, '--scopes', 'servers:read']);
@@ -326,7 +327,7 @@ describe('issuer TLS', () => {
   it('an issuer whose CA is not trusted (no --oidc-ca-file) is never believed', { timeout: T(30000) }, async (t) => {
     const iss = await startIssuer();
     t.after(() => iss.close());
-    const db = path.join(tmpDir('oidc-tls'), 'piora.db');
+    const db = newDatabase(tmpDir('oidc-tls'));
     await addUser(db, { email: EMAIL, team: 'tls', admin: true });
     await addPublisher(db, ['--name', 'p', '--issuer', iss.url, '--scopes', 'servers:read']);
     const srv = await startServer(t, { dbPath: db });
@@ -340,7 +341,7 @@ describe('issuer TLS', () => {
 
 describe('piora publisher add: bad input', () => {
   it('refuses a non-admin, an http issuer, an unknown claim and a bad scope', async () => {
-    const db = path.join(tmpDir('oidc-cli'), 'piora.db');
+    const db = newDatabase(tmpDir('oidc-cli'));
     await addUser(db, { email: 'boss@cli.test', team: 'c', admin: true });
     await addUser(db, { email: 'bob@cli.test', team: 'c' });
     const add = (email, extra) => run(['publisher', 'add', '--database', db, '--email', email, '--name', 'p',

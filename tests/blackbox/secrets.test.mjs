@@ -3,17 +3,15 @@
 // per request and is flushed by a graceful stop; SIGTERM exits 0.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
-  startServer, addUser, createToken, cli, listTokens, tmpDir, sleep, ALL_SCOPES, RFC3339_UTC, flipLast,
+  startServer, addUser, createToken, cli, listTokens, newDatabase, tmpDir, sleep, ALL_SCOPES, RFC3339_UTC, flipLast,
 } from './lib/piora.mjs';
+import { atRest } from '../lib/testdb.mjs';
 
-// Every byte of the database and its -wal / -shm / -journal companions.
+// Every byte of the database and its -wal / -shm / -journal companions
+// (SQLite), or of its pg_dump (PostgreSQL).
 function dbBytes(db) {
-  const dir = path.dirname(db);
-  const base = path.basename(db);
-  return readdirSync(dir).filter((f) => f.startsWith(base)).map((f) => ({ f, b: readFileSync(path.join(dir, f)) }));
+  return atRest(db).map(([f, b]) => ({ f, b }));
 }
 
 function assertAbsent(haystacks, secret, what) {
@@ -27,8 +25,7 @@ function assertAbsent(haystacks, secret, what) {
 
 describe('secrets at rest and in logs', () => {
   it('no token or password in the database files, server output or CLI output', { timeout: 120000 }, async (t) => {
-    const dir = tmpDir('secret');
-    const db = path.join(dir, 'piora.db');
+    const db = newDatabase(tmpDir('secret'));
     const passwords = [
       await addUser(db, { email: 'sue@secret.test', team: 'secret', password: 'Correct-Horse-Battery-Staple-7731' }),
       await addUser(db, { email: 'tim@secret.test', team: 'other', password: 'p@ss w0rd with spaces & ünïcödé 42' }),
@@ -86,8 +83,7 @@ describe('secrets at rest and in logs', () => {
   });
 
   it('token list shows the SPEC 2 fields and a hint, never the secret', async () => {
-    const dir = tmpDir('list');
-    const db = path.join(dir, 'piora.db');
+    const db = newDatabase(tmpDir('list'));
     await addUser(db, { email: 'lea@list.test', team: 'list' });
     const tok = await createToken(db, { email: 'lea@list.test', name: 'ci-cd-pipeline', scopes: 'servers:read,applications:deploy', expiresIn: '30d' });
     const never = await createToken(db, { email: 'lea@list.test', name: 'forever', scopes: 'backups:read', expiresIn: 'never' });
@@ -117,8 +113,7 @@ describe('secrets at rest and in logs', () => {
   });
 
   it('last_used_at is written by the background flush and by a graceful stop', { timeout: 60000 }, async (t) => {
-    const dir = tmpDir('lu');
-    const db = path.join(dir, 'piora.db');
+    const db = newDatabase(tmpDir('lu'));
     await addUser(db, { email: 'uma@used.test', team: 'used' });
     await createToken(db, { email: 'uma@used.test', name: 'flushed', scopes: 'servers:read' });
     const tok2 = await createToken(db, { email: 'uma@used.test', name: 'onstop', scopes: 'servers:read' });
@@ -150,8 +145,7 @@ describe('secrets at rest and in logs', () => {
   });
 
   it('SIGTERM with requests in flight still exits 0', { timeout: 60000 }, async (t) => {
-    const dir = tmpDir('term');
-    const db = path.join(dir, 'piora.db');
+    const db = newDatabase(tmpDir('term'));
     await addUser(db, { email: 'val@term.test', team: 'term' });
     const tok = await createToken(db, { email: 'val@term.test', name: 'x', scopes: 'servers:write' });
     const s = await startOn(t, db);

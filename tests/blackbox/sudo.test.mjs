@@ -4,12 +4,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addUser, sleep, startServer, tmpDir } from './lib/piora.mjs';
+import { addUser, sleep, startServer, newDatabase, tmpDir } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
 describe('sudo mode', () => {
   it('a stale session cannot create or regenerate a token without re-authenticating', async (t) => {
-    const db = path.join(tmpDir('sudo'), 'piora.db');
+    const db = newDatabase(tmpDir('sudo'));
     const pw = await addUser(db, { email: 'sue@sudo.test', team: 'sudo' });
     const s = await startServer(t, { dbPath: db, args: ['--sudo-window', '1'] });
     const r = await s.post('/web/api/signin', { body: { email: 'sue@sudo.test', password: pw } });

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { addAdmin, addUser, assertProblem, cli, createToken, listTokens, run, startServer, tmpDir, webSignIn as signIn, RFC3339_UTC } from './lib/piora.mjs';
+import { addAdmin, addUser, assertProblem, cli, createToken, listTokens, run, startServer, newDatabase, tmpDir, webSignIn as signIn, RFC3339_UTC } from './lib/piora.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
 async function auditOf(db, tokenId) {
@@ -22,7 +22,7 @@ async function webList(s, h, extra = '') {
 
 describe('token notes and renames', () => {
   it('creates with a note, renames and edits the note; bad input is 422 and changes nothing; each change is audited', async (t) => {
-    const db = path.join(tmpDir('tnote'), 'piora.db');
+    const db = newDatabase(tmpDir('tnote'));
     const pw = await addUser(db, { email: 'nia@notes.test', team: 'notes' });
     const s = await startServer(t, { dbPath: db });
     const h = await signIn(s, 'nia@notes.test', pw);
@@ -92,7 +92,7 @@ describe('token notes and renames', () => {
   });
 
   it('a revoked token leaves the lists (still 401 revoked, still in the audit); an active one is 409; another team is 404', async (t) => {
-    const db = path.join(tmpDir('thide'), 'piora.db');
+    const db = newDatabase(tmpDir('thide'));
     const pw = await addUser(db, { email: 'oto@hide.test', team: 'hide' });
     const adminPw = await addAdmin(db, 'ada@hide.test', 'hide');
     const otherPw = await addUser(db, { email: 'eve@else.test', team: 'else' });
@@ -136,7 +136,7 @@ describe('token notes and renames', () => {
   });
 
   it('an expired token can be removed too; the session API only (a bearer token gets no /web/api)', async (t) => {
-    const db = path.join(tmpDir('texp'), 'piora.db');
+    const db = newDatabase(tmpDir('texp'));
     const pw = await addUser(db, { email: 'pia@exp.test', team: 'exp' });
     const tok = await createToken(db, { email: 'pia@exp.test', name: 'brief', scopes: 'servers:read', expiresIn: '1s' });
     const s = await startServer(t, { dbPath: db });
@@ -157,7 +157,7 @@ describe('token notes and renames', () => {
   });
 
   it('regenerated_at is set by a regeneration; the CLI takes --note and lists NOTE and REGENERATED', async (t) => {
-    const db = path.join(tmpDir('tregen'), 'piora.db');
+    const db = newDatabase(tmpDir('tregen'));
     const pw = await addUser(db, { email: 'rui@regen.test', team: 'regen' });
     const r = await run(['token', 'create', '--email', 'rui@regen.test', '--name', 'deploy', '--scopes', 'servers:read',
       '--note', 'nightly deploy job', '--database', db]);

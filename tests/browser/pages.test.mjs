@@ -4,9 +4,7 @@
 // token creation and the phone width; a screenshot of every page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { startServer, launch, setup, signIn, shot } from './lib/harness.mjs';
+import { sqlExec, startServer, launch, setup, signIn, shot } from './lib/harness.mjs';
 import { noteSecret } from '../lib/journal.mjs';
 
 let srv;
@@ -96,8 +94,7 @@ test('databases and backups: create a backup, restore it with confirmation', asy
   // a pending backup offers neither Download nor Restore (SPEC 10: 409)
   assert.equal(await page.getByRole('row', { name: /orders/ }).getByRole('button', { name: 'Restore' }).count(), 0);
   // the job runner's part (issue 9): the backup completes
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(srv.dir, 'p.db'),
-    "UPDATE backups SET status='completed', sha256='" + 'ab'.repeat(32) + "', size_bytes=2048"]);
+  sqlExec(srv.db, "UPDATE backups SET status='completed', sha256='" + 'ab'.repeat(32) + "', size_bytes=2048");
   await page.reload();
   const row = page.getByRole('row', { name: /orders/ });
   await row.getByRole('link', { name: /Download backup/ }).waitFor();

@@ -1,15 +1,19 @@
 // Shared helpers for the black-box suite: run the real `piora` binary (its
-// CLI and `piora serve`) on a temporary SQLite database and a free loopback
+// CLI and `piora serve`) on a temporary database (a SQLite file, or a
+// PostgreSQL database with PIORA_TEST_DB=postgres: tests/lib/testdb.mjs) and a free loopback
 // port, talk to it over HTTP, and always clean up the processes we started.
 // Works on Node 18 and 20 (node:test, global fetch, node:net only).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, copyFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { noteLog, noteSecret } from '../../lib/journal.mjs';
+import { copyDatabase, newDatabase, serveArgs } from '../../lib/testdb.mjs';
+
+export { PG_MODE, dbArgs, newDatabase, sqlExec } from '../../lib/testdb.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '..', '..', '..');
@@ -151,20 +155,12 @@ export async function tokenId(db, name) {
 // spec: {users: [{email, team, password?}], tokens: [{email, name, scopes, expiresIn?}]}
 export async function makeTemplate(spec) {
   const dir = tmpDir('tpl');
-  const db = path.join(dir, 'piora.db');
+  const db = newDatabase(dir);
   const passwords = {};
   for (const u of spec.users ?? []) passwords[u.email] = await addUser(db, u);
   const tokens = {};
   for (const t of spec.tokens ?? []) tokens[t.name] = await createToken(db, t);
   return { dir, db, tokens, passwords };
-}
-
-function copyDb(template, dir) {
-  const base = path.basename(template.db);
-  for (const f of readdirSync(template.dir)) {
-    if (f.startsWith(base)) copyFileSync(path.join(template.dir, f), path.join(dir, f));
-  }
-  return path.join(dir, base);
 }
 
 // Starts `piora serve` on a fresh port and database; resolves once GET
@@ -174,7 +170,7 @@ function copyDb(template, dir) {
 // Registers cleanup on the test context t when given.
 export async function startServer(t, opts = {}) {
   const dir = tmpDir('srv');
-  const db = opts.dbPath ?? (opts.template ? copyDb(opts.template, dir) : path.join(dir, 'piora.db'));
+  const db = opts.dbPath ?? (opts.template ? copyDatabase(opts.template, dir) : newDatabase(dir));
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -184,6 +180,8 @@ export async function startServer(t, opts = {}) {
     if (opts.lastUsedInterval !== undefined) args.push('--last-used-interval', String(opts.lastUsedInterval));
     if (opts.idleTimeout !== undefined) args.push('--idle-timeout', String(opts.idleTimeout));
     if (opts.args) args.push(...opts.args);
+    // a database URL: the key file and backup store of its directory
+    args.push(...serveArgs(db, args));
     const s = new Server(port, db, dir, args, opts.env);
     if (t && typeof t.after === 'function') t.after(() => s.kill());
     try {

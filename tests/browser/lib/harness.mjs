@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
 import { noteLog, noteSecret } from '../../lib/journal.mjs';
+import { dbArgs, newDatabase } from '../../lib/testdb.mjs';
+
+export { PG_MODE, sqlExec } from '../../lib/testdb.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '../../..');
@@ -29,7 +32,9 @@ export async function startServer(flags = []) {
   const dir = mkdtempSync(join(tmpdir(), 'piora-browser-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--database', join(dir, 'p.db'),
+  // DIR/p.db, or a PostgreSQL database with PIORA_TEST_DB=postgres (tests/lib/testdb.mjs)
+  const db = newDatabase(dir, 'p.db');
+  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, ...dbArgs(db, flags),
     '--last-used-interval', '1', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -45,7 +50,7 @@ export async function startServer(flags = []) {
   }
   const setupLink = err.match(/(http:\/\/\S+\/setup#\S+)/)[1];
   return {
-    base, port, dir, setupLink, proc,
+    base, port, dir, db, setupLink, proc,
     stdout: () => out, stderr: () => err,
     async stop() {
       proc.kill('SIGTERM');
