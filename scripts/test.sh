@@ -4,8 +4,10 @@
 # rules; scripts/check-banned.sh: no banned C function in src/;
 # tests/checks/run.sh: both checks fail on a broken fake tree), builds
 # build/ and runs the unit tests (CTest + cmocka) and the black-box suite
-# (node:test against build/piora) and the browser suite (tests/browser, Debian's
-# Chromium through playwright-core) and the OpenAPI stage (tests/openapi:
+# (node:test against build/piora), the black-box suite again with every server
+# on PostgreSQL (PIORA_TEST_DB=postgres), the browser suite (tests/browser,
+# Debian's Chromium through playwright-core) on SQLite and on PostgreSQL, and
+# the OpenAPI stage (tests/openapi:
 # Redocly lint, an openapi-typescript client under tsc --strict calling every
 # operation; release build only), then does the rest again on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, runs
@@ -183,12 +185,29 @@ run_suite() { # label builddir cmake-args...
     rc=${PIPESTATUS[0]}
     count_node "$LOGS/$label-blackbox-alone.log" "$rc" "$label black-box (alone)"
 
-    if [ "${RUN_BROWSER:-1}" != 0 ]; then
-        say "$label: browser tests (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
-        PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=1 --test-reporter=spec \
-            tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser.log"
+    # The same files once more with every server and CLI command on
+    # PostgreSQL (tests/lib/testdb.mjs: a cluster per file), on the release
+    # build. The BLACKBOX_ALONE files are PostgreSQL's own (cluster,
+    # cli-postgres) or about the polling threads, not the backend.
+    if [ "$label" = release ]; then
+        say "$label: black-box tests on PostgreSQL, four files at a time (PIORA_TEST_DB=postgres)"
+        PIORA_TEST_DB=postgres PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=4 \
+            --test-reporter=spec "${parallel[@]}" 2>&1 | tee "$LOGS/$label-blackbox-pg.log"
         rc=${PIPESTATUS[0]}
-        count_node "$LOGS/$label-browser.log" "$rc" "$label browser"
+        count_node "$LOGS/$label-blackbox-pg.log" "$rc" "$label black-box on PostgreSQL"
+    fi
+
+    # Two files at a time (two Chromiums on two cores: 155 s against 202 s
+    # one at a time), on SQLite and then on PostgreSQL.
+    if [ "${RUN_BROWSER:-1}" != 0 ]; then
+        local backend
+        for backend in sqlite postgres; do
+            say "$label: browser tests on $backend (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
+            PIORA_TEST_DB=$backend PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=2 \
+                --test-reporter=spec tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser-$backend.log"
+            rc=${PIPESTATUS[0]}
+            count_node "$LOGS/$label-browser-$backend.log" "$rc" "$label browser on $backend"
+        done
     fi
 
     say "$label: secrets scan (every log of both suites, every secret they created)"
@@ -265,9 +284,9 @@ RUN_BROWSER=0 SAN_REPORTS="$LOGS/tsan-reports" run_suite tsan build-tsan -DCMAKE
 unset TSAN_OPTIONS
 
 # A short coverage-guided run of every parser that reads outside input
-# (fuzz/, docs/fuzzing.md): clang + libFuzzer, 10 s per target in build-fuzz/.
-say "fuzz: scripts/fuzz.sh 10 (libFuzzer, ASan + UBSan)"
-timeout "$STAGE_TIMEOUT" bash scripts/fuzz.sh 10 2>&1 | tee "$LOGS/fuzz.log"
+# (fuzz/, docs/fuzzing.md): clang + libFuzzer, 5 s per target in build-fuzz/.
+say "fuzz: scripts/fuzz.sh 5 (libFuzzer, ASan + UBSan)"
+timeout "$STAGE_TIMEOUT" bash scripts/fuzz.sh 5 2>&1 | tee "$LOGS/fuzz.log"
 rc=${PIPESTATUS[0]}
 count_pf "$LOGS/fuzz.log" "$rc" "fuzz"
 
