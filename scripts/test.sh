@@ -6,8 +6,7 @@
 # build/ and runs the unit tests (CTest + cmocka) and the black-box suite
 # (node:test against build/piora), the black-box suite again with every server
 # on PostgreSQL (PIORA_TEST_DB=postgres), the browser suite (tests/browser,
-# Debian's Chromium through playwright-core) on SQLite and on PostgreSQL, and
-# the OpenAPI stage (tests/openapi:
+# Debian's Chromium through playwright-core), and the OpenAPI stage (tests/openapi:
 # Redocly lint, an openapi-typescript client under tsc --strict calling every
 # operation; release build only), then does the rest again on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/, runs
@@ -131,7 +130,7 @@ count_reports() { # dir label
 # nodes under load: they run one at a time after the rest, so a neighbour's
 # load never decides their result.
 BLACKBOX_ALONE=(cluster.test.mjs offload.test.mjs redis-offload.test.mjs cli-postgres.test.mjs
-    jobs-exec.test.mjs hostile.test.mjs auth.test.mjs)
+    jobs-exec.test.mjs hostile.test.mjs auth.test.mjs hardening-http.test.mjs)
 for f in "${BLACKBOX_ALONE[@]}"; do
     [ -f "tests/blackbox/$f" ] || { echo "scripts/test.sh: BLACKBOX_ALONE names tests/blackbox/$f, which does not exist" >&2; exit 2; }
 done
@@ -198,10 +197,12 @@ run_suite() { # label builddir cmake-args...
     fi
 
     # Two files at a time (two Chromiums on two cores: 155 s against 202 s
-    # one at a time), on SQLite and then on PostgreSQL.
+    # one at a time). On SQLite only for now: the PostgreSQL run
+    # (PIORA_BROWSER_BACKENDS="sqlite postgres", 175 s more) does not fit the
+    # 30-minute budget yet (docs/testing.md).
     if [ "${RUN_BROWSER:-1}" != 0 ]; then
         local backend
-        for backend in sqlite postgres; do
+        for backend in ${PIORA_BROWSER_BACKENDS:-sqlite}; do
             say "$label: browser tests on $backend (Chromium via playwright-core, PIORA_BIN=$dir/piora)"
             PIORA_TEST_DB=$backend PIORA_BIN="$dir/piora" timeout "$STAGE_TIMEOUT" node --test --test-concurrency=2 \
                 --test-reporter=spec tests/browser/*.test.mjs 2>&1 | tee "$LOGS/$label-browser-$backend.log"
