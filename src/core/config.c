@@ -158,11 +158,12 @@ const config_setting config_settings[] = {
      "relative."},
     {"secret-key-file", "PIORA_SECRET_KEY_FILE", CONFIG_TEXT, "PATH", 0, 0, 0, "",
      FIELD(secret_key_file), 0, "master key file sealing the teams' SSH keys",
-     "The master key file (32 random bytes) that seals the teams' SSH private keys in the "
-     "database. Unset: `piora.key` beside the SQLite file, made with mode 0600 on first "
-     "start. A file others may read is refused. Keep it with (but not in) the backups of "
-     "the database: without it the stored keys cannot be opened and every team needs a "
-     "new key."},
+     "The master key file (32 random bytes) that seals the teams' SSH private keys and the "
+     "users' TOTP keys in the database. Unset: `piora.key` beside the SQLite file, made with "
+     "mode 0600 on first start. A file others may read is refused. Keep it with (but not in) "
+     "the backups of the database: without it the stored keys cannot be opened: every team "
+     "needs a new SSH key, and users with two-factor sign-in can sign in only with their "
+     "recovery codes."},
     {"trusted-proxies", "PIORA_TRUSTED_PROXIES", CONFIG_ADDR_LIST, "LIST", 0, 0, 0, "",
      FIELD(trusted_proxies), 0,
      "comma-separated IPs or CIDR blocks whose X-Forwarded-For is believed",
@@ -187,8 +188,9 @@ const config_setting config_settings[] = {
      "The backup store: the directory dumps are written to (made with mode 0700 if missing). "
      "A dump is written under a `.partial-` name while its SHA-256 is computed, synced, and "
      "renamed into place only when complete; a start removes `.partial-` files left by a "
-     "crash. Empty: `backups/` beside the SQLite file. In a cluster, a directory every node "
-     "shares."},
+     "crash. Empty: `backups/` beside the SQLite file; with a database URL (no file to be "
+     "beside), `backups/` in the working directory of `piora serve`. In a cluster, set it: a "
+     "directory every node shares."},
     INT("schedule-interval", "PIORA_SCHEDULE_INTERVAL", "SECONDS", 1, 60, 20, schedule_interval_s,
         "how often backup schedules are checked",
         "How often the backup scheduler looks for due slots and prunes old scheduled backups. A "
