@@ -346,6 +346,181 @@ static void test_unavailable_then_recovers(void **state)
     PQfinish(c);
 }
 
+/* ---- lock order of the job runner ---------------------------------------------- */
+
+static const job_trigger TRIG = {.type = "token", .id = 1, .name = "ci"};
+
+/* An application with one deployment queued; its ids. */
+static void app_with_deployment(fixture *fx, int64_t team, const char *name, int64_t *app,
+                                int64_t *dep)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"ip_address\":\"10.9.0.1\"}", name);
+    json_t *sv = create(fx->s, &RES_SERVERS, team, body);
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"server_id\":%lld,\"repository\":\"r/%s\"}",
+             name, (long long)id_of(sv), name);
+    json_t *ao = create(fx->s, &RES_APPLICATIONS, team, body);
+    *app = id_of(ao);
+    assert_int_equal(store_deploy_queue(fx->s, team, *app, NULL, &TRIG, 10, 100, dep), PIORA_OK);
+    json_decref(ao);
+    json_decref(sv);
+}
+
+/* Takes the application's row as a DELETE of it does (FOR UPDATE), in
+ * an open transaction on a connection of its own. */
+static PGconn *hold_application(int64_t app)
+{
+    PGconn *c = raw_pg();
+    /* a failed assertion leaves this transaction open: the server ends it */
+    pg_exec_ok(c, "SET idle_in_transaction_session_timeout = '10s'");
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT id FROM applications WHERE id = %lld FOR UPDATE",
+             (long long)app);
+    pg_exec_ok(c, "BEGIN");
+    pg_exec_ok(c, sql);
+    return c;
+}
+
+typedef struct finisher {
+    store_t *s;
+    int64_t dep;
+    piora_err got;
+} finisher;
+
+static void *finish_now(void *arg)
+{
+    finisher *f = arg;
+    f->got = store_deploy_finish(f->s, f->dep, "node-a", "succeeded", NULL, NULL, 0, 300);
+    return NULL;
+}
+
+/* Until one connection of this database waits for a lock (at most 5 s). */
+static void wait_for_lock_waiter(PGconn *c)
+{
+    for (int i = 0; i < 500; i++) {
+        if (pg_int(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND wait_event_type = 'Lock'") >= 1)
+            return;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("no connection came to wait for the application's lock");
+}
+
+/* A DELETE of an application locks its row, then its deployments (the
+ * cascade). The runner keeps that order, so a DELETE while a deployment
+ * is claimed, finishes or expires ends at once instead of in a deadlock
+ * (PostgreSQL then fails one side after a second: a DELETE answered 503
+ * `unavailable`, or a finished deployment left running until its lease
+ * lapsed). */
+static void test_runner_locks_application_first(void **state)
+{
+    fixture *fx = *state;
+    user_rec u = make_user(fx->s, "locks@example.com", "locks");
+    int64_t app = 0, dep = 0;
+    app_with_deployment(fx, u.team_id, "one", &app, &dep);
+
+    /* a claim skips a deployment whose application is being deleted, at
+     * once, rather than lock the deployment and wait */
+    PGconn *del = hold_application(app);
+    deploy_claim c;
+    int64_t t0 = clock_mono_ns();
+    assert_int_equal(store_deploy_claim(fx->s, "node-a", 200, 260, 4, &c), PIORA_ENOTFOUND);
+    assert_true(clock_mono_ns() - t0 < 1000000000LL);
+    pg_exec_ok(del, "ROLLBACK");
+    assert_int_equal(store_deploy_claim(fx->s, "node-a", 200, 260, 4, &c), PIORA_OK);
+    assert_int_equal(c.id, dep);
+    free(c.script);
+
+    /* the deployment finishes while its application is deleted: the
+     * finish waits for the application without holding the deployment,
+     * the DELETE completes, and the finish finds nothing to finish */
+    char msg[256] = "";
+    store_t *node = store_open(pg_url(), msg, sizeof msg);
+    assert_non_null(node);
+    del = hold_application(app);
+    finisher f = {.s = node, .dep = dep, .got = PIORA_EINTERNAL};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, finish_now, &f), 0);
+    wait_for_lock_waiter(del);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM applications WHERE id = %lld", (long long)app);
+    /* checked after the clean-up: a failed DELETE (the deadlock) must not
+     * leave its transaction open and the finisher waiting behind it */
+    PGresult *r = PQexec(del, sql);
+    ExecStatusType deleted = PQresultStatus(r);
+    if (deleted != PGRES_COMMAND_OK)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(del));
+    PQclear(r);
+    PQclear(PQexec(del, deleted == PGRES_COMMAND_OK ? "COMMIT" : "ROLLBACK"));
+    pthread_join(th, NULL);
+    assert_int_equal(deleted, PGRES_COMMAND_OK);
+    assert_int_equal(f.got, PIORA_ENOTFOUND);
+    json_t *o = NULL;
+    assert_int_equal(objects_get(fx->s, &RES_DEPLOYMENTS, u.team_id, dep, &o), PIORA_ENOTFOUND);
+    PQfinish(del);
+
+    /* an expired lease on an application being deleted is left for the
+     * next round, at once; it is counted once the application is free */
+    int64_t app2 = 0, dep2 = 0;
+    app_with_deployment(fx, u.team_id, "two", &app2, &dep2);
+    assert_int_equal(store_deploy_claim(fx->s, "node-gone", 200, 260, 4, &c), PIORA_OK);
+    assert_int_equal(c.id, dep2);
+    free(c.script);
+    del = hold_application(app2);
+    int64_t n = -1;
+    t0 = clock_mono_ns();
+    assert_int_equal(store_job_expire(node, 1000, &n), PIORA_OK);
+    assert_true(clock_mono_ns() - t0 < 1000000000LL);
+    assert_int_equal(n, 0);
+    pg_exec_ok(del, "ROLLBACK");
+    assert_int_equal(store_job_expire(node, 1000, &n), PIORA_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(objects_get(fx->s, &RES_DEPLOYMENTS, u.team_id, dep2, &o), PIORA_OK);
+    assert_string_equal(str_of(o, "error"), "lost");
+    json_decref(o);
+    PQfinish(del);
+    store_close(node);
+}
+
+/* A statement the node gave up on (no answer within PG_ANSWER_MS: here a
+ * lock another connection keeps) does not stay behind on the server: the
+ * dropped connection ends it within about a second, so it holds no lock
+ * and changes nothing when the other transaction finally lets go. */
+static void test_abandoned_statement_ends_on_server(void **state)
+{
+    fixture *fx = *state;
+    user_rec u = make_user(fx->s, "stall@example.com", "stall");
+    int64_t app = 0, dep = 0;
+    app_with_deployment(fx, u.team_id, "slow", &app, &dep);
+    PGconn *c = hold_application(app);
+    char body[64];
+    snprintf(body, sizeof body, "{\"branch\":\"next\"}");
+    int64_t t0 = clock_mono_ns();
+    assert_int_equal(try_update(fx->s, &RES_APPLICATIONS, u.team_id, app, body, NULL), PIORA_EBUSY);
+    assert_true(clock_mono_ns() - t0 < 5000000000LL);
+    int64_t waiting = 1;
+    for (int i = 0; i < 300 && waiting; i++) {
+        waiting = pg_int(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND wait_event_type = 'Lock'");
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    pg_exec_ok(c, "COMMIT");
+    assert_int_equal(waiting, 0);
+    /* read on another connection: this one waits PG_STALL_MS before it
+     * tries the server again */
+    char msg[256] = "";
+    store_t *other = store_open(pg_url(), msg, sizeof msg);
+    assert_non_null(other);
+    json_t *o = NULL;
+    assert_int_equal(objects_get(other, &RES_APPLICATIONS, u.team_id, app, &o), PIORA_OK);
+    assert_string_equal(str_of(o, "branch"), "main"); /* the given-up UPDATE never ran */
+    json_decref(o);
+    store_close(other);
+    PQfinish(c);
+}
+
 /* ---- connection parameters --------------------------------------------------------- */
 
 static void test_url_parameters(void **state)
@@ -499,6 +674,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_existing_refuses_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_after_terminate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unavailable_then_recovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runner_locks_application_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned_statement_ends_on_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_parameters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_feed_notifies, setup, teardown),
     };

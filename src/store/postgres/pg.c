@@ -696,11 +696,16 @@ static PGconn *connect_url(const char *url, char *msg, size_t msglen)
     }
     /* Defaults first, the URL last: with expand_dbname the last value of a
      * keyword wins, so whatever the URL sets overrides these. The timeouts
-     * bound how long a dead server holds a request (SPEC 1: 503 within 5 s). */
+     * bound how long a dead server holds a request (SPEC 1: 503 within 5 s).
+     * The check interval is the other direction: when pg_await() gives up
+     * on a statement (a lock held elsewhere, say) it drops the connection,
+     * and the server ends that statement and its transaction within a
+     * second rather than run it, holding its locks, whenever the lock
+     * comes free (PostgreSQL 14 and later). */
     static const char *const defaults[][2] = {
         {"connect_timeout", "3"}, {"keepalives", "1"}, {"keepalives_idle", "5"},
         {"keepalives_interval", "2"}, {"keepalives_count", "2"}, {"tcp_user_timeout", "4000"},
-        {"application_name", "piora"},
+        {"application_name", "piora"}, {"options", "-c client_connection_check_interval=1000"},
     };
     enum { NDEFAULTS = sizeof defaults / sizeof defaults[0] };
     const char *keys[NDEFAULTS + 2], *vals[NDEFAULTS + 2]; /* + dbname + the NULL end */

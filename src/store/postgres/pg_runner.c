@@ -18,6 +18,15 @@
  *     claim starts over without that server, so a transaction never holds
  *     more than one advisory lock and never waits on a row lock while
  *     holding one: claimers cannot deadlock one another.
+ * Row locks go application first, then its deployments, the order of a
+ * DELETE of the application (its row, then the cascade to deployments):
+ * the pick takes both rows or skips them, the finish locks the
+ * application before it touches the deployment, and the expiry takes
+ * the applications it may fail before their deployments. A runner that
+ * held a deployment while it waited for the application would deadlock
+ * with that DELETE, and PostgreSQL would fail one of the two after a
+ * second (seen as a 503 on a DELETE of an application whose deployment
+ * was finishing).
  * Lease times are the caller's clock (`now`, `lease_until`) compared as
  * SQLite's code does, never the database server's clock. */
 #include <stdio.h>
@@ -166,7 +175,7 @@ static piora_err claim_once(pg_store *s, const char *owner, int64_t now, int64_t
         "SELECT d.id, a.server_id FROM deployments d JOIN applications a ON a.id = d.application_id "
         "WHERE d.status = 'queued' AND NOT (a.server_id = ANY ($2::bigint[])) AND " APP_IDLE
         "AND " SERVER_RUNNING("a.server_id") "< $1::bigint "
-        "ORDER BY d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED");
+        "ORDER BY d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED FOR NO KEY UPDATE OF a SKIP LOCKED");
     static pg_stmt recheck = PG_STMT(
         "SELECT 1 FROM deployments d WHERE d.id = $1 AND d.status = 'queued' AND " APP_IDLE
         "AND " SERVER_RUNNING("$2::bigint") "< $3::bigint");
@@ -276,10 +285,17 @@ piora_err pg_job_expire(store_t *base, int64_t now, int64_t *n)
     /* One statement: nodes expiring at once each lock the rows they change,
      * and the second re-checks status = 'running' on the committed row, so
      * a lost job is counted and its application failed once. */
+    /* The applications first (SKIP LOCKED: one another node holds, or a
+     * DELETE, is left for the next second); a deployment is failed only
+     * once its application is locked. */
     static pg_stmt st = PG_STMT(
-        "WITH lost AS (UPDATE deployments SET status = 'failed', error = 'lost', "
+        "WITH held AS (SELECT a.id FROM applications a WHERE a.id IN (SELECT application_id "
+        "FROM deployments WHERE status = 'running' AND lease_until < $1) "
+        "FOR NO KEY UPDATE SKIP LOCKED), "
+        "lost AS (UPDATE deployments SET status = 'failed', error = 'lost', "
         "finished_at = $1, updated_at = $1, lease_owner = NULL "
-        "WHERE status = 'running' AND lease_until < $1 RETURNING application_id), "
+        "WHERE status = 'running' AND lease_until < $1 "
+        "AND application_id IN (SELECT id FROM held) RETURNING application_id), "
         "apps AS (UPDATE applications SET status = 'failed', updated_at = $1 "
         "WHERE id IN (SELECT application_id FROM lost) RETURNING id) "
         "SELECT count(*) FROM lost");
@@ -322,6 +338,8 @@ piora_err pg_deploy_cancel_asked(store_t *base, int64_t id, bool *yes)
 piora_err pg_deploy_finish(store_t *base, int64_t id, const char *owner, const char *status,
                            const char *error, const char *commit, int exit_code, int64_t now)
 {
+    static pg_stmt app_st = PG_STMT("SELECT application_id FROM deployments WHERE id = $1");
+    static pg_stmt lock_app = PG_STMT("SELECT 1 FROM applications WHERE id = $1 FOR NO KEY UPDATE");
     static pg_stmt st = PG_STMT("UPDATE deployments SET status = $3, error = $4, \"commit\" = $5, "
                                 "exit_code = $6, finished_at = $7, updated_at = $7, "
                                 "lease_owner = NULL WHERE id = $1 AND lease_owner = $2 "
@@ -338,6 +356,17 @@ piora_err pg_deploy_finish(store_t *base, int64_t id, const char *owner, const c
     pg_params p;
     pg_params_init(&p);
     pg_p_int(&p, id);
+    int64_t app = 0;
+    e = pg_fetch_int(s, &app_st, &p, &app, "deployment application");
+    if (e == PIORA_OK) {
+        pg_params q;
+        pg_params_init(&q);
+        pg_p_int(&q, app);
+        /* gone (deleted with its deployments while we waited): ENOTFOUND */
+        e = pg_exists(s, &lock_app, &q, "application lock");
+    }
+    if (e != PIORA_OK)
+        return finish(s, e, 0);
     pg_p_text(&p, owner);
     pg_p_text(&p, status);
     pg_p_text(&p, error);
@@ -347,7 +376,6 @@ piora_err pg_deploy_finish(store_t *base, int64_t id, const char *owner, const c
     else
         pg_p_null(&p);
     pg_p_int(&p, now);
-    int64_t app = 0;
     PGresult *r = pg_run(s, &st, &p);
     e = pg_ok(s, r, "deployment finish");
     if (e == PIORA_OK && PQntuples(r) == 0)
