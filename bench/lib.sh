@@ -2,7 +2,7 @@
 # folder, free ports, a seeded database and starting/stopping piora.
 # The caller sets USAGE and TOOLS before sourcing, and may read EXTRA_ARGS.
 
-DURATION=10
+DURATION=${DURATION:-10}
 CONNS=64
 WRK_THREADS=2
 ROUNDS=3

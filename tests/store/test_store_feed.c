@@ -284,6 +284,38 @@ static int teardown_feed(void **state)
     return teardown(state);
 }
 
+/* A heartbeat held up (here by a lock on the feed's table; under load by
+ * a busy server) makes the node distrust its caches by the clock, and
+ * once the answer comes it is healthy again on the same connection: a
+ * slow answer is no reason to fork a new backend and redo LISTEN. */
+static void test_slow_heartbeat_keeps_the_connection(void **state)
+{
+    (void)state;
+    const char *url = feed_up();
+    pg_feed_stats st0;
+    pg_feed_get_stats(&st0);
+    PGconn *c = pg_raw(url);
+    pg_exec_ok(c, "SET idle_in_transaction_session_timeout = '10s'");
+    pg_exec_ok(c, "BEGIN");
+    pg_exec_ok(c, "LOCK TABLE change_feed IN ACCESS EXCLUSIVE MODE");
+    int64_t end = ms_now() + 2000;
+    while (pg_feed_healthy() && ms_now() < end)
+        sleep_ms(5);
+    bool distrusted = !pg_feed_healthy();
+    sleep_ms(900); /* well past the old 400 ms deadline, short of 2.5 s */
+    distrusted = distrusted && !pg_feed_healthy();
+    pg_exec_ok(c, "COMMIT");
+    end = ms_now() + 3000;
+    while (!pg_feed_healthy() && ms_now() < end)
+        sleep_ms(5);
+    pg_feed_stats st;
+    pg_feed_get_stats(&st);
+    PQfinish(c);
+    assert_true(distrusted);
+    assert_true(st.healthy);
+    assert_int_equal(st.reconnects, st0.reconnects);
+}
+
 int main(void)
 {
     if (!fixture_url_is_pg(fixture_store_url())) {
@@ -298,6 +330,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unhealthy_poll_reads_the_feed, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_wait_visible_waits_for_live_nodes_only, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_acks_every_kind_and_stays_live, setup, teardown_feed),
+        cmocka_unit_test_setup_teardown(test_slow_heartbeat_keeps_the_connection, setup, teardown_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,19 @@
  * token.
  *
  * Everything on this connection is asynchronous with a deadline (no query
- * waits longer than PG_FEED_QUERY_MS, a connect no longer than
- * PG_FEED_CONNECT_MS), and a pipe wakes the thread to stop. */
+ * waits longer than PG_FEED_ANSWER_MS, a connect no longer than
+ * PG_FEED_CONNECT_MS), and a pipe wakes the thread to stop.
+ *
+ * A slow answer is not a lost connection. The health window runs on the
+ * clock: a heartbeat still unanswered after PG_FEED_HEALTH_MS has already
+ * made the node distrust its caches, so waiting on for the answer costs
+ * nothing in safety. Dropping the connection then (as this did after
+ * 400 ms) made a busy node worse: a new backend to fork and a LISTEN and
+ * read to redo while every request read the feed itself (bench/cluster.sh
+ * saw a node under wrk reconnect three times and answer 503s for seconds).
+ * So only a connection closed, broken, or silent for PG_FEED_ANSWER_MS
+ * (under the 3 s after which writers stop waiting for this node's acks)
+ * is dropped. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -43,7 +54,7 @@
 #include "util/log.h"
 #include "util/num.h"
 
-#define PG_FEED_QUERY_MS 400
+#define PG_FEED_ANSWER_MS 2500
 #define PG_FEED_CONNECT_MS 2000
 #define PG_FEED_ACK_REFRESH_MS 1000
 #define PG_FEED_PRUNE_MS 60000
@@ -137,14 +148,14 @@ static bool wait_sock(int events, int64_t end)
     }
 }
 
-/* One statement, asynchronously, within PG_FEED_QUERY_MS. The first result
+/* One statement, asynchronously, within PG_FEED_ANSWER_MS. The first result
  * (PQclear it), or NULL when the connection failed or the deadline passed
  * (the caller drops the connection: its state is unknown). */
 static PGresult *query(const char *sql, int n, const char *const *vals)
 {
     if (!PQsendQueryParams(L.c, sql, n, NULL, vals, NULL, NULL, 0))
         return NULL;
-    int64_t end = mono_ns() + PG_FEED_QUERY_MS * MS;
+    int64_t end = mono_ns() + PG_FEED_ANSWER_MS * MS;
     for (;;) {
         int f = PQflush(L.c);
         if (f < 0)
