@@ -428,6 +428,7 @@ static void test_runner_locks_application_first(void **state)
     assert_int_equal(store_deploy_claim(fx->s, "node-a", 200, 260, 4, &c), PIORA_ENOTFOUND);
     assert_true(clock_mono_ns() - t0 < 1000000000LL);
     pg_exec_ok(del, "ROLLBACK");
+    PQfinish(del);
     assert_int_equal(store_deploy_claim(fx->s, "node-a", 200, 260, 4, &c), PIORA_OK);
     assert_int_equal(c.id, dep);
     free(c.script);
