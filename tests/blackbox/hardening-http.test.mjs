@@ -88,9 +88,17 @@ describe('the HTTP front door (issue 8)', () => {
     timers.forEach(clearInterval);
     // The address is free again and a plain request is still served (on a
     // new connection: the 1 s head deadline also closed the kept-alive one
-    // the test client may still hold from start-up).
-    const again = await ask(s.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: T(2000) });
-    assert.equal(again.status, 200);
+    // the test client may still hold from start-up). The server frees an
+    // address's slot when it cleans the connection up, a moment after the
+    // client saw it closed (under ThreadSanitizer one request was refused in
+    // that moment): the test asks for up to 3 s and demands a 200 in them.
+    const until = Date.now() + T(3000);
+    let again;
+    do {
+      again = await ask(s.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { timeoutMs: T(2000) });
+      if (again.status !== 200) await sleep(50);
+    } while (again.status !== 200 && Date.now() < until);
+    assert.equal(again.status, 200, 'the address is served again once its slow connections are closed');
     await s.stop();
   });
 
