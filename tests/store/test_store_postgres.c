@@ -394,17 +394,21 @@ static void *finish_now(void *arg)
     return NULL;
 }
 
-/* Until one connection of this database waits for a lock (at most 5 s). */
-static void wait_for_lock_waiter(PGconn *c)
+/* Polls (every 10 ms, at most `tries` times) until `some` connections of
+ * this database wait for a lock (some) or none does (!some); answers how
+ * many wait at the last look. */
+static int64_t lock_waiters_until(PGconn *c, bool some, int tries)
 {
-    for (int i = 0; i < 500; i++) {
-        if (pg_int(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                      "AND wait_event_type = 'Lock'") >= 1)
-            return;
+    int64_t n = 0;
+    for (int i = 0; i < tries; i++) {
+        n = pg_int(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND wait_event_type = 'Lock'");
+        if ((n >= 1) == some)
+            break;
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
-    fail_msg("no connection came to wait for the application's lock");
+    return n;
 }
 
 /* A DELETE of an application locks its row, then its deployments (the
@@ -443,7 +447,7 @@ static void test_runner_locks_application_first(void **state)
     finisher f = {.s = node, .dep = dep, .got = PIORA_EINTERNAL};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, finish_now, &f), 0);
-    wait_for_lock_waiter(del);
+    assert_true(lock_waiters_until(del, true, 500) >= 1); /* the finisher waits on the application */
     char sql[128];
     snprintf(sql, sizeof sql, "DELETE FROM applications WHERE id = %lld", (long long)app);
     /* checked after the clean-up: a failed DELETE (the deadlock) must not
@@ -500,13 +504,7 @@ static void test_abandoned_statement_ends_on_server(void **state)
     int64_t t0 = clock_mono_ns();
     assert_int_equal(try_update(fx->s, &RES_APPLICATIONS, u.team_id, app, body, NULL), PIORA_EBUSY);
     assert_true(clock_mono_ns() - t0 < 5000000000LL);
-    int64_t waiting = 1;
-    for (int i = 0; i < 300 && waiting; i++) {
-        waiting = pg_int(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                            "current_database() AND wait_event_type = 'Lock'");
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
+    int64_t waiting = lock_waiters_until(c, false, 300);
     pg_exec_ok(c, "COMMIT");
     assert_int_equal(waiting, 0);
     /* read on another connection: this one waits PG_STALL_MS before it

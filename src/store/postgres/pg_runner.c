@@ -338,8 +338,10 @@ piora_err pg_deploy_cancel_asked(store_t *base, int64_t id, bool *yes)
 piora_err pg_deploy_finish(store_t *base, int64_t id, const char *owner, const char *status,
                            const char *error, const char *commit, int exit_code, int64_t now)
 {
-    static pg_stmt app_st = PG_STMT("SELECT application_id FROM deployments WHERE id = $1");
-    static pg_stmt lock_app = PG_STMT("SELECT 1 FROM applications WHERE id = $1 FOR NO KEY UPDATE");
+    /* the deployment's application, locked (only its row: OF a) */
+    static pg_stmt lock_app = PG_STMT("SELECT a.id FROM deployments d JOIN applications a "
+                                      "ON a.id = d.application_id WHERE d.id = $1 "
+                                      "FOR NO KEY UPDATE OF a");
     static pg_stmt st = PG_STMT("UPDATE deployments SET status = $3, error = $4, \"commit\" = $5, "
                                 "exit_code = $6, finished_at = $7, updated_at = $7, "
                                 "lease_owner = NULL WHERE id = $1 AND lease_owner = $2 "
@@ -357,14 +359,8 @@ piora_err pg_deploy_finish(store_t *base, int64_t id, const char *owner, const c
     pg_params_init(&p);
     pg_p_int(&p, id);
     int64_t app = 0;
-    e = pg_fetch_int(s, &app_st, &p, &app, "deployment application");
-    if (e == PIORA_OK) {
-        pg_params q;
-        pg_params_init(&q);
-        pg_p_int(&q, app);
-        /* gone (deleted with its deployments while we waited): ENOTFOUND */
-        e = pg_exists(s, &lock_app, &q, "application lock");
-    }
+    /* gone (deleted with its deployments while we waited): ENOTFOUND */
+    e = pg_fetch_int(s, &lock_app, &p, &app, "application lock");
     if (e != PIORA_OK)
         return finish(s, e, 0);
     pg_p_text(&p, owner);
