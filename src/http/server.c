@@ -806,9 +806,13 @@ bool http_server_ipv6(const http_server *s) { return s->ipv6; }
 
 void http_server_stop(http_server *s)
 {
+    /* New clients are refused at once (shutdown ends the listen), but the
+     * descriptor is closed only after MHD_stop_daemon: libmicrohttpd's
+     * manual says a polling thread may still be using it until then, and
+     * closing it earlier is a race ThreadSanitizer caught in CI. */
     MHD_socket ls = MHD_quiesce_daemon(s->d);
     if (ls != MHD_INVALID_SOCKET)
-        close(ls);
+        shutdown(ls, SHUT_RDWR);
     for (int i = 0; i < 1000 && atomic_load(&inflight) > 0; i++)
         usleep(10000);
     atomic_store(&s->stopping, true);
@@ -824,6 +828,8 @@ void http_server_stop(http_server *s)
     workpool_stop(s->store_pool);
     workpool_stop(s->pool);
     MHD_stop_daemon(s->d);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
     workpool_free(s->store_pool);
     workpool_free(s->pool);
     pipeline_free(&s->pipeline);
