@@ -11,6 +11,9 @@
 //            returned (the contract: must be 0)
 //   alone    the same DELETE once nodes 1 and 2 are stopped (nothing to
 //            wait for): what the acknowledgements add
+//   create   POST /api/v1/servers on node 0, three nodes up and then node 0
+//            alone: every write waits for the other nodes to acknowledge
+//            it (change_settle), and this is what that costs a write
 // Prints one JSON line with p50/p99/max of each.
 //
 //   node bench/cluster.mjs [--rounds 200]     PIORA_BIN=build/piora
@@ -30,6 +33,22 @@ const pct = (xs, p) => {
   return s.length ? Number(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2)) : null;
 };
 const summary = (xs) => ({ n: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) });
+
+// --rounds sequential POST /servers on node s, each timed until its answer.
+async function creates(s, token, n, tag) {
+  const ms = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await fetch(s.base + '/api/v1/servers', {
+      method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: `${tag}-${i}`, ip_address: '203.0.113.40' }),
+    });
+    await r.arrayBuffer();
+    if (r.status !== 201) throw new Error(`create: ${r.status}`);
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
 
 async function get(s, token) {
   const r = await fetch(s.base + '/api/v1/servers?per_page=20', { headers: { Authorization: `Bearer ${token}` } });
@@ -83,9 +102,13 @@ try {
     const m = await (await fetch(s.base + '/metrics')).text();
     reconnects.push(Number((/^piora_change_feed_reconnects_total (\d+)$/m.exec(m) ?? [0, -1])[1]));
   }
+  const writer = await a.post('/web/api/tokens', { headers: hdr, body: { name: 'writer', scopes: ['servers:write'] } });
+  if (writer.status !== 201) throw new Error(`token create: ${writer.status} ${writer.text}`);
+  const createThree = await creates(a, writer.json.token, Math.min(rounds, 100), 'three');
   // The same revoke with the other nodes stopped (their acks withdrawn):
   // what waiting for two acknowledgements adds.
   for (const s of others) await s.stop();
+  const createAlone = await creates(a, writer.json.token, Math.min(rounds, 100), 'alone');
   const alone = [];
   for (let i = 0; i < Math.min(rounds, 100); i++) {
     const made = await a.post('/web/api/tokens', { headers: hdr, body: { name: `alone${i}`, scopes: ['servers:read'] } });
@@ -98,7 +121,8 @@ try {
     alone.push(performance.now() - t0);
   }
   console.log(JSON.stringify({ rounds, nodes: nodes.length, revoke_ms: summary(revoke), seen_ms: summary(seen), stale,
-    revoke_alone_ms: summary(alone), listener_reconnects: reconnects }));
+    revoke_alone_ms: summary(alone), create_ms: summary(createThree), create_alone_ms: summary(createAlone),
+    listener_reconnects: reconnects }));
 } finally {
   for (const s of nodes) s.kill();
   pg.stop();

@@ -47,6 +47,8 @@ bool authn_sync_nowait(authn_gens *out)
     return true;
 }
 
+void authn_settle(store_t *s) { change_settle(s, AUTHN_TOKENS_DEPEND | AUTHN_PAGES_DEPEND); }
+
 /* Splits "Bearer <token>" (scheme case-insensitive, one or more spaces or
  * tabs, RFC 7235) and returns the token slice, or NULL when the scheme is
  * not Bearer or nothing follows it. */

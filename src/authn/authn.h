@@ -51,6 +51,10 @@ authn_gens authn_sync(store_t *s);
  * the network (store_change_poll_nowait()): false when the generations
  * cannot be known current here; then no cached decision may be trusted. */
 bool authn_sync_nowait(authn_gens *out);
+/* Called after a request's handler: what it wrote that any node's caches
+ * hold (tokens, their owners, resource pages) is seen by every node before
+ * the answer leaves (change_settle()). Costs nothing after a read. */
+void authn_settle(store_t *s);
 
 
 /* Steps 1-3. authorization: the header value or NULL; url_token: the

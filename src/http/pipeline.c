@@ -485,6 +485,14 @@ static bool authorize(walk *w, req_t *r)
 
 /* ---- handler ----------------------------------------------------------- */
 
+/* A handler's writes are seen by every node before its answer leaves
+ * (authn_settle()). A route that never reaches the store has none. */
+static void settle(req_t *r)
+{
+    if (r->store)
+        authn_settle(r->store);
+}
+
 /* SPEC 3 step 6 (team isolation is the handlers' and the store's). A
  * token's cacheable GET may be replayed from the response cache. */
 static void handle(walk *w, req_t *r)
@@ -497,6 +505,7 @@ static void handle(walk *w, req_t *r)
             return;
         }
         rt->fn(r);
+        settle(r);
         return;
     }
     bool cacheable = (rt->flags & ROUTE_CACHEABLE) != 0;
@@ -527,6 +536,7 @@ static void handle(walk *w, req_t *r)
     }
     int64_t h0 = clock_mono_ns();
     rt->fn(r);
+    settle(r);
     metrics_db(MD_HANDLER, clock_mono_ns() - h0);
     if (cacheable && !r->pending.fn)
         respcache_put(w->who.team_id, key, w->gen.pages, r);
@@ -810,6 +820,7 @@ void pipeline_finish(const pipeline_t *p, req_t *r)
     r->store = p->thread_store();
     if (r->store) {
         fn(r, ctx);
+        settle(r);
     } else {
         fn(NULL, ctx); /* frees ctx only */
         resp_problem(r, 503, "unavailable", "The database is unavailable.", NULL);

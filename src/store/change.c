@@ -81,3 +81,9 @@ piora_err change_poll(store_t *s, unsigned *moved)
 }
 
 void change_wait_visible(store_t *s) { s->ops->change_wait_visible(s); }
+
+void change_settle(store_t *s, unsigned kinds)
+{
+    if (s->ops->change_settle)
+        s->ops->change_settle(s, kinds);
+}

@@ -56,6 +56,17 @@ piora_err change_poll(store_t *s, unsigned *moved);
  * leaves that process's generations moved past the write. */
 void change_wait_visible(store_t *s);
 
+/* Called at the end of every request that may have written: returns once
+ * every serving process of the cluster sees what this thread committed of
+ * `kinds` (CHANGE_BIT values) since its last wait, so that the next
+ * request, on any node, answers from the same data (SPEC 1: any node
+ * answers any request the same way). At once when this thread committed
+ * none of them, and always at once on a backend whose only serving process
+ * is this one (SQLite: its commits move this process's generations as they
+ * happen). Never waits for what it was not told: a revocation that must
+ * be seen by other processes of one SQLite file says change_wait_visible(). */
+void change_settle(store_t *s, unsigned kinds);
+
 /* The name of a kind, as backends store it ("tokens", "users", ...). */
 const char *change_kind_name(change_kind k);
 

@@ -20,6 +20,7 @@ typedef struct store_ops {
     /* the change feed's backend half (change.h) */
     piora_err (*change_poll)(store_t *s, unsigned *moved);
     void (*change_wait_visible)(store_t *s);
+    void (*change_settle)(store_t *s, unsigned kinds); /* NULL: nothing to wait for */
 #define STORE_FN(ret, name, params, args) ret(*name) params;
 #include "store/store_fns.h"
 } store_ops;

@@ -3,7 +3,8 @@
 // every node on the very next request, also under load and with the
 // listeners' connections killed just before; PostgreSQL going away answers
 // 503 `unavailable` quickly and comes back without restarting a node; a
-// node killed with SIGKILL loses no acknowledged write; a dashboard
+// node killed with SIGKILL loses no acknowledged write; a write on one
+// node is what the next request on any other node reads; a dashboard
 // session made on one node works on the others.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -333,6 +334,50 @@ describe('cluster: three nodes on one PostgreSQL', () => {
       assert.equal(one(r.json).name, c.name);
     }
     for (const s of nodes.slice(1)) await s.healthy();
+  });
+
+  // Rounds 0-5 on a quiet cluster; in rounds 6-8 every listener's backend
+  // is frozen just before the write, so no node hears of it: the answer of
+  // the write must wait until the other nodes have stopped trusting their
+  // cached pages (a node whose listener is not heard from for 500 ms asks
+  // the database on each request).
+  it('a write on one node is read by the very next request on every other node, cached pages included', { timeout: T(120000) }, async (t) => {
+    const { url, name: dbName } = await freshDb();
+    const nodes = await startNodes(t, url);
+    const tok = await cliToken(url, { email: EMAIL, name: 'writer' });
+    const names = async (s) => {
+      const r = await s.get(LIST, { token: tok });
+      assert.equal(r.status, 200, r.text);
+      return r.json.data.map((x) => x.name);
+    };
+    const listenerPids = () => pg.psql(`SELECT pid FROM pg_stat_activity WHERE application_name = 'piora-listen' AND datname = '${dbName}'`)
+      .split('\n').filter(Boolean).map(Number);
+    const allHealthy = async () => (await Promise.all(nodes.map(feedHealthy))).every(Boolean);
+    for (let round = 0; round < 9; round++) {
+      const back = Date.now() + T(10000);
+      while (!(await allHealthy()) && Date.now() < back) await sleep(50);
+      assert.ok(await allHealthy(), `round ${round}: every listener is healthy before the write`);
+      // Every node has the page cached (asked twice) before the write.
+      for (const s of nodes) { await names(s); await names(s); }
+      const writer = nodes[round % nodes.length];
+      const others = nodes.filter((s) => s !== writer);
+      const name = `seen-${round}`;
+      const frozen = round >= 6 ? listenerPids() : [];
+      if (round >= 6) assert.equal(frozen.length, nodes.length, 'one listener per node');
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      try {
+        const made = await writer.post('/api/v1/servers', { token: tok, body: { name, ip_address: '203.0.113.30' } });
+        assert.equal(made.status, 201, made.text);
+        const seen = await Promise.all(others.map(names));
+        for (const [i, list] of seen.entries()) assert.ok(list.includes(name), `round ${round}: ${name} made on node ${nodes.indexOf(writer)} is missing on node ${nodes.indexOf(others[i])}: ${list}`);
+        // And a delete is gone everywhere at once.
+        assert.equal((await writer.del(`/api/v1/servers/${one(made.json).id}`, { token: tok })).status, 204);
+        const after = await Promise.all(others.map(names));
+        for (const list of after) assert.ok(!list.includes(name), `round ${round}: deleted ${name} still listed: ${list}`);
+      } finally {
+        for (const pid of frozen) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+      }
+    }
   });
 
   it('a dashboard session made on one node is valid on every node; audit and last-used times are shared', { timeout: T(60000) }, async (t) => {

@@ -259,6 +259,70 @@ static void test_wait_visible_waits_for_live_nodes_only(void **state)
     PQfinish(c);
 }
 
+/* The end of a request (change_settle): it waits only for what this
+ * thread committed of the kinds it names, so a read, a session's touch or
+ * a monitoring row costs nothing while a live node lags, and a cached
+ * kind waits for that node like a revocation does (the whole bound, as
+ * this node never acknowledges). */
+static void test_settle_waits_for_cached_kinds_only(void **state)
+{
+    fixture *fx = *state;
+    const char *url = feed_up();
+    PGconn *c = pg_raw(url);
+    int64_t counters[CHANGE__COUNT] = {-1, -1, -1, -1, -1};
+    const unsigned cached = CHANGE_BIT(CHANGE_TOKENS) | CHANGE_BIT(CHANGE_USERS) |
+                            CHANGE_BIT(CHANGE_OBJECTS);
+    change_settle(fx->s, CHANGE_ALL); /* what the fixture's setup committed, no node lagging */
+    pg_exec_ok(c, "INSERT INTO change_acks VALUES ('ghost', 'tokens', 0, now()), "
+                  "('ghost', 'sessions', 0, now())");
+
+    int64_t t0 = ms_now();
+    change_settle(fx->s, cached); /* nothing committed on this thread */
+    assert_true(ms_now() - t0 < 200);
+
+    counters[CHANGE_SESSIONS] = 1000000;
+    pg_change_publish(CHANGE_BIT(CHANGE_SESSIONS), counters);
+    counters[CHANGE_SESSIONS] = -1;
+    t0 = ms_now();
+    change_settle(fx->s, cached);
+    assert_true(ms_now() - t0 < 200);
+
+    counters[CHANGE_TOKENS] = other_node_write(c, true);
+    pg_change_publish(CHANGE_BIT(CHANGE_TOKENS), counters);
+    t0 = ms_now();
+    change_settle(fx->s, CHANGE_BIT(CHANGE_OBJECTS)); /* not a kind it asks for */
+    assert_true(ms_now() - t0 < 200);
+    t0 = ms_now();
+    change_settle(fx->s, cached); /* and the commit was consumed by that call */
+    assert_true(ms_now() - t0 < 200);
+
+    pg_exec_ok(c, "UPDATE change_acks SET beat_at = now() WHERE node_id = 'ghost'");
+    counters[CHANGE_TOKENS] = other_node_write(c, true);
+    pg_change_publish(CHANGE_BIT(CHANGE_TOKENS), counters);
+    t0 = ms_now();
+    change_settle(fx->s, cached);
+    int64_t took = ms_now() - t0;
+    if (took < PG_FEED_WAIT_MS || took > PG_FEED_WAIT_MS + 500)
+        fail_msg("a tokens write with a live node that never acknowledges: settled in %lld ms",
+                 (long long)took);
+
+    late_ack a = {.url = url, .n = 0, .after_ms = 150};
+    pg_exec_ok(c, "UPDATE change_acks SET beat_at = now() WHERE node_id = 'ghost'");
+    counters[CHANGE_TOKENS] = other_node_write(c, true);
+    a.n = counters[CHANGE_TOKENS];
+    pg_change_publish(CHANGE_BIT(CHANGE_TOKENS), counters);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, ack_later, &a), 0);
+    t0 = ms_now();
+    change_settle(fx->s, cached);
+    took = ms_now() - t0;
+    pthread_join(th, NULL);
+    if (took < 140 || took >= PG_FEED_WAIT_MS)
+        fail_msg("a node acknowledging after 150 ms: settled in %lld ms", (long long)took);
+    pg_feed_stop();
+    PQfinish(c);
+}
+
 /* The node's own heartbeat keeps its acknowledgements fresh: another
  * writer counts it as live, and its counters of every kind are there. */
 static void test_acks_every_kind_and_stays_live(void **state)
@@ -329,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect_rereads_before_healthy, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_unhealthy_poll_reads_the_feed, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_wait_visible_waits_for_live_nodes_only, setup, teardown_feed),
+        cmocka_unit_test_setup_teardown(test_settle_waits_for_cached_kinds_only, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_acks_every_kind_and_stays_live, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_slow_heartbeat_keeps_the_connection, setup, teardown_feed),
     };

@@ -791,6 +791,7 @@ const store_ops pg_ops = {
     .close = pg_close,
     .change_poll = pg_change_poll,
     .change_wait_visible = pg_change_wait_visible,
+    .change_settle = pg_change_settle,
 #define STORE_FN(ret, name, params, args) .name = pg_##name,
 #include "store/store_fns.h"
 };

@@ -8,8 +8,9 @@
  * The listener (pg_listen.c) turns the NOTIFYs into generation moves and
  * proves itself with a heartbeat; while it is healthy a poll costs
  * nothing, while it is not each poll reads the feed on its own connection.
- * A revoking writer waits until every live node has acknowledged the
- * counters it committed (change_acks), at most PG_FEED_WAIT_MS. */
+ * A revoking writer, and every request that wrote what a cache holds,
+ * waits until every live node has acknowledged the counters it committed
+ * (change_acks), at most PG_FEED_WAIT_MS. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -162,16 +163,16 @@ static void wait_timeout_note(int64_t pending)
              (long long)pending, PG_FEED_WAIT_MS);
 }
 
-void pg_change_wait_visible(store_t *base)
+/* Returns once every live node has acknowledged this thread's counters of
+ * `kinds` (never CHANGE_MONITOR), or PG_FEED_WAIT_MS has passed, after
+ * which a node that did not acknowledge distrusts its caches by itself.
+ * With no counter to wait for (nothing came back from the commit) the only
+ * safe answer is the whole bound. */
+static void wait_for_acks(pg_store *s, unsigned kinds)
 {
-    pg_store *s = pgs(base);
     int64_t end = mono_ns() + (int64_t)PG_FEED_WAIT_MS * 1000000;
-    unsigned kinds = wait_kinds & ~CHANGE_BIT(CHANGE_MONITOR);
-    wait_kinds = 0;
     char names[160], nums[CHANGE__COUNT * 24 + 4];
     if (!kinds || !wait_arrays(kinds, names, sizeof names, nums, sizeof nums)) {
-        /* Nothing committed on this thread (or no counter came back): the
-         * only safe answer is the whole bound. */
         sleep_until(end);
         return;
     }
@@ -204,4 +205,24 @@ void pg_change_wait_visible(store_t *base)
         struct timespec step = {0, i < 50 ? 200000 : 1000000};
         nanosleep(&step, NULL);
     }
+}
+
+void pg_change_wait_visible(store_t *base)
+{
+    unsigned kinds = wait_kinds & ~CHANGE_BIT(CHANGE_MONITOR);
+    wait_kinds = 0;
+    wait_for_acks(pgs(base), kinds);
+}
+
+/* The end of a request (change_settle): the other nodes acknowledge what
+ * its handler committed of the cached kinds before the answer leaves, so
+ * a client that writes on one node and reads on another through a load
+ * balancer never reads the page it had before its write. A request that
+ * committed none of them (every read, a session's touch) costs nothing. */
+void pg_change_settle(store_t *base, unsigned kinds)
+{
+    unsigned due = wait_kinds & kinds & ~CHANGE_BIT(CHANGE_MONITOR);
+    wait_kinds = 0;
+    if (due)
+        wait_for_acks(pgs(base), due);
 }

@@ -166,6 +166,7 @@ piora_err pg_change_note(pg_store *s, unsigned kinds, int64_t counters[CHANGE__C
 void pg_change_publish(unsigned kinds, const int64_t counters[CHANGE__COUNT]);
 piora_err pg_change_poll(store_t *s, unsigned *moved);
 void pg_change_wait_visible(store_t *s);
+void pg_change_settle(store_t *s, unsigned kinds);
 
 /* ---- shared between sections ------------------------------------------------ */
 /* Inside the caller's write transaction: finds or creates the team by its
