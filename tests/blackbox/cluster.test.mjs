@@ -45,6 +45,19 @@ async function feedHealthy(s) {
   return /^piora_change_feed_healthy 1$/m.test(r.text);
 }
 
+// The process ids of the listeners' backends on database `db`, found by
+// their application_name.
+const listenerPids = (db) => pg.psql(`SELECT pid FROM pg_stat_activity WHERE application_name = 'piora-listen' AND datname = '${db}'`)
+  .split('\n').filter(Boolean).map(Number);
+
+// Waits up to 10 s until every node's listener is healthy again.
+async function awaitFeedsHealthy(nodes, what) {
+  const allHealthy = async () => (await Promise.all(nodes.map(feedHealthy))).every(Boolean);
+  const end = Date.now() + T(10000);
+  while (!(await allHealthy()) && Date.now() < end) await sleep(50);
+  assert.ok(await allHealthy(), `${what}: every listener is healthy`);
+}
+
 async function assertRevokedEverywhere(nodes, token, what) {
   const answers = await Promise.all(nodes.map((s) => s.get(LIST, { token })));
   for (const [i, r] of answers.entries()) assertProblem(r, 401, 'token_revoked', `${what}, node ${i}:`);
@@ -183,8 +196,7 @@ describe('cluster: three nodes on one PostgreSQL', () => {
   it("listeners' backends frozen (SIGSTOP: the connection stays open and says nothing) across a revoke: it waits, still no stale 200", { timeout: T(120000) }, async (t) => {
     const { url, name } = await freshDb();
     const nodes = await startNodes(t, url);
-    const pids = () => pg.psql(`SELECT pid FROM pg_stat_activity WHERE application_name = 'piora-listen' AND datname = '${name}'`)
-      .split('\n').filter(Boolean).map(Number);
+    const pids = () => listenerPids(name);
     const end = Date.now() + T(10000);
     while (pids().length !== nodes.length && Date.now() < end) await sleep(50);
     for (let round = 0; round < 2; round++) {
@@ -210,10 +222,8 @@ describe('cluster: three nodes on one PostgreSQL', () => {
       } finally {
         for (const pid of frozen) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
       }
+      await awaitFeedsHealthy(nodes, `round ${round}, after`);
       const back = Date.now() + T(10000);
-      const allHealthy = async () => (await Promise.all(nodes.map(feedHealthy))).every(Boolean);
-      while (!(await allHealthy()) && Date.now() < back) await sleep(50);
-      assert.ok(await allHealthy(), `round ${round}: every listener is healthy again`);
       if (round) {
         while (pids().filter((p) => !frozen.includes(p)).length !== nodes.length && Date.now() < back) await sleep(50);
         assert.equal(pids().filter((p) => !frozen.includes(p)).length, nodes.length, 'every listener reconnected on a new backend');
@@ -350,19 +360,14 @@ describe('cluster: three nodes on one PostgreSQL', () => {
       assert.equal(r.status, 200, r.text);
       return r.json.data.map((x) => x.name);
     };
-    const listenerPids = () => pg.psql(`SELECT pid FROM pg_stat_activity WHERE application_name = 'piora-listen' AND datname = '${dbName}'`)
-      .split('\n').filter(Boolean).map(Number);
-    const allHealthy = async () => (await Promise.all(nodes.map(feedHealthy))).every(Boolean);
     for (let round = 0; round < 9; round++) {
-      const back = Date.now() + T(10000);
-      while (!(await allHealthy()) && Date.now() < back) await sleep(50);
-      assert.ok(await allHealthy(), `round ${round}: every listener is healthy before the write`);
+      await awaitFeedsHealthy(nodes, `round ${round}, before the write`);
       // Every node has the page cached (asked twice) before the write.
       for (const s of nodes) { await names(s); await names(s); }
       const writer = nodes[round % nodes.length];
       const others = nodes.filter((s) => s !== writer);
       const name = `seen-${round}`;
-      const frozen = round >= 6 ? listenerPids() : [];
+      const frozen = round >= 6 ? listenerPids(dbName) : [];
       if (round >= 6) assert.equal(frozen.length, nodes.length, 'one listener per node');
       for (const pid of frozen) process.kill(pid, 'SIGSTOP');
       try {
