@@ -56,13 +56,7 @@ static const char *filter_name(const resource_desc *d, int k)
 
 static void put_ident(buf_t *b, const char *name)
 {
-    buf_putc(b, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            buf_putc(b, '"');
-        buf_putc(b, *p);
-    }
-    buf_putc(b, '"');
+    sql_put_quoted(b, SQL_DIALECT_POSTGRES.quote, name);
 }
 
 /* A page and the total of its filter in one statement:

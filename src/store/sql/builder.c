@@ -10,31 +10,25 @@ const sql_dialect SQL_DIALECT_POSTGRES = {
     .name = "postgres", .placeholder = '$', .returning = true, .quote = '"',
     .upsert = SQL_UPSERT_ON_CONFLICT};
 
-/* A quoted identifier; a quote inside the name is doubled, as every SQL
- * dialect reads it. */
-static void put_ident(buf_t *b, const sql_dialect *dl, const char *name)
+void sql_put_quoted(buf_t *b, char quote, const char *text)
 {
-    buf_putc(b, dl->quote);
-    for (const char *p = name; *p; p++) {
-        if (*p == dl->quote)
-            buf_putc(b, dl->quote);
+    buf_putc(b, quote);
+    for (const char *p = text; *p; p++) {
+        if (*p == quote)
+            buf_putc(b, quote);
         buf_putc(b, *p);
     }
-    buf_putc(b, dl->quote);
+    buf_putc(b, quote);
 }
 
-/* A string literal; a quote inside is doubled. Only for the names of our
- * own tables, never for a value from outside (those are bound). */
-static void put_literal(buf_t *b, const char *text)
+static void put_ident(buf_t *b, const sql_dialect *dl, const char *name)
 {
-    buf_putc(b, '\'');
-    for (const char *p = text; *p; p++) {
-        if (*p == '\'')
-            buf_putc(b, '\'');
-        buf_putc(b, *p);
-    }
-    buf_putc(b, '\'');
+    sql_put_quoted(b, dl->quote, name);
 }
+
+/* Only for the names of our own tables, never for a value from outside
+ * (those are bound). */
+static void put_literal(buf_t *b, const char *text) { sql_put_quoted(b, '\'', text); }
 
 static void put_param(buf_t *b, const sql_dialect *dl, size_t n)
 {

@@ -40,6 +40,11 @@ typedef struct sql_dialect {
 extern const sql_dialect SQL_DIALECT_SQLITE;
 extern const sql_dialect SQL_DIALECT_POSTGRES;
 
+/* Appends text between two `quote` characters, each quote inside doubled,
+ * as every SQL dialect reads it: '"' makes an identifier, '\'' a literal.
+ * Only for names from our own schema: a value from outside is bound. */
+void sql_put_quoted(buf_t *b, char quote, const char *text);
+
 /* Positions in the object row shape. */
 #define SQL_COL_ID 0
 #define SQL_COL_TEAM 1
