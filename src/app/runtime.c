@@ -23,9 +23,9 @@
 #include "cluster/redis.h"
 #include "core/oidc.h"
 #include "core/backupstore.h"
+#include "core/masterkey.h"
 #include "core/paging.h"
 #include "core/servercheck.h"
-#include "core/sshkeys.h"
 #include "core/tokens.h"
 #include "http/respcache.h"
 #include "http/server.h"
@@ -270,16 +270,16 @@ static unsigned worker_threads(const piora_config *cfg)
 static bool master_key_start(const piora_config *cfg)
 {
     char path[4096], why[512] = "";
-    if (!sshkeys_master_path(cfg->secret_key_file, cfg->database, path, sizeof path)) {
+    if (!masterkey_path(cfg->secret_key_file, cfg->database, path, sizeof path)) {
         fprintf(stderr, "piora: --secret-key-file is required with a database URL\n");
         return false;
     }
     uint8_t key[SSHKEY_MASTER_LEN];
-    if (sshkeys_master_load(path, true, key, why, sizeof why) != PIORA_OK) {
+    if (masterkey_load(path, true, key, why, sizeof why) != PIORA_OK) {
         fprintf(stderr, "piora: %s\n", why);
         return false;
     }
-    sshkeys_set_master(key);
+    masterkey_set(key);
     sodium_memzero(key, sizeof key);
     return true;
 }

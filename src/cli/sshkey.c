@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "core/masterkey.h"
 #include "core/sshkeys.h"
 
 static const char sshkey_usage[] =
@@ -70,7 +71,7 @@ static int cmd_sshkey_show(int argc, char **argv)
         return rc;
     const char *db = defs[F_DATABASE].value ? defs[F_DATABASE].value : "./piora.db";
     char path[4096], why[512] = "";
-    if (!sshkeys_master_path(defs[F_KEYFILE].value, db, path, sizeof path))
+    if (!masterkey_path(defs[F_KEYFILE].value, db, path, sizeof path))
         return cli_fail("--secret-key-file is required with a database URL");
     store_t *s = cli_open_store(defs[F_DATABASE].value, false);
     if (!s)
@@ -83,8 +84,8 @@ static int cmd_sshkey_show(int argc, char **argv)
     }
     /* Only a team without a key needs the master key (to seal a new one). */
     uint8_t master[SSHKEY_MASTER_LEN];
-    if (sshkeys_master_load(path, true, master, why, sizeof why) == PIORA_OK) {
-        sshkeys_set_master(master);
+    if (masterkey_load(path, true, master, why, sizeof why) == PIORA_OK) {
+        masterkey_set(master);
         sodium_memzero(master, sizeof master);
     }
     json_t *o = NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/audit.h"
+#include "core/masterkey.h"
 #include "core/objects.h"
 #include "core/sshkeys.h"
 #include "util/clock.h"
@@ -41,7 +42,7 @@ job_trigger deploys_trigger(store_t *s, const actor *who, int64_t team_id, user_
     /* A job is a use of the team's key: like a server check, it makes the
      * key on first use (audited), so the runner has one. */
     memset(u, 0, sizeof *u);
-    if (store_user_by_id(s, who->user_id, u) == PIORA_OK && sshkeys_have_master()) {
+    if (store_user_by_id(s, who->user_id, u) == PIORA_OK && masterkey_have()) {
         json_t *shown = NULL;
         if (sshkeys_show(s, who, team_id, u->team_name, &shown) != PIORA_OK)
             log_warn("jobs: the team's SSH key could not be made");

@@ -8,7 +8,7 @@
 
 #include "auth/password.h"
 #include "core/audit.h"
-#include "core/sshkeys.h"
+#include "core/masterkey.h"
 #include "util/clock.h"
 
 static void audit_user(store_t *s, const actor *who, audit_action a, const user_rec *u)
@@ -42,8 +42,8 @@ piora_err mfa_enrol_start(store_t *s, const user_rec *u, char key_b32[TOTP_B32_L
     if (!ok)
         return PIORA_EINTERNAL;
     /* the key is stored sealed with the master key, shown to the user once */
-    char sealed[SSHKEYS_SEALED_TEXT_MAX];
-    piora_err e = sshkeys_seal_text(key_b32, sealed, sizeof sealed)
+    char sealed[MASTERKEY_SEALED_TEXT_MAX];
+    piora_err e = masterkey_seal_text(key_b32, sealed, sizeof sealed)
                       ? store_totp_set_pending(s, u->id, sealed)
                       : PIORA_EINTERNAL;
     sodium_memzero(sealed, sizeof sealed);
@@ -63,11 +63,11 @@ piora_err mfa_enrol_start(store_t *s, const user_rec *u, char key_b32[TOTP_B32_L
 static piora_err load_key(store_t *s, int64_t user_id, bool pending, uint8_t key[TOTP_KEY_LEN],
                           int64_t *last_step)
 {
-    char stored[SSHKEYS_SEALED_TEXT_MAX], b32[TOTP_B32_LEN + 8];
+    char stored[MASTERKEY_SEALED_TEXT_MAX], b32[TOTP_B32_LEN + 8];
     piora_err e = store_totp_get(s, user_id, pending, stored, sizeof stored, last_step);
     size_t n = 0;
     /* a key stored before sealing (no prefix) is read as it is */
-    if (e == PIORA_OK && (!sshkeys_open_text(stored, b32, sizeof b32) ||
+    if (e == PIORA_OK && (!masterkey_open_text(stored, b32, sizeof b32) ||
                           !totp_b32_decode(b32, key, TOTP_KEY_LEN, &n) || n != TOTP_KEY_LEN))
         e = PIORA_EINTERNAL;
     sodium_memzero(stored, sizeof stored);
