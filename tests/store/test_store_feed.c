@@ -4,8 +4,10 @@
  * A raw libpq connection plays another node: it commits counter moves with
  * and without their NOTIFY, terminates the listener's backend, and writes
  * acknowledgements of a node that does not exist. SQLite has no listener:
- * on SQLite the binary exits 77, which ctest reports as skipped. */
+ * without a postgres:// PIORA_TEST_STORE_URL the binary starts a server of
+ * its own (pg_own.h), as test_store_postgres does. */
 #include "store_fixture.h"
+#include "pg_own.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -382,11 +384,10 @@ static void test_slow_heartbeat_keeps_the_connection(void **state)
 
 int main(void)
 {
-    if (!fixture_url_is_pg(fixture_store_url())) {
-        /* 77: ctest's SKIP_RETURN_CODE for this test (CMakeLists.txt) */
-        fprintf(stderr, "test_store_feed: PostgreSQL only (tests/store/run-pg.sh)\n");
-        return 77;
-    }
+    /* PostgreSQL only: on a server of its own unless one is named */
+    bool own = false;
+    if (!pg_own_start("test_store_feed", &own))
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_notify_moves_generation_then_acks, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_heartbeat_sees_a_write_without_notify, setup, teardown_feed),
@@ -397,5 +398,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_acks_every_kind_and_stays_live, setup, teardown_feed),
         cmocka_unit_test_setup_teardown(test_slow_heartbeat_keeps_the_connection, setup, teardown_feed),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (own)
+        pg_own_stop("test_store_feed");
+    return failed;
 }

@@ -7,15 +7,13 @@
  * one); without one it starts its own throwaway cluster with
  * tests/lib/pgserver.sh and stops it at the end, so a plain ctest runs it
  * too (it never passes without a server). */
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store_fixture.h"
+#include "pg_own.h"
 #include "store/change.h"
 #include "util/num.h"
 
@@ -608,65 +606,11 @@ static void test_change_feed_notifies(void **state)
     PQfinish(c);
 }
 
-/* ---- our own server, when none is given ---------------------------------------- */
-
-static char own_dir[128];
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static bool own_server_start(void)
-{
-    snprintf(own_dir, sizeof own_dir, "/tmp/piora-test-pg-XXXXXX");
-    int port = free_port();
-    if (!mkdtemp(own_dir) || chmod(own_dir, 0755) != 0 || port < 0)
-        return false;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "bash '%s/tests/lib/pgserver.sh' start '%s/cluster' %d",
-             PIORA_SOURCE_DIR, own_dir, port);
-    FILE *p = popen(cmd, "r");
-    char url[256] = "";
-    bool ok = p && fgets(url, sizeof url, p) != NULL;
-    if (p && pclose(p) != 0)
-        ok = false;
-    url[strcspn(url, "\n")] = '\0';
-    if (!ok || !fixture_url_is_pg(url))
-        return false;
-    setenv("PIORA_TEST_STORE_URL", url, 1);
-    return true;
-}
-
-static void own_server_stop(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "bash '%s/tests/lib/pgserver.sh' stop '%s/cluster'",
-             PIORA_SOURCE_DIR, own_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_store_postgres: could not stop %s/cluster\n", own_dir);
-    rmdir(own_dir);
-}
-
 int main(void)
 {
-    bool own = !fixture_url_is_pg(pg_url());
-    if (own && !own_server_start()) {
-        fprintf(stderr, "test_store_postgres: no postgres:// PIORA_TEST_STORE_URL and no "
-                        "server of its own (tests/lib/pgserver.sh failed)\n");
-        if (own_dir[0])
-            own_server_stop();
+    bool own = false;
+    if (!pg_own_start("test_store_postgres", &own))
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_migrations_match_sqlite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
@@ -680,6 +624,6 @@ int main(void)
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     if (own)
-        own_server_stop();
+        pg_own_stop("test_store_postgres");
     return failed;
 }
