@@ -300,6 +300,15 @@ int app_run(const piora_config *cfg)
     int64_t users = 0;
     store_user_count(boot, &users);
     store_close(boot);
+    /* SPEC 10: in a cluster the backup store is a directory every node
+     * shares. A database URL has no file to put it beside, and a default in
+     * the working directory would scatter one cluster's dumps over its
+     * machines, each node unable to serve the others' downloads. */
+    if (!cfg->backup_dir[0] && strstr(cfg->database, "://")) {
+        fprintf(stderr, "piora: --backup-dir is required with a database URL (a directory every "
+                        "node shares)\n");
+        return 1;
+    }
     int stale = 0;
     if (backupstore_configure(cfg->database, cfg->backup_dir, &stale) != PIORA_OK) {
         fprintf(stderr, "piora: cannot use the backup directory %s\n",

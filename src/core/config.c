@@ -184,13 +184,13 @@ const config_setting config_settings[] = {
         "issuer's keys again, at most once per this many seconds per issuer (a flood of "
         "made-up key ids costs the issuer one request a minute)."),
     {"backup-dir", "PIORA_BACKUP_DIR", CONFIG_TEXT, "PATH", 0, 0, 0, "", FIELD(backup_dir), 0,
-     "the backup store; empty = backups/ beside the SQLite file",
+     "the backup store; empty = backups/ beside the SQLite file (required with a URL)",
      "The backup store: the directory dumps are written to (made with mode 0700 if missing). "
      "A dump is written under a `.partial-` name while its SHA-256 is computed, synced, and "
      "renamed into place only when complete; a start removes `.partial-` files left by a "
-     "crash. Empty: `backups/` beside the SQLite file; with a database URL (no file to be "
-     "beside), `backups/` in the working directory of `piora serve`. In a cluster, set it: a "
-     "directory every node shares."},
+     "crash. Empty: `backups/` beside the SQLite file. With a database URL it is required "
+     "(`piora serve` refuses to start without it): a directory every node of the cluster "
+     "shares."},
     INT("schedule-interval", "PIORA_SCHEDULE_INTERVAL", "SECONDS", 1, 60, 20, schedule_interval_s,
         "how often backup schedules are checked",
         "How often the backup scheduler looks for due slots and prunes old scheduled backups. A "

@@ -73,9 +73,9 @@ function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-function run(args, { input = '', env = {} } = {}) {
+function run(args, { input = '', env = {}, cwd = undefined } = {}) {
   const t0 = Date.now();
-  const r = spawnSync(BIN, args, { input, env: cleanEnv(env), encoding: 'utf8', timeout: SLOW ? 60000 : 20000 });
+  const r = spawnSync(BIN, args, { input, env: cleanEnv(env), cwd, encoding: 'utf8', timeout: SLOW ? 60000 : 20000 });
   if (r.error && r.error.code !== 'EPIPE') throw r.error;
   assert.equal(typeof r.status, 'number', `${args.join(' ')}: killed by ${r.signal}`);
   allStderr.push(r.stderr);
@@ -183,6 +183,25 @@ test('user add makes the schema and the user; tokens are made, listed and revoke
   r = run(['token', 'list', '--database', db]);
   assertOk(r);
   assert.match(r.out.split('\n').find((l) => /^\d+\s+ci\s/.test(l)), /\brevoked\b/);
+});
+
+test('serve on a database URL refuses to start without a shared backup directory or key file, and leaves nothing behind', () => {
+  const db = newDatabase();
+  assertOk(addUser(db, 'ops@example.com', 'ops'));
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'piora-cli-pg-cwd-'));
+  try {
+    const shared = path.join(cwd, 'shared');
+    let r = run(['serve', '--database', db, '--listen', '127.0.0.1:0', '--secret-key-file', path.join(shared, 'piora.key')], { cwd });
+    assertFails(r);
+    assert.match(r.err, /--backup-dir is required with a database URL/);
+    r = run(['serve', '--database', db, '--listen', '127.0.0.1:0', '--backup-dir', path.join(shared, 'backups')], { cwd });
+    assertFails(r);
+    assert.match(r.err, /--secret-key-file is required with a database URL/);
+    // no backups/ (or anything else) made in the working directory
+    assert.deepEqual(readdirSync(cwd).filter((f) => f !== 'shared'), []);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });
 
 test('an unreachable server fails within seconds, saying so', async () => {

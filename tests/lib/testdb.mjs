@@ -104,8 +104,8 @@ export function keyFileFor(db) {
 
 // The `piora serve` flags a database URL of newDatabase needs to behave as
 // a SQLite file in the same directory would: --secret-key-file DIR/piora.key
-// and --backup-dir DIR/backups (without it a URL's store is ./backups in the
-// working directory), each unless args has it already. [] for a file.
+// and --backup-dir DIR/backups (a URL has no default for either: serve
+// refuses to start without them), each unless args has it already. [] for a file.
 export function serveArgs(db, args = []) {
   if (!isUrl(db) || !dirs.has(db)) return [];
   const out = [];

@@ -56,10 +56,12 @@ export async function startPg() {
 // shared secret-key file, the others must find the same one).
 // opts go to startServer (rateLimit, ...).
 export async function startNodes(t, url, n = 3, extra = [], opts = {}) {
-  const key = path.join(tmpDir('key'), 'piora.key');
+  const shared = tmpDir('shared');
+  const key = path.join(shared, 'piora.key');
+  const backups = path.join(shared, 'backups'); // the directory every node shares (docs/cluster.md)
   const nodes = [];
   for (let i = 0; i < n; i++) {
-    nodes.push(await startServer(t, { ...opts, dbPath: url, args: ['--secret-key-file', key, '--threads', '4', ...extra] }));
+    nodes.push(await startServer(t, { ...opts, dbPath: url, args: ['--secret-key-file', key, '--backup-dir', backups, '--threads', '4', ...extra] }));
   }
   nodes.keyFile = key;
   return nodes;
