@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/cidr.h"
+#include "util/cidr.h"
 #include "auth/grant.h"
 
 #define CHECK(c)                                                                 \

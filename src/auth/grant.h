@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/cidr.h"
+#include "util/cidr.h"
 
 typedef enum grant_kind { GRANT_SERVER, GRANT_APPLICATION, GRANT_DATABASE, GRANT_KINDS } grant_kind;
 

@@ -172,7 +172,8 @@ const config_setting config_settings[] = {
      "believed, and then the client is its right-most address that is not a listed proxy, "
      "whatever the header's length (it is read from the right; of a list longer than 2 KiB "
      "only the whole entries at its end are read). The client address is what rate limits, the usage log, the audit log and the access "
-     "log see."},
+     "log see. Each entry is read as strictly as a token's address rules: a block with host "
+     "bits set (`10.0.0.1/8`) refuses the start instead of being widened."},
     {"oidc-ca-file", "PIORA_OIDC_CA_FILE", CONFIG_TEXT, "PATH", 0, 0, 0, "", FIELD(oidc_ca_file),
      0, "PEM file of CA certificates added for OIDC issuers (trusted publishing)",
      "A PEM file of CA certificates trusted for OIDC issuers' discovery and JWKS, in addition "

@@ -1,60 +1,20 @@
 /* Trusted proxies as a short list of CIDR blocks, parsed once at start and
- * read without locks afterwards. Addresses compare as 16-byte IPv6 values
- * (IPv4 as ::ffff:a.b.c.d), so one matcher serves both families. */
+ * read without locks afterwards. The blocks and addresses are util/cidr.h's
+ * (16-byte values, IPv4 as ::ffff:a.b.c.d), the same strict parser the
+ * tokens' address rules use, so one matcher serves both families. */
 #include "monitor/proxies.h"
 
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "util/cidr.h"
 
 #define PROXIES_MAX 64
 #define XFF_HOPS_MAX 32
 
-typedef struct cidr {
-    uint8_t addr[16];
-    int bits; /* prefix length over the 128-bit form */
-} cidr;
-
-static cidr list[PROXIES_MAX];
+static cidr_t list[PROXIES_MAX];
 static int nlist;
-
-/* Parses a bare address; false for anything else (ports, brackets, zones). */
-static bool addr_parse(const char *s, size_t n, uint8_t out[16], bool *v4)
-{
-    char tmp[64];
-    if (n == 0 || n >= sizeof tmp)
-        return false;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    struct in_addr a4;
-    if (inet_pton(AF_INET, tmp, &a4) == 1) {
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &a4, 4);
-        *v4 = true;
-        return true;
-    }
-    struct in6_addr a6;
-    if (inet_pton(AF_INET6, tmp, &a6) == 1) {
-        memcpy(out, &a6, 16);
-        *v4 = false;
-        return true;
-    }
-    return false;
-}
-
-static bool cidr_match(const cidr *c, const uint8_t a[16])
-{
-    int full = c->bits / 8, rest = c->bits % 8;
-    if (memcmp(c->addr, a, (size_t)full) != 0)
-        return false;
-    if (!rest)
-        return true;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (c->addr[full] & mask) == (a[full] & mask);
-}
 
 static void trim(const char **s, size_t *n)
 {
@@ -82,43 +42,27 @@ bool proxies_parse(const char *spec, char *err, size_t errlen)
             continue;
         if (nlist == PROXIES_MAX) {
             snprintf(err, errlen, "more than %d entries", PROXIES_MAX);
+            nlist = 0;
             return false;
         }
-        const char *slash = memchr(item, '/', n);
-        size_t alen = slash ? (size_t)(slash - item) : n;
-        cidr c;
-        bool v4 = false;
-        if (!addr_parse(item, alen, c.addr, &v4)) {
-            snprintf(err, errlen, "'%.*s' is not an IP address or CIDR block",
-                     (int)(n > 60 ? 60 : n), item);
+        const char *why = NULL;
+        if (!cidr_parse(item, n, &list[nlist], &why)) {
+            snprintf(err, errlen, "'%.*s': %s", (int)(n > 60 ? 60 : n), item,
+                     why ? why : "not an IP address or CIDR block");
+            nlist = 0;
             return false;
         }
-        int max = v4 ? 32 : 128, bits = max;
-        if (slash) {
-            const char *b = slash + 1;
-            size_t blen = n - alen - 1;
-            bits = 0;
-            if (blen == 0 || blen > 3) {
-                bits = -1;
-            } else {
-                for (size_t i = 0; i < blen; i++) {
-                    if (b[i] < '0' || b[i] > '9') {
-                        bits = -1;
-                        break;
-                    }
-                    bits = bits * 10 + (b[i] - '0');
-                }
-            }
-            if (bits < 0 || bits > max) {
-                snprintf(err, errlen, "'%.*s' has an invalid prefix length",
-                         (int)(n > 60 ? 60 : n), item);
-                return false;
-            }
-        }
-        c.bits = v4 ? bits + 96 : bits;
-        list[nlist++] = c;
+        nlist++;
     }
     return true;
+}
+
+static bool trusted(const uint8_t a[16])
+{
+    for (int i = 0; i < nlist; i++)
+        if (cidr_contains(&list[i], a))
+            return true;
+    return false;
 }
 
 bool proxies_any(void) { return nlist > 0; }
@@ -126,13 +70,7 @@ bool proxies_any(void) { return nlist > 0; }
 bool proxies_trusted(const char *addr)
 {
     uint8_t a[16];
-    bool v4;
-    if (!nlist || !addr || !addr_parse(addr, strlen(addr), a, &v4))
-        return false;
-    for (int i = 0; i < nlist; i++)
-        if (cidr_match(&list[i], a))
-            return true;
-    return false;
+    return nlist && addr && cidr_addr_parse(addr, strlen(addr), a) && trusted(a);
 }
 
 /* Walks X-Forwarded-For from the right: each hop was appended by the proxy
@@ -154,17 +92,13 @@ void proxies_client_addr(const char *peer, const char *xff, char *out, size_t ou
         end = start > xff ? start - 1 : xff;
         if (n == 0)
             continue;
-        uint8_t a[16];
-        bool v4;
-        if (!addr_parse(item, n, a, &v4))
+        cidr_t hop_addr = {.bits = 128};
+        if (!cidr_addr_parse(item, n, hop_addr.addr))
             return;
-        char norm[INET6_ADDRSTRLEN];
-        if (v4)
-            inet_ntop(AF_INET, a + 12, norm, sizeof norm);
-        else
-            inet_ntop(AF_INET6, a, norm, sizeof norm);
+        char norm[CIDR_TEXT_MAX];
+        cidr_format(&hop_addr, norm); /* canonical: a.b.c.d, or RFC 5952 */
         snprintf(out, outlen, "%s", norm);
-        if (!proxies_trusted(norm))
+        if (!trusted(hop_addr.addr))
             return; /* the right-most untrusted hop: the client */
     }
 }

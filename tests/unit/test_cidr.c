@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "auth/cidr.h"
+#include "util/cidr.h"
 #include "auth/grant.h"
 
 static bool parse(const char *s, cidr_t *c) { return cidr_parse(s, strlen(s), c, NULL); }

@@ -1,5 +1,5 @@
 /* CIDR parsing and matching over 16-byte addresses (cidr.h). */
-#include "auth/cidr.h"
+#include "util/cidr.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -3,8 +3,8 @@
  * (::ffff:a.b.c.d, prefix + 96), so 203.0.113.7 and ::ffff:203.0.113.7 are
  * one address to every rule, and 0.0.0.0/0 covers every IPv4 client while
  * only ::/0 covers everything. */
-#ifndef PIORA_AUTH_CIDR_H
-#define PIORA_AUTH_CIDR_H
+#ifndef PIORA_UTIL_CIDR_H
+#define PIORA_UTIL_CIDR_H
 
 #include <stdbool.h>
 #include <stddef.h>
