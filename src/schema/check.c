@@ -4,10 +4,10 @@
  * field descriptors. */
 #include "schema/check.h"
 
-#include <arpa/inet.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/cidr.h"
 #include "util/cron.h"
 #include "util/json.h"
 
@@ -44,65 +44,12 @@ const char *check_version(const char *v)
     return NULL;
 }
 
-/* Dotted quad with exactly four decimal parts 0-255 and no leading zeros
- * (010.1.1.1 is octal to some parsers and decimal to others: refuse it). */
-static bool ipv4_strict(const char *s, size_t n)
-{
-    int parts = 0;
-    size_t i = 0;
-    while (i < n) {
-        size_t start = i;
-        unsigned val = 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            val = val * 10 + (unsigned)(s[i] - '0');
-            if (val > 255)
-                return false;
-            i++;
-        }
-        size_t len = i - start;
-        if (len == 0 || (len > 1 && s[start] == '0'))
-            return false;
-        parts++;
-        if (i < n) {
-            if (s[i] != '.' || parts == 4)
-                return false;
-            i++;
-            if (i == n)
-                return false;
-        }
-    }
-    return parts == 4;
-}
-
 const char *check_ip(const char *v)
 {
-    static const char *msg = "must be an IPv4 or IPv6 address";
-    size_t n = strlen(v);
-    if (n == 0 || n > 45)
-        return msg;
-    bool colon = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        /* hex digits, ':' and '.' only: no zone ids (%eth0), spaces, brackets */
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-              c == ':' || c == '.'))
-            return msg;
-        if (c == ':')
-            colon = true;
-    }
-    unsigned char buf[16];
-    if (!colon) {
-        if (!ipv4_strict(v, n) || inet_pton(AF_INET, v, buf) != 1)
-            return msg;
-        return NULL;
-    }
-    if (inet_pton(AF_INET6, v, buf) != 1)
-        return msg;
-    /* An embedded IPv4 tail (::ffff:1.2.3.4) must follow the same rules. */
-    const char *last = strrchr(v, ':');
-    if (strchr(last, '.') && !ipv4_strict(last + 1, strlen(last + 1)))
-        return msg;
-    return NULL;
+    /* util/cidr.h's strict reading, the one token address rules use: four
+     * decimal parts without leading zeros, no zone ids, brackets or ports */
+    uint8_t a[16];
+    return cidr_addr_parse(v, strlen(v), a) ? NULL : "must be an IPv4 or IPv6 address";
 }
 
 /* RFC 1123 labels of 1-63 letters, digits and '-', not starting or ending
