@@ -192,6 +192,26 @@ static void cookie_set(req_t *r, fresh_session *f, bool secure)
     sodium_memzero(f->secret, sizeof f->secret);
 }
 
+/* Starts a fresh session for u, sets its cookie and answers `status` with
+ * the session's JSON: the last step of setup, an accepted invitation and a
+ * second factor passed. Answers the problem itself when the session cannot
+ * be started. secure as for cookie_set(). */
+static void session_start_reply(req_t *r, const actor *who, const user_rec *u, int status,
+                                bool secure)
+{
+    fresh_session f;
+    fresh_session_make(&f);
+    session_rec s;
+    piora_err e = signin_start(r->store, who, u, &f.ss, &s);
+    if (e != PIORA_OK) {
+        sodium_memzero(f.secret, sizeof f.secret);
+        resp_error(r, e, "The session could not be started.");
+        return;
+    }
+    cookie_set(r, &f, secure);
+    resp_json(r, status, webauth_session_json(u, &s));
+}
+
 static bool same_origin(req_t *r)
 {
     if (origin_allowed(req_header(r, "Origin"), req_header(r, "Sec-Fetch-Site"),
@@ -307,17 +327,7 @@ static void setup_run(req_t *r, void *ctx)
         goto done;
     }
     log_info("web: first admin created through the setup link (user %lld)", (long long)u.id);
-    fresh_session f;
-    fresh_session_make(&f);
-    session_rec s;
-    e = signin_start(r->store, &who, &u, &f.ss, &s);
-    if (e != PIORA_OK) {
-        sodium_memzero(f.secret, sizeof f.secret);
-        resp_error(r, e, "The session could not be started.");
-        goto done;
-    }
-    cookie_set(r, &f, j->secure);
-    resp_json(r, 201, webauth_session_json(&u, &s));
+    session_start_reply(r, &who, &u, 201, j->secure);
 done:
     json_decref(j->body);
     free(j);
@@ -430,17 +440,7 @@ static void invite_run(req_t *r, void *ctx)
         resp_error(r, e, NULL);
         goto done;
     }
-    fresh_session f;
-    fresh_session_make(&f);
-    session_rec s;
-    e = signin_start(r->store, &who, &u, &f.ss, &s);
-    if (e != PIORA_OK) {
-        sodium_memzero(f.secret, sizeof f.secret);
-        resp_error(r, e, "The session could not be started.");
-        goto done;
-    }
-    cookie_set(r, &f, j->secure);
-    resp_json(r, 201, webauth_session_json(&u, &s));
+    session_start_reply(r, &who, &u, 201, j->secure);
 done:
     json_decref(j->body);
     free(j);
@@ -580,17 +580,7 @@ void web_signin_totp(req_t *r)
         return;
     }
     store_session_delete(r->store, pend.id);
-    fresh_session f;
-    fresh_session_make(&f);
-    session_rec s;
-    e = signin_start(r->store, &who, &u, &f.ss, &s);
-    if (e != PIORA_OK) {
-        sodium_memzero(f.secret, sizeof f.secret);
-        resp_error(r, e, "The session could not be started.");
-        return;
-    }
-    cookie_set(r, &f, web_request_secure(r));
-    resp_json(r, 200, webauth_session_json(&u, &s));
+    session_start_reply(r, &who, &u, 200, web_request_secure(r));
 }
 
 /* POST /web/api/signin {email, password} */
