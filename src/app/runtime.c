@@ -286,6 +286,17 @@ static bool master_key_start(const piora_config *cfg)
 
 int app_run(const piora_config *cfg)
 {
+    /* Signals go to the main thread only, which waits for them below. Every
+     * thread inherits the blocked mask, so it is set before the first one
+     * starts: the change feed's listener, started before it once, could
+     * take a SIGTERM and end the process at once (no drain, no goodbye). */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     char msg[512] = "";
     redis_url ru;
     if (cfg->redis[0] && !redis_url_parse(cfg->redis, &ru, msg, sizeof msg)) {
@@ -325,15 +336,6 @@ int app_run(const piora_config *cfg)
         fprintf(stderr, "piora: %s\n", msg);
         return 1;
     }
-
-    /* Signals go to the main thread only, which waits for them below; the
-     * worker threads started by libmicrohttpd inherit the blocked mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     services_start(cfg);
     if (!monitoring_start(cfg)) {

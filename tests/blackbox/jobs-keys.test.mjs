@@ -122,7 +122,8 @@ describe('team SSH keys', () => {
     await addUser(db, { email: 'mo@keys.test', team: 'mo' });
     const keyFile = path.join(dir, 'loose.key');
     writeFileSync(keyFile, Buffer.alloc(32, 1), { mode: 0o644 });
-    const r = await run(['serve', '--database', db, '--listen', '127.0.0.1:1', '--secret-key-file', keyFile]);
+    const r = await run(['serve', '--database', db, '--listen', '127.0.0.1:1', '--secret-key-file', keyFile,
+      '--backup-dir', path.join(dir, 'backups')]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /readable by others/);
   });

@@ -3,7 +3,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { makeTemplate, startServer, sleep, T } from './lib/piora.mjs';
+import { Server, dbArgs, makeTemplate, newDatabase, startServer, sleep, T, tmpDir } from './lib/piora.mjs';
 
 let tpl;
 let TOK;
@@ -64,3 +64,23 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     });
   });
 }
+
+// Only the main thread takes SIGTERM and SIGINT (sigwait); every other
+// thread blocks them. A thread started before that mask was set took the
+// signal itself and ended the process on the spot, no drain and no goodbye:
+// PostgreSQL's change-feed listener did, in the moment between its start and
+// the main thread's wait. The runner's start line falls in that moment.
+describe('SIGTERM while the server is still starting', () => {
+  it('the main thread takes it: a clean exit 0, five times over', { timeout: T(60000) }, async (t) => {
+    for (let i = 0; i < 5; i++) {
+      const dir = tmpDir('early-stop');
+      const db = newDatabase(dir);
+      const s = new Server(0, db, dir, ['serve', '--listen', '127.0.0.1:0', ...dbArgs(db)]);
+      t.after(() => s.kill());
+      for (const end = Date.now() + T(15000); !/"msg":"runner: /.test(s.stderr) && !s.exit && Date.now() < end;) await sleep(2);
+      assert.match(s.stderr, /"msg":"runner: /, 'the server got as far as starting its job runner');
+      s.proc.kill('SIGTERM');
+      await s.stop();
+    }
+  });
+});
