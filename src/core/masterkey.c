@@ -41,8 +41,7 @@ bool masterkey_seal_text(const char *plain, char *out, size_t cap)
     uint8_t box[MASTERKEY_SEALED_TEXT_MAX];
     size_t n = 0;
     size_t pre = sizeof SEALED_PREFIX - 1;
-    if (!atomic_load(&master_set) || cap <= pre ||
-        !sshkey_seal(master_key, plain, box, sizeof box, &n))
+    if (cap <= pre || !masterkey_seal(plain, box, sizeof box, &n))
         return false;
     bool ok = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING) <= cap - pre;
     if (ok) {
@@ -65,10 +64,9 @@ bool masterkey_open_text(const char *stored, char *out, size_t cap)
     }
     uint8_t box[MASTERKEY_SEALED_TEXT_MAX];
     size_t n = 0;
-    bool ok = atomic_load(&master_set) &&
-              sodium_base642bin(box, sizeof box, stored + pre, strlen(stored + pre), NULL, &n, NULL,
-                                sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
-              sshkey_open(master_key, box, n, out, cap);
+    bool ok = sodium_base642bin(box, sizeof box, stored + pre, strlen(stored + pre), NULL, &n,
+                                NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+              masterkey_open(box, n, out, cap);
     sodium_memzero(box, sizeof box);
     return ok;
 }
@@ -82,7 +80,7 @@ static piora_err fail(char *err, size_t errlen, piora_err e, const char *fmt, co
 }
 
 piora_err masterkey_load(const char *path, bool may_create, uint8_t out[SSHKEY_MASTER_LEN],
-                              char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
     if (!path || !*path)
         return fail(err, errlen, PIORA_EINVALID, "%s%s", "", "no master key file named");

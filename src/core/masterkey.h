@@ -15,7 +15,7 @@
  * and may_create, makes it (mode 0600, random). Refuses a file of another
  * size or one that others may read. err (may be NULL) gets why. */
 piora_err masterkey_load(const char *path, bool may_create, uint8_t out[SSHKEY_MASTER_LEN],
-                              char *err, size_t errlen);
+                         char *err, size_t errlen);
 /* The master key file's path: explicit if given, else piora.key beside the
  * SQLite file database names (false for a URL: then it must be given). */
 bool masterkey_path(const char *explicit_path, const char *database, char *out, size_t len);
